@@ -1,0 +1,8 @@
+export const BLOCKS_PROTOCOL = '/ferry/blocks/1'
+/** a block is at most 1 MiB (chunker max); leave room for the envelope */
+export const DEFAULT_MAX_BLOCK_BYTES = 1024 * 1024
+export const DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_BLOCK_BYTES + 1024
+export const DEFAULT_MAX_WANTS_PER_MESSAGE = 256
+/** client-side window: block bytes asked for but not yet received */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024
+export const DEFAULT_MAX_INBOUND_STREAMS = 64

@@ -1,0 +1,93 @@
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import { encode, decode } from 'cborg'
+import { STRICT_CBOR } from '../../src/log/record-codec.ts'
+import { InvalidMessageError, TruncatedStreamError, toError } from './errors.ts'
+
+export interface MessageStreamOptions {
+  /** largest message accepted from the peer, in bytes */
+  maxMessageBytes: number
+  /** writes wait while more than this is queued in the muxer (libp2p does not bound it) */
+  maxQueuedBytes?: number
+}
+
+const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024
+
+/**
+ * Length-prefixed strict-CBOR messages over a libp2p stream, with bounded reads and writes.
+ * Every message is a CBOR array whose first element is its type tag (a string).
+ */
+export class MessageStream {
+  readonly stream: Stream
+  private readonly lp: LengthPrefixedStream<Stream>
+  private readonly protocol: string
+  private readonly maxQueuedBytes: number
+
+  constructor (stream: Stream, protocol: string, opts: MessageStreamOptions) {
+    this.stream = stream
+    this.protocol = protocol
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES
+    // the read buffer must hold the largest message plus what is in flight behind it
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, opts.maxMessageBytes * 2 + 1024)
+    this.lp = lpStream(stream, { maxDataLength: opts.maxMessageBytes, maxBufferSize: opts.maxMessageBytes * 2 + 1024 })
+  }
+
+  /** Next message as an array with a string tag; TruncatedStreamError at end of stream. */
+  async read (options: { signal?: AbortSignal } = {}): Promise<[string, ...unknown[]]> {
+    let bytes: Uint8Array
+    try {
+      bytes = (await this.lp.read(options)).subarray()
+    } catch (e) {
+      const err = toError(e)
+      if (err.name === 'UnexpectedEOFError') throw new TruncatedStreamError(this.protocol, 'the next message')
+      throw err
+    }
+    let v: unknown
+    try { v = decode(bytes, STRICT_CBOR) } catch (err) {
+      throw new InvalidMessageError(this.protocol, `bad CBOR (${(err as Error).message})`)
+    }
+    if (!Array.isArray(v) || typeof v[0] !== 'string') throw new InvalidMessageError(this.protocol, 'not a tagged array')
+    return v as [string, ...unknown[]]
+  }
+
+  /** Sends one message; waits while the muxer's queue is over the bound. */
+  async write (message: readonly unknown[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    const body = encode(message)
+    const prefix = varint(body.byteLength)
+    const s = this.stream
+    if (s.writeStatus !== 'writable') throw new TruncatedStreamError(this.protocol, 'the write could happen')
+    s.send(prefix)
+    s.send(body)
+    while (s.writeBufferLength > this.maxQueuedBytes) {
+      options.signal?.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        const done = (): void => { s.removeEventListener('drain', done); s.removeEventListener('close', closed); resolve() }
+        const closed = (e: Event): void => {
+          s.removeEventListener('drain', done)
+          reject(toError((e as Event & { error?: unknown }).error ?? new TruncatedStreamError(this.protocol, 'the write drained')))
+        }
+        s.addEventListener('drain', done, { once: true })
+        s.addEventListener('close', closed, { once: true })
+      })
+    }
+  }
+
+  /** Half-closes our side; errors (peer already gone) are swallowed: the reader sees the truth. */
+  async close (): Promise<void> {
+    try { await this.stream.close() } catch { this.stream.abort(new Error('close failed')) }
+  }
+
+  abort (err: unknown): void {
+    this.stream.abort(toError(err))
+  }
+}
+
+function varint (n: number): Uint8Array {
+  const out: number[] = []
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 128)
+  }
+  out.push(n)
+  return Uint8Array.from(out)
+}

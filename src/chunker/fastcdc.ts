@@ -1,0 +1,247 @@
+/**
+ * FastCDC content-defined chunking (Xia et al., "FastCDC: a Fast and Efficient
+ * Content-Defined Chunking Approach for Data Deduplication", USENIX ATC 2016).
+ *
+ * - Gear rolling hash: h = (h << 1) + GEAR[byte], kept in 32 bits. After a left
+ *   shift by one per byte, bit k of h depends on the last k + 1 bytes only, so
+ *   the hash is a rolling hash over a 32-byte window that needs no "remove" step.
+ * - Cut-point skipping: hashing starts minBytes into each chunk.
+ * - Normalized chunking, level 2: before avgBytes into a chunk the harder mask
+ *   maskS (log2(avg) + 2 one-bits) is used, from avgBytes on the easier mask
+ *   maskL (log2(avg) - 2 one-bits). This concentrates chunk sizes around avg.
+ *   The mask bits are the *top* bits of the 32-bit hash, the ones that depend on
+ *   the most bytes (bits 31 .. 12 cover a 13..32-byte window).
+ * - A cut is forced at maxBytes.
+ *
+ * A chunk ends right after the byte whose hash satisfies the mask. Chunk
+ * boundaries depend only on the content (never on how the stream is split into
+ * pieces), so `Chunker`, `chunkStream`, `chunkLengths` and repeated
+ * `findCutPoint` calls all produce identical chunks for identical input.
+ */
+import { assertChunkerParams, DEFAULT_CHUNKER_PARAMS } from './constants.ts'
+import type { ChunkerParams } from './constants.ts'
+
+export { assertChunkerParams, DEFAULT_CHUNKER_PARAMS }
+export type { ChunkerParams }
+
+/** Seed of the gear table PRNG. Changing it changes every chunk boundary: never do that. */
+const GEAR_SEED = 0x6665_7272 // "ferr"
+
+/**
+ * 256 pseudo-random 32-bit values (stored as int32 so V8 keeps the hot loop in
+ * small-integer arithmetic), produced by splitmix32 from a fixed seed.
+ */
+export const GEAR: Int32Array = (() => {
+  const table = new Int32Array(256)
+  let state = GEAR_SEED | 0
+  for (let i = 0; i < 256; i++) {
+    state = (state + 0x9e3779b9) | 0
+    let z = state
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
+    table[i] = z ^ (z >>> 16)
+  }
+  return table
+})()
+
+/** Precomputed per-parameter-set values used by the scanner. */
+interface Config {
+  readonly minBytes: number
+  readonly avgBytes: number
+  readonly maxBytes: number
+  /** int32 mask with log2(avg) + 2 top bits set: used before avgBytes. */
+  readonly maskS: number
+  /** int32 mask with log2(avg) - 2 top bits set: used from avgBytes on. */
+  readonly maskL: number
+}
+
+/** int32 with the top `bits` bits set (1 <= bits <= 32). */
+function topBits (bits: number): number {
+  return (-1 << (32 - bits)) | 0
+}
+
+const configCache = new WeakMap<ChunkerParams, Config>()
+
+function configFor (params: ChunkerParams): Config {
+  let config = configCache.get(params)
+  if (config === undefined) {
+    assertChunkerParams(params)
+    const bits = Math.round(Math.log2(params.avgBytes))
+    config = Object.freeze({
+      minBytes: params.minBytes,
+      avgBytes: params.avgBytes,
+      maxBytes: params.maxBytes,
+      maskS: topBits(bits + 2),
+      maskL: topBits(bits - 2)
+    })
+    // Only cache frozen objects: a mutable params object could change under us.
+    if (Object.isFrozen(params)) configCache.set(params, config)
+  }
+  return config
+}
+
+/** Hash state left behind by the last `scan` call (avoids allocating a result object). */
+let scanHash = 0
+
+/**
+ * The hot loop. A chunk starts at `base` in `buf`; bytes before `pos` have
+ * already been hashed into `h` (or lie in the skipped minBytes prefix, in which
+ * case `h` must be 0). Hashes buf[pos, end) and returns the exclusive end index
+ * of the chunk, or -1 when no cut was found before `end` (the hash state is then
+ * in `scanHash`, to resume with pos = end).
+ */
+function scan (buf: Uint8Array, base: number, pos: number, end: number, h: number, c: Config): number {
+  const normal = base + c.avgBytes
+  const limit = base + c.maxBytes
+  const maskS = c.maskS
+  const maskL = c.maskL
+  let i = pos < base + c.minBytes ? base + c.minBytes : pos
+  let stop = end < normal ? end : normal
+  for (; i < stop; i++) {
+    h = ((h << 1) + GEAR[buf[i]!]!) | 0
+    if ((h & maskS) === 0) {
+      scanHash = h
+      return i + 1
+    }
+  }
+  stop = end < limit ? end : limit
+  for (; i < stop; i++) {
+    h = ((h << 1) + GEAR[buf[i]!]!) | 0
+    if ((h & maskL) === 0) {
+      scanHash = h
+      return i + 1
+    }
+  }
+  scanHash = h
+  return i >= limit ? limit : -1
+}
+
+/**
+ * Length of the chunk that starts at `start` in `buf`, looking only at
+ * buf[start, end). Returns -1 when no cut point was found and fewer than
+ * maxBytes bytes are available (more data is needed; at the end of the stream
+ * the remaining bytes form the final chunk). Never returns more than maxBytes.
+ *
+ * Each call scans from scratch; `Chunker` resumes scans instead, so feeding it
+ * small pieces costs no rescanning.
+ */
+export function findCutPoint (buf: Uint8Array, start: number, end: number, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): number {
+  const c = configFor(params)
+  if (!(start >= 0 && start <= end && end <= buf.length)) {
+    throw new RangeError(`findCutPoint: invalid range [${start}, ${end}) for a buffer of ${buf.length} bytes`)
+  }
+  const cut = scan(buf, start, start, end, 0, c)
+  return cut < 0 ? -1 : cut - start
+}
+
+/** Lengths of the chunks of a complete buffer (the last one may be shorter than minBytes). */
+export function chunkLengths (buf: Uint8Array, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): number[] {
+  const c = configFor(params)
+  const lengths: number[] = []
+  const n = buf.length
+  let start = 0
+  while (start < n) {
+    const cut = scan(buf, start, start, n, 0, c)
+    const end = cut < 0 ? n : cut
+    lengths.push(end - start)
+    start = end
+  }
+  return lengths
+}
+
+/** Copies buf[start, end) into a new, plain Uint8Array (never a view, even for Buffers). */
+function copyOf (buf: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start)
+  out.set(buf.subarray(start, end))
+  return out
+}
+
+/**
+ * Streaming chunker: push pieces of any size, get complete chunks back. Each
+ * returned chunk is a fresh Uint8Array that the caller owns. Internally at most
+ * one partial chunk (< maxBytes) is buffered between calls; complete chunks
+ * found inside an input piece are copied straight out of it.
+ */
+export class Chunker {
+  readonly params: ChunkerParams
+  readonly #config: Config
+  /** Partial chunk carried between push() calls (allocated on first use, maxBytes long). */
+  #buf: Uint8Array | undefined
+  /** Bytes in use in #buf. */
+  #len = 0
+  /** Bytes of #buf already hashed (or skipped); the scan resumes here. */
+  #scanned = 0
+  /** Hash state after the first #scanned bytes. */
+  #hash = 0
+
+  constructor (params: ChunkerParams = DEFAULT_CHUNKER_PARAMS) {
+    this.#config = configFor(params)
+    this.params = params
+  }
+
+  /** Number of bytes received but not yet returned as part of a chunk. */
+  get buffered (): number {
+    return this.#len
+  }
+
+  /** Feeds the next piece of the stream; returns the chunks it completes (possibly none). */
+  push (data: Uint8Array): Uint8Array[] {
+    const c = this.#config
+    const chunks: Uint8Array[] = []
+    const n = data.length
+    let off = 0
+    while (off < n) {
+      if (this.#len === 0) {
+        // Nothing carried over: scan the input piece in place.
+        const cut = scan(data, off, off, n, 0, c)
+        if (cut >= 0) {
+          chunks.push(copyOf(data, off, cut))
+          off = cut
+          continue
+        }
+        // No cut in the rest of the piece (so it is shorter than maxBytes): carry it over.
+        const buf = this.#buf ??= new Uint8Array(c.maxBytes)
+        buf.set(data.subarray(off, n), 0)
+        this.#len = this.#scanned = n - off
+        this.#hash = scanHash
+        break
+      }
+      // Append as much as fits into the partial chunk and resume its scan.
+      const buf = this.#buf!
+      const take = Math.min(c.maxBytes - this.#len, n - off)
+      buf.set(data.subarray(off, off + take), this.#len)
+      this.#len += take
+      off += take
+      const cut = scan(buf, 0, this.#scanned, this.#len, this.#hash, c)
+      if (cut >= 0) {
+        chunks.push(buf.slice(0, cut))
+        // The cut lies beyond the previously buffered bytes, so everything after
+        // it was copied from `data` in this round: step back and rescan it in place.
+        off -= this.#len - cut
+        this.#len = this.#scanned = this.#hash = 0
+      } else {
+        // All of `data` fit (otherwise maxBytes would have forced a cut).
+        this.#scanned = this.#len
+        this.#hash = scanHash
+      }
+    }
+    return chunks
+  }
+
+  /** Signals the end of the stream; returns the final (short) chunk if any bytes remain. */
+  end (): Uint8Array[] {
+    if (this.#len === 0) return []
+    const last = this.#buf!.slice(0, this.#len)
+    this.#len = this.#scanned = this.#hash = 0
+    return [last]
+  }
+}
+
+/** Cuts an async stream of byte pieces into content-defined chunks. */
+export async function * chunkStream (source: AsyncIterable<Uint8Array>, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): AsyncGenerator<Uint8Array> {
+  const chunker = new Chunker(params)
+  for await (const piece of source) {
+    yield * chunker.push(piece)
+  }
+  yield * chunker.end()
+}

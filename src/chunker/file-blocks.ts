@@ -1,0 +1,59 @@
+import { createReadStream } from 'node:fs'
+import type { CID } from 'multiformats/cid'
+import { blockCid } from '../hashing/block-cid.ts'
+import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
+import type { ChunkerParams } from './constants.ts'
+import { Chunker } from './fastcdc.ts'
+
+/** One content-defined block of a file. */
+export interface FileBlock {
+  /** Byte offset of the block in the file. */
+  offset: number
+  /** Length of the block in bytes. */
+  size: number
+  /** CIDv1 raw sha2-256 of the block's bytes. */
+  cid: CID
+}
+
+export interface ReadFileBlocksOptions {
+  params?: ChunkerParams
+  signal?: AbortSignal
+  /** Read size of the underlying stream (default 1 MiB). */
+  highWaterMark?: number
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+
+/**
+ * Streams the file at `path` through the content-defined chunker and yields its
+ * blocks in order, each with its bytes and CID. Memory use is bounded by about
+ * one maximal chunk plus one read buffer, whatever the file size. An empty file
+ * yields nothing. Aborting `signal` stops reading and rejects with its reason.
+ */
+export async function * readFileBlocks (
+  path: string,
+  options: ReadFileBlocksOptions = {}
+): AsyncGenerator<FileBlock & { bytes: Uint8Array }> {
+  const { params = DEFAULT_CHUNKER_PARAMS, signal, highWaterMark = DEFAULT_HIGH_WATER_MARK } = options
+  signal?.throwIfAborted()
+  const chunker = new Chunker(params)
+  const stream = createReadStream(path, { highWaterMark, signal })
+  let offset = 0
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      for (const bytes of chunker.push(piece)) {
+        signal?.throwIfAborted()
+        yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
+        offset += bytes.length
+      }
+    }
+    for (const bytes of chunker.end()) {
+      signal?.throwIfAborted()
+      yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
+      offset += bytes.length
+    }
+  } finally {
+    // Closes the file when the consumer stops early (break/return/throw).
+    stream.destroy()
+  }
+}

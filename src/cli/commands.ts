@@ -1,0 +1,105 @@
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { emptyConfig, loadConfig, saveConfig, validateFolderId, type Config, type Role } from '../config/config.ts'
+import { createDeviceKey, deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
+import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import type { DaemonStatus } from '../daemon/daemon.ts'
+import { FerryError } from '../errors.ts'
+
+/** Command handlers return data; main.ts prints it (text or --json). */
+
+export async function initCommand (home: string): Promise<{ deviceId: string, home: string }> {
+  await mkdir(home, { recursive: true, mode: 0o700 })
+  const key = await createDeviceKey(home)
+  await saveConfig(home, emptyConfig())
+  return { deviceId: deviceIdOf(key), home }
+}
+
+export async function idCommand (home: string): Promise<{ deviceId: string }> {
+  return { deviceId: deviceIdOf(await loadDeviceKey(home)) }
+}
+
+/** Saves the config and tells a running daemon to pick it up. */
+async function commit (home: string, config: Config): Promise<{ daemonReloaded: boolean }> {
+  await saveConfig(home, config)
+  try {
+    await callDaemon(home, 'POST', '/reload')
+    return { daemonReloaded: true }
+  } catch (err) {
+    if (err instanceof NoDaemonError) return { daemonReloaded: false }
+    throw err
+  }
+}
+
+export async function folderAddCommand (home: string, path: string, id: string): Promise<{ id: string, path: string }> {
+  validateFolderId(id)
+  await loadDeviceKey(home)
+  const config = await loadConfig(home)
+  const abs = resolve(path)
+  if (config.folders[id] !== undefined) {
+    throw new FerryError(`folder ${id} already exists (at ${config.folders[id].path})`, 'ERR_FERRY_FOLDER_EXISTS', 'run `ferry folder list`')
+  }
+  for (const [other, f] of Object.entries(config.folders)) {
+    if (f.path === abs || abs.startsWith(f.path + '/') || f.path.startsWith(abs + '/')) {
+      throw new FerryError(`${abs} overlaps folder ${other} at ${f.path}`, 'ERR_FERRY_FOLDER_OVERLAP')
+    }
+  }
+  await mkdir(abs, { recursive: true })
+  config.folders[id] = { path: abs, members: {} }
+  await commit(home, config)
+  return { id, path: abs }
+}
+
+export interface FolderListEntry { id: string, path: string, members: Record<string, Role> }
+
+export async function folderListCommand (home: string): Promise<FolderListEntry[]> {
+  const config = await loadConfig(home)
+  return Object.entries(config.folders).map(([id, f]) => ({ id, path: f.path, members: f.members }))
+}
+
+export function validateDeviceId (id: string): string {
+  try {
+    const peer = peerIdFromString(id)
+    if (peer.type !== 'Ed25519') throw new Error('not Ed25519')
+    return peer.toString()
+  } catch {
+    throw new FerryError(`invalid device id ${JSON.stringify(id)}`, 'ERR_FERRY_BAD_DEVICE_ID', 'device ids look like 12D3KooW…; `ferry id` prints one')
+  }
+}
+
+export async function deviceAddCommand (home: string, deviceId: string, opts: { addrs: string[], name?: string }): Promise<{ id: string, name?: string, addrs: string[] }> {
+  const id = validateDeviceId(deviceId)
+  const self = deviceIdOf(await loadDeviceKey(home))
+  if (id === self) throw new FerryError('that is this device\'s own id', 'ERR_FERRY_SELF')
+  for (const a of opts.addrs) {
+    try { multiaddr(a) } catch {
+      throw new FerryError(`invalid multiaddr ${JSON.stringify(a)}`, 'ERR_FERRY_BAD_ADDR', 'e.g. /ip4/192.168.1.5/tcp/4001')
+    }
+    if (a.includes('/p2p/') && !a.endsWith(`/p2p/${id}`)) throw new FerryError(`address ${a} names another device`, 'ERR_FERRY_BAD_ADDR')
+  }
+  const config = await loadConfig(home)
+  const existing = config.devices[id]
+  const addrs = [...new Set([...(existing?.addrs ?? []), ...opts.addrs])]
+  const name = opts.name ?? existing?.name
+  config.devices[id] = name === undefined ? { addrs } : { name, addrs }
+  await commit(home, config)
+  return { id, ...(name === undefined ? {} : { name }), addrs }
+}
+
+export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean }): Promise<{ folder: string, device: string, role: Role }> {
+  const id = validateDeviceId(deviceId)
+  const config = await loadConfig(home)
+  const folder = config.folders[folderId]
+  if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
+  if (config.devices[id] === undefined) throw new FerryError(`device ${id} is not trusted yet`, 'ERR_FERRY_DEVICE_NOT_FOUND', `run \`ferry device add ${id}\` first`)
+  const role: Role = opts.readOnly ? 'read-only' : 'read-write'
+  folder.members[id] = role
+  await commit(home, config)
+  return { folder: folderId, device: id, role }
+}
+
+export async function statusCommand (home: string): Promise<DaemonStatus> {
+  return await callDaemon<DaemonStatus>(home, 'GET', '/status')
+}

@@ -1,0 +1,30 @@
+import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { FolderListEntry } from './commands.ts'
+
+export function formatBytes (n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let i = 0
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++ }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`
+}
+
+export function formatStatus (s: DaemonStatus): string {
+  const lines = [`device ${s.deviceId}`]
+  for (const a of s.listenAddrs) lines.push(`  listening ${a}`)
+  lines.push(`peers (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected)`)
+  for (const p of s.peers) lines.push(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.name ?? ''} ${p.id}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  lines.push('folders')
+  for (const f of s.folders) {
+    const state = f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
+    lines.push(`  ${f.id} ${f.path}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
+  }
+  return lines.join('\n')
+}
+
+export function formatFolders (list: FolderListEntry[]): string {
+  if (list.length === 0) return 'no folders (add one with `ferry folder add <path> --id <id>`)'
+  return list.map(f => {
+    const members = Object.entries(f.members).map(([d, r]) => `    ${d} ${r}`)
+    return [`${f.id} ${f.path}`, ...members].join('\n')
+  }).join('\n')
+}

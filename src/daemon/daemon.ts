@@ -1,0 +1,327 @@
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { loadConfig, type Config } from '../config/config.ts'
+import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
+import { FolderStore, type FolderDb } from '../store/folder-store.ts'
+import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
+import { BlockFetcher } from '../sync/block-fetcher.ts'
+import { readLocalBlock } from '../sync/file-applier.ts'
+import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
+import { INDEX_PROTOCOL, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
+import { BLOCKS_PROTOCOL, serveBlocks } from '../../protocols/blocks/index.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
+import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
+import { InvalidRecordError } from '../log/record-codec.ts'
+import { ForgedRecordError } from '../log/signed-record.ts'
+import { FerryError } from '../errors.ts'
+import { ControlServer } from './control-server.ts'
+import { Membership } from './membership.ts'
+
+export interface DaemonOptions {
+  home: string
+  listen?: string[]
+  mdns?: boolean
+  /** human-readable log lines (the CLI prints them) */
+  print: (line: string) => void
+  rescanIntervalMs?: number
+}
+
+export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
+export interface DaemonStatus {
+  deviceId: string
+  listenAddrs: string[]
+  peers: PeerStatus[]
+  folders: FolderStatus[]
+  /** block bytes received per peer since start */
+  receivedBytes: Record<string, number>
+}
+
+export const DEFAULT_DIAL_INTERVAL_MS = 3_000
+const RESUBSCRIBE_DELAY_MS = 1_000
+const NOT_MEMBER_RETRY_MS = 5_000
+const DIAL_TIMEOUT_MS = 10_000
+
+interface Subscription { synced: boolean }
+
+/**
+ * `ferry start`: one libp2p node, one FolderSync per folder, index subscriptions to every
+ * connected member, the block server, a dial loop for trusted devices, and the control API.
+ */
+export class Daemon {
+  private readonly opts: DaemonOptions
+  private readonly log = logger('ferry:daemon')
+  private readonly key: PrivateKey
+  readonly self: string
+  private readonly membership: Membership
+  private config: Config
+  private readonly db: ClassicLevel<string, Uint8Array>
+  private readonly folders = new Map<string, FolderSync>()
+  private node?: FerryNode
+  private readonly fetcher: BlockFetcher
+  private readonly subscriptions = new Map<string, Subscription>()
+  private readonly dialing = new Set<string>()
+  private readonly control: ControlServer
+  private dialTimer?: NodeJS.Timeout
+  private stopped = false
+
+  private constructor (opts: DaemonOptions, key: PrivateKey, config: Config) {
+    this.opts = opts
+    this.key = key
+    this.self = deviceIdOf(key)
+    this.config = config
+    this.membership = new Membership(this.self, config)
+    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
+    this.fetcher = new BlockFetcher({
+      openBlocksStream: async (peer, signal) => await this.requireNode().dialProtocol(peerIdFromString(peer), BLOCKS_PROTOCOL, signal === undefined ? {} : { signal }),
+      isConnected: peer => this.isConnected(peer),
+      hangUp: (peer, reason) => this.hangUp(peer, reason),
+      log: logger('ferry:sync:fetch')
+    })
+    this.control = new ControlServer(opts.home, {
+      'GET /status': async () => this.status(),
+      'POST /reload': async () => { await this.reload(); return { ok: true } }
+    })
+  }
+
+  static async open (opts: DaemonOptions): Promise<Daemon> {
+    const key = await loadDeviceKey(opts.home)
+    const config = await loadConfig(opts.home)
+    return new Daemon(opts, key, config)
+  }
+
+  private requireNode (): FerryNode {
+    if (this.node === undefined) throw new FerryError('node not started', 'ERR_FERRY_NOT_STARTED')
+    return this.node
+  }
+
+  async start (): Promise<void> {
+    await this.control.start()
+    try {
+      await this.db.open()
+    } catch (err) {
+      await this.control.stop()
+      const cause = (err as { cause?: { code?: string } }).cause
+      if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
+      throw err
+    }
+    const node = await createNode({
+      privateKey: this.key,
+      listen: this.opts.listen ?? DEFAULT_LISTEN,
+      isTrusted: id => this.membership.isTrusted(id),
+      mdns: this.opts.mdns ?? true
+    })
+    this.node = node
+    await node.handle(INDEX_PROTOCOL, async (stream, connection) => {
+      await serveIndex(stream, connection.remotePeer.toString(), {
+        folderStore: (peer, folder) => this.membership.mayRead(folder, peer) ? this.folders.get(folder)?.store : undefined,
+        log: logger('ferry:index:server')
+      })
+    }, { maxInboundStreams: INDEX_MAX_STREAMS })
+    await node.handle(BLOCKS_PROTOCOL, async (stream, connection) => {
+      await serveBlocks(stream, connection.remotePeer.toString(), {
+        mayRead: (peer, folder) => this.membership.mayRead(folder, peer) && this.folders.has(folder),
+        readBlock: async (folder, cid) => await this.readBlock(folder, cid),
+        log: logger('ferry:blocks:server')
+      })
+    }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
+    node.addEventListener('peer:connect', e => {
+      const peer = e.detail.toString()
+      this.opts.print(`peer connected: ${this.nameOf(peer)}`)
+      this.ensureSubscriptions(peer)
+      for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
+    })
+    node.addEventListener('peer:disconnect', e => {
+      this.opts.print(`peer disconnected: ${this.nameOf(e.detail.toString())}`)
+    })
+    node.addEventListener('peer:discovery', e => {
+      const peer = e.detail.id.toString()
+      if (this.membership.isTrusted(peer) && !this.isConnected(peer)) void this.dial(peer)
+    })
+    await node.start()
+    for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
+    this.opts.print(`device id ${this.self}`)
+    await this.startFolders()
+    this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
+    this.dialAll()
+  }
+
+  private nameOf (peer: string): string {
+    const name = this.config.devices[peer]?.name
+    return name === undefined ? peer : `${name} (${peer})`
+  }
+
+  private async startFolders (): Promise<void> {
+    for (const [id, fc] of Object.entries(this.config.folders)) {
+      if (this.folders.has(id)) continue
+      const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
+      await store.open()
+      const sync = new FolderSync({
+        folder: id,
+        root: fc.path,
+        store,
+        log: logger(`ferry:sync:${id}`),
+        acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
+        fetchBlocks: async (record, wanted, onBlock, signal) => {
+          const holders = store.holdersOf(record)
+          const others = this.membership.membersOf(id).filter(p => !holders.includes(p))
+          await this.fetcher.fetch(id, [...holders, ...others], wanted, onBlock, signal)
+        },
+        onEvent: e => this.report(e)
+      })
+      this.folders.set(id, sync)
+      await sync.start(this.opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.opts.rescanIntervalMs })
+      this.opts.print(`folder ${id} at ${fc.path}`)
+    }
+  }
+
+  private report (e: FolderEvent): void {
+    switch (e.type) {
+      case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
+      case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
+      case 'failed': this.opts.print(`${e.folder}: ${e.path}: ${e.error}`); break
+    }
+  }
+
+  private async readBlock (folder: string, cid: CID): Promise<Uint8Array | undefined> {
+    const sync = this.folders.get(folder)
+    if (sync === undefined) return undefined
+    const size = sync.store.blockLocations(cid)[0]?.size
+    if (size === undefined) return undefined
+    return await readLocalBlock({ root: this.config.folders[folder]!.path, store: sync.store }, cid, size)
+  }
+
+  private isConnected (peer: string): boolean {
+    return this.node !== undefined && this.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
+  }
+
+  private hangUp (peer: string, reason: Error): void {
+    this.opts.print(`cutting off ${this.nameOf(peer)}: ${reason.message}`)
+    void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+  }
+
+  private dialAll (): void {
+    for (const peer of Object.keys(this.config.devices)) {
+      if (!this.membership.isTrusted(peer) || this.isConnected(peer)) continue
+      void this.dial(peer)
+    }
+  }
+
+  private async dial (peer: string): Promise<void> {
+    if (this.dialing.has(peer) || this.stopped) return
+    this.dialing.add(peer)
+    try {
+      const node = this.requireNode()
+      const addrs = (this.config.devices[peer]?.addrs ?? []).map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      if (addrs.length > 0) {
+        try {
+          await node.dial(addrs, { signal })
+          return
+        } catch (err) {
+          this.log('dialing %s at %s failed: %s', peer, addrs.join(','), toError(err).message)
+        }
+      }
+      // addresses learnt from mDNS live in the peer store
+      await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => {
+        this.log('dialing %s failed: %s', peer, toError(err).message)
+      })
+    } finally {
+      this.dialing.delete(peer)
+    }
+  }
+
+  private ensureSubscriptions (peer: string): void {
+    for (const folder of this.membership.foldersSharedWith(peer)) {
+      const key = `${peer}/${folder}`
+      if (this.subscriptions.has(key) || !this.folders.has(folder)) continue
+      const sub: Subscription = { synced: false }
+      this.subscriptions.set(key, sub)
+      void this.runSubscription(peer, folder, sub).finally(() => this.subscriptions.delete(key))
+    }
+  }
+
+  /** Keeps one index subscription to `peer` for `folder` while both stay connected and members. */
+  private async runSubscription (peer: string, folder: string, sub: Subscription): Promise<void> {
+    const log = logger(`ferry:index:client:${folder}`)
+    while (!this.stopped && this.isConnected(peer) && this.membership.mayRead(folder, peer)) {
+      const sync = this.folders.get(folder)
+      if (sync === undefined) return
+      let retryMs = RESUBSCRIBE_DELAY_MS
+      try {
+        const stream = await this.requireNode().dialProtocol(peerIdFromString(peer), INDEX_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        await subscribeIndex(stream, folder, sync.store.positionVector(), {
+          onRecords: async pairs => { await sync.receiveRecords(pairs) },
+          onSynced: () => { sub.synced = true; sync.requestSync() }
+        })
+      } catch (err) {
+        sub.synced = false
+        if (this.stopped) return
+        if (err instanceof InvalidMessageError || err instanceof InvalidRecordError || err instanceof ForgedRecordError) {
+          this.hangUp(peer, err)
+          return
+        }
+        if (err instanceof RemoteError) retryMs = NOT_MEMBER_RETRY_MS
+        log('subscription to %s ended: %s', peer, toError(err).message)
+      }
+      await new Promise(resolve => setTimeout(resolve, retryMs))
+    }
+  }
+
+  async reload (): Promise<void> {
+    const config = await loadConfig(this.opts.home)
+    const removed = Object.keys(this.config.devices).filter(d => !(d in config.devices))
+    this.config = config
+    this.membership.update(config)
+    for (const peer of removed) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    for (const [id, sync] of this.folders) {
+      if (!(id in config.folders)) {
+        await sync.stop()
+        this.folders.delete(id)
+      }
+    }
+    await this.startFolders()
+    for (const conn of this.node?.getConnections() ?? []) this.ensureSubscriptions(conn.remotePeer.toString())
+    this.dialAll()
+  }
+
+  status (): DaemonStatus {
+    const node = this.requireNode()
+    const peers: PeerStatus[] = Object.entries(this.config.devices).map(([id, d]) => ({
+      id,
+      ...(d.name === undefined ? {} : { name: d.name }),
+      connected: this.isConnected(id),
+      addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
+    }))
+    const folders = [...this.folders.values()].map(sync => {
+      const s = sync.status()
+      // in sync only if every connected member has told us all it knows
+      const heardAll = this.membership.membersOf(sync.folder)
+        .filter(p => this.isConnected(p))
+        .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
+      return { ...s, inSync: s.inSync && heardAll }
+    })
+    return {
+      deviceId: this.self,
+      listenAddrs: node.getMultiaddrs().map(m => m.toString()),
+      peers,
+      folders,
+      receivedBytes: Object.fromEntries(this.fetcher.receivedBytes)
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    clearInterval(this.dialTimer)
+    await this.control.stop()
+    for (const sync of this.folders.values()) await sync.stop()
+    await this.node?.stop()
+    await this.db.close()
+  }
+}

@@ -1,0 +1,50 @@
+import type { CID } from 'multiformats/cid'
+import type { VersionVector } from './version-vector.ts'
+
+export type EntryType = 'file' | 'dir'
+
+export interface BlockRef {
+  readonly cid: CID
+  readonly size: number
+}
+
+/**
+ * One device's statement about one path of one folder: "my copy of `path` is this version".
+ * Records are appended to the device's signed log; only the newest per (device, path) is kept.
+ */
+export interface FileRecord {
+  readonly folder: string
+  /** device whose log this record belongs to (and who signed it) */
+  readonly device: string
+  /** position in `device`'s log, strictly increasing */
+  readonly seq: number
+  readonly path: string
+  readonly type: EntryType
+  readonly size: number
+  /** permission bits (0o777 mask); only the executable bits are applied on other devices */
+  readonly mode: number
+  readonly mtimeMs: number
+  readonly deleted: boolean
+  /** device that made this version's content (differs from `device` when adopted from a peer) */
+  readonly modifiedBy: string
+  readonly version: VersionVector
+  readonly blocks: readonly BlockRef[]
+}
+
+/** Executable bits are content; the rest of the mode is local taste. */
+export const EXEC_BITS = 0o111
+
+/**
+ * What must match for two records to describe the same content: type, deletion, exec bits and
+ * the ordered block list. Two concurrent versions with equal content are not a conflict.
+ */
+export function contentKey (r: FileRecord): string {
+  if (r.deleted) return 'deleted'
+  if (r.type === 'dir') return 'dir'
+  const exec = (r.mode & EXEC_BITS) !== 0 ? 'x' : '-'
+  return `file:${exec}:${r.size}:${r.blocks.map(b => b.cid.toString()).join(',')}`
+}
+
+export function sameContent (a: FileRecord, b: FileRecord): boolean {
+  return contentKey(a) === contentKey(b)
+}

@@ -1,0 +1,52 @@
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { mdns } from '@libp2p/mdns'
+import type { PrivateKey } from '@libp2p/interface'
+
+export const MDNS_SERVICE_TAG = '_ferry._udp.local'
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+export const DEFAULT_MDNS_INTERVAL_MS = 2_000
+/** a received yamux window this small lets pause() throttle a sender (notes, G3) */
+export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+export interface NodeOptions {
+  privateKey: PrivateKey
+  listen: string[]
+  /** only these devices may connect, in either direction */
+  isTrusted: (peerId: string) => boolean
+  mdns: boolean
+}
+
+export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+
+/**
+ * The device's libp2p node: TCP + Noise + Yamux, identify and ping (used by the connection
+ * monitor), mDNS on the LAN, and a gater that lets only trusted devices in or out.
+ */
+export async function createNode (opts: NodeOptions): Promise<FerryNode> {
+  const deny = (peer: { toString: () => string }): boolean => !opts.isTrusted(peer.toString())
+  return await createLibp2p({
+    privateKey: opts.privateKey,
+    addresses: { listen: opts.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],
+    connectionGater: {
+      denyDialPeer: deny,
+      denyInboundEncryptedConnection: deny,
+      denyOutboundEncryptedConnection: deny
+    },
+    connectionManager: {
+      // every peer is 127.0.0.1 in tests and many share one NAT address: the default of 5/s bites
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 50
+    },
+    connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: true },
+    peerDiscovery: opts.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: DEFAULT_MDNS_INTERVAL_MS })] : [],
+    services: { identify: identify(), ping: ping() }
+  })
+}

@@ -1,0 +1,170 @@
+import { lstat, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '@libp2p/logger'
+import type { BlockRef } from '../model/file-record.ts'
+import { INTERNAL_DIR, validatePath } from '../model/paths.ts'
+import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
+import { readFileBlocks } from '../chunker/file-blocks.ts'
+
+export interface ScanOptions {
+  root: string
+  store: FolderStore
+  log: Logger
+  /** commits a batch of changes; the caller serialises this with the applier */
+  commit: (changes: LocalChange[]) => Promise<void>
+  signal?: AbortSignal
+  /** how many changes to collect before committing (peers see them sooner) */
+  batchSize?: number
+}
+
+export interface ScanResult {
+  /** entries recorded as new versions */
+  changed: number
+  /** files that changed while being read: scan again soon */
+  unstable: string[]
+  files: number
+  dirs: number
+}
+
+const DEFAULT_BATCH_SIZE = 256
+const DEFAULT_FILE_MODE = 0o644
+
+export function metaOf (st: { ino: bigint, size: bigint, mtimeNs: bigint, mode: bigint }): LocalMeta {
+  return { ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), mode: Number(st.mode & 0o777n) }
+}
+
+function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
+  return a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs
+}
+
+/**
+ * Walks the folder and records what changed since the last scan: new and modified files
+ * (re-read only when size, mtime or inode differ), new directories, and tombstones for what
+ * is gone. A file that changes while it is read is not recorded (reported as unstable).
+ */
+export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
+  const { root, store, log, signal } = opts
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE
+  const result: ScanResult = { changed: 0, unstable: [], files: 0, dirs: 0 }
+  const seen = new Set<string>()
+  /** directories we could not read: their known content must not be tombstoned */
+  const unreadable: string[] = []
+  let pending: LocalChange[] = []
+
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return
+    const batch = pending
+    pending = []
+    await opts.commit(batch)
+    result.changed += batch.length
+  }
+  const add = async (c: LocalChange): Promise<void> => {
+    pending.push(c)
+    if (pending.length >= batchSize) await flush()
+  }
+
+  const walk = async (dirRel: string): Promise<void> => {
+    signal?.throwIfAborted()
+    let entries
+    try {
+      entries = await readdir(dirRel === '' ? root : join(root, dirRel), { withFileTypes: true })
+    } catch (err) {
+      log.error('cannot read directory %s: %s', dirRel === '' ? root : dirRel, (err as Error).message)
+      unreadable.push(dirRel)
+      return
+    }
+    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    for (const entry of entries) {
+      if (dirRel === '' && entry.name === INTERNAL_DIR) continue
+      const rel = dirRel === '' ? entry.name : `${dirRel}/${entry.name}`
+      let path: string
+      try {
+        path = validatePath(rel)
+      } catch (err) {
+        log('skipping %s: %s', rel, (err as Error).message)
+        continue
+      }
+      if (path !== rel) {
+        log('skipping %s: name is not in NFC form', rel)
+        continue
+      }
+      let st
+      try {
+        st = await lstat(join(root, rel), { bigint: true })
+      } catch {
+        continue // vanished since readdir; the next scan records the delete
+      }
+      if (st.isDirectory()) {
+        seen.add(path)
+        result.dirs++
+        const own = store.own(path)
+        if (own === undefined || own.deleted || own.type !== 'dir') {
+          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [] })
+        }
+        await walk(path)
+      } else if (st.isFile()) {
+        seen.add(path)
+        result.files++
+        const change = await scanFile(root, path, st, store, signal)
+        if (change === 'unstable') result.unstable.push(path)
+        else if (change !== undefined) await add(change)
+      } else {
+        log('skipping %s: not a regular file or directory', rel)
+      }
+    }
+  }
+
+  await walk('')
+  for (const [path, own] of store.ownRecords()) {
+    if (own.deleted || seen.has(path)) continue
+    if (unreadable.some(d => d === '' || path === d || path.startsWith(d + '/'))) continue
+    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null })
+  }
+  await flush()
+  return result
+}
+
+type BigStats = Awaited<ReturnType<typeof statBig>>
+async function statBig (path: string) { return lstat(path, { bigint: true }) }
+
+async function scanFile (root: string, path: string, st: BigStats, store: FolderStore, signal?: AbortSignal): Promise<LocalChange | 'unstable' | undefined> {
+  const meta = metaOf(st)
+  const own = store.own(path)
+  const live = own !== undefined && !own.deleted && own.type === 'file'
+  if (live && sameMeta(store.meta(path), meta)) {
+    if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
+    // only the executable bits changed: same blocks, new version
+    return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta }
+  }
+  const abs = join(root, path)
+  const blocks: BlockRef[] = []
+  let size = 0
+  try {
+    for await (const b of readFileBlocks(abs, signal === undefined ? {} : { signal })) {
+      blocks.push({ cid: b.cid, size: b.size })
+      size += b.size
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  let after
+  try { after = metaOf(await statBig(abs)) } catch { return undefined }
+  if (!sameMeta(after, meta) || size !== meta.size) return 'unstable'
+  if (live && own.size === size && own.blocks.length === blocks.length &&
+      own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && (own.mode & 0o111) === (meta.mode & 0o111)) {
+    // touched but identical (or our own write): remember the new stat, keep the version
+    await store.setMeta(path, meta)
+    return undefined
+  }
+  return {
+    path,
+    type: 'file',
+    size,
+    mode: meta.mode === 0 ? DEFAULT_FILE_MODE : meta.mode,
+    mtimeMs: Math.floor(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
+    deleted: false,
+    blocks,
+    meta
+  }
+}

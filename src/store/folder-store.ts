@@ -1,0 +1,271 @@
+import type { AbstractSublevel } from 'abstract-level'
+import type { PrivateKey } from '@libp2p/interface'
+import type { FileRecord, BlockRef } from '../model/file-record.ts'
+import { bumpVersion } from '../model/version-vector.ts'
+import { decodeStoredRecord, encodeSignedRecord, signRecord, type SignedRecord } from '../log/signed-record.ts'
+import { AsyncLock } from './async-lock.ts'
+
+// abstract-level's sublevel type needs the parent's type parameters; the parent is opaque here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FolderDb = AbstractSublevel<any, any, string, Uint8Array>
+
+/** What the scanner remembers of a file on disk, to skip re-reading unchanged files. */
+export interface LocalMeta {
+  ino: number
+  size: number
+  mtimeNs: string
+  mode: number
+}
+
+/** A local change, before it gets its device, seq and version. */
+export type LocalChange = Omit<FileRecord, 'folder' | 'device' | 'seq' | 'version' | 'modifiedBy'> & {
+  /** set when adopting a peer's version; otherwise the version is bumped */
+  adopt?: FileRecord
+  meta?: LocalMeta | null
+}
+
+export interface BlockLocation { path: string, offset: number, size: number }
+
+const SEQ_DIGITS = 16
+const recordKey = (device: string, seq: number): string => `r:${device}:${String(seq).padStart(SEQ_DIGITS, '0')}`
+const metaKey = (path: string): string => `m:${path}`
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/**
+ * All records of one folder (ours and every member's), the scan cache, and the block index of
+ * our own files. Everything is in memory for planning and persisted in level with atomic
+ * batches: a crash leaves the state before or after a commit, never a mix.
+ */
+export class FolderStore {
+  readonly folder: string
+  readonly self: string
+  private readonly db: FolderDb
+  private readonly key: PrivateKey
+  private readonly lock = new AsyncLock()
+  private readonly byPath = new Map<string, Map<string, SignedRecord>>()
+  private readonly positions = new Map<string, number>()
+  private readonly metas = new Map<string, LocalMeta>()
+  private readonly blocks = new Map<string, BlockLocation[]>()
+  private readonly listeners = new Set<() => void>()
+
+  constructor (opts: { db: FolderDb, folder: string, self: string, key: PrivateKey }) {
+    this.db = opts.db
+    this.folder = opts.folder
+    this.self = opts.self
+    this.key = opts.key
+  }
+
+  async open (): Promise<void> {
+    for await (const [key, value] of this.db.iterator({ gte: 'r:', lt: 'r;' })) {
+      const s = decodeStoredRecord(value)
+      this.index(s)
+      void key
+    }
+    for await (const [key, value] of this.db.iterator({ gte: 'm:', lt: 'm;' })) {
+      this.metas.set(key.slice(2), JSON.parse(decoder.decode(value)) as LocalMeta)
+    }
+  }
+
+  /** Called after every change of the record set (ours or a peer's). */
+  onChange (fn: () => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private notify (): void {
+    for (const fn of this.listeners) fn()
+  }
+
+  private index (s: SignedRecord): SignedRecord | undefined {
+    const r = s.record
+    let devices = this.byPath.get(r.path)
+    if (devices === undefined) {
+      devices = new Map()
+      this.byPath.set(r.path, devices)
+    }
+    const old = devices.get(r.device)
+    devices.set(r.device, s)
+    if ((this.positions.get(r.device) ?? 0) < r.seq) this.positions.set(r.device, r.seq)
+    if (r.device === this.self) {
+      if (old !== undefined) this.unindexBlocks(old.record)
+      this.indexBlocks(r)
+    }
+    return old
+  }
+
+  private indexBlocks (r: FileRecord): void {
+    if (r.deleted || r.type !== 'file') return
+    let offset = 0
+    for (const b of r.blocks) {
+      const k = b.cid.toString()
+      const list = this.blocks.get(k)
+      const loc = { path: r.path, offset, size: b.size }
+      if (list === undefined) this.blocks.set(k, [loc])
+      else list.push(loc)
+      offset += b.size
+    }
+  }
+
+  private unindexBlocks (r: FileRecord): void {
+    for (const b of r.blocks) {
+      const k = b.cid.toString()
+      const list = this.blocks.get(k)
+      if (list === undefined) continue
+      const rest = list.filter(l => l.path !== r.path)
+      if (rest.length === 0) this.blocks.delete(k)
+      else this.blocks.set(k, rest)
+    }
+  }
+
+  /** Our own newest record per path. */
+  ownRecords (): Map<string, FileRecord> {
+    const out = new Map<string, FileRecord>()
+    for (const [path, devices] of this.byPath) {
+      const s = devices.get(this.self)
+      if (s !== undefined) out.set(path, s.record)
+    }
+    return out
+  }
+
+  own (path: string): FileRecord | undefined {
+    return this.byPath.get(path)?.get(this.self)?.record
+  }
+
+  /** Every other device's newest record per path, for the planner. */
+  remoteRecords (accept: (device: string) => boolean = () => true): Map<string, FileRecord[]> {
+    const out = new Map<string, FileRecord[]>()
+    for (const [path, devices] of this.byPath) {
+      const list: FileRecord[] = []
+      for (const [device, s] of devices) if (device !== this.self && accept(device)) list.push(s.record)
+      if (list.length > 0) out.set(path, list)
+    }
+    return out
+  }
+
+  /** Devices whose newest record of `path` has exactly this version (they hold its blocks). */
+  holdersOf (record: FileRecord): string[] {
+    const out: string[] = []
+    for (const [device, s] of this.byPath.get(record.path) ?? []) {
+      if (device !== this.self && !s.record.deleted && sameVersion(s.record, record)) out.push(device)
+    }
+    return out
+  }
+
+  /** Where the content of `cid` sits in our own files (to be re-verified on read). */
+  blockLocations (cid: BlockRef['cid']): readonly BlockLocation[] {
+    return this.blocks.get(cid.toString()) ?? []
+  }
+
+  meta (path: string): LocalMeta | undefined {
+    return this.metas.get(path)
+  }
+
+  /** Highest seq held per device: what we ask peers to send after. */
+  positionVector (): Record<string, number> {
+    return Object.fromEntries(this.positions)
+  }
+
+  position (device: string): number {
+    return this.positions.get(device) ?? 0
+  }
+
+  /** `device`'s records after `seq`, ascending (gap-free up to our position). */
+  async * recordsAfter (device: string, seq: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<SignedRecord> {
+    for await (const value of this.db.values({ gt: recordKey(device, seq), lt: `r:${device};` })) {
+      options.signal?.throwIfAborted()
+      yield decodeStoredRecord(value)
+    }
+  }
+
+  /** Devices whose records we hold. */
+  devices (): string[] {
+    return [...this.positions.keys()]
+  }
+
+  /**
+   * Stores verified records of other devices, keeping only the newest per (device, path).
+   * Returns how many were new.
+   */
+  async acceptRemote (records: readonly SignedRecord[]): Promise<number> {
+    return this.lock.run(async () => {
+      const batch = this.db.batch()
+      const fresh: SignedRecord[] = []
+      for (const s of records) {
+        const r = s.record
+        if (r.device === this.self || r.folder !== this.folder) continue
+        const old = this.byPath.get(r.path)?.get(r.device)
+        if (old !== undefined && old.record.seq >= r.seq) continue
+        if (fresh.some(f => f.record.device === r.device && f.record.path === r.path && f.record.seq >= r.seq)) continue
+        if (old !== undefined) batch.del(recordKey(r.device, old.record.seq))
+        batch.put(recordKey(r.device, r.seq), encodeSignedRecord(s))
+        fresh.push(s)
+      }
+      if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
+      await batch.write()
+      for (const s of fresh) this.index(s)
+      this.notify()
+      return fresh.length
+    })
+  }
+
+  /**
+   * Appends our own changes to our log: each gets the next seq, a version (bumped, or the
+   * adopted peer's), a signature; records, scan metadata and the superseded records go in one
+   * atomic batch.
+   */
+  async commitLocal (changes: readonly LocalChange[]): Promise<FileRecord[]> {
+    if (changes.length === 0) return []
+    return this.lock.run(async () => {
+      let seq = this.position(this.self)
+      const signed: SignedRecord[] = []
+      const batch = this.db.batch()
+      for (const c of changes) {
+        seq++
+        const previous = this.own(c.path)
+        const record: FileRecord = {
+          folder: this.folder,
+          device: this.self,
+          seq,
+          path: c.path,
+          type: c.type,
+          size: c.size,
+          mode: c.mode,
+          mtimeMs: c.mtimeMs,
+          deleted: c.deleted,
+          blocks: c.blocks,
+          modifiedBy: c.adopt?.modifiedBy ?? this.self,
+          version: c.adopt?.version ?? bumpVersion(previous?.version ?? {}, this.self, seq)
+        }
+        const s = await signRecord(record, this.key)
+        const prevSeq = signed.findLast(p => p.record.path === c.path)?.record.seq ?? previous?.seq
+        if (prevSeq !== undefined) batch.del(recordKey(this.self, prevSeq))
+        batch.put(recordKey(this.self, seq), encodeSignedRecord(s))
+        if (c.meta === null) batch.del(metaKey(c.path))
+        else if (c.meta !== undefined) batch.put(metaKey(c.path), encoder.encode(JSON.stringify(c.meta)))
+        signed.push(s)
+      }
+      await batch.write()
+      for (let i = 0; i < signed.length; i++) {
+        this.index(signed[i]!)
+        const meta = changes[i]!.meta
+        if (meta === null) this.metas.delete(changes[i]!.path)
+        else if (meta !== undefined) this.metas.set(changes[i]!.path, meta)
+      }
+      this.notify()
+      return signed.map(s => s.record)
+    })
+  }
+
+  /** Updates only the scan cache (e.g. after we set a file's mtime ourselves). */
+  async setMeta (path: string, meta: LocalMeta): Promise<void> {
+    await this.db.put(metaKey(path), encoder.encode(JSON.stringify(meta)))
+    this.metas.set(path, meta)
+  }
+}
+
+function sameVersion (a: FileRecord, b: FileRecord): boolean {
+  const ka = Object.keys(a.version)
+  if (ka.length !== Object.keys(b.version).length) return false
+  return ka.every(k => a.version[k] === b.version[k])
+}

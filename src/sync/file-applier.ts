@@ -1,0 +1,225 @@
+import { chmod, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import type { Logger } from '@libp2p/logger'
+import type { CID } from 'multiformats/cid'
+import type { FileRecord } from '../model/file-record.ts'
+import { EXEC_BITS } from '../model/file-record.ts'
+import { INTERNAL_DIR } from '../model/paths.ts'
+import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
+import type { AsyncLock } from '../store/async-lock.ts'
+import { blockMatches } from '../hashing/block-cid.ts'
+import { metaOf } from '../scanner/scan-folder.ts'
+import type { Action } from './planner.ts'
+import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { FerryError } from '../errors.ts'
+
+export interface ApplierComponents {
+  root: string
+  store: FolderStore
+  /** serialises "check the disk, change it, record it" against the scanner */
+  diskLock: AsyncLock
+  /** fetches blocks of `record` from peers; throws when they cannot all be had */
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  log: Logger
+  /** bytes copied from local files instead of the network (renames, duplicates) */
+  onLocalCopy?: (bytes: number) => void
+}
+
+/** The local file changed under us: leave it, let the scanner record it, plan again. */
+export class LocalChangeError extends FerryError {
+  constructor (path: string) {
+    super(`${path} changed locally while syncing`, 'ERR_FERRY_LOCAL_CHANGE')
+  }
+}
+
+export const TEMP_DIR = join(INTERNAL_DIR, 'tmp')
+const DEFAULT_FILE_MODE = 0o644
+
+/** Temp files live in the folder's hidden area, on the same file system as their target. */
+export function tempPathFor (root: string, record: FileRecord): string {
+  const id = createHash('sha256').update(record.path).update('\0').update(JSON.stringify(record.version)).digest('hex').slice(0, 32)
+  return join(root, TEMP_DIR, `${id}.part`)
+}
+
+async function statOrUndefined (abs: string) {
+  try { return await lstat(abs, { bigint: true }) } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/**
+ * True when the disk still holds what our own record says (so replacing it loses nothing the
+ * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
+ */
+async function diskMatchesOwn (c: ApplierComponents, path: string): Promise<boolean> {
+  const st = await statOrUndefined(join(c.root, path))
+  if (st === undefined) return true
+  const own = c.store.own(path)
+  if (own === undefined || own.deleted) return false
+  if (own.type === 'dir') return st.isDirectory()
+  if (!st.isFile()) return false
+  const meta = c.store.meta(path)
+  const now = metaOf(st)
+  return meta !== undefined && meta.ino === now.ino && meta.size === now.size && meta.mtimeNs === now.mtimeNs
+}
+
+function adoptChange (record: FileRecord, meta: LocalMeta | null): LocalChange {
+  return { path: record.path, type: record.type, size: record.size, mode: record.mode, mtimeMs: record.mtimeMs, deleted: record.deleted, blocks: record.blocks, adopt: record, meta }
+}
+
+function fileMode (record: FileRecord): number {
+  return (record.mode & EXEC_BITS) !== 0 ? (DEFAULT_FILE_MODE | EXEC_BITS) & ~0o022 : DEFAULT_FILE_MODE
+}
+
+/** Performs one planned action. Throws LocalChangeError or a fetch error; the engine retries. */
+export async function applyAction (action: Action, c: ApplierComponents, signal?: AbortSignal): Promise<void> {
+  switch (action.kind) {
+    case 'mkdir': return await makeDir(action.record, c)
+    case 'fetch': return await installFile(action.record, c, signal)
+    case 'conflict':
+      await keepConflictCopy(action.path, action.conflictPath, action.local, c)
+      return await installFile(action.record, c, signal)
+    case 'adopt': return await adopt(action.record, c)
+    case 'delete': return await remove(action.record, c)
+  }
+}
+
+async function makeDir (record: FileRecord, c: ApplierComponents): Promise<void> {
+  await c.diskLock.run(async () => {
+    const abs = join(c.root, record.path)
+    const st = await statOrUndefined(abs)
+    if (st !== undefined && !st.isDirectory()) {
+      if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
+      await unlink(abs)
+    }
+    await mkdir(abs, { recursive: true })
+    await c.store.commitLocal([adoptChange(record, null)])
+  })
+}
+
+/**
+ * Builds the file in a temp file (blocks found in local files are copied, the rest fetched and
+ * verified), fsyncs it, then renames it over the target: the real name never shows a partial file.
+ */
+async function installFile (record: FileRecord, c: ApplierComponents, signal?: AbortSignal): Promise<void> {
+  const tmp = tempPathFor(c.root, record)
+  await mkdir(dirname(tmp), { recursive: true })
+  const fh = await open(tmp, 'w', DEFAULT_FILE_MODE)
+  try {
+    const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
+    let offset = 0
+    for (const b of record.blocks) {
+      const k = b.cid.toString()
+      const entry = offsets.get(k)
+      if (entry === undefined) offsets.set(k, { cid: b.cid, size: b.size, at: [offset] })
+      else entry.at.push(offset)
+      offset += b.size
+    }
+    await fh.truncate(record.size)
+    const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
+      for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)
+    }
+    const wanted: WantedBlock[] = []
+    for (const { cid, size } of offsets.values()) {
+      signal?.throwIfAborted()
+      const data = await readLocalBlock(c, cid, size)
+      if (data !== undefined) {
+        await writeBlock(cid, data)
+        c.onLocalCopy?.(data.byteLength)
+      } else {
+        wanted.push({ cid, size })
+      }
+    }
+    if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
+    await fh.sync()
+  } catch (err) {
+    await fh.close()
+    await rm(tmp, { force: true })
+    throw err
+  }
+  await fh.close()
+  await chmod(tmp, fileMode(record))
+  await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
+  await c.diskLock.run(async () => {
+    const abs = join(c.root, record.path)
+    if (!(await diskMatchesOwn(c, record.path))) {
+      await rm(tmp, { force: true })
+      throw new LocalChangeError(record.path)
+    }
+    const st = await statOrUndefined(abs)
+    if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
+    await mkdir(dirname(abs), { recursive: true })
+    await rename(tmp, abs)
+    const meta = metaOf(await lstat(abs, { bigint: true }))
+    await c.store.commitLocal([adoptChange(record, meta)])
+  })
+}
+
+/** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
+export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number): Promise<Uint8Array | undefined> {
+  for (const loc of c.store.blockLocations(cid)) {
+    if (loc.size !== size) continue
+    let fh
+    try {
+      fh = await open(join(c.root, loc.path), 'r')
+      const buf = new Uint8Array(size)
+      const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
+      if (bytesRead === size && blockMatches(cid, buf)) return buf
+    } catch {
+      // moved or unreadable: try the next location
+    } finally {
+      await fh?.close()
+    }
+  }
+  return undefined
+}
+
+/** Moves the losing local version aside under its conflict name, as a new version of ours. */
+async function keepConflictCopy (path: string, conflictPath: string, local: FileRecord, c: ApplierComponents): Promise<void> {
+  await c.diskLock.run(async () => {
+    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
+    const from = join(c.root, path)
+    const to = join(c.root, conflictPath)
+    if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
+    if (await statOrUndefined(from) === undefined) return // nothing left to keep
+    await rename(from, to)
+    const meta = metaOf(await lstat(to, { bigint: true }))
+    await c.store.commitLocal([{ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta }])
+  })
+}
+
+async function adopt (record: FileRecord, c: ApplierComponents): Promise<void> {
+  await c.diskLock.run(async () => {
+    if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
+    let meta: LocalMeta | null = null
+    if (record.type === 'file' && !record.deleted) {
+      const abs = join(c.root, record.path)
+      await utimes(abs, record.mtimeMs / 1000, record.mtimeMs / 1000)
+      meta = metaOf(await lstat(abs, { bigint: true }))
+    }
+    await c.store.commitLocal([adoptChange(record, meta)])
+  })
+}
+
+async function remove (record: FileRecord, c: ApplierComponents): Promise<void> {
+  await c.diskLock.run(async () => {
+    const abs = join(c.root, record.path)
+    if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
+    const st = await statOrUndefined(abs)
+    if (st?.isDirectory() === true) {
+      try {
+        await rmdir(abs)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err
+        // something new lives inside: the directory stays, as a new version everyone revives
+        await c.store.commitLocal([{ path: record.path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Date.now(), deleted: false, blocks: [] }])
+        return
+      }
+    } else if (st !== undefined) {
+      await unlink(abs)
+    }
+    await c.store.commitLocal([adoptChange(record, null)])
+  })
+}

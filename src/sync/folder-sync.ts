@@ -1,0 +1,239 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Logger } from '@libp2p/logger'
+import type { CID } from 'multiformats/cid'
+import type { FileRecord } from '../model/file-record.ts'
+import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
+import type { FolderStore } from '../store/folder-store.ts'
+import { AsyncLock } from '../store/async-lock.ts'
+import { scanFolder } from '../scanner/scan-folder.ts'
+import { FolderWatcher } from '../watcher/folder-watcher.ts'
+import { plan, type Action } from './planner.ts'
+import { applyAction, LocalChangeError, TEMP_DIR } from './file-applier.ts'
+import { BlocksUnavailableError } from './block-fetcher.ts'
+import type { WantedBlock } from '../../protocols/blocks/index.ts'
+
+export interface FolderSyncComponents {
+  folder: string
+  root: string
+  store: FolderStore
+  log: Logger
+  /** true when records signed by `device` may change this folder (owner / read-write members) */
+  acceptsChangesFrom: (device: string) => boolean
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  /** something happened worth a line in the daemon's log */
+  onEvent?: (e: FolderEvent) => void
+}
+
+export type FolderEvent =
+  | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
+  | { type: 'applied', folder: string, action: Action['kind'], path: string }
+  | { type: 'failed', folder: string, path: string, error: string }
+
+export interface FolderStatus {
+  id: string
+  path: string
+  inSync: boolean
+  needFiles: number
+  needBytes: number
+  scanning: boolean
+  localFiles: number
+  localBytes: number
+}
+
+export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
+export const DEFAULT_RETRY_DELAY_MS = 1_000
+export const DEFAULT_APPLY_CONCURRENCY = 4
+
+/** A coalescing trigger: many requests while running mean one more run. */
+class Trigger {
+  private requested = false
+  private wake?: () => void
+  request (): void { this.requested = true; this.wake?.() }
+  async next (signal: AbortSignal): Promise<void> {
+    while (!this.requested) {
+      signal.throwIfAborted()
+      await new Promise<void>(resolve => {
+        this.wake = resolve
+        signal.addEventListener('abort', () => resolve(), { once: true })
+      })
+    }
+    signal.throwIfAborted()
+    this.requested = false
+  }
+  get pending (): boolean { return this.requested }
+}
+
+/**
+ * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
+ * true to the global state (planner + applier). Scans and syncs run in two loops that meet only
+ * at the disk lock, where "check, change, record" happens atomically.
+ */
+export class FolderSync {
+  private readonly c: FolderSyncComponents
+  private readonly diskLock = new AsyncLock()
+  private readonly scanTrigger = new Trigger()
+  private readonly syncTrigger = new Trigger()
+  private readonly watcher: FolderWatcher
+  private abort = new AbortController()
+  private loops: Array<Promise<void>> = []
+  private scanning = false
+  private syncing = false
+  private rescanTimer?: NodeJS.Timeout
+  private retryTimer?: NodeJS.Timeout
+  private unsubscribe?: () => void
+
+  constructor (components: FolderSyncComponents) {
+    this.c = components
+    this.watcher = new FolderWatcher({ root: components.root, log: components.log, onChange: () => this.scanTrigger.request() })
+  }
+
+  get folder (): string { return this.c.folder }
+  get store (): FolderStore { return this.c.store }
+
+  async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
+    await mkdir(this.c.root, { recursive: true })
+    // temp files of an interrupted run are never valid content; start clean
+    await rm(join(this.c.root, TEMP_DIR), { recursive: true, force: true })
+    await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
+    this.abort = new AbortController()
+    this.watcher.start()
+    this.unsubscribe = this.c.store.onChange(() => this.syncTrigger.request())
+    this.scanTrigger.request()
+    this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
+    this.rescanTimer = setInterval(() => this.scanTrigger.request(), options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS)
+  }
+
+  async stop (): Promise<void> {
+    this.watcher.stop()
+    clearInterval(this.rescanTimer)
+    clearTimeout(this.retryTimer)
+    this.unsubscribe?.()
+    this.abort.abort()
+    await Promise.allSettled(this.loops)
+    // wait for an in-flight commit to land before the database closes
+    await this.diskLock.run(async () => {})
+  }
+
+  requestScan (): void { this.scanTrigger.request() }
+  requestSync (): void { this.syncTrigger.request() }
+
+  private async loop (trigger: Trigger, body: () => Promise<void>): Promise<void> {
+    const signal = this.abort.signal
+    while (!signal.aborted) {
+      try {
+        await trigger.next(signal)
+        await body()
+      } catch (err) {
+        if (signal.aborted) return
+        this.c.log.error('%s: %s', this.c.folder, (err as Error).stack ?? err)
+      }
+    }
+  }
+
+  private async scanOnce (): Promise<void> {
+    this.scanning = true
+    const started = Date.now()
+    try {
+      const result = await scanFolder({
+        root: this.c.root,
+        store: this.c.store,
+        log: this.c.log,
+        signal: this.abort.signal,
+        commit: async changes => { await this.diskLock.run(async () => { await this.c.store.commitLocal(changes) }) }
+      })
+      if (result.unstable.length > 0) this.retryLater(this.scanTrigger)
+      if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
+    } finally {
+      this.scanning = false
+    }
+  }
+
+  private retryLater (trigger: Trigger): void {
+    if (this.retryTimer !== undefined) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      trigger.request()
+    }, DEFAULT_RETRY_DELAY_MS)
+  }
+
+  currentPlan (): Action[] {
+    return plan({ local: this.c.store.ownRecords(), remote: this.c.store.remoteRecords(this.c.acceptsChangesFrom) })
+  }
+
+  private async syncOnce (): Promise<void> {
+    this.syncing = true
+    try {
+      const actions = this.currentPlan()
+      if (actions.length === 0) return
+      let failed = false
+      // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
+      const phases: Action[][] = []
+      for (const a of actions) {
+        const last = phases.at(-1)
+        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir') last.push(a)
+        else phases.push([a])
+      }
+      for (const phase of phases) {
+        await runLimited(phase, DEFAULT_APPLY_CONCURRENCY, async a => {
+          try {
+            await applyAction(a, { root: this.c.root, store: this.c.store, diskLock: this.diskLock, fetchBlocks: this.c.fetchBlocks, log: this.c.log }, this.abort.signal)
+            this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
+          } catch (err) {
+            if (this.abort.signal.aborted) throw err
+            failed = true
+            if (err instanceof LocalChangeError) this.scanTrigger.request()
+            else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+            this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
+          }
+        })
+      }
+      if (failed) this.retryLater(this.syncTrigger)
+    } finally {
+      this.syncing = false
+    }
+  }
+
+  /**
+   * Verifies and stores records a peer sent. A bad signature or malformed record throws (the
+   * caller cuts the peer off); records of devices that may not change this folder are dropped.
+   */
+  async receiveRecords (pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<number> {
+    const verified: SignedRecord[] = []
+    for (const [bytes, signature] of pairs) {
+      const s = await openSignedRecord(bytes, signature)
+      if (s.record.folder !== this.c.folder) continue
+      if (s.record.device === this.c.store.self || !this.c.acceptsChangesFrom(s.record.device)) continue
+      verified.push(s)
+    }
+    return await this.c.store.acceptRemote(verified)
+  }
+
+  status (): FolderStatus {
+    const actions = this.currentPlan()
+    let needBytes = 0
+    let needFiles = 0
+    for (const a of actions) {
+      if (a.kind === 'adopt') continue
+      needFiles++
+      if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
+    }
+    let localFiles = 0
+    let localBytes = 0
+    for (const r of this.c.store.ownRecords().values()) {
+      if (r.deleted || r.type !== 'file') continue
+      localFiles++
+      localBytes += r.size
+    }
+    const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
+    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, localFiles, localBytes }
+  }
+}
+
+async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!)
+  })
+  await Promise.all(workers)
+}

@@ -1,0 +1,125 @@
+import { compareVersions } from '../model/version-vector.ts'
+import { contentKey, type FileRecord } from '../model/file-record.ts'
+import { pathDepth } from '../model/paths.ts'
+import { conflictPath } from './conflict-name.ts'
+
+/**
+ * The sync decision, as a pure function: this device's own records and the newest records of
+ * every other device in, actions out. No I/O; the executor performs the actions.
+ *
+ * Rules (Syncthing's, made explicit):
+ * - The global version of a path is the maximal record by version vector. Among concurrent
+ *   maximal records, the winner is: a live entry over a deletion, then the newer mtime, then
+ *   the larger `modifiedBy` device id. Every device computes the same winner.
+ * - A local version dominated by any known record is simply replaced by the winner.
+ * - A local version that is maximal but loses to a concurrent winner with different content is
+ *   kept as a conflict copy (a new file, see conflict-name.ts) before the winner replaces it.
+ *   Concurrent versions with equal content are not a conflict: the winner's version is adopted.
+ */
+
+export type Action =
+  /** create the directory described by `record` */
+  | { kind: 'mkdir', path: string, record: FileRecord }
+  /** make the local file equal to `record` (copy local blocks, fetch the rest) */
+  | { kind: 'fetch', path: string, record: FileRecord }
+  /** move the local version to `conflictPath` (as a new version of ours), then fetch `record` */
+  | { kind: 'conflict', path: string, record: FileRecord, conflictPath: string, local: FileRecord }
+  /** local content already equals `record`: take over its version (and mtime) only */
+  | { kind: 'adopt', path: string, record: FileRecord }
+  /** remove the local file or (empty) directory; `record` is the winning tombstone */
+  | { kind: 'delete', path: string, record: FileRecord }
+
+export interface PlanInput {
+  /** this device's newest record per path, tombstones included */
+  readonly local: ReadonlyMap<string, FileRecord>
+  /** every other device's newest record per path */
+  readonly remote: ReadonlyMap<string, readonly FileRecord[]>
+}
+
+/** Deterministic order of concurrent candidates; positive when a beats b. */
+export function preferOver (a: FileRecord, b: FileRecord): number {
+  if (a.deleted !== b.deleted) return a.deleted ? -1 : 1
+  if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs - b.mtimeMs
+  if (a.modifiedBy !== b.modifiedBy) return a.modifiedBy > b.modifiedBy ? 1 : -1
+  return contentKey(a) > contentKey(b) ? 1 : contentKey(a) < contentKey(b) ? -1 : 0
+}
+
+/** Records not dominated by any other candidate (equal versions collapse to one). */
+export function maximalRecords (candidates: readonly FileRecord[]): FileRecord[] {
+  const out: FileRecord[] = []
+  for (const c of candidates) {
+    let keep = true
+    for (let i = 0; i < out.length; i++) {
+      const o = compareVersions(c.version, out[i]!.version)
+      if (o === 'lesser' || o === 'equal') { keep = false; break }
+      if (o === 'greater') { out.splice(i, 1); i-- }
+    }
+    if (keep) out.push(c)
+  }
+  return out
+}
+
+/** The global version of one path among all devices' records. */
+export function globalWinner (candidates: readonly FileRecord[]): FileRecord | undefined {
+  let best: FileRecord | undefined
+  for (const r of maximalRecords(candidates)) {
+    if (best === undefined || preferOver(r, best) > 0) best = r
+  }
+  return best
+}
+
+function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], occupied: (p: string, r: FileRecord) => boolean): Action | undefined {
+  const candidates = local === undefined ? remote : [local, ...remote]
+  const winner = globalWinner(candidates)
+  if (winner === undefined) return undefined
+  const create = (): Action => winner.type === 'dir'
+    ? { kind: 'mkdir', path, record: winner }
+    : { kind: 'fetch', path, record: winner }
+
+  if (local === undefined) return winner.deleted ? undefined : create()
+  const order = compareVersions(local.version, winner.version)
+  if (order === 'equal' || order === 'greater') return undefined
+  if (contentKey(local) === contentKey(winner)) return { kind: 'adopt', path, record: winner }
+  if (winner.deleted) return local.deleted ? { kind: 'adopt', path, record: winner } : { kind: 'delete', path, record: winner }
+
+  const superseded = remote.some(r => compareVersions(r.version, local.version) === 'greater')
+  if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file' && winner.type === 'file') {
+    const keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy)
+    // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
+    if (!occupied(keepAs, local)) return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
+  }
+  return create()
+}
+
+/** Plans every path; actions come ordered so that executing them in order is safe. */
+export function plan (input: PlanInput): Action[] {
+  const paths = new Set<string>([...input.local.keys(), ...input.remote.keys()])
+  const occupied = (p: string, r: FileRecord): boolean => {
+    const mine = input.local.get(p)
+    if (mine !== undefined && !mine.deleted && contentKey(mine) === contentKey(r)) return true
+    return (input.remote.get(p) ?? []).some(o => !o.deleted && contentKey(o) === contentKey(r))
+  }
+  const actions: Action[] = []
+  for (const path of paths) {
+    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], occupied)
+    if (a !== undefined) actions.push(a)
+  }
+  return actions.sort(compareActions)
+}
+
+const PHASE: Record<Action['kind'], number> = { mkdir: 0, conflict: 1, fetch: 2, adopt: 3, delete: 4 }
+
+/**
+ * Directories first (shallow before deep), then content (so renamed files can still be copied
+ * from their old place), then deletions (files before the directories that held them: deep first).
+ */
+function compareActions (a: Action, b: Action): number {
+  if (PHASE[a.kind] !== PHASE[b.kind]) return PHASE[a.kind] - PHASE[b.kind]
+  const da = pathDepth(a.path)
+  const db = pathDepth(b.path)
+  if (a.kind === 'delete') {
+    if (a.record.type !== b.record.type) return a.record.type === 'file' ? -1 : 1
+    return db - da || (a.path < b.path ? -1 : 1)
+  }
+  return da - db || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+}
