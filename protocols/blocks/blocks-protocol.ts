@@ -17,8 +17,8 @@ export interface BlocksServerComponents {
   log: Logger
 }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+function messages (stream: Stream, maxInFlightBytes = 0): MessageStream {
+  return new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: maxInFlightBytes + DEFAULT_MAX_MESSAGE_BYTES })
 }
 
 async function send (ms: MessageStream, m: BlocksMessage): Promise<void> {
@@ -80,8 +80,8 @@ export class CorruptBlockError extends InvalidMessageError {
  * ends early is an error, never a silent short read.
  */
 export async function fetchBlocks (stream: Stream, folder: string, wanted: readonly WantedBlock[], options: FetchBlocksOptions): Promise<CID[]> {
-  const ms = messages(stream)
   const maxInFlight = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES
+  const ms = messages(stream, maxInFlight)
   const missing: CID[] = []
   let sent = 0
   let received = 0

@@ -9,6 +9,8 @@ export interface MessageStreamOptions {
   maxMessageBytes: number
   /** writes wait while more than this is queued in the muxer (libp2p does not bound it) */
   maxQueuedBytes?: number
+  /** unread bytes that may pile up behind the message being read (the peer's window) */
+  maxBufferedBytes?: number
 }
 
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024
@@ -27,9 +29,10 @@ export class MessageStream {
     this.stream = stream
     this.protocol = protocol
     this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES
-    // the read buffer must hold the largest message plus what is in flight behind it
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, opts.maxMessageBytes * 2 + 1024)
-    this.lp = lpStream(stream, { maxDataLength: opts.maxMessageBytes, maxBufferSize: opts.maxMessageBytes * 2 + 1024 })
+    // the read buffers must hold the largest message plus what is in flight behind it
+    const maxBuffered = Math.max(opts.maxBufferedBytes ?? 0, opts.maxMessageBytes * 2) + 64 * 1024
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, maxBuffered)
+    this.lp = lpStream(stream, { maxDataLength: opts.maxMessageBytes, maxBufferSize: maxBuffered })
   }
 
   /** Next message as an array with a string tag; TruncatedStreamError at end of stream. */
@@ -40,6 +43,8 @@ export class MessageStream {
     } catch (e) {
       const err = toError(e)
       if (err.name === 'UnexpectedEOFError') throw new TruncatedStreamError(this.protocol, 'the next message')
+      // a framing error leaves the read buffer out of step: this stream is done
+      this.stream.abort(err)
       throw err
     }
     let v: unknown

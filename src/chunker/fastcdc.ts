@@ -84,11 +84,13 @@ function configFor (params: ChunkerParams): Config {
 let scanHash = 0
 
 /**
- * The hot loop. A chunk starts at `base` in `buf`; bytes before `pos` have
+ * The hot loop. A chunk starts at index `base` of `buf` (negative when its
+ * first bytes were in an earlier buffer); the bytes before index `pos` have
  * already been hashed into `h` (or lie in the skipped minBytes prefix, in which
- * case `h` must be 0). Hashes buf[pos, end) and returns the exclusive end index
- * of the chunk, or -1 when no cut was found before `end` (the hash state is then
- * in `scanHash`, to resume with pos = end).
+ * case `h` must be 0). Hashes buf[max(pos, base + minBytes), end) and returns
+ * the exclusive end index of the chunk (at most base + maxBytes), or -1 when no
+ * cut was found before `end`. The hash state is left in `scanHash`, so a scan
+ * can be resumed later with pos = end.
  */
 function scan (buf: Uint8Array, base: number, pos: number, end: number, h: number, c: Config): number {
   const normal = base + c.avgBytes
@@ -151,6 +153,8 @@ export function chunkLengths (buf: Uint8Array, params: ChunkerParams = DEFAULT_C
 
 /** Copies buf[start, end) into a new, plain Uint8Array (never a view, even for Buffers). */
 function copyOf (buf: Uint8Array, start: number, end: number): Uint8Array {
+  // slice() skips the zero-fill but would return a Buffer (or other subclass) for subclasses.
+  if (Object.getPrototypeOf(buf) === Uint8Array.prototype) return buf.slice(start, end)
   const out = new Uint8Array(end - start)
   out.set(buf.subarray(start, end))
   return out
@@ -158,20 +162,19 @@ function copyOf (buf: Uint8Array, start: number, end: number): Uint8Array {
 
 /**
  * Streaming chunker: push pieces of any size, get complete chunks back. Each
- * returned chunk is a fresh Uint8Array that the caller owns. Internally at most
- * one partial chunk (< maxBytes) is buffered between calls; complete chunks
- * found inside an input piece are copied straight out of it.
+ * returned chunk is a fresh Uint8Array that the caller owns. Between calls at
+ * most one partial chunk (< maxBytes) is buffered. Every byte is hashed exactly
+ * once: a partial chunk's scan resumes directly in the next piece (the hash
+ * state is carried over), and chunks are copied straight out of the pieces.
  */
 export class Chunker {
   readonly params: ChunkerParams
   readonly #config: Config
   /** Partial chunk carried between push() calls (allocated on first use, maxBytes long). */
   #buf: Uint8Array | undefined
-  /** Bytes in use in #buf. */
+  /** Bytes in use in #buf; all of them have been scanned (or lie in the skipped prefix). */
   #len = 0
-  /** Bytes of #buf already hashed (or skipped); the scan resumes here. */
-  #scanned = 0
-  /** Hash state after the first #scanned bytes. */
+  /** Hash state after scanning the #len buffered bytes. */
   #hash = 0
 
   constructor (params: ChunkerParams = DEFAULT_CHUNKER_PARAMS) {
@@ -179,7 +182,7 @@ export class Chunker {
     this.params = params
   }
 
-  /** Number of bytes received but not yet returned as part of a chunk. */
+  /** Number of bytes received but not yet returned as part of a chunk (always < maxBytes). */
   get buffered (): number {
     return this.#len
   }
@@ -190,40 +193,38 @@ export class Chunker {
     const chunks: Uint8Array[] = []
     const n = data.length
     let off = 0
+    const len = this.#len
+    if (len > 0) {
+      // Resume the partial chunk's scan in `data` itself: the chunk "starts" at
+      // index -len of `data`, and scanning resumes at index 0.
+      const cut = scan(data, -len, 0, n, this.#hash, c)
+      const buf = this.#buf!
+      if (cut < 0) {
+        // No cut, so len + n < maxBytes: the whole piece fits.
+        buf.set(data, len)
+        this.#len = len + n
+        this.#hash = scanHash
+        return chunks
+      }
+      const chunk = new Uint8Array(len + cut)
+      chunk.set(buf.subarray(0, len), 0)
+      chunk.set(data.subarray(0, cut), len)
+      chunks.push(chunk)
+      off = cut
+      this.#len = this.#hash = 0
+    }
     while (off < n) {
-      if (this.#len === 0) {
-        // Nothing carried over: scan the input piece in place.
-        const cut = scan(data, off, off, n, 0, c)
-        if (cut >= 0) {
-          chunks.push(copyOf(data, off, cut))
-          off = cut
-          continue
-        }
-        // No cut in the rest of the piece (so it is shorter than maxBytes): carry it over.
+      const cut = scan(data, off, off, n, 0, c)
+      if (cut < 0) {
+        // The rest of the piece is shorter than maxBytes and holds no cut: carry it over.
         const buf = this.#buf ??= new Uint8Array(c.maxBytes)
         buf.set(data.subarray(off, n), 0)
-        this.#len = this.#scanned = n - off
+        this.#len = n - off
         this.#hash = scanHash
         break
       }
-      // Append as much as fits into the partial chunk and resume its scan.
-      const buf = this.#buf!
-      const take = Math.min(c.maxBytes - this.#len, n - off)
-      buf.set(data.subarray(off, off + take), this.#len)
-      this.#len += take
-      off += take
-      const cut = scan(buf, 0, this.#scanned, this.#len, this.#hash, c)
-      if (cut >= 0) {
-        chunks.push(buf.slice(0, cut))
-        // The cut lies beyond the previously buffered bytes, so everything after
-        // it was copied from `data` in this round: step back and rescan it in place.
-        off -= this.#len - cut
-        this.#len = this.#scanned = this.#hash = 0
-      } else {
-        // All of `data` fit (otherwise maxBytes would have forced a cut).
-        this.#scanned = this.#len
-        this.#hash = scanHash
-      }
+      chunks.push(copyOf(data, off, cut))
+      off = cut
     }
     return chunks
   }
@@ -232,7 +233,7 @@ export class Chunker {
   end (): Uint8Array[] {
     if (this.#len === 0) return []
     const last = this.#buf!.slice(0, this.#len)
-    this.#len = this.#scanned = this.#hash = 0
+    this.#len = this.#hash = 0
     return [last]
   }
 }

@@ -99,5 +99,13 @@ export function decodeRecord (bytes: Uint8Array): FileRecord {
   if (record.type === 'file' && !record.deleted && total !== record.size) fail('block sizes do not add up to size')
   if ((record.type === 'dir' || record.deleted) && refs.length > 0) fail('only live files have blocks')
   if (record.seq === 0) fail('seq starts at 1')
+  // one record, one byte form: what the author signed must be what we would encode
+  if (!equalBytes(encodeRecord(record), bytes)) fail('not in canonical encoding')
   return record
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -38,7 +38,8 @@ export function validatePath (input: string): string {
     if (segment === '.' || segment === '..') throw new InvalidPathError(input, `'${segment}' segment`)
     if (encoder.encode(segment).byteLength > MAX_SEGMENT_BYTES) throw new InvalidPathError(input, 'segment too long')
   }
-  if (segments[0] === INTERNAL_DIR) throw new InvalidPathError(input, 'reserved internal directory')
+  // case-insensitive: on macOS/Windows '.FERRY' is the same directory
+  if (segments[0]!.toLowerCase() === INTERNAL_DIR) throw new InvalidPathError(input, 'reserved internal directory')
   return path
 }
 

@@ -11,12 +11,12 @@ export function compareVersions (a: VersionVector, b: VersionVector): Ordering {
   let aAhead = false
   let bAhead = false
   for (const [device, counter] of Object.entries(a)) {
-    const other = b[device] ?? 0
+    const other = Object.hasOwn(b, device) ? b[device]! : 0
     if (counter > other) aAhead = true
     else if (counter < other) bAhead = true
   }
   for (const [device, counter] of Object.entries(b)) {
-    if (!(device in a) && counter > 0) bAhead = true
+    if (!Object.hasOwn(a, device) && counter > 0) bAhead = true
   }
   if (aAhead && bAhead) return 'concurrent'
   if (aAhead) return 'greater'
@@ -26,11 +26,11 @@ export function compareVersions (a: VersionVector, b: VersionVector): Ordering {
 
 /** The smallest vector that dominates or equals both. */
 export function mergeVersions (a: VersionVector, b: VersionVector): VersionVector {
-  const out: Record<string, number> = { ...a }
+  const out = new Map(Object.entries(a))
   for (const [device, counter] of Object.entries(b)) {
-    out[device] = Math.max(out[device] ?? 0, counter)
+    out.set(device, Math.max(out.get(device) ?? 0, counter))
   }
-  return out
+  return Object.fromEntries(out)
 }
 
 /** `v` with `device`'s entry set to `counter`, which must exceed the current one. */

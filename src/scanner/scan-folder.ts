@@ -10,7 +10,7 @@ export interface ScanOptions {
   root: string
   store: FolderStore
   log: Logger
-  /** commits a batch of changes; the caller serialises this with the applier */
+  /** commits a batch of changes (stale ones are dropped); the caller serialises this with the applier */
   commit: (changes: LocalChange[]) => Promise<void>
   signal?: AbortSignal
   /** how many changes to collect before committing (peers see them sooner) */
@@ -50,6 +50,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   /** directories we could not read: their known content must not be tombstoned */
   const unreadable: string[] = []
   let pending: LocalChange[] = []
+  /** our records as the walk starts: a tombstone is only valid against what the walk saw */
+  const seqAtStart = new Map([...store.ownRecords()].map(([path, r]) => [path, r.seq]))
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return
@@ -99,7 +101,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         result.dirs++
         const own = store.own(path)
         if (own === undefined || own.deleted || own.type !== 'dir') {
-          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [] })
+          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [], base: own?.seq ?? 0 })
         }
         await walk(path)
       } else if (st.isFile()) {
@@ -118,7 +120,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   for (const [path, own] of store.ownRecords()) {
     if (own.deleted || seen.has(path)) continue
     if (unreadable.some(d => d === '' || path === d || path.startsWith(d + '/'))) continue
-    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null })
+    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base: seqAtStart.get(path) ?? 0 })
   }
   await flush()
   return result
@@ -134,7 +136,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   if (live && sameMeta(store.meta(path), meta)) {
     if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
     // only the executable bits changed: same blocks, new version
-    return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta }
+    return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta, base: own.seq }
   }
   const abs = join(root, path)
   const blocks: BlockRef[] = []
@@ -165,6 +167,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     mtimeMs: Math.floor(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
     deleted: false,
     blocks,
-    meta
+    meta,
+    base: own?.seq ?? 0
   }
 }

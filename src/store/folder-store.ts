@@ -22,6 +22,11 @@ export type LocalChange = Omit<FileRecord, 'folder' | 'device' | 'seq' | 'versio
   /** set when adopting a peer's version; otherwise the version is bumped */
   adopt?: FileRecord
   meta?: LocalMeta | null
+  /**
+   * The seq of our own record the change was derived from (0: none). If our record moved on
+   * meanwhile (the applier installed a peer's version), the change is stale and is dropped.
+   */
+  base?: number
 }
 
 export interface BlockLocation { path: string, offset: number, size: number }
@@ -220,9 +225,12 @@ export class FolderStore {
       let seq = this.position(this.self)
       const signed: SignedRecord[] = []
       const batch = this.db.batch()
+      const committed: LocalChange[] = []
       for (const c of changes) {
+        const previous = signed.findLast(p => p.record.path === c.path)?.record ?? this.own(c.path)
+        if (c.base !== undefined && (previous?.seq ?? 0) !== c.base) continue
         seq++
-        const previous = this.own(c.path)
+        committed.push(c)
         const record: FileRecord = {
           folder: this.folder,
           device: this.self,
@@ -238,19 +246,19 @@ export class FolderStore {
           version: c.adopt?.version ?? bumpVersion(previous?.version ?? {}, this.self, seq)
         }
         const s = await signRecord(record, this.key)
-        const prevSeq = signed.findLast(p => p.record.path === c.path)?.record.seq ?? previous?.seq
-        if (prevSeq !== undefined) batch.del(recordKey(this.self, prevSeq))
+        if (previous !== undefined) batch.del(recordKey(this.self, previous.seq))
         batch.put(recordKey(this.self, seq), encodeSignedRecord(s))
         if (c.meta === null) batch.del(metaKey(c.path))
         else if (c.meta !== undefined) batch.put(metaKey(c.path), encoder.encode(JSON.stringify(c.meta)))
         signed.push(s)
       }
+      if (signed.length === 0) { batch.close().catch(() => {}); return [] }
       await batch.write()
       for (let i = 0; i < signed.length; i++) {
         this.index(signed[i]!)
-        const meta = changes[i]!.meta
-        if (meta === null) this.metas.delete(changes[i]!.path)
-        else if (meta !== undefined) this.metas.set(changes[i]!.path, meta)
+        const meta = committed[i]!.meta
+        if (meta === null) this.metas.delete(committed[i]!.path)
+        else if (meta !== undefined) this.metas.set(committed[i]!.path, meta)
       }
       this.notify()
       return signed.map(s => s.record)

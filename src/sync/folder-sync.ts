@@ -80,7 +80,7 @@ export class FolderSync {
   private scanning = false
   private syncing = false
   private rescanTimer?: NodeJS.Timeout
-  private retryTimer?: NodeJS.Timeout
+  private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
 
   constructor (components: FolderSyncComponents) {
@@ -97,7 +97,7 @@ export class FolderSync {
     await rm(join(this.c.root, TEMP_DIR), { recursive: true, force: true })
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
     this.abort = new AbortController()
-    this.watcher.start()
+    await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(() => this.syncTrigger.request())
     this.scanTrigger.request()
     this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
@@ -105,9 +105,9 @@ export class FolderSync {
   }
 
   async stop (): Promise<void> {
-    this.watcher.stop()
+    await this.watcher.stop()
     clearInterval(this.rescanTimer)
-    clearTimeout(this.retryTimer)
+    for (const t of this.retryTimers.values()) clearTimeout(t)
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -140,7 +140,11 @@ export class FolderSync {
         store: this.c.store,
         log: this.c.log,
         signal: this.abort.signal,
-        commit: async changes => { await this.diskLock.run(async () => { await this.c.store.commitLocal(changes) }) }
+        commit: async changes => {
+          const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
+          // a change the applier overtook: look again once the dust settles
+          if (done.length < changes.length) this.retryLater(this.scanTrigger)
+        }
       })
       if (result.unstable.length > 0) this.retryLater(this.scanTrigger)
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
@@ -150,11 +154,11 @@ export class FolderSync {
   }
 
   private retryLater (trigger: Trigger): void {
-    if (this.retryTimer !== undefined) return
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
+    if (this.retryTimers.has(trigger)) return
+    this.retryTimers.set(trigger, setTimeout(() => {
+      this.retryTimers.delete(trigger)
       trigger.request()
-    }, DEFAULT_RETRY_DELAY_MS)
+    }, DEFAULT_RETRY_DELAY_MS))
   }
 
   currentPlan (): Action[] {

@@ -1,4 +1,4 @@
-import { compareVersions } from '../model/version-vector.ts'
+import { compareVersions, mergeVersions } from '../model/version-vector.ts'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { pathDepth } from '../model/paths.ts'
 import { conflictPath } from './conflict-name.ts'
@@ -14,7 +14,9 @@ import { conflictPath } from './conflict-name.ts'
  * - A local version dominated by any known record is simply replaced by the winner.
  * - A local version that is maximal but loses to a concurrent winner with different content is
  *   kept as a conflict copy (a new file, see conflict-name.ts) before the winner replaces it.
- *   Concurrent versions with equal content are not a conflict: the winner's version is adopted.
+ *   Concurrent versions with equal content are not a conflict: the winner is adopted under the
+ *   merge of both vectors, so the local version stays known: a change made later by a device
+ *   that never saw it is concurrent with it (and keeps it), not a silent replacement.
  */
 
 export type Action =
@@ -24,7 +26,8 @@ export type Action =
   | { kind: 'fetch', path: string, record: FileRecord }
   /** move the local version to `conflictPath` (as a new version of ours), then fetch `record` */
   | { kind: 'conflict', path: string, record: FileRecord, conflictPath: string, local: FileRecord }
-  /** local content already equals `record`: take over its version (and mtime) only */
+  /** local content already equals `record`: take over its version (and mtime) only; for a concurrent
+   *  local version, `record.version` is already the merge of both */
   | { kind: 'adopt', path: string, record: FileRecord }
   /** remove the local file or (empty) directory; `record` is the winning tombstone */
   | { kind: 'delete', path: string, record: FileRecord }
@@ -68,7 +71,10 @@ export function globalWinner (candidates: readonly FileRecord[]): FileRecord | u
   return best
 }
 
-function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], occupied: (p: string, r: FileRecord) => boolean): Action | undefined {
+/** What a device knows to be at a path: nothing live, `r`'s content, or some other content. */
+type Holder = 'free' | 'same' | 'other'
+
+function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder): Action | undefined {
   const candidates = local === undefined ? remote : [local, ...remote]
   const winner = globalWinner(candidates)
   if (winner === undefined) return undefined
@@ -79,14 +85,25 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
   if (local === undefined) return winner.deleted ? undefined : create()
   const order = compareVersions(local.version, winner.version)
   if (order === 'equal' || order === 'greater') return undefined
-  if (contentKey(local) === contentKey(winner)) return { kind: 'adopt', path, record: winner }
+  if (contentKey(local) === contentKey(winner)) {
+    // adopting the bare winner's vector would forget the local version, and a later change by a
+    // device that never saw it would then replace it as if it had
+    const record = order === 'concurrent' ? { ...winner, version: mergeVersions(local.version, winner.version) } : winner
+    return { kind: 'adopt', path, record }
+  }
   if (winner.deleted) return local.deleted ? { kind: 'adopt', path, record: winner } : { kind: 'delete', path, record: winner }
 
   const superseded = remote.some(r => compareVersions(r.version, local.version) === 'greater')
   if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file' && winner.type === 'file') {
-    const keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy)
-    // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
-    if (!occupied(keepAs, local)) return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
+    // Names have one-second resolution, so two versions by one device within a second share one.
+    // When other content already holds the name, the conflict name of that name is next, and so
+    // on: a conflict copy never replaces another.
+    for (let keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy); ; keepAs = conflictPath(keepAs, local.mtimeMs, local.modifiedBy)) {
+      const held = holder(keepAs, local)
+      // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
+      if (held === 'same') break
+      if (held === 'free') return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
+    }
   }
   return create()
 }
@@ -94,14 +111,18 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
 /** Plans every path; actions come ordered so that executing them in order is safe. */
 export function plan (input: PlanInput): Action[] {
   const paths = new Set<string>([...input.local.keys(), ...input.remote.keys()])
-  const occupied = (p: string, r: FileRecord): boolean => {
-    const mine = input.local.get(p)
-    if (mine !== undefined && !mine.deleted && contentKey(mine) === contentKey(r)) return true
-    return (input.remote.get(p) ?? []).some(o => !o.deleted && contentKey(o) === contentKey(r))
+  const holder = (p: string, r: FileRecord): Holder => {
+    let held: Holder = 'free'
+    for (const o of [input.local.get(p), ...(input.remote.get(p) ?? [])]) {
+      if (o === undefined || o.deleted) continue
+      if (contentKey(o) === contentKey(r)) return 'same'
+      held = 'other'
+    }
+    return held
   }
   const actions: Action[] = []
   for (const path of paths) {
-    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], occupied)
+    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder)
     if (a !== undefined) actions.push(a)
   }
   return actions.sort(compareActions)

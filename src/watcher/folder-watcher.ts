@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs'
+import watcher, { type AsyncSubscription } from '@parcel/watcher'
 import type { Logger } from '@libp2p/logger'
 import { INTERNAL_DIR } from '../model/paths.ts'
 
@@ -10,37 +10,42 @@ export interface FolderWatcherOptions {
   debounceMs?: number
 }
 
-export const DEFAULT_WATCH_DEBOUNCE_MS = 50
+export const DEFAULT_WATCH_DEBOUNCE_MS = 30
 
 /**
- * Recursive fs.watch on the folder, debounced; changes inside the internal area are ignored.
- * The watcher only says "look again": the scanner decides what changed (cheap, stat-based).
+ * Native recursive watching (@parcel/watcher: inotify on Linux, FSEvents, ReadDirectoryChangesW)
+ * of the folder, minus the internal area, debounced. The watcher only says "look again": the
+ * scanner decides what changed (cheap, stat-based), and periodic rescans cover lost events.
  */
 export class FolderWatcher {
   private readonly opts: FolderWatcherOptions
-  private watcher?: FSWatcher
+  private subscription?: AsyncSubscription
   private timer?: NodeJS.Timeout
 
   constructor (opts: FolderWatcherOptions) {
     this.opts = opts
   }
 
-  start (): void {
+  async start (): Promise<void> {
     const debounceMs = this.opts.debounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS
-    this.watcher = watch(this.opts.root, { recursive: true, persistent: false }, (_event, filename) => {
-      const name = filename?.toString() ?? ''
-      if (name === INTERNAL_DIR || name.startsWith(INTERNAL_DIR + '/')) return
-      clearTimeout(this.timer)
-      this.timer = setTimeout(() => this.opts.onChange(), debounceMs)
-    })
-    this.watcher.on('error', err => {
-      this.opts.log.error('watcher on %s failed: %s (periodic rescans continue)', this.opts.root, err.message)
-    })
+    try {
+      this.subscription = await watcher.subscribe(this.opts.root, (err, events) => {
+        if (err !== null) {
+          this.opts.log.error('watcher on %s: %s (periodic rescans continue)', this.opts.root, err.message)
+          return
+        }
+        if (events.length === 0) return
+        clearTimeout(this.timer)
+        this.timer = setTimeout(() => this.opts.onChange(), debounceMs)
+      }, { ignore: [INTERNAL_DIR] })
+    } catch (err) {
+      this.opts.log.error('cannot watch %s: %s (periodic rescans continue)', this.opts.root, (err as Error).message)
+    }
   }
 
-  stop (): void {
+  async stop (): Promise<void> {
     clearTimeout(this.timer)
-    this.watcher?.close()
-    this.watcher = undefined
+    await this.subscription?.unsubscribe().catch(() => {})
+    this.subscription = undefined
   }
 }

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, readdir, lstat, readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { createHash } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { callDaemon } from '../../src/daemon/control-client.ts'
+import type { DaemonStatus } from '../../src/daemon/daemon.ts'
+
+export const REPO = resolve(import.meta.dirname, '../..')
+const BIN = join(REPO, 'bin/ferry.js')
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+/** Runs the real CLI in a child process. */
+export async function ferry (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.on('error', reject)
+    child.on('close', code => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+export async function ferryOk (args: string[]): Promise<string> {
+  const r = await ferry(args)
+  if (r.code !== 0) throw new Error(`ferry ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.stdout
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() => typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')))
+    })
+  })
+}
+
+export interface Device {
+  name: string
+  home: string
+  folder: string
+  id: string
+  port: number
+  addr: string
+  process?: ChildProcess
+  log: string
+}
+
+/** A temp area; everything made in it is removed by `cleanup()`, every daemon killed. */
+export class Lab {
+  private root = ''
+  private readonly devices: Device[] = []
+
+  async setup (): Promise<void> {
+    this.root = await mkdtemp(join(tmpdir(), 'ferry-test-'))
+  }
+
+  async device (name: string, folderId = 'docs'): Promise<Device> {
+    const home = join(this.root, name, 'home')
+    const folder = join(this.root, name, 'folder')
+    const id = (await ferryOk(['--home', home, 'init'])).trim().split('\n').at(-1)!
+    await ferryOk(['--home', home, 'folder', 'add', folder, '--id', folderId])
+    const port = await freePort()
+    const d: Device = { name, home, folder, id, port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
+    this.devices.push(d)
+    return d
+  }
+
+  /** a and b trust each other (with static addresses) and share `folderId`. */
+  async pair (a: Device, b: Device, folderId = 'docs'): Promise<void> {
+    await ferryOk(['--home', a.home, 'device', 'add', b.id, '--addr', b.addr, '--name', b.name])
+    await ferryOk(['--home', b.home, 'device', 'add', a.id, '--addr', a.addr, '--name', a.name])
+    await ferryOk(['--home', a.home, 'share', folderId, b.id])
+    await ferryOk(['--home', b.home, 'share', folderId, a.id])
+  }
+
+  /** Starts `ferry start` and resolves once the daemon says it runs. */
+  async start (d: Device): Promise<void> {
+    const child = spawn(process.execPath, [BIN, '--home', d.home, 'start', '--listen', d.addr, '--no-mdns'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env }
+    })
+    d.process = child
+    d.log = ''
+    await new Promise<void>((resolve, reject) => {
+      const onData = (buf: Buffer): void => {
+        d.log += buf.toString()
+        if (d.log.includes('ferry running')) resolve()
+      }
+      child.stdout!.on('data', onData)
+      child.stderr!.on('data', (buf: Buffer) => { d.log += buf.toString() })
+      child.once('exit', code => reject(new Error(`${d.name} exited ${code ?? 'by signal'} before starting:\n${d.log}`)))
+    })
+  }
+
+  async stop (d: Device, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = d.process
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null
+    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+    child.kill(signal)
+    const code = await exited
+    d.process = undefined
+    return code
+  }
+
+  async cleanup (): Promise<void> {
+    for (const d of this.devices) {
+      if (d.process !== undefined && d.process.exitCode === null && d.process.signalCode === null) {
+        const killer = setTimeout(() => d.process?.kill('SIGKILL'), 5_000)
+        await this.stop(d).catch(() => {})
+        clearTimeout(killer)
+      }
+    }
+    if (this.root !== '') await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+export async function status (d: Device): Promise<DaemonStatus> {
+  return await callDaemon<DaemonStatus>(d.home, 'GET', '/status')
+}
+
+/** path -> 'dir' | 'file:<mode x>:<sha256>' for the whole folder, minus the internal area. */
+export async function treeOf (root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+      if (rel === '' && e.name === '.ferry') continue
+      const p = rel === '' ? e.name : `${rel}/${e.name}`
+      if (e.isDirectory()) { out.set(p, 'dir'); await walk(p) } else {
+        const st = await lstat(join(root, p))
+        const hash = createHash('sha256').update(await readFile(join(root, p))).digest('hex')
+        out.set(p, `file:${(st.mode & 0o111) !== 0 ? 'x' : '-'}:${hash}`)
+      }
+    }
+  }
+  await walk('')
+  return out
+}
+
+export function sameTree (a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false
+  for (const [k, v] of a) if (b.get(k) !== v) return false
+  return true
+}
+
+/**
+ * Waits until every device reports its folder in sync and all trees are identical.
+ * Returns the common tree.
+ */
+export async function waitConverged (devices: Device[], timeoutMs = 60_000): Promise<Map<string, string>> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  while (Date.now() < deadline) {
+    try {
+      const statuses = await Promise.all(devices.map(status))
+      if (statuses.every(s => s.folders.every(f => f.inSync))) {
+        const trees = await Promise.all(devices.map(d => treeOf(d.folder)))
+        if (trees.every(t => sameTree(t, trees[0]!))) return trees[0]!
+        last = 'trees differ'
+      } else {
+        last = JSON.stringify(statuses.map(s => s.folders))
+      }
+    } catch (err) {
+      last = (err as Error).message
+    }
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  const logs = devices.map(d => `--- ${d.name}\n${d.log.slice(-3000)}`).join('\n')
+  throw new Error(`not converged after ${timeoutMs} ms: ${last}\n${logs}`)
+}
+
+export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
