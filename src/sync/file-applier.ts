@@ -33,6 +33,18 @@ export class LocalChangeError extends FerryError {
   }
 }
 
+/** Our record of the path moved on since the action was planned (a scan landed): plan again. */
+export class StalePlanError extends FerryError {
+  constructor (path: string) {
+    super(`${path}: plan is stale`, 'ERR_FERRY_STALE_PLAN')
+  }
+}
+
+/** Under the disk lock: the record the plan was made against must still be ours. */
+function assertBase (c: ApplierComponents, path: string, base: number): void {
+  if ((c.store.own(path)?.seq ?? 0) !== base) throw new StalePlanError(path)
+}
+
 export const TEMP_DIR = join(INTERNAL_DIR, 'tmp')
 const DEFAULT_FILE_MODE = 0o644
 
@@ -73,21 +85,27 @@ function fileMode (record: FileRecord): number {
   return (record.mode & EXEC_BITS) !== 0 ? (DEFAULT_FILE_MODE | EXEC_BITS) & ~0o022 : DEFAULT_FILE_MODE
 }
 
-/** Performs one planned action. Throws LocalChangeError or a fetch error; the engine retries. */
-export async function applyAction (action: Action, c: ApplierComponents, signal?: AbortSignal): Promise<void> {
+/**
+ * Performs one planned action. `base` is the seq of our own record of the path when the plan
+ * was made (0: none); if it moved on, StalePlanError. Throws LocalChangeError or a fetch error
+ * too; the engine re-plans and retries.
+ */
+export async function applyAction (action: Action, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   switch (action.kind) {
-    case 'mkdir': return await makeDir(action.record, c)
-    case 'fetch': return await installFile(action.record, c, signal)
-    case 'conflict':
-      await keepConflictCopy(action.path, action.conflictPath, action.local, c)
-      return await installFile(action.record, c, signal)
-    case 'adopt': return await adopt(action.record, c)
-    case 'delete': return await remove(action.record, c)
+    case 'mkdir': return await makeDir(action.record, c, base)
+    case 'fetch': return await installFile(action.record, c, base, signal)
+    case 'conflict': {
+      const after = await keepConflictCopy(action.path, action.conflictPath, action.local, c, base)
+      return await installFile(action.record, c, after, signal)
+    }
+    case 'adopt': return await adopt(action.record, c, base)
+    case 'delete': return await remove(action.record, c, base)
   }
 }
 
-async function makeDir (record: FileRecord, c: ApplierComponents): Promise<void> {
+async function makeDir (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
+    assertBase(c, record.path, base)
     const abs = join(c.root, record.path)
     const st = await statOrUndefined(abs)
     if (st !== undefined && !st.isDirectory()) {
@@ -103,7 +121,7 @@ async function makeDir (record: FileRecord, c: ApplierComponents): Promise<void>
  * Builds the file in a temp file (blocks found in local files are copied, the rest fetched and
  * verified), fsyncs it, then renames it over the target: the real name never shows a partial file.
  */
-async function installFile (record: FileRecord, c: ApplierComponents, signal?: AbortSignal): Promise<void> {
+async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
   await mkdir(dirname(tmp), { recursive: true })
   const fh = await open(tmp, 'w', DEFAULT_FILE_MODE)
@@ -144,6 +162,10 @@ async function installFile (record: FileRecord, c: ApplierComponents, signal?: A
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
   await c.diskLock.run(async () => {
     const abs = join(c.root, record.path)
+    if ((c.store.own(record.path)?.seq ?? 0) !== base) {
+      await rm(tmp, { force: true })
+      throw new StalePlanError(record.path)
+    }
     if (!(await diskMatchesOwn(c, record.path))) {
       await rm(tmp, { force: true })
       throw new LocalChangeError(record.path)
@@ -176,22 +198,28 @@ export async function readLocalBlock (c: { root: string, store: FolderStore }, c
   return undefined
 }
 
-/** Moves the losing local version aside under its conflict name, as a new version of ours. */
-async function keepConflictCopy (path: string, conflictPath: string, local: FileRecord, c: ApplierComponents): Promise<void> {
-  await c.diskLock.run(async () => {
+/**
+ * Moves the losing local version aside under its conflict name, as a new version of ours.
+ * Returns the base for installing the winner (our record of `path` is unchanged by this).
+ */
+async function keepConflictCopy (path: string, conflictPath: string, local: FileRecord, c: ApplierComponents, base: number): Promise<number> {
+  return await c.diskLock.run(async () => {
+    assertBase(c, path, base)
     if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
     const from = join(c.root, path)
     const to = join(c.root, conflictPath)
     if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
-    if (await statOrUndefined(from) === undefined) return // nothing left to keep
+    if (await statOrUndefined(from) === undefined) return base // nothing left to keep
     await rename(from, to)
     const meta = metaOf(await lstat(to, { bigint: true }))
     await c.store.commitLocal([{ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta }])
+    return base
   })
 }
 
-async function adopt (record: FileRecord, c: ApplierComponents): Promise<void> {
+async function adopt (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
+    assertBase(c, record.path, base)
     if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
     let meta: LocalMeta | null = null
     if (record.type === 'file' && !record.deleted) {
@@ -203,8 +231,9 @@ async function adopt (record: FileRecord, c: ApplierComponents): Promise<void> {
   })
 }
 
-async function remove (record: FileRecord, c: ApplierComponents): Promise<void> {
+async function remove (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
+    assertBase(c, record.path, base)
     const abs = join(c.root, record.path)
     if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
     const st = await statOrUndefined(abs)

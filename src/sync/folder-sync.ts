@@ -9,7 +9,7 @@ import { AsyncLock } from '../store/async-lock.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { plan, type Action } from './planner.ts'
-import { applyAction, LocalChangeError, TEMP_DIR } from './file-applier.ts'
+import { applyAction, LocalChangeError, StalePlanError, TEMP_DIR } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 
@@ -168,9 +168,11 @@ export class FolderSync {
   private async syncOnce (): Promise<void> {
     this.syncing = true
     try {
-      const actions = this.currentPlan()
+      const local = this.c.store.ownRecords()
+      const actions = plan({ local, remote: this.c.store.remoteRecords(this.c.acceptsChangesFrom) })
       if (actions.length === 0) return
       let failed = false
+      let stale = false
       // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
       const phases: Action[][] = []
       for (const a of actions) {
@@ -181,10 +183,12 @@ export class FolderSync {
       for (const phase of phases) {
         await runLimited(phase, DEFAULT_APPLY_CONCURRENCY, async a => {
           try {
-            await applyAction(a, { root: this.c.root, store: this.c.store, diskLock: this.diskLock, fetchBlocks: this.c.fetchBlocks, log: this.c.log }, this.abort.signal)
+            const base = local.get(a.path)?.seq ?? 0
+            await applyAction(a, { root: this.c.root, store: this.c.store, diskLock: this.diskLock, fetchBlocks: this.c.fetchBlocks, log: this.c.log }, base, this.abort.signal)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
+            if (err instanceof StalePlanError) { stale = true; return }
             failed = true
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
@@ -192,6 +196,7 @@ export class FolderSync {
           }
         })
       }
+      if (stale) this.syncTrigger.request()
       if (failed) this.retryLater(this.syncTrigger)
     } finally {
       this.syncing = false
