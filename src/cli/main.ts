@@ -5,7 +5,6 @@ import {
   deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
-import { Daemon } from '../daemon/daemon.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -114,6 +113,8 @@ async function run (argv: string[]): Promise<number> {
 
 async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
+  // loaded on demand: the other commands start fast without libp2p
+  const { Daemon } = await import('../daemon/daemon.ts')
   const daemon = await Daemon.open({ home, ...(listen === undefined ? {} : { listen }), mdns, print: line => out(`${stamp()} ${line}`) })
   await daemon.start()
   out(`${stamp()} ferry running; stop with Ctrl-C`)

@@ -39,7 +39,7 @@ export async function loadConfig (home: string): Promise<Config> {
     text = await readFile(join(home, CONFIG_FILE), 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ConfigError(`no ferry identity in ${home}`, 'ERR_FERRY_NOT_INITIALIZED', 'run `ferry init` first (or pass --home)')
+      throw new ConfigError(`no ferry identity in ${home}`, 'ERR_FERRY_NOT_INITIALIZED', 'run `ferry init` first, or pass --home')
     }
     throw err
   }

@@ -26,7 +26,7 @@ export async function loadDeviceKey (home: string): Promise<PrivateKey> {
     bytes = await readFile(join(home, KEY_FILE))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new FerryError(`no ferry identity in ${home}`, 'ERR_FERRY_NOT_INITIALIZED', 'run `ferry init` first (or pass --home)')
+      throw new FerryError(`no ferry identity in ${home}`, 'ERR_FERRY_NOT_INITIALIZED', 'run `ferry init` first, or pass --home')
     }
     throw err
   }

@@ -80,12 +80,14 @@ export class Lab {
     await ferryOk(['--home', b.home, 'share', folderId, a.id])
   }
 
-  /** Starts `ferry start` and resolves once the daemon says it runs. */
-  async start (d: Device): Promise<void> {
-    const child = spawn(process.execPath, [BIN, '--home', d.home, 'start', '--listen', d.addr, '--no-mdns'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env }
-    })
+  /**
+   * Starts `ferry start` and resolves once the daemon says it runs. By default it listens on
+   * the device's loopback address without mDNS; `netns` runs it inside a network namespace.
+   */
+  async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string } = {}): Promise<void> {
+    const args = [BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns'])]
+    const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     d.process = child
     d.log = ''
     await new Promise<void>((resolve, reject) => {
