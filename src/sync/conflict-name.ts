@@ -1,7 +1,8 @@
 /**
  * The name under which a losing concurrent version is kept:
  * `dir/name.sync-conflict-YYYYMMDD-HHMMSS-<shortDevice>.ext`. It depends only on the losing
- * version (its mtime and author), so every device that keeps it picks the same name.
+ * version (its mtime and author), so devices that keep it usually pick the same name (the planner
+ * appends another conflict suffix when the name is taken by other content).
  */
 export function conflictPath (path: string, mtimeMs: number, modifiedBy: string): string {
   const slash = path.lastIndexOf('/')

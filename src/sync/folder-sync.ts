@@ -1,8 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import type { FileRecord } from '../model/file-record.ts'
+import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
@@ -39,6 +40,8 @@ export interface FolderStatus {
   scanning: boolean
   localFiles: number
   localBytes: number
+  /** digest of what this device holds (live paths and their content): equal on devices in sync */
+  stateHash: string
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -229,13 +232,16 @@ export class FolderSync {
     }
     let localFiles = 0
     let localBytes = 0
-    for (const r of this.c.store.ownRecords().values()) {
-      if (r.deleted || r.type !== 'file') continue
+    const hash = createHash('sha256')
+    const own = [...this.c.store.ownRecords().values()].filter(r => !r.deleted).sort((x, y) => x.path < y.path ? -1 : 1)
+    for (const r of own) {
+      hash.update(`${r.path}\0${contentKey(r)}\n`)
+      if (r.type !== 'file') continue
       localFiles++
       localBytes += r.size
     }
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
-    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, localFiles, localBytes }
+    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, localFiles, localBytes, stateHash: hash.digest('hex') }
   }
 }
 

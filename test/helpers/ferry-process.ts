@@ -152,6 +152,21 @@ export function sameTree (a: Map<string, string>, b: Map<string, string>): boole
 }
 
 /**
+ * Waits until every device reports its folder in sync, with equal state hashes, other than
+ * `notHash` (the state before a change). Cheap: nothing is read from disk.
+ */
+export async function waitInSync (devices: Device[], notHash?: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const folders = (await Promise.all(devices.map(status))).map(s => s.folders[0]!)
+    const h = folders[0]!.stateHash
+    if (folders.every(f => f.inSync && f.stateHash === h) && h !== notHash) return h
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  throw new Error(`not in sync after ${timeoutMs} ms`)
+}
+
+/**
  * Waits until every device reports its folder in sync and all trees are identical.
  * Returns the common tree.
  */
