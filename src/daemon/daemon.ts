@@ -286,6 +286,8 @@ export class Daemon {
       }
     }
     await this.startFolders()
+    // roles may have changed: records accepted as changes differ now
+    for (const sync of this.folders.values()) sync.invalidatePlan()
     for (const conn of this.node?.getConnections() ?? []) this.ensureSubscriptions(conn.remotePeer.toString())
     this.dialAll()
   }

@@ -8,15 +8,20 @@ export type Ordering = 'equal' | 'greater' | 'lesser' | 'concurrent'
 
 /** How `a` relates to `b`: 'greater' means a dominates b (a has seen everything b has). */
 export function compareVersions (a: VersionVector, b: VersionVector): Ordering {
+  // hot path of the planner: plain loops, no allocation
   let aAhead = false
   let bAhead = false
-  for (const [device, counter] of Object.entries(a)) {
+  for (const device in a) {
+    if (!Object.hasOwn(a, device)) continue
+    const counter = a[device]!
     const other = Object.hasOwn(b, device) ? b[device]! : 0
     if (counter > other) aAhead = true
     else if (counter < other) bAhead = true
   }
-  for (const [device, counter] of Object.entries(b)) {
-    if (!Object.hasOwn(a, device) && counter > 0) bAhead = true
+  if (!bAhead) {
+    for (const device in b) {
+      if (Object.hasOwn(b, device) && !Object.hasOwn(a, device) && b[device]! > 0) { bAhead = true; break }
+    }
   }
   if (aAhead && bAhead) return 'concurrent'
   if (aAhead) return 'greater'

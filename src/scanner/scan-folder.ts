@@ -1,8 +1,8 @@
 import { lstat, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
-import type { BlockRef } from '../model/file-record.ts'
-import { INTERNAL_DIR, validatePath } from '../model/paths.ts'
+import type { BlockRef, FileRecord } from '../model/file-record.ts'
+import { INTERNAL_DIR, pathDepth, validatePath } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import { readFileBlocks } from '../chunker/file-blocks.ts'
 
@@ -15,6 +15,11 @@ export interface ScanOptions {
   signal?: AbortSignal
   /** how many changes to collect before committing (peers see them sooner) */
   batchSize?: number
+  /**
+   * Only look at these folder-relative paths (what the watcher reported) instead of walking
+   * everything: a missing path is a delete of it and all below it; a new directory is walked.
+   */
+  paths?: Iterable<string>
 }
 
 export interface ScanResult {
@@ -38,9 +43,10 @@ function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
 }
 
 /**
- * Walks the folder and records what changed since the last scan: new and modified files
- * (re-read only when size, mtime or inode differ), new directories, and tombstones for what
- * is gone. A file that changes while it is read is not recorded (reported as unstable).
+ * Records what changed since the last scan: new and modified files (re-read only when size,
+ * mtime or inode differ), new directories, and tombstones for what is gone. A full scan walks
+ * the folder; a partial one (`paths`) looks only where the watcher pointed. A file that changes
+ * while it is read is not recorded (reported as unstable).
  */
 export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   const { root, store, log, signal } = opts
@@ -50,8 +56,6 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   /** directories we could not read: their known content must not be tombstoned */
   const unreadable: string[] = []
   let pending: LocalChange[] = []
-  /** our records as the walk starts: a tombstone is only valid against what the walk saw */
-  const seqAtStart = new Map([...store.ownRecords()].map(([path, r]) => [path, r.seq]))
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return
@@ -116,11 +120,52 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     }
   }
 
-  await walk('')
-  for (const [path, own] of store.ownRecords()) {
-    if (own.deleted || seen.has(path)) continue
-    if (unreadable.some(d => d === '' || path === d || path.startsWith(d + '/'))) continue
-    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base: seqAtStart.get(path) ?? 0 })
+  const tombstone = async (path: string, own: FileRecord, base: number): Promise<void> => {
+    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base })
+  }
+
+  if (opts.paths === undefined) {
+    // our records as the walk starts: a tombstone is only valid against what the walk saw
+    const seqAtStart = new Map([...store.ownRecords()].map(([path, r]) => [path, r.seq]))
+    await walk('')
+    for (const [path, own] of store.ownRecords()) {
+      if (own.deleted || seen.has(path)) continue
+      if (unreadable.some(d => d === '' || path === d || path.startsWith(d + '/'))) continue
+      await tombstone(path, own, seqAtStart.get(path) ?? 0)
+    }
+  } else {
+    // shallow first, so a new directory is walked once before its children are looked at
+    const targets = [...new Set(opts.paths)].sort((a, b) => pathDepth(a) - pathDepth(b))
+    for (const rel of targets) {
+      if (seen.has(rel)) continue
+      let path: string
+      try { path = validatePath(rel) } catch { continue }
+      // what we hold there, read before looking at the disk (the applier may act meanwhile:
+      // a tombstone then fails its base check instead of deleting what it just installed)
+      const before = new Map<string, FileRecord>()
+      const here = store.own(path)
+      if (here !== undefined && !here.deleted) {
+        before.set(path, here)
+        if (here.type === 'dir') for (const [p, r] of store.ownRecords()) if (!r.deleted && p.startsWith(path + '/')) before.set(p, r)
+      }
+      let st
+      try { st = await lstat(join(root, path), { bigint: true }) } catch { st = undefined }
+      if (st === undefined) {
+        for (const [p, r] of before) await tombstone(p, r, r.seq)
+      } else if (st.isDirectory()) {
+        seen.add(path)
+        const own = store.own(path)
+        if (own === undefined || own.deleted || own.type !== 'dir') {
+          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [], base: own?.seq ?? 0 })
+          await walk(path)
+        }
+      } else if (st.isFile()) {
+        seen.add(path)
+        const change = await scanFile(root, path, st, store, signal)
+        if (change === 'unstable') result.unstable.push(path)
+        else if (change !== undefined) await add(change)
+      }
+    }
   }
   await flush()
   return result

@@ -52,7 +52,7 @@ export class FolderStore {
   private readonly positions = new Map<string, number>()
   private readonly metas = new Map<string, LocalMeta>()
   private readonly blocks = new Map<string, BlockLocation[]>()
-  private readonly listeners = new Set<() => void>()
+  private readonly listeners = new Set<(paths: readonly string[]) => void>()
 
   constructor (opts: { db: FolderDb, folder: string, self: string, key: PrivateKey }) {
     this.db = opts.db
@@ -72,14 +72,26 @@ export class FolderStore {
     }
   }
 
-  /** Called after every change of the record set (ours or a peer's). */
-  onChange (fn: () => void): () => void {
+  /** Called after every change of the record set (ours or a peer's), with the paths touched. */
+  onChange (fn: (paths: readonly string[]) => void): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
   }
 
-  private notify (): void {
-    for (const fn of this.listeners) fn()
+  private notify (paths: readonly string[]): void {
+    for (const fn of this.listeners) fn(paths)
+  }
+
+  /** Every path any device has a record of. */
+  paths (): IterableIterator<string> {
+    return this.byPath.keys()
+  }
+
+  /** Other devices' newest records of one path (those `accept` lets through). */
+  remoteOf (path: string, accept: (device: string) => boolean = () => true): FileRecord[] {
+    const list: FileRecord[] = []
+    for (const [device, s] of this.byPath.get(path) ?? []) if (device !== this.self && accept(device)) list.push(s.record)
+    return list
   }
 
   private index (s: SignedRecord): SignedRecord | undefined {
@@ -209,7 +221,7 @@ export class FolderStore {
       if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
       await batch.write()
       for (const s of fresh) this.index(s)
-      this.notify()
+      this.notify(fresh.map(s => s.record.path))
       return fresh.length
     })
   }
@@ -260,7 +272,7 @@ export class FolderStore {
         if (meta === null) this.metas.delete(committed[i]!.path)
         else if (meta !== undefined) this.metas.set(committed[i]!.path, meta)
       }
-      this.notify()
+      this.notify(committed.map(c => c.path))
       return signed.map(s => s.record)
     })
   }

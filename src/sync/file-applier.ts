@@ -24,6 +24,8 @@ export interface ApplierComponents {
   log: Logger
   /** bytes copied from local files instead of the network (renames, duplicates) */
   onLocalCopy?: (bytes: number) => void
+  /** moves finished temp files into place (grouped) */
+  installs: InstallQueue
 }
 
 /** The local file changed under us: leave it, let the scanner record it, plan again. */
@@ -65,7 +67,7 @@ async function statOrUndefined (abs: string) {
  * True when the disk still holds what our own record says (so replacing it loses nothing the
  * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
  */
-async function diskMatchesOwn (c: ApplierComponents, path: string): Promise<boolean> {
+async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
   const st = await statOrUndefined(join(c.root, path))
   if (st === undefined) return true
   const own = c.store.own(path)
@@ -160,24 +162,85 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   await fh.close()
   await chmod(tmp, fileMode(record))
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
-  await c.diskLock.run(async () => {
-    const abs = join(c.root, record.path)
-    if ((c.store.own(record.path)?.seq ?? 0) !== base) {
-      await rm(tmp, { force: true })
-      throw new StalePlanError(record.path)
-    }
-    if (!(await diskMatchesOwn(c, record.path))) {
-      await rm(tmp, { force: true })
-      throw new LocalChangeError(record.path)
-    }
-    const st = await statOrUndefined(abs)
-    if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
-    await mkdir(dirname(abs), { recursive: true })
-    await rename(tmp, abs)
-    const meta = metaOf(await lstat(abs, { bigint: true }))
-    await c.store.commitLocal([adoptChange(record, meta)])
-  })
+  await c.installs.install({ record, tmp, base })
 }
+
+interface PendingInstall {
+  record: FileRecord
+  tmp: string
+  base: number
+  done: PromiseWithResolvers<void>
+}
+
+/**
+ * Moves finished temp files into place in groups: one disk-lock hold and one database batch for
+ * everything that is ready, instead of one each per file (many small files would otherwise
+ * queue behind the lock). Each file is still checked, renamed and recorded atomically with
+ * respect to the scanner.
+ */
+export class InstallQueue {
+  private readonly c: Omit<ApplierComponents, 'installs'>
+  private queue: PendingInstall[] = []
+  private running = false
+
+  constructor (components: Omit<ApplierComponents, 'installs'>) {
+    this.c = components
+  }
+
+  async install (item: Omit<PendingInstall, 'done'>): Promise<void> {
+    const done = Promise.withResolvers<void>()
+    this.queue.push({ ...item, done })
+    if (!this.running) void this.drain()
+    await done.promise
+  }
+
+  private async drain (): Promise<void> {
+    this.running = true
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_INSTALL_BATCH)
+        try {
+          await this.c.diskLock.run(async () => { await this.commit(batch) })
+        } catch (err) {
+          for (const item of batch) item.done.reject(err)
+        }
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async commit (batch: PendingInstall[]): Promise<void> {
+    const c = this.c
+    const changes: LocalChange[] = []
+    const placed: PendingInstall[] = []
+    for (const item of batch) {
+      const { record, tmp } = item
+      try {
+        if ((c.store.own(record.path)?.seq ?? 0) !== item.base) throw new StalePlanError(record.path)
+        if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
+        const abs = join(c.root, record.path)
+        const st = await statOrUndefined(abs)
+        if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
+        await mkdir(dirname(abs), { recursive: true })
+        await rename(tmp, abs)
+        changes.push(adoptChange(record, metaOf(await lstat(abs, { bigint: true }))))
+        placed.push(item)
+      } catch (err) {
+        await rm(tmp, { force: true })
+        item.done.reject(err)
+      }
+    }
+    try {
+      await c.store.commitLocal(changes)
+      for (const item of placed) item.done.resolve()
+    } catch (err) {
+      for (const item of placed) item.done.reject(err)
+    }
+  }
+}
+
+const MAX_INSTALL_BATCH = 256
 
 /** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
 export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number): Promise<Uint8Array | undefined> {

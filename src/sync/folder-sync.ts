@@ -9,8 +9,8 @@ import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
-import { plan, type Action } from './planner.ts'
-import { applyAction, LocalChangeError, StalePlanError, TEMP_DIR } from './file-applier.ts'
+import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
+import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 
@@ -46,7 +46,7 @@ export interface FolderStatus {
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
-export const DEFAULT_APPLY_CONCURRENCY = 4
+export const DEFAULT_APPLY_CONCURRENCY = 16
 
 /** A coalescing trigger: many requests while running mean one more run. */
 class Trigger {
@@ -57,8 +57,13 @@ class Trigger {
     while (!this.requested) {
       signal.throwIfAborted()
       await new Promise<void>(resolve => {
-        this.wake = resolve
-        signal.addEventListener('abort', () => resolve(), { once: true })
+        const done = (): void => {
+          signal.removeEventListener('abort', done)
+          this.wake = undefined
+          resolve()
+        }
+        this.wake = done
+        signal.addEventListener('abort', done)
       })
     }
     signal.throwIfAborted()
@@ -78,17 +83,36 @@ export class FolderSync {
   private readonly scanTrigger = new Trigger()
   private readonly syncTrigger = new Trigger()
   private readonly watcher: FolderWatcher
+  private readonly applier: ApplierComponents
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
   private syncing = false
   private rescanTimer?: NodeJS.Timeout
+  /** the planner's current decision per path, recomputed only for paths that changed */
+  private readonly planned = new Map<string, Action>()
+  private readonly dirty = new Set<string>()
+  private allDirty = true
+  private sortedPlan?: Action[]
+  private summary?: { stateHash: string, localFiles: number, localBytes: number }
+  /** paths the watcher reported since the last scan; a full scan when `fullScan` */
+  private watchedPaths = new Set<string>()
+  private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
 
   constructor (components: FolderSyncComponents) {
     this.c = components
-    this.watcher = new FolderWatcher({ root: components.root, log: components.log, onChange: () => this.scanTrigger.request() })
+    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
+    this.applier = { ...base, installs: new InstallQueue(base) }
+    this.watcher = new FolderWatcher({
+      root: components.root,
+      log: components.log,
+      onChange: paths => {
+        for (const p of paths) this.watchedPaths.add(p)
+        this.scanTrigger.request()
+      }
+    })
   }
 
   get folder (): string { return this.c.folder }
@@ -101,10 +125,15 @@ export class FolderSync {
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
     this.abort = new AbortController()
     await this.watcher.start()
-    this.unsubscribe = this.c.store.onChange(() => this.syncTrigger.request())
-    this.scanTrigger.request()
+    this.unsubscribe = this.c.store.onChange(paths => {
+      for (const p of paths) this.dirty.add(p)
+      this.sortedPlan = undefined
+      this.summary = undefined
+      this.syncTrigger.request()
+    })
+    this.requestScan()
     this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
-    this.rescanTimer = setInterval(() => this.scanTrigger.request(), options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS)
+    this.rescanTimer = setInterval(() => this.requestScan(), options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS)
   }
 
   async stop (): Promise<void> {
@@ -118,8 +147,20 @@ export class FolderSync {
     await this.diskLock.run(async () => {})
   }
 
-  requestScan (): void { this.scanTrigger.request() }
+  /** a full walk of the folder (the safety net under the watcher) */
+  requestScan (): void {
+    this.fullScan = true
+    this.scanTrigger.request()
+  }
+
   requestSync (): void { this.syncTrigger.request() }
+
+  /** who may change the folder changed: every decision must be made again */
+  invalidatePlan (): void {
+    this.allDirty = true
+    this.sortedPlan = undefined
+    this.syncTrigger.request()
+  }
 
   private async loop (trigger: Trigger, body: () => Promise<void>): Promise<void> {
     const signal = this.abort.signal
@@ -137,8 +178,13 @@ export class FolderSync {
   private async scanOnce (): Promise<void> {
     this.scanning = true
     const started = Date.now()
+    const full = this.fullScan
+    const paths = this.watchedPaths
+    this.fullScan = false
+    this.watchedPaths = new Set()
     try {
       const result = await scanFolder({
+        ...(full ? {} : { paths }),
         root: this.c.root,
         store: this.c.store,
         log: this.c.log,
@@ -146,10 +192,16 @@ export class FolderSync {
         commit: async changes => {
           const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
           // a change the applier overtook: look again once the dust settles
-          if (done.length < changes.length) this.retryLater(this.scanTrigger)
+          if (done.length < changes.length) {
+            this.fullScan = true
+            this.retryLater(this.scanTrigger)
+          }
         }
       })
-      if (result.unstable.length > 0) this.retryLater(this.scanTrigger)
+      if (result.unstable.length > 0) {
+        for (const p of result.unstable) this.watchedPaths.add(p)
+        this.retryLater(this.scanTrigger)
+      }
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
     } finally {
       this.scanning = false
@@ -164,16 +216,36 @@ export class FolderSync {
     }, DEFAULT_RETRY_DELAY_MS))
   }
 
+  /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
-    return plan({ local: this.c.store.ownRecords(), remote: this.c.store.remoteRecords(this.c.acceptsChangesFrom) })
+    const store = this.c.store
+    if (this.allDirty) {
+      this.allDirty = false
+      for (const p of store.paths()) this.dirty.add(p)
+    }
+    if (this.dirty.size > 0 || this.sortedPlan === undefined) {
+      const lookup: PlanLookup = {
+        local: { get: p => store.own(p) },
+        remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
+      }
+      for (const p of this.dirty) {
+        const a = planPath(p, lookup)
+        if (a === undefined) this.planned.delete(p)
+        else this.planned.set(p, a)
+      }
+      this.dirty.clear()
+      this.sortedPlan = sortActions([...this.planned.values()])
+    }
+    return this.sortedPlan
   }
 
   private async syncOnce (): Promise<void> {
     this.syncing = true
     try {
-      const local = this.c.store.ownRecords()
-      const actions = plan({ local, remote: this.c.store.remoteRecords(this.c.acceptsChangesFrom) })
+      const actions = this.currentPlan()
       if (actions.length === 0) return
+      // the record each decision was made against; if it moves on, the action is stale
+      const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
       let failed = false
       let stale = false
       // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
@@ -184,10 +256,12 @@ export class FolderSync {
         else phases.push([a])
       }
       for (const phase of phases) {
+        const phaseStarted = Date.now()
+        this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
         await runLimited(phase, DEFAULT_APPLY_CONCURRENCY, async a => {
           try {
-            const base = local.get(a.path)?.seq ?? 0
-            await applyAction(a, { root: this.c.root, store: this.c.store, diskLock: this.diskLock, fetchBlocks: this.c.fetchBlocks, log: this.c.log }, base, this.abort.signal)
+            const base = bases.get(a.path) ?? 0
+            await applyAction(a, this.applier, base, this.abort.signal)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
@@ -196,8 +270,14 @@ export class FolderSync {
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
+          } finally {
+            // decide again next time, whatever happened (a conflict copy also changes what holds its name)
+            this.dirty.add(a.path)
+            if (a.kind === 'conflict') this.dirty.add(a.conflictPath)
+            this.sortedPlan = undefined
           }
         })
+        if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
       }
       if (stale) this.syncTrigger.request()
       if (failed) this.retryLater(this.syncTrigger)
@@ -230,18 +310,21 @@ export class FolderSync {
       needFiles++
       if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
     }
-    let localFiles = 0
-    let localBytes = 0
-    const hash = createHash('sha256')
-    const own = [...this.c.store.ownRecords().values()].filter(r => !r.deleted).sort((x, y) => x.path < y.path ? -1 : 1)
-    for (const r of own) {
-      hash.update(`${r.path}\0${contentKey(r)}\n`)
-      if (r.type !== 'file') continue
-      localFiles++
-      localBytes += r.size
+    if (this.summary === undefined) {
+      let localFiles = 0
+      let localBytes = 0
+      const hash = createHash('sha256')
+      const own = [...this.c.store.ownRecords().values()].filter(r => !r.deleted).sort((x, y) => x.path < y.path ? -1 : 1)
+      for (const r of own) {
+        hash.update(`${r.path}\0${contentKey(r)}\n`)
+        if (r.type !== 'file') continue
+        localFiles++
+        localBytes += r.size
+      }
+      this.summary = { stateHash: hash.digest('hex'), localFiles, localBytes }
     }
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
-    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, localFiles, localBytes, stateHash: hash.digest('hex') }
+    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, ...this.summary }
   }
 }
 

@@ -108,10 +108,14 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
   return create()
 }
 
-/** Plans every path; actions come ordered so that executing them in order is safe. */
-export function plan (input: PlanInput): Action[] {
-  const paths = new Set<string>([...input.local.keys(), ...input.remote.keys()])
-  const holder = (p: string, r: FileRecord): Holder => {
+/** What the planner reads: lookups by path (maps, or live views of a store). */
+export interface PlanLookup {
+  readonly local: { get: (path: string) => FileRecord | undefined }
+  readonly remote: { get: (path: string) => readonly FileRecord[] | undefined }
+}
+
+function holderOf (input: PlanLookup): (p: string, r: FileRecord) => Holder {
+  return (p, r) => {
     let held: Holder = 'free'
     for (const o of [input.local.get(p), ...(input.remote.get(p) ?? [])]) {
       if (o === undefined || o.deleted) continue
@@ -120,11 +124,27 @@ export function plan (input: PlanInput): Action[] {
     }
     return held
   }
+}
+
+/** The decision for one path (undefined: nothing to do). `plan` is this over every path, sorted. */
+export function planPath (path: string, input: PlanLookup): Action | undefined {
+  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input))
+}
+
+/** Plans every path; actions come ordered so that executing them in order is safe. */
+export function plan (input: PlanInput): Action[] {
+  const paths = new Set<string>([...input.local.keys(), ...input.remote.keys()])
+  const holder = holderOf(input)
   const actions: Action[] = []
   for (const path of paths) {
     const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder)
     if (a !== undefined) actions.push(a)
   }
+  return sortActions(actions)
+}
+
+/** Orders actions so that executing them in order is safe (see compareActions). */
+export function sortActions (actions: Action[]): Action[] {
   return actions.sort(compareActions)
 }
 

@@ -4,8 +4,8 @@ import { INTERNAL_DIR } from '../model/paths.ts'
 
 export interface FolderWatcherOptions {
   root: string
-  /** called (debounced) after something changed in the folder */
-  onChange: () => void
+  /** called (debounced) with the folder-relative paths that changed */
+  onChange: (paths: string[]) => void
   log: Logger
   debounceMs?: number
 }
@@ -21,6 +21,7 @@ export class FolderWatcher {
   private readonly opts: FolderWatcherOptions
   private subscription?: AsyncSubscription
   private timer?: NodeJS.Timeout
+  private pending = new Set<string>()
 
   constructor (opts: FolderWatcherOptions) {
     this.opts = opts
@@ -34,9 +35,15 @@ export class FolderWatcher {
           this.opts.log.error('watcher on %s: %s (periodic rescans continue)', this.opts.root, err.message)
           return
         }
-        if (events.length === 0) return
+        const prefix = this.opts.root.endsWith('/') ? this.opts.root : this.opts.root + '/'
+        for (const e of events) if (e.path.startsWith(prefix)) this.pending.add(e.path.slice(prefix.length))
+        if (this.pending.size === 0) return
         clearTimeout(this.timer)
-        this.timer = setTimeout(() => this.opts.onChange(), debounceMs)
+        this.timer = setTimeout(() => {
+          const paths = [...this.pending]
+          this.pending = new Set()
+          this.opts.onChange(paths)
+        }, debounceMs)
       }, { ignore: [INTERNAL_DIR] })
     } catch (err) {
       this.opts.log.error('cannot watch %s: %s (periodic rescans continue)', this.opts.root, (err as Error).message)
