@@ -20,6 +20,8 @@ export interface ScanOptions {
    * everything: a missing path is a delete of it and all below it; a new directory is walked.
    */
   paths?: Iterable<string>
+  /** how file content is chunked and hashed (tests count or disturb the reads) */
+  readBlocks?: typeof readFileBlocks
 }
 
 export interface ScanResult {
@@ -51,6 +53,7 @@ function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
 export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   const { root, store, log, signal } = opts
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE
+  const read = opts.readBlocks ?? readFileBlocks
   const result: ScanResult = { changed: 0, unstable: [], files: 0, dirs: 0 }
   const seen = new Set<string>()
   /** directories we could not read: their known content must not be tombstoned */
@@ -111,7 +114,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       } else if (st.isFile()) {
         seen.add(path)
         result.files++
-        const change = await scanFile(root, path, st, store, signal)
+        const change = await scanFile(root, path, st, store, read, signal)
         if (change === 'unstable') result.unstable.push(path)
         else if (change !== undefined) await add(change)
       } else {
@@ -161,7 +164,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         }
       } else if (st.isFile()) {
         seen.add(path)
-        const change = await scanFile(root, path, st, store, signal)
+        const change = await scanFile(root, path, st, store, read, signal)
         if (change === 'unstable') result.unstable.push(path)
         else if (change !== undefined) await add(change)
       }
@@ -174,7 +177,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
 type BigStats = Awaited<ReturnType<typeof statBig>>
 async function statBig (path: string) { return lstat(path, { bigint: true }) }
 
-async function scanFile (root: string, path: string, st: BigStats, store: FolderStore, signal?: AbortSignal): Promise<LocalChange | 'unstable' | undefined> {
+async function scanFile (root: string, path: string, st: BigStats, store: FolderStore, read: typeof readFileBlocks, signal?: AbortSignal): Promise<LocalChange | 'unstable' | undefined> {
   const meta = metaOf(st)
   const own = store.own(path)
   const live = own !== undefined && !own.deleted && own.type === 'file'
@@ -187,7 +190,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   const blocks: BlockRef[] = []
   let size = 0
   try {
-    for await (const b of readFileBlocks(abs, signal === undefined ? {} : { signal })) {
+    for await (const b of read(abs, signal === undefined ? {} : { signal })) {
       blocks.push({ cid: b.cid, size: b.size })
       size += b.size
     }

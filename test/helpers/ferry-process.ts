@@ -8,7 +8,7 @@ import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { DaemonStatus } from '../../src/daemon/daemon.ts'
 
 export const REPO = resolve(import.meta.dirname, '../..')
-const BIN = join(REPO, 'bin/ferry.js')
+const BIN = join(REPO, 'src/cli/ferry.js')
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 

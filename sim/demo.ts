@@ -11,7 +11,7 @@ import { callDaemon } from '../src/daemon/control-client.ts'
 import type { DaemonStatus } from '../src/daemon/daemon.ts'
 import { FerryError } from '../src/errors.ts'
 
-const BIN = resolve(import.meta.dirname, '../bin/ferry.js')
+const BIN = resolve(import.meta.dirname, '../src/cli/ferry.js')
 const FOLDER_ID = 'shared'
 const MiB = 1024 * 1024
 const TIMEOUT_MS = Number(process.env.FERRY_DEMO_TIMEOUT_S ?? 120) * 1000

@@ -5,5 +5,5 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`ferry: needs Node >= 22.18 (this is ${process.versions.node}); run it through npm/npx in the repo, which uses the bundled Node 24\n`)
   process.exit(1)
 }
-const { main } = await import('../src/cli/main.ts')
+const { main } = await import('./main.ts')
 await main(process.argv.slice(2))
