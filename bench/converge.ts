@@ -86,13 +86,32 @@ async function main (): Promise<void> {
     })
     await measure('a copies the 32 MiB file', async () => { await writeFile(join(a.folder, 'copy.bin'), await readFile(join(a.folder, 'big2.bin'))) })
 
+    // change-to-visible latency of a new 1 KiB file, watcher only (the periodic rescan is 60 s)
+    const latenciesMs: number[] = []
+    for (let i = 0; i < 20; i++) {
+      await new Promise(resolve => setTimeout(resolve, 200))
+      const name = `latency-${i}.txt`
+      const body = randomBytes(1024)
+      const t = performance.now()
+      await writeFile(join(a.folder, name), body)
+      while (true) {
+        const got = await readFile(join(b.folder, name)).catch(() => undefined)
+        if (got !== undefined && got.equals(body)) break
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      latenciesMs.push(performance.now() - t)
+    }
+    latenciesMs.sort((x, y) => x - y)
+    const latency = { p50Ms: latenciesMs[9]!, p95Ms: latenciesMs[18]!, maxMs: latenciesMs[19]! }
+
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       files: FILES,
       bigMiB: BIG_MIB,
       totalMiB: totalBytes / MIB,
-      steps
+      steps,
+      newFileLatency: latency
     }
     await mkdir(join(import.meta.dirname, 'results'), { recursive: true })
     const file = join(import.meta.dirname, 'results', `converge-${result.date.replace(/[:.]/g, '-')}.json`)
@@ -101,7 +120,8 @@ async function main (): Promise<void> {
     console.log('| step | seconds | block MiB a<-b / b<-a | socket MiB in a / in b |')
     console.log('|---|---|---|---|')
     for (const s of steps) console.log(`| ${s.step} | ${s.seconds.toFixed(2)} | ${mib(s.aBlockBytes)} / ${mib(s.bBlockBytes)} | ${mib(s.aSocket.received)} / ${mib(s.bSocket.received)} |`)
-    console.log(`\nwritten ${file}`)
+    console.log(`\nnew 1 KiB file visible on the peer: p50 ${latency.p50Ms.toFixed(0)} ms, p95 ${latency.p95Ms.toFixed(0)} ms, max ${latency.maxMs.toFixed(0)} ms`)
+    console.log(`written ${file}`)
   } finally {
     await lab.cleanup()
   }
