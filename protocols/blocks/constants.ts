@@ -1,6 +1,8 @@
+import { MAX_BLOCK_BYTES } from '../../src/log/record-codec.ts'
+
 export const BLOCKS_PROTOCOL = '/ferry/blocks/1'
-/** a block is at most 1 MiB (chunker max); leave room for the envelope */
-export const DEFAULT_MAX_BLOCK_BYTES = 1024 * 1024
+/** a block is at most the chunker's maximum; leave room for the envelope */
+export const DEFAULT_MAX_BLOCK_BYTES = MAX_BLOCK_BYTES
 export const DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_BLOCK_BYTES + 1024
 export const DEFAULT_MAX_WANTS_PER_MESSAGE = 256
 /** client-side window: block bytes asked for but not yet received */

@@ -43,8 +43,12 @@ export class MessageStream {
     } catch (e) {
       const err = toError(e)
       if (err.name === 'UnexpectedEOFError') throw new TruncatedStreamError(this.protocol, 'the next message')
-      // a framing error leaves the read buffer out of step: this stream is done
+      // a framing error leaves the read buffer out of step: this stream is done, and a peer
+      // that sends oversized or malformed frames is misbehaving
       this.stream.abort(err)
+      if (err.name === 'InvalidDataLengthError' || err.name === 'InvalidDataLengthLengthError' || err.name === 'InvalidMessageLengthError' || err.name === 'StreamBufferError') {
+        throw new InvalidMessageError(this.protocol, `bad frame (${err.message})`)
+      }
       throw err
     }
     let v: unknown

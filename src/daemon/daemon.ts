@@ -275,10 +275,16 @@ export class Daemon {
 
   async reload (): Promise<void> {
     const config = await loadConfig(this.opts.home)
-    const removed = Object.keys(this.config.devices).filter(d => !(d in config.devices))
+    const connected = (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString())
+    const access = (peer: string): string => JSON.stringify(this.membership.foldersSharedWith(peer).map(f => [f, this.membership.role(f, peer)]))
+    const before = new Map(connected.map(p => [p, access(p)]))
     this.config = config
     this.membership.update(config)
-    for (const peer of removed) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    // a peer whose trust or shares changed is disconnected: streams it holds were opened under
+    // the old rules; if still trusted it reconnects within a dial round under the new ones
+    for (const [peer, was] of before) {
+      if (!this.membership.isTrusted(peer) || access(peer) !== was) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    }
     for (const [id, sync] of this.folders) {
       if (!(id in config.folders)) {
         await sync.stop()

@@ -3,6 +3,7 @@ import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import { decodeBlockCid } from '../hashing/block-cid.ts'
 import { validatePath } from '../model/paths.ts'
 import { FerryError } from '../errors.ts'
+import { DEFAULT_CHUNKER_PARAMS } from '../chunker/constants.ts'
 
 /** Bumped whenever the record layout changes; part of what is signed. */
 export const RECORD_FORMAT = 1
@@ -12,6 +13,8 @@ export const MAX_BLOCKS_PER_RECORD = 200_000
 export const MAX_VERSION_ENTRIES = 1024
 export const MAX_ID_LENGTH = 256
 export const MAX_FILE_SIZE = 16 * 1024 ** 4
+/** the chunker's largest block; the blocks protocol carries no more */
+export const MAX_BLOCK_BYTES = DEFAULT_CHUNKER_PARAMS.maxBytes
 
 export class InvalidRecordError extends FerryError {
   constructor (reason: string) {
@@ -66,6 +69,7 @@ export function decodeRecord (bytes: Uint8Array): FileRecord {
     const dev = str(entry[0], 'version device')
     if (dev in vv) fail('duplicate version entry')
     vv[dev] = uint(entry[1], 'version counter')
+    if (vv[dev] === 0) fail('version counters start at 1')
   }
   if (!Array.isArray(blocks) || blocks.length > MAX_BLOCKS_PER_RECORD) fail('bad block list')
   const refs: BlockRef[] = []
@@ -74,7 +78,7 @@ export function decodeRecord (bytes: Uint8Array): FileRecord {
     if (!Array.isArray(b) || b.length !== 2 || !(b[0] instanceof Uint8Array)) fail('bad block entry')
     let cid
     try { cid = decodeBlockCid(b[0]) } catch { fail('bad block cid') }
-    const blockSize = uint(b[1], 'block size', 64 * 1024 * 1024)
+    const blockSize = uint(b[1], 'block size', MAX_BLOCK_BYTES)
     if (blockSize === 0) fail('empty block')
     total += blockSize
     refs.push({ cid, size: blockSize })

@@ -41,7 +41,10 @@ function devicePublicKey (device: string): PublicKey {
   let key = publicKeys.get(device)
   if (key === undefined) {
     let pk: PublicKey | undefined
-    try { pk = peerIdFromString(device).publicKey } catch { pk = undefined }
+    try {
+      const peer = peerIdFromString(device)
+      pk = peer.type === 'Ed25519' ? peer.publicKey : undefined
+    } catch { pk = undefined }
     if (pk === undefined) throw new InvalidRecordError(`device ${device} is not an Ed25519 peer id`)
     key = pk
     publicKeys.set(device, key)

@@ -5,13 +5,18 @@ import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR, pathDepth, validatePath } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import { readFileBlocks } from '../chunker/file-blocks.ts'
+import { MAX_BLOCKS_PER_RECORD } from '../log/record-codec.ts'
+import { FerryError } from '../errors.ts'
 
 export interface ScanOptions {
   root: string
   store: FolderStore
   log: Logger
-  /** commits a batch of changes (stale ones are dropped); the caller serialises this with the applier */
-  commit: (changes: LocalChange[]) => Promise<void>
+  /**
+   * Commits a batch of changes (stale ones are dropped) and says how many landed; the caller
+   * serialises this with the applier.
+   */
+  commit: (changes: LocalChange[]) => Promise<number | void>
   signal?: AbortSignal
   /** how many changes to collect before committing (peers see them sooner) */
   batchSize?: number
@@ -64,12 +69,24 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     if (pending.length === 0) return
     const batch = pending
     pending = []
-    await opts.commit(batch)
-    result.changed += batch.length
+    result.changed += (await opts.commit(batch)) ?? batch.length
   }
   const add = async (c: LocalChange): Promise<void> => {
     pending.push(c)
     if (pending.length >= batchSize) await flush()
+  }
+
+  const visitFile = async (path: string, st: BigStats): Promise<void> => {
+    let change
+    try {
+      change = await scanFile(root, path, st, store, read, signal)
+    } catch (err) {
+      if (!(err instanceof FerryError)) throw err
+      log.error('%s', err.message) // this file is skipped; the rest of the scan goes on
+      return
+    }
+    if (change === 'unstable') result.unstable.push(path)
+    else if (change !== undefined) await add(change)
   }
 
   const walk = async (dirRel: string): Promise<void> => {
@@ -108,15 +125,13 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         result.dirs++
         const own = store.own(path)
         if (own === undefined || own.deleted || own.type !== 'dir') {
-          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [], base: own?.seq ?? 0 })
+          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Math.max(0, Number(st.mtimeMs)), deleted: false, blocks: [], base: own?.seq ?? 0 })
         }
         await walk(path)
       } else if (st.isFile()) {
         seen.add(path)
         result.files++
-        const change = await scanFile(root, path, st, store, read, signal)
-        if (change === 'unstable') result.unstable.push(path)
-        else if (change !== undefined) await add(change)
+        await visitFile(path, st)
       } else {
         log('skipping %s: not a regular file or directory', rel)
       }
@@ -154,19 +169,26 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       let st
       try { st = await lstat(join(root, path), { bigint: true }) } catch { st = undefined }
       if (st === undefined) {
-        for (const [p, r] of before) await tombstone(p, r, r.seq)
+        for (const [p, r] of before) {
+          seen.add(p)
+          await tombstone(p, r, r.seq)
+        }
       } else if (st.isDirectory()) {
         seen.add(path)
         const own = store.own(path)
         if (own === undefined || own.deleted || own.type !== 'dir') {
-          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Number(st.mtimeMs), deleted: false, blocks: [], base: own?.seq ?? 0 })
+          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Math.max(0, Number(st.mtimeMs)), deleted: false, blocks: [], base: own?.seq ?? 0 })
           await walk(path)
         }
       } else if (st.isFile()) {
         seen.add(path)
-        const change = await scanFile(root, path, st, store, read, signal)
-        if (change === 'unstable') result.unstable.push(path)
-        else if (change !== undefined) await add(change)
+        // a directory replaced by a file: what was below it is gone
+        for (const [p, r] of before) {
+          if (p === path) continue
+          seen.add(p)
+          await tombstone(p, r, r.seq)
+        }
+        await visitFile(path, st)
       }
     }
   }
@@ -198,6 +220,9 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
+  if (blocks.length > MAX_BLOCKS_PER_RECORD) {
+    throw new FerryError(`${path} has more blocks (${blocks.length}) than a record can carry (${MAX_BLOCKS_PER_RECORD}); not synced`, 'ERR_FERRY_FILE_TOO_LARGE')
+  }
   let after
   try { after = metaOf(await statBig(abs)) } catch { return undefined }
   if (!sameMeta(after, meta) || size !== meta.size) return 'unstable'
@@ -212,7 +237,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     type: 'file',
     size,
     mode: meta.mode === 0 ? DEFAULT_FILE_MODE : meta.mode,
-    mtimeMs: Math.floor(Number(BigInt(meta.mtimeNs) / 1_000_000n)),
+    // records carry no negative times: a file from before 1970 is recorded at the epoch
+    mtimeMs: Math.max(0, Math.floor(Number(BigInt(meta.mtimeNs) / 1_000_000n))),
     deleted: false,
     blocks,
     meta,

@@ -206,17 +206,23 @@ export class FolderStore {
    */
   async acceptRemote (records: readonly SignedRecord[]): Promise<number> {
     return this.lock.run(async () => {
-      const batch = this.db.batch()
-      const fresh: SignedRecord[] = []
+      // newest per (device, path) among what is stored and this batch
+      const newest = new Map<string, SignedRecord>()
       for (const s of records) {
         const r = s.record
         if (r.device === this.self || r.folder !== this.folder) continue
-        const old = this.byPath.get(r.path)?.get(r.device)
-        if (old !== undefined && old.record.seq >= r.seq) continue
-        if (fresh.some(f => f.record.device === r.device && f.record.path === r.path && f.record.seq >= r.seq)) continue
-        if (old !== undefined) batch.del(recordKey(r.device, old.record.seq))
-        batch.put(recordKey(r.device, r.seq), encodeSignedRecord(s))
-        fresh.push(s)
+        const stored = this.byPath.get(r.path)?.get(r.device)
+        if (stored !== undefined && stored.record.seq >= r.seq) continue
+        const key = `${r.device}\0${r.path}`
+        const seen = newest.get(key)
+        if (seen === undefined || seen.record.seq < r.seq) newest.set(key, s)
+      }
+      const fresh = [...newest.values()]
+      const batch = this.db.batch()
+      for (const s of fresh) {
+        const old = this.byPath.get(s.record.path)?.get(s.record.device)
+        if (old !== undefined) batch.del(recordKey(s.record.device, old.record.seq))
+        batch.put(recordKey(s.record.device, s.record.seq), encodeSignedRecord(s))
       }
       if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
       await batch.write()

@@ -5,6 +5,7 @@ import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
+import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
@@ -46,6 +47,8 @@ export interface FolderStatus {
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
+/** quiet time after the last watcher event before a catch-up full scan */
+export const CATCH_UP_SCAN_DELAY_MS = 2_000
 export const DEFAULT_APPLY_CONCURRENCY = 16
 
 /** A coalescing trigger: many requests while running mean one more run. */
@@ -89,6 +92,7 @@ export class FolderSync {
   private scanning = false
   private syncing = false
   private rescanTimer?: NodeJS.Timeout
+  private catchUpTimer?: NodeJS.Timeout
   /** the planner's current decision per path, recomputed only for paths that changed */
   private readonly planned = new Map<string, Action>()
   private readonly dirty = new Set<string>()
@@ -111,6 +115,7 @@ export class FolderSync {
       onChange: paths => {
         for (const p of paths) this.watchedPaths.add(p)
         this.scanTrigger.request()
+        this.scheduleCatchUpScan()
       }
     })
   }
@@ -139,12 +144,23 @@ export class FolderSync {
   async stop (): Promise<void> {
     await this.watcher.stop()
     clearInterval(this.rescanTimer)
+    clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
     // wait for an in-flight commit to land before the database closes
     await this.diskLock.run(async () => {})
+  }
+
+  /**
+   * A full walk a little after watcher activity settles: native watchers can drop events under
+   * load or when a watched directory is replaced, and this bounds how long such a change waits
+   * (otherwise until the periodic rescan).
+   */
+  private scheduleCatchUpScan (): void {
+    clearTimeout(this.catchUpTimer)
+    this.catchUpTimer = setTimeout(() => this.requestScan(), CATCH_UP_SCAN_DELAY_MS)
   }
 
   /** a full walk of the folder (the safety net under the watcher) */
@@ -196,12 +212,14 @@ export class FolderSync {
             this.fullScan = true
             this.retryLater(this.scanTrigger)
           }
+          return done.length
         }
       })
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
       }
+      this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
     } finally {
       this.scanning = false
@@ -293,10 +311,11 @@ export class FolderSync {
   async receiveRecords (pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<number> {
     const verified: SignedRecord[] = []
     for (const [bytes, signature] of pairs) {
-      const s = await openSignedRecord(bytes, signature)
-      if (s.record.folder !== this.c.folder) continue
-      if (s.record.device === this.c.store.self || !this.c.acceptsChangesFrom(s.record.device)) continue
-      verified.push(s)
+      // cheap checks first: only records that would be kept are worth a signature check
+      const record = decodeRecord(bytes)
+      if (record.folder !== this.c.folder) continue
+      if (record.device === this.c.store.self || !this.c.acceptsChangesFrom(record.device)) continue
+      verified.push(await openSignedRecord(bytes, signature))
     }
     return await this.c.store.acceptRemote(verified)
   }
