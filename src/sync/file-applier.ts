@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
@@ -119,14 +119,33 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
   })
 }
 
+/** Opens the temp file of `record`; `resumed` when an earlier attempt left one behind. */
+async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
+  try {
+    return { fh: await open(tmp, 'r+'), resumed: true }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return { fh: await open(tmp, 'w', DEFAULT_FILE_MODE), resumed: false }
+  }
+}
+
+/** True when the temp file already holds `cid` at `at` (written and intact before a restart). */
+async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): Promise<boolean> {
+  const buf = new Uint8Array(size)
+  const { bytesRead } = await fh.read(buf, 0, size, at)
+  return bytesRead === size && blockMatches(cid, buf)
+}
+
 /**
- * Builds the file in a temp file (blocks found in local files are copied, the rest fetched and
- * verified), fsyncs it, then renames it over the target: the real name never shows a partial file.
+ * Builds the file in a temp file (blocks already in it from an interrupted attempt are kept,
+ * blocks found in local files are copied, the rest fetched and verified), fsyncs it, then renames
+ * it over the target: the real name never shows a partial file. The temp file is the download's
+ * progress: after a crash or a lost peer, only what it lacks is fetched again.
  */
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
   await mkdir(dirname(tmp), { recursive: true })
-  const fh = await open(tmp, 'w', DEFAULT_FILE_MODE)
+  const { fh, resumed } = await openTemp(tmp)
   try {
     const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
     let offset = 0
@@ -142,8 +161,16 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
       for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)
     }
     const wanted: WantedBlock[] = []
-    for (const { cid, size } of offsets.values()) {
+    for (const { cid, size, at } of offsets.values()) {
       signal?.throwIfAborted()
+      if (resumed && await holdsBlock(fh, cid, size, at[0]!)) {
+        if (at.length > 1) {
+          const data = new Uint8Array(size)
+          await fh.read(data, 0, size, at[0]!)
+          await writeBlock(cid, data)
+        }
+        continue
+      }
       const data = await readLocalBlock(c, cid, size)
       if (data !== undefined) {
         await writeBlock(cid, data)
@@ -154,12 +181,10 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
     await fh.sync()
-  } catch (err) {
+  } finally {
+    // on failure the temp file stays: it is the progress the next attempt resumes from
     await fh.close()
-    await rm(tmp, { force: true })
-    throw err
   }
-  await fh.close()
   await chmod(tmp, fileMode(record))
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
   await c.installs.install({ record, tmp, base })

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
@@ -125,8 +125,7 @@ export class FolderSync {
 
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
-    // temp files of an interrupted run are never valid content; start clean
-    await rm(join(this.c.root, TEMP_DIR), { recursive: true, force: true })
+    // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
     this.abort = new AbortController()
     await this.watcher.start()
@@ -261,7 +260,10 @@ export class FolderSync {
     this.syncing = true
     try {
       const actions = this.currentPlan()
-      if (actions.length === 0) return
+      if (actions.length === 0) {
+        await this.cleanTemp()
+        return
+      }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
       let failed = false
@@ -302,6 +304,14 @@ export class FolderSync {
     } finally {
       this.syncing = false
     }
+  }
+
+  /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
+  private async cleanTemp (): Promise<void> {
+    const dir = join(this.c.root, TEMP_DIR)
+    let names: string[]
+    try { names = await readdir(dir) } catch { return }
+    for (const name of names) await rm(join(dir, name), { force: true, recursive: true })
   }
 
   /**

@@ -1,0 +1,43 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { open, readdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Lab, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
+
+const MIB = 1024 * 1024
+const SIZE_MIB = 128
+/** the fetch window: blocks counted as received may not have reached the temp file at the kill */
+const IN_FLIGHT_SLACK = 8 * MIB
+
+const received = async (d: Device): Promise<number> => Object.values((await status(d)).receivedBytes).reduce((x, y) => x + y, 0)
+
+describe('an interrupted download resumes', () => {
+  let lab: Lab
+  afterEach(async () => { await lab.cleanup() })
+
+  it('after the receiver is SIGKILLed halfway, it fetches only the blocks its temp file lacks', async () => {
+    lab = new Lab()
+    await lab.setup()
+    const a = await lab.device('a')
+    const b = await lab.device('b')
+    await lab.pair(a, b)
+    const fh = await open(join(a.folder, 'big.bin'), 'w')
+    for (let i = 0; i < SIZE_MIB; i++) await fh.write(randomBytes(MIB))
+    await fh.close()
+    await lab.start(a)
+    await waitFor('a has scanned', async () => (await status(a)).folders[0]!.localFiles === 1)
+    await lab.start(b)
+    let before = 0
+    await waitFor('b is halfway', async () => { before = await received(b); return before > SIZE_MIB * MIB * 0.5 }, 60_000)
+    await lab.stop(b, 'SIGKILL')
+    expect((await readdir(join(b.folder, '.ferry', 'tmp'))).length).toBe(1)
+    await lab.start(b)
+    await waitConverged([a, b], 120_000)
+    const after = await received(b)
+    // without resume `after` would be the whole file again
+    expect(after).toBeLessThanOrEqual(SIZE_MIB * MIB - before + IN_FLIGHT_SLACK + 2 * MIB)
+    expect(before + after).toBeLessThanOrEqual(SIZE_MIB * MIB + IN_FLIGHT_SLACK + 2 * MIB)
+    // nothing is left behind once in sync
+    await waitFor('temp area emptied', async () => (await readdir(join(b.folder, '.ferry', 'tmp'))).length === 0)
+  })
+})
