@@ -1,12 +1,7 @@
 import type { DaemonStatus } from '../daemon/daemon.ts'
+import { formatBytes } from './format-bytes.ts'
 import type { FolderListEntry } from './commands.ts'
-
-export function formatBytes (n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++ }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`
-}
+import { describeTransfer } from './progress-view.ts'
 
 export function formatStatus (s: DaemonStatus): string {
   const lines = [`device ${s.deviceId}`]
@@ -17,6 +12,7 @@ export function formatStatus (s: DaemonStatus): string {
   for (const f of s.folders) {
     const state = f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${f.id} ${f.path}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
+    for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
   }
   return lines.join('\n')
 }

@@ -5,6 +5,7 @@ import {
   deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
+import { ProgressView } from './progress-view.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -115,7 +116,14 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   // loaded on demand: the other commands start fast without libp2p
   const { Daemon } = await import('../daemon/daemon.ts')
-  const daemon = await Daemon.open({ home, ...(listen === undefined ? {} : { listen }), mdns, print: line => out(`${stamp()} ${line}`) })
+  const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
+  const daemon = await Daemon.open({
+    home,
+    ...(listen === undefined ? {} : { listen }),
+    mdns,
+    print: line => view.print(`${stamp()} ${line}`),
+    onProgress: transfers => view.update(transfers)
+  })
   await daemon.start()
   out(`${stamp()} ferry running; stop with Ctrl-C`)
   await new Promise<void>(resolve => {

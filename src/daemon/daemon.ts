@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
+import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { readLocalBlock } from '../sync/file-applier.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   mdns?: boolean
   /** human-readable log lines (the CLI prints them) */
   print: (line: string) => void
+  /** called every second with the files being received (empty when none) */
+  onProgress?: (transfers: TransferStatus[]) => void
   rescanIntervalMs?: number
 }
 
@@ -46,6 +49,7 @@ export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const RESUBSCRIBE_DELAY_MS = 1_000
 const NOT_MEMBER_RETRY_MS = 5_000
 const DIAL_TIMEOUT_MS = 10_000
+const PROGRESS_INTERVAL_MS = 1_000
 
 interface Subscription { synced: boolean }
 
@@ -68,6 +72,7 @@ export class Daemon {
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
   private dialTimer?: NodeJS.Timeout
+  private progressTimer?: NodeJS.Timeout
   private stopped = false
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config) {
@@ -148,6 +153,10 @@ export class Daemon {
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
+    const onProgress = this.opts.onProgress
+    if (onProgress !== undefined) {
+      this.progressTimer = setInterval(() => onProgress(this.transfers()), PROGRESS_INTERVAL_MS)
+    }
     this.dialAll()
   }
 
@@ -298,6 +307,10 @@ export class Daemon {
     this.dialAll()
   }
 
+  private transfers (): TransferStatus[] {
+    return [...this.folders.values()].flatMap(sync => sync.transfers())
+  }
+
   status (): DaemonStatus {
     const node = this.requireNode()
     const peers: PeerStatus[] = Object.entries(this.config.devices).map(([id, d]) => ({
@@ -327,6 +340,7 @@ export class Daemon {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.dialTimer)
+    clearInterval(this.progressTimer)
     await this.control.stop()
     for (const sync of this.folders.values()) await sync.stop()
     await this.node?.stop()

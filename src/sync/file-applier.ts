@@ -12,6 +12,7 @@ import { blockMatches } from '../hashing/block-cid.ts'
 import { metaOf } from '../scanner/scan-folder.ts'
 import type { Action } from './planner.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
 
 export interface ApplierComponents {
@@ -24,6 +25,8 @@ export interface ApplierComponents {
   log: Logger
   /** bytes copied from local files instead of the network (renames, duplicates) */
   onLocalCopy?: (bytes: number) => void
+  /** files being assembled, for status and progress lines */
+  progress?: TransferProgress
   /** moves finished temp files into place (grouped) */
   installs: InstallQueue
 }
@@ -146,6 +149,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   const tmp = tempPathFor(c.root, record)
   await mkdir(dirname(tmp), { recursive: true })
   const { fh, resumed } = await openTemp(tmp)
+  c.progress?.start(record.path, record.size)
   try {
     const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
     let offset = 0
@@ -158,12 +162,16 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     }
     await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
-      for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)
+      for (const at of offsets.get(cid.toString())?.at ?? []) {
+        await fh.write(data, 0, data.byteLength, at)
+        c.progress?.add(record.path, data.byteLength)
+      }
     }
     const wanted: WantedBlock[] = []
     for (const { cid, size, at } of offsets.values()) {
       signal?.throwIfAborted()
       if (resumed && await holdsBlock(fh, cid, size, at[0]!)) {
+        c.progress?.add(record.path, size)
         if (at.length > 1) {
           const data = new Uint8Array(size)
           await fh.read(data, 0, size, at[0]!)
@@ -184,6 +192,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   } finally {
     // on failure the temp file stays: it is the progress the next attempt resumes from
     await fh.close()
+    c.progress?.end(record.path)
   }
   await chmod(tmp, fileMode(record))
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)

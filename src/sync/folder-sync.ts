@@ -13,6 +13,7 @@ import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
 import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
+import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 
 export interface FolderSyncComponents {
@@ -43,6 +44,8 @@ export interface FolderStatus {
   localBytes: number
   /** digest of what this device holds (live paths and their content): equal on devices in sync */
   stateHash: string
+  /** files being received right now */
+  transfers: TransferStatus[]
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -87,6 +90,7 @@ export class FolderSync {
   private readonly syncTrigger = new Trigger()
   private readonly watcher: FolderWatcher
   private readonly applier: ApplierComponents
+  private readonly progress: TransferProgress
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
@@ -107,8 +111,9 @@ export class FolderSync {
 
   constructor (components: FolderSyncComponents) {
     this.c = components
+    this.progress = new TransferProgress(components.folder)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
-    this.applier = { ...base, installs: new InstallQueue(base) }
+    this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.watcher = new FolderWatcher({
       root: components.root,
       log: components.log,
@@ -330,6 +335,10 @@ export class FolderSync {
     return await this.c.store.acceptRemote(verified)
   }
 
+  transfers (): TransferStatus[] {
+    return this.progress.list()
+  }
+
   status (): FolderStatus {
     const actions = this.currentPlan()
     let needBytes = 0
@@ -353,7 +362,7 @@ export class FolderSync {
       this.summary = { stateHash: hash.digest('hex'), localFiles, localBytes }
     }
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
-    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, ...this.summary }
+    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, ...this.summary, transfers: this.progress.list() }
   }
 }
 

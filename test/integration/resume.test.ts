@@ -28,7 +28,16 @@ describe('an interrupted download resumes', () => {
     await waitFor('a has scanned', async () => (await status(a)).folders[0]!.localFiles === 1)
     await lab.start(b)
     let before = 0
-    await waitFor('b is halfway', async () => { before = await received(b); return before > SIZE_MIB * MIB * 0.5 }, 60_000)
+    let seen: { path: string, sizeBytes: number, doneBytes: number } | undefined
+    await waitFor('b is halfway', async () => {
+      const s = await status(b)
+      seen ??= s.folders[0]!.transfers[0]
+      before = Object.values(s.receivedBytes).reduce((x, y) => x + y, 0)
+      return before > SIZE_MIB * MIB * 0.5
+    }, 60_000)
+    // status shows the file in flight, with its progress
+    expect(seen).toMatchObject({ path: 'big.bin', sizeBytes: SIZE_MIB * MIB })
+    expect(seen!.doneBytes).toBeLessThan(SIZE_MIB * MIB)
     await lab.stop(b, 'SIGKILL')
     expect((await readdir(join(b.folder, '.ferry', 'tmp'))).length).toBe(1)
     await lab.start(b)
