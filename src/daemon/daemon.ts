@@ -177,9 +177,10 @@ export class Daemon {
         log: logger(`ferry:sync:${id}`),
         acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
         fetchBlocks: async (record, wanted, onBlock, signal) => {
-          const holders = store.holdersOf(record)
-          const others = this.membership.membersOf(id).filter(p => !holders.includes(p))
-          await this.fetcher.fetch(id, [...holders, ...others], wanted, onBlock, signal)
+          // peers known to hold this version; if none is connected, any member may have the blocks
+          const holders = store.holdersOf(record).filter(p => this.isConnected(p))
+          const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
+          await this.fetcher.fetch(id, peers, wanted, onBlock, signal)
         },
         onEvent: e => this.report(e)
       })

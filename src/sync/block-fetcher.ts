@@ -21,9 +21,14 @@ export class BlocksUnavailableError extends FerryError {
   }
 }
 
+/** block bytes asked of one peer per request; more requests keep every source busy */
+export const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+
 /**
- * Gets blocks from peers: those known to hold the version first, then any other connected
- * member. Each received block is hash-checked (in the protocol client) before `onBlock`.
+ * Gets blocks from several peers at once: every connected candidate (those known to hold the
+ * version first, then other members) pulls batches from one shared queue, so faster peers take
+ * more, and a peer that fails or lacks blocks leaves them to the others without restarting the
+ * file. Each received block is hash-checked (in the protocol client) before `onBlock`.
  */
 export class BlockFetcher {
   private readonly c: BlockFetcherComponents
@@ -35,33 +40,70 @@ export class BlockFetcher {
   }
 
   async fetch (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
-    let remaining = [...wanted]
-    const delivered = new Set<string>()
-    for (const peer of peers) {
-      if (remaining.length === 0) break
-      if (!this.c.isConnected(peer)) continue
-      signal?.throwIfAborted()
-      try {
-        const stream = await this.c.openBlocksStream(peer, signal)
-        const missing = await fetchBlocks(stream, folder, remaining, {
-          ...(signal === undefined ? {} : { signal }),
-          onBlock: async (cid, data) => {
-            this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
-            await onBlock(cid, data)
-            delivered.add(cid.toString())
-          }
-        })
-        const lacking = new Set(missing.map(c => c.toString()))
-        remaining = remaining.filter(w => lacking.has(w.cid.toString()))
-      } catch (e) {
-        const err = toError(e)
+    const queue: WantedBlock[] = [...wanted]
+    /** cid -> peers that lack it or failed on it */
+    const refusedBy = new Map<string, Set<string>>()
+    const dead = new Set<string>()
+    const refuse = (w: WantedBlock, peer: string): void => {
+      const k = w.cid.toString()
+      const set = refusedBy.get(k) ?? new Set()
+      set.add(peer)
+      refusedBy.set(k, set)
+    }
+    const candidates = (): string[] => peers.filter(p => !dead.has(p) && this.c.isConnected(p))
+    const take = (peer: string): WantedBlock[] => {
+      const batch: WantedBlock[] = []
+      let bytes = 0
+      for (let i = 0; i < queue.length && bytes < DEFAULT_BATCH_BYTES; i++) {
+        const w = queue[i]!
+        if (refusedBy.get(w.cid.toString())?.has(peer) === true) continue
+        batch.push(w)
+        bytes += w.size
+        queue.splice(i--, 1)
+      }
+      return batch
+    }
+
+    const worker = async (peer: string): Promise<void> => {
+      while (!dead.has(peer)) {
         signal?.throwIfAborted()
-        this.c.log('fetching from %s failed: %s', peer, err.message)
-        if (err instanceof InvalidMessageError) this.c.hangUp(peer, err)
-        // blocks received before the failure were delivered; ask the next peer for the rest
-        remaining = remaining.filter(w => !delivered.has(w.cid.toString()))
+        const batch = take(peer)
+        if (batch.length === 0) return
+        const delivered = new Set<string>()
+        try {
+          const stream = await this.c.openBlocksStream(peer, signal)
+          const missing = await fetchBlocks(stream, folder, batch, {
+            ...(signal === undefined ? {} : { signal }),
+            onBlock: async (cid, data) => {
+              this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
+              await onBlock(cid, data)
+              delivered.add(cid.toString())
+            }
+          })
+          const lacking = new Set(missing.map(c => c.toString()))
+          for (const w of batch) {
+            if (!lacking.has(w.cid.toString())) continue
+            refuse(w, peer)
+            queue.push(w)
+          }
+        } catch (e) {
+          const err = toError(e)
+          signal?.throwIfAborted()
+          this.c.log('fetching from %s failed: %s', peer, err.message)
+          if (err instanceof InvalidMessageError) this.c.hangUp(peer, err)
+          dead.add(peer)
+          // what this peer did not deliver goes back to the others
+          for (const w of batch) if (!delivered.has(w.cid.toString())) queue.push(w)
+        }
       }
     }
-    if (remaining.length > 0) throw new BlocksUnavailableError(folder, remaining.length)
+
+    // rounds: blocks pushed back after a worker finished get another chance with the rest
+    while (queue.length > 0) {
+      const servable = candidates().filter(p => queue.some(w => refusedBy.get(w.cid.toString())?.has(p) !== true))
+      if (servable.length === 0) break
+      await Promise.all(servable.map(worker))
+    }
+    if (queue.length > 0) throw new BlocksUnavailableError(folder, queue.length)
   }
 }
