@@ -7,17 +7,12 @@ import { mkdir, open, rename, rm, writeFile, appendFile, readFile } from 'node:f
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { cpus, totalmem } from 'node:os'
-import { Lab, status, waitConverged, waitInSync, type Device } from '../test/helpers/ferry-process.ts'
+import { Lab, status, waitConverged, waitInSync, writeRandomFile, type Device } from '../test/helpers/ferry-process.ts'
 import { socketBytes, type SocketBytes } from './socket-bytes.ts'
 
 const FILES = Number(process.env.FILES ?? 3000)
 const BIG_MIB = (process.env.BIG_MIB ?? '200,64,32').split(',').map(Number)
 const MIB = 1024 * 1024
-
-async function writeRandom (path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w')
-  try { for (let i = 0; i < mib; i++) await fh.write(randomBytes(MIB)) } finally { await fh.close() }
-}
 
 interface Step { step: string, seconds: number, aBlockBytes: number, bBlockBytes: number, aSocket: SocketBytes, bSocket: SocketBytes }
 
@@ -40,7 +35,7 @@ async function main (): Promise<void> {
       totalBytes += size
     }
     for (const [i, mib] of BIG_MIB.entries()) {
-      await writeRandom(join(a.folder, `big${i}.bin`), mib)
+      await writeRandomFile(join(a.folder, `big${i}.bin`), mib)
       totalBytes += mib * MIB
     }
     await lab.start(a)

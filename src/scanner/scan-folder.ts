@@ -76,6 +76,15 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     if (pending.length >= batchSize) await flush()
   }
 
+  /** Records a directory unless we hold it already; true when it is new to us. */
+  const visitDir = async (path: string, st: BigStats): Promise<boolean> => {
+    seen.add(path)
+    const own = store.own(path)
+    if (own !== undefined && !own.deleted && own.type === 'dir') return false
+    await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Math.max(0, Number(st.mtimeMs)), deleted: false, blocks: [], base: own?.seq ?? 0 })
+    return true
+  }
+
   const visitFile = async (path: string, st: BigStats): Promise<void> => {
     let change
     try {
@@ -121,12 +130,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         continue // vanished since readdir; the next scan records the delete
       }
       if (st.isDirectory()) {
-        seen.add(path)
         result.dirs++
-        const own = store.own(path)
-        if (own === undefined || own.deleted || own.type !== 'dir') {
-          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Math.max(0, Number(st.mtimeMs)), deleted: false, blocks: [], base: own?.seq ?? 0 })
-        }
+        await visitDir(path, st)
         await walk(path)
       } else if (st.isFile()) {
         seen.add(path)
@@ -174,12 +179,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
           await tombstone(p, r, r.seq)
         }
       } else if (st.isDirectory()) {
-        seen.add(path)
-        const own = store.own(path)
-        if (own === undefined || own.deleted || own.type !== 'dir') {
-          await add({ path, type: 'dir', size: 0, mode: Number(st.mode & 0o777n), mtimeMs: Math.max(0, Number(st.mtimeMs)), deleted: false, blocks: [], base: own?.seq ?? 0 })
-          await walk(path)
-        }
+        // a directory we did not know: walk it (its content may predate the watch)
+        if (await visitDir(path, st)) await walk(path)
       } else if (st.isFile()) {
         seen.add(path)
         // a directory replaced by a file: what was below it is gone

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, readdir, lstat, readFile } from 'node:fs/promises'
+import { mkdtemp, rm, readdir, lstat, readFile, open } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { callDaemon } from '../../src/daemon/control-client.ts'
@@ -29,6 +29,12 @@ export async function ferryOk (args: string[]): Promise<string> {
   const r = await ferry(args)
   if (r.code !== 0) throw new Error(`ferry ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return r.stdout
+}
+
+/** Writes `mib` MiB of random bytes, 1 MiB at a time (never the whole file in memory). */
+export async function writeRandomFile (path: string, mib: number): Promise<void> {
+  const fh = await open(path, 'w')
+  try { for (let i = 0; i < mib; i++) await fh.write(randomBytes(1024 * 1024)) } finally { await fh.close() }
 }
 
 export async function freePort (): Promise<number> {

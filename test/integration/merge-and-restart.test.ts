@@ -1,14 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { mkdir, writeFile, readdir, readFile, open } from 'node:fs/promises'
+import { mkdir, writeFile, readdir, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Lab, status, waitConverged, waitFor } from '../helpers/ferry-process.ts'
-
-/** Writes `mib` MiB of random bytes without holding them all in memory. */
-async function writeRandomFile (path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w')
-  try { for (let i = 0; i < mib; i++) await fh.write(randomBytes(1024 * 1024)) } finally { await fh.close() }
-}
+import { Lab, writeRandomFile, status, waitConverged, waitFor } from '../helpers/ferry-process.ts'
 
 describe('devices that start apart', () => {
   let lab: Lab

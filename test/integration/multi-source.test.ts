@@ -1,16 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { open } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Lab, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { Lab, writeRandomFile, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = 96
-
-async function writeRandomFile (path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w')
-  try { for (let i = 0; i < mib; i++) await fh.write(randomBytes(MIB)) } finally { await fh.close() }
-}
 
 /** a and b both hold the file; c joins and fetches it. */
 async function threeDevices (lab: Lab): Promise<{ a: Device, b: Device, c: Device }> {
