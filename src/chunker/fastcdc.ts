@@ -167,6 +167,8 @@ function copyOf (buf: Uint8Array, start: number, end: number): Uint8Array {
  * once: a partial chunk's scan resumes directly in the next piece (the hash
  * state is carried over), and chunks are copied straight out of the pieces.
  */
+const MIN_CARRY_BYTES = 64 * 1024
+
 export class Chunker {
   readonly params: ChunkerParams
   readonly #config: Config
@@ -198,16 +200,15 @@ export class Chunker {
       // Resume the partial chunk's scan in `data` itself: the chunk "starts" at
       // index -len of `data`, and scanning resumes at index 0.
       const cut = scan(data, -len, 0, n, this.#hash, c)
-      const buf = this.#buf!
       if (cut < 0) {
         // No cut, so len + n < maxBytes: the whole piece fits.
-        buf.set(data, len)
+        this.#reserve(len + n).set(data, len)
         this.#len = len + n
         this.#hash = scanHash
         return chunks
       }
       const chunk = new Uint8Array(len + cut)
-      chunk.set(buf.subarray(0, len), 0)
+      chunk.set(this.#buf!.subarray(0, len), 0)
       chunk.set(data.subarray(0, cut), len)
       chunks.push(chunk)
       off = cut
@@ -217,8 +218,7 @@ export class Chunker {
       const cut = scan(data, off, off, n, 0, c)
       if (cut < 0) {
         // The rest of the piece is shorter than maxBytes and holds no cut: carry it over.
-        const buf = this.#buf ??= new Uint8Array(c.maxBytes)
-        buf.set(data.subarray(off, n), 0)
+        this.#reserve(n - off).set(data.subarray(off, n), 0)
         this.#len = n - off
         this.#hash = scanHash
         break
@@ -227,6 +227,21 @@ export class Chunker {
       off = cut
     }
     return chunks
+  }
+
+  /**
+   * The carry-over buffer with room for `bytes`, keeping its first #len bytes. It grows as
+   * needed (at most maxBytes) instead of starting at maxBytes: scanning many small files must
+   * not allocate 1 MiB each.
+   */
+  #reserve (bytes: number): Uint8Array {
+    const old = this.#buf
+    if (old !== undefined && old.length >= bytes) return old
+    const size = Math.min(this.#config.maxBytes, Math.max(bytes, (old?.length ?? 0) * 2, MIN_CARRY_BYTES))
+    const buf = new Uint8Array(size)
+    if (old !== undefined && this.#len > 0) buf.set(old.subarray(0, this.#len), 0)
+    this.#buf = buf
+    return buf
   }
 
   /** Signals the end of the stream; returns the final (short) chunk if any bytes remain. */

@@ -20,6 +20,8 @@ export interface ReadFileBlocksOptions {
   signal?: AbortSignal
   /** Read size of the underlying stream (default 1 MiB). */
   highWaterMark?: number
+  /** the file's expected size: a small file gets a read buffer its size, not highWaterMark */
+  sizeHint?: number
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
@@ -30,11 +32,15 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
  * one maximal chunk plus one read buffer, whatever the file size. An empty file
  * yields nothing. Aborting `signal` stops reading and rejects with its reason.
  */
+/** smallest read buffer, whatever the size hint says */
+const MIN_READ_BYTES = 4096
+
 export async function * readFileBlocks (
   path: string,
   options: ReadFileBlocksOptions = {}
 ): AsyncGenerator<FileBlock & { bytes: Uint8Array }> {
-  const { params = DEFAULT_CHUNKER_PARAMS, signal, highWaterMark = DEFAULT_HIGH_WATER_MARK } = options
+  const { params = DEFAULT_CHUNKER_PARAMS, signal, sizeHint } = options
+  const highWaterMark = Math.min(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, Math.max((sizeHint ?? Infinity) + 1, MIN_READ_BYTES))
   signal?.throwIfAborted()
   const chunker = new Chunker(params)
   const stream = createReadStream(path, { highWaterMark, signal })

@@ -1,6 +1,7 @@
 import { encode, decode } from 'cborg'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
 import type { FileRecord } from '../model/file-record.ts'
 import { decodeRecord, encodeRecord, InvalidRecordError, MAX_RECORD_BYTES, STRICT_CBOR } from './record-codec.ts'
 import { FerryError } from '../errors.ts'
@@ -29,24 +30,41 @@ function signedPayload (bytes: Uint8Array): Uint8Array {
   return out
 }
 
+// Signing and verifying go straight to node:crypto with KeyObjects made once per key: building
+// a KeyObject per call (as @libp2p/crypto does) cost more than the signature itself.
+const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')
+const privateKeys = new WeakMap<PrivateKey, KeyObject>()
+
+function nodePrivateKey (key: PrivateKey): KeyObject {
+  let k = privateKeys.get(key)
+  if (k === undefined) {
+    if (key.type !== 'Ed25519') throw new FerryError('device keys must be Ed25519', 'ERR_FERRY_BAD_KEY')
+    // libp2p's raw Ed25519 private key is seed (32 bytes) || public key (32 bytes)
+    k = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(key.raw.subarray(0, 32)), x: b64url(key.publicKey.raw) }, format: 'jwk' })
+    privateKeys.set(key, k)
+  }
+  return k
+}
+
 export async function signRecord (record: FileRecord, key: PrivateKey): Promise<SignedRecord> {
   const bytes = encodeRecord(record)
-  const signature = await key.sign(signedPayload(bytes))
+  const signature = new Uint8Array(sign(null, signedPayload(bytes), nodePrivateKey(key)))
   return { record, bytes, signature }
 }
 
-const publicKeys = new Map<string, PublicKey>()
+/** Public keys of devices whose records we verified; only members' records get this far. */
+const publicKeys = new Map<string, KeyObject>()
 
-function devicePublicKey (device: string): PublicKey {
+function devicePublicKey (device: string): KeyObject {
   let key = publicKeys.get(device)
   if (key === undefined) {
-    let pk: PublicKey | undefined
+    let raw: Uint8Array | undefined
     try {
       const peer = peerIdFromString(device)
-      pk = peer.type === 'Ed25519' ? peer.publicKey : undefined
-    } catch { pk = undefined }
-    if (pk === undefined) throw new InvalidRecordError(`device ${device} is not an Ed25519 peer id`)
-    key = pk
+      raw = peer.type === 'Ed25519' ? peer.publicKey.raw : undefined
+    } catch { raw = undefined }
+    if (raw === undefined) throw new InvalidRecordError(`device ${device} is not an Ed25519 peer id`)
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(raw) }, format: 'jwk' })
     publicKeys.set(device, key)
   }
   return key
@@ -56,7 +74,7 @@ function devicePublicKey (device: string): PublicKey {
 export async function openSignedRecord (bytes: Uint8Array, signature: Uint8Array): Promise<SignedRecord> {
   if (signature.byteLength !== ED25519_SIGNATURE_BYTES) throw new InvalidRecordError('bad signature length')
   const record = decodeRecord(bytes)
-  const ok = await devicePublicKey(record.device).verify(signedPayload(bytes), signature)
+  const ok = verify(null, signedPayload(bytes), devicePublicKey(record.device), signature)
   if (!ok) throw new ForgedRecordError(record.device, record.seq)
   return { record, bytes, signature }
 }

@@ -16,7 +16,6 @@ export class InvalidPathError extends FerryError {
   }
 }
 
-const encoder = new TextEncoder()
 
 /**
  * Returns the canonical (NFC) form of a folder-relative path, or throws InvalidPathError.
@@ -26,7 +25,7 @@ const encoder = new TextEncoder()
 export function validatePath (input: string): string {
   if (typeof input !== 'string' || input.length === 0) throw new InvalidPathError(String(input), 'empty')
   const path = input.normalize('NFC')
-  if (encoder.encode(path).byteLength > MAX_PATH_BYTES) throw new InvalidPathError(input, 'too long')
+  if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) throw new InvalidPathError(input, 'too long')
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) throw new InvalidPathError(input, 'control character')
   if (path.includes('\\')) throw new InvalidPathError(input, 'backslash')
@@ -36,7 +35,7 @@ export function validatePath (input: string): string {
   for (const segment of segments) {
     if (segment === '') throw new InvalidPathError(input, 'empty segment')
     if (segment === '.' || segment === '..') throw new InvalidPathError(input, `'${segment}' segment`)
-    if (encoder.encode(segment).byteLength > MAX_SEGMENT_BYTES) throw new InvalidPathError(input, 'segment too long')
+    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) throw new InvalidPathError(input, 'segment too long')
   }
   // case-insensitive: on macOS/Windows '.FERRY' is the same directory
   if (segments[0]!.toLowerCase() === INTERNAL_DIR) throw new InvalidPathError(input, 'reserved internal directory')

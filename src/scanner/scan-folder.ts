@@ -213,7 +213,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   const blocks: BlockRef[] = []
   let size = 0
   try {
-    for await (const b of read(abs, signal === undefined ? {} : { signal })) {
+    for await (const b of read(abs, { sizeHint: Number(st.size), ...(signal === undefined ? {} : { signal }) })) {
       blocks.push({ cid: b.cid, size: b.size })
       size += b.size
     }

@@ -21,8 +21,10 @@ export class BlocksUnavailableError extends FerryError {
   }
 }
 
-/** block bytes asked of one peer per request; more requests keep every source busy */
-export const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+/** block bytes asked of one peer per request (one stream each) */
+export const DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
+/** requests in flight per peer: while one stream ends, the next is already flowing */
+export const DEFAULT_REQUESTS_PER_PEER = 2
 
 /**
  * Gets blocks from several peers at once: every connected candidate (those known to hold the
@@ -102,7 +104,7 @@ export class BlockFetcher {
     while (queue.length > 0) {
       const servable = candidates().filter(p => queue.some(w => refusedBy.get(w.cid.toString())?.has(p) !== true))
       if (servable.length === 0) break
-      await Promise.all(servable.map(worker))
+      await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
     }
     if (queue.length > 0) throw new BlocksUnavailableError(folder, queue.length)
   }
