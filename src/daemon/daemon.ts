@@ -11,6 +11,7 @@ import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
+import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { readLocalBlock } from '../sync/file-applier.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
 import { INDEX_PROTOCOL, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
@@ -170,6 +171,7 @@ export class Daemon {
       if (this.folders.has(id)) continue
       const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
       await store.open()
+      const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
       const sync = new FolderSync({
         folder: id,
         root: fc.path,
@@ -180,7 +182,7 @@ export class Daemon {
           // peers known to hold this version; if none is connected, any member may have the blocks
           const holders = store.holdersOf(record).filter(p => this.isConnected(p))
           const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
-          await this.fetcher.fetch(id, peers, wanted, onBlock, signal)
+          await coalescer.fetch(peers, wanted, onBlock, signal)
         },
         onEvent: e => this.report(e)
       })

@@ -42,6 +42,12 @@ export class BlockFetcher {
   }
 
   async fetch (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    const lacking = await this.fetchSome(folder, peers, wanted, onBlock, signal)
+    if (lacking.length > 0) throw new BlocksUnavailableError(folder, lacking.length)
+  }
+
+  /** Like fetch, but returns the blocks no peer could deliver instead of throwing. */
+  async fetchSome (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
     const queue: WantedBlock[] = [...wanted]
     /** cid -> peers that lack it or failed on it */
     const refusedBy = new Map<string, Set<string>>()
@@ -106,6 +112,6 @@ export class BlockFetcher {
       if (servable.length === 0) break
       await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
     }
-    if (queue.length > 0) throw new BlocksUnavailableError(folder, queue.length)
+    return queue
   }
 }

@@ -52,7 +52,8 @@ export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
 /** quiet time after the last watcher event before a catch-up full scan */
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
-export const DEFAULT_APPLY_CONCURRENCY = 16
+/** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
+export const DEFAULT_APPLY_CONCURRENCY = 64
 
 /** A coalescing trigger: many requests while running mean one more run. */
 class Trigger {
