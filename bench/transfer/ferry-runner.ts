@@ -344,6 +344,8 @@ async function killResume (cfg: BenchConfig, run: ToolRun): Promise<void> {
         const n = sumReceived(s)
         return n >= cfg.size / 2 ? { received: n, status: s } : undefined
       }, cfg.timeoutMs, 20)
+      // last readings right before the kill: B's block counter, then the sockets
+      atKill.received = Math.max(atKill.received, sumReceived(await status(b)))
       await tracker.poll()
       pb.beforeExit()
       const killMs = performance.now() - t0
