@@ -12,6 +12,7 @@ import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { RemoteError, TruncatedStreamError, InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
 import { FerryError } from '../../src/errors.ts'
+import { rejection, until } from '../helpers/async-checks.ts'
 
 const SEED = 4242
 const KiB = 1024
@@ -38,23 +39,6 @@ function components (blocks: Map<string, Uint8Array>, overrides: Partial<BlocksS
     readBlock: async (_folder, cid) => blocks.get(cid.toString()),
     log,
     ...overrides
-  }
-}
-
-async function rejection (p: Promise<unknown>): Promise<FerryError> {
-  try {
-    await p
-  } catch (err) {
-    return err as FerryError
-  }
-  throw new Error('expected a rejection')
-}
-
-async function waitFor (cond: () => boolean, ms = 2000): Promise<void> {
-  const until = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 5))
   }
 }
 
@@ -111,7 +95,7 @@ describe('blocks protocol', () => {
     expect(maxOutstanding).toBeLessThanOrEqual(maxInFlightBytes)
     expect(servedBytes).toBe(sizes.reduce((a, b) => a + b, 0))
     // both sides closed cleanly (the last close event may still be in flight)
-    await waitFor(() => client.status === 'closed' && server.status === 'closed')
+    await until(() => client.status === 'closed' && server.status === 'closed')
   })
 
   it('reports missing blocks in the returned list and delivers the rest', async () => {

@@ -17,6 +17,7 @@ import { InvalidMessageError, TruncatedStreamError } from '../../protocols/wire/
 import { serveBlocks } from '../../protocols/blocks/blocks-protocol.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { FerryError } from '../../src/errors.ts'
+import { rejection, until } from '../helpers/async-checks.ts'
 
 type Tagged = [string, ...unknown[]]
 
@@ -30,24 +31,6 @@ function expectInvalidMessage (fn: () => unknown): void {
   expect(caught).toBeInstanceOf(InvalidMessageError)
   expect((caught as FerryError).name).toBe('InvalidMessageError')
   expect((caught as FerryError).code).toBe('ERR_FERRY_INVALID_MESSAGE')
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p
-  } catch (err) {
-    expect(err).toBeInstanceOf(Error)
-    return err as Error & { code?: string }
-  }
-  throw new Error('expected a rejection')
-}
-
-async function waitFor (cond: () => boolean, ms = 2000): Promise<void> {
-  const until = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
 }
 
 function varint (n: number): Uint8Array {
@@ -257,7 +240,7 @@ describe('MessageStream over a streamPair', () => {
     // MessageStream leaves aborting to its caller (serveBlocks / serveIndex / fetchBlocks do it)
     reader.abort(err)
     expect(b.status).toBe('aborted')
-    await waitFor(() => a.status === 'reset')
+    await until(() => a.status === 'reset')
   })
 
   it('a message over the read buffer bound gets the stream aborted by itself', async () => {
@@ -265,8 +248,8 @@ describe('MessageStream over a streamPair', () => {
     await writer.write(['x', new Uint8Array(200_000)])
     const err = await rejection(reader.read())
     expect(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'StreamBufferError', 'InvalidMessageError']).toContain(err.name)
-    await waitFor(() => b.status === 'aborted' || b.status === 'reset')
-    await waitFor(() => a.status === 'reset' || a.status === 'aborted')
+    await until(() => b.status === 'aborted' || b.status === 'reset')
+    await until(() => a.status === 'reset' || a.status === 'aborted')
   })
 
   it('an oversized want sent to serveBlocks gets the stream reset', async () => {
@@ -276,7 +259,7 @@ describe('MessageStream over a streamPair', () => {
     await writer.write(['want', 'f', [new Uint8Array(BLOCKS_MAX_MESSAGE_BYTES + 1)]])
     await served
     expect(b.status).toBe('aborted')
-    await waitFor(() => a.status === 'reset')
+    await until(() => a.status === 'reset')
     const err = await rejection(writer.read())
     expect(err.name).not.toBe('InvalidMessageError')
   })
