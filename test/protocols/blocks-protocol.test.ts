@@ -11,7 +11,6 @@ import { BLOCKS_PROTOCOL, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/bloc
 import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { RemoteError, TruncatedStreamError, InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
-import { FerryError } from '../../src/errors.ts'
 import { rejection, until } from '../helpers/async-checks.ts'
 
 const SEED = 4242
