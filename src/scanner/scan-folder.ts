@@ -159,6 +159,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   } else {
     // shallow first, so a new directory is walked once before its children are looked at
     const targets = [...new Set(opts.paths)].sort((a, b) => pathDepth(a) - pathDepth(b))
+    const gone: Array<[string, FileRecord]> = []
     for (const rel of targets) {
       if (seen.has(rel)) continue
       let path: string
@@ -176,7 +177,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       if (st === undefined) {
         for (const [p, r] of before) {
           seen.add(p)
-          await tombstone(p, r, r.seq)
+          gone.push([p, r])
         }
       } else if (st.isDirectory()) {
         // a directory we did not know: walk it (its content may predate the watch)
@@ -187,11 +188,14 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         for (const [p, r] of before) {
           if (p === path) continue
           seen.add(p)
-          await tombstone(p, r, r.seq)
+          gone.push([p, r])
         }
         await visitFile(path, st)
       }
     }
+    // after what exists was looked at: a moved file is recognised while its old name's scan
+    // cache still stands
+    for (const [p, r] of gone) await tombstone(p, r, r.seq)
   }
   await flush()
   return result
@@ -208,6 +212,11 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
     // only the executable bits changed: same blocks, new version
     return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta, base: own.seq }
+  }
+  // a file we know under another name (renamed or moved here): same inode, size and mtime
+  const moved = store.sameFileAs(meta)
+  if (moved !== undefined && moved.path !== path) {
+    return { path, type: 'file', size: moved.size, mode: meta.mode === 0 ? DEFAULT_FILE_MODE : meta.mode, mtimeMs: moved.mtimeMs, deleted: false, blocks: moved.blocks, meta, base: own?.seq ?? 0 }
   }
   const abs = join(root, path)
   const blocks: BlockRef[] = []

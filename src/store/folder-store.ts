@@ -51,6 +51,8 @@ export class FolderStore {
   private readonly byPath = new Map<string, Map<string, SignedRecord>>()
   private readonly positions = new Map<string, number>()
   private readonly metas = new Map<string, LocalMeta>()
+  /** inode -> paths whose scan cache names it (renames are recognised without reading) */
+  private readonly byInode = new Map<number, Set<string>>()
   private readonly blocks = new Map<string, BlockLocation[]>()
   private readonly listeners = new Set<(paths: readonly string[]) => void>()
 
@@ -68,7 +70,7 @@ export class FolderStore {
       void key
     }
     for await (const [key, value] of this.db.iterator({ gte: 'm:', lt: 'm;' })) {
-      this.metas.set(key.slice(2), JSON.parse(decoder.decode(value)) as LocalMeta)
+      this.putMeta(key.slice(2), JSON.parse(decoder.decode(value)) as LocalMeta)
     }
   }
 
@@ -178,6 +180,40 @@ export class FolderStore {
     return this.metas.get(path)
   }
 
+  /**
+   * Our live file record whose scan cache matches this inode, size and mtime: the same file
+   * under another name (a rename or a hard link), whose blocks are known without reading it.
+   */
+  sameFileAs (meta: LocalMeta): FileRecord | undefined {
+    for (const path of this.byInode.get(meta.ino) ?? []) {
+      const m = this.metas.get(path)
+      const own = this.own(path)
+      if (m !== undefined && m.size === meta.size && m.mtimeNs === meta.mtimeNs && own !== undefined && !own.deleted && own.type === 'file') return own
+    }
+    return undefined
+  }
+
+  private putMeta (path: string, meta: LocalMeta): void {
+    const old = this.metas.get(path)
+    if (old !== undefined) this.byInode.get(old.ino)?.delete(path)
+    this.metas.set(path, meta)
+    let paths = this.byInode.get(meta.ino)
+    if (paths === undefined) {
+      paths = new Set()
+      this.byInode.set(meta.ino, paths)
+    }
+    paths.add(path)
+  }
+
+  private dropMeta (path: string): void {
+    const old = this.metas.get(path)
+    if (old === undefined) return
+    this.metas.delete(path)
+    const paths = this.byInode.get(old.ino)
+    paths?.delete(path)
+    if (paths?.size === 0) this.byInode.delete(old.ino)
+  }
+
   /** Highest seq held per device: what we ask peers to send after. */
   positionVector (): Record<string, number> {
     return Object.fromEntries(this.positions)
@@ -275,8 +311,8 @@ export class FolderStore {
       for (let i = 0; i < signed.length; i++) {
         this.index(signed[i]!)
         const meta = committed[i]!.meta
-        if (meta === null) this.metas.delete(committed[i]!.path)
-        else if (meta !== undefined) this.metas.set(committed[i]!.path, meta)
+        if (meta === null) this.dropMeta(committed[i]!.path)
+        else if (meta !== undefined) this.putMeta(committed[i]!.path, meta)
       }
       this.notify(committed.map(c => c.path))
       return signed.map(s => s.record)
@@ -286,7 +322,7 @@ export class FolderStore {
   /** Updates only the scan cache (e.g. after we set a file's mtime ourselves). */
   async setMeta (path: string, meta: LocalMeta): Promise<void> {
     await this.db.put(metaKey(path), encoder.encode(JSON.stringify(meta)))
-    this.metas.set(path, meta)
+    this.putMeta(path, meta)
   }
 }
 

@@ -195,6 +195,21 @@ describe('scanFolder: rescans', () => {
     expect(store.ownRecords()).toEqual(before)
   })
 
+  it('recognises a renamed or moved file by inode, size and mtime, without reading it', async () => {
+    await put('big.bin', randomBytes(300 * 1024, 9))
+    await mkdir(join(root, 'sub'))
+    await scan()
+    const original = store.own('big.bin')!
+    await rename(join(root, 'big.bin'), join(root, 'sub/moved.bin'))
+    const reads: string[] = []
+    await scan({ readBlocks: countingReader(reads), paths: ['big.bin', 'sub/moved.bin'] })
+    expect(reads).toEqual([])
+    const moved = store.own('sub/moved.bin')!
+    expect(moved.blocks.map(b => b.cid.toString())).toEqual(original.blocks.map(b => b.cid.toString()))
+    expect(moved.size).toBe(original.size)
+    expect(store.own('big.bin')!.deleted).toBe(true)
+  })
+
   it('re-reads only files whose size, mtime or inode changed; identical content keeps its version', async () => {
     await put('modified.txt', 'version one')
     await put('renamed.txt', 'AAAAAAAA')
