@@ -29,6 +29,11 @@ export interface ApplierComponents {
   progress?: TransferProgress
   /** moves finished temp files into place (grouped) */
   installs: InstallQueue
+  /**
+   * A file of ours with exactly this content that the current plan deletes (with the seq of our
+   * record it was planned against), claimed once: a rename moves it instead of copying it.
+   */
+  claimRenameSource?: (record: FileRecord) => { path: string, base: number } | undefined
 }
 
 /** The local file changed under us: leave it, let the scanner record it, plan again. */
@@ -122,6 +127,26 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
   })
 }
 
+/**
+ * The other half of a rename: when the plan deletes a file of ours holding exactly this content,
+ * that file becomes the temp file (a rename, not a copy of every block). Its blocks are still
+ * verified like any resumed temp file; its own delete then finds nothing left to remove.
+ */
+async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<void> {
+  const source = c.claimRenameSource?.(record)
+  if (source === undefined) return
+  await c.diskLock.run(async () => {
+    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return
+    if (!(await diskMatchesOwn(c, source.path))) return
+    if (await statOrUndefined(tmp) !== undefined) return // an earlier attempt's progress wins
+    try {
+      await rename(join(c.root, source.path), tmp)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  })
+}
+
 /** Opens the temp file of `record`; `resumed` when an earlier attempt left one behind. */
 async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
   try {
@@ -148,6 +173,7 @@ async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): 
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
   await mkdir(dirname(tmp), { recursive: true })
+  await adoptRenameSource(record, tmp, c)
   const { fh, resumed } = await openTemp(tmp)
   c.progress?.start(record.path, record.size)
   try {

@@ -272,6 +272,18 @@ export class FolderSync {
       }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
+      // files this pass deletes, by content: a fetch of the same content is a rename
+      const renameSources = new Map<string, Array<{ path: string, base: number }>>()
+      for (const a of actions) {
+        const own = this.c.store.own(a.path)
+        if (a.kind !== 'delete' || own === undefined || own.deleted || own.type !== 'file' || own.size === 0) continue
+        const key = contentKey(own)
+        renameSources.set(key, [...(renameSources.get(key) ?? []), { path: a.path, base: own.seq }])
+      }
+      const applier: ApplierComponents = {
+        ...this.applier,
+        claimRenameSource: record => renameSources.get(contentKey(record))?.shift()
+      }
       let failed = false
       let stale = false
       // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
@@ -287,7 +299,7 @@ export class FolderSync {
         await runLimited(phase, DEFAULT_APPLY_CONCURRENCY, async a => {
           try {
             const base = bases.get(a.path) ?? 0
-            await applyAction(a, this.applier, base, this.abort.signal)
+            await applyAction(a, applier, base, this.abort.signal)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
