@@ -6,7 +6,7 @@ import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
-  BLOCKS_PROTOCOL, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
+  BLOCKS_PROTOCOL, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
 } from './constants.ts'
 
 export interface BlocksServerComponents {
@@ -64,6 +64,8 @@ export interface FetchBlocksOptions {
   /** called once per received, hash-verified block, in order; awaited (backpressure) */
   onBlock: (cid: CID, data: Uint8Array) => Promise<void>
   maxInFlightBytes?: number
+  /** how long to wait for the next answer before giving up on this peer */
+  idleTimeoutMs?: number
   signal?: AbortSignal
 }
 
@@ -102,7 +104,9 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
         sent += batch.length
         if (sent === wanted.length) await ms.close()
       }
-      const m = decodeBlocksMessage(await ms.read({ signal: options.signal }))
+      // a stalled peer must not hold the file (and the folder's sync pass) forever
+      const idle = AbortSignal.timeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)
+      const m = decodeBlocksMessage(await ms.read({ signal: options.signal === undefined ? idle : AbortSignal.any([options.signal, idle]) }))
       const expected = wanted[received]!
       if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL, m.code, m.message)
       if (m.type === 'want') throw new InvalidMessageError(BLOCKS_PROTOCOL, 'unexpected want')

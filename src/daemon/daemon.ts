@@ -84,7 +84,10 @@ export class Daemon {
     this.membership = new Membership(this.self, config)
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.fetcher = new BlockFetcher({
-      openBlocksStream: async (peer, signal) => await this.requireNode().dialProtocol(peerIdFromString(peer), BLOCKS_PROTOCOL, signal === undefined ? {} : { signal }),
+      openBlocksStream: async (peer, signal) => {
+        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+        return await this.requireNode().dialProtocol(peerIdFromString(peer), BLOCKS_PROTOCOL, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      },
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
