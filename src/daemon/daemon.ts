@@ -257,7 +257,12 @@ export class Daemon {
       if (this.subscriptions.has(key) || !this.folders.has(folder)) continue
       const sub: Subscription = { synced: false }
       this.subscriptions.set(key, sub)
-      void this.runSubscription(peer, folder, sub).finally(() => this.subscriptions.delete(key))
+      void this.runSubscription(peer, folder, sub).finally(() => {
+        if (this.subscriptions.get(key) === sub) this.subscriptions.delete(key)
+        // the peer may have reconnected while this loop was winding down: its peer:connect found
+        // this subscription still registered and started none, so start one now
+        if (!this.stopped && this.isConnected(peer)) this.ensureSubscriptions(peer)
+      })
     }
   }
 
