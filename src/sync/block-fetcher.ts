@@ -41,12 +41,7 @@ export class BlockFetcher {
     this.c = components
   }
 
-  async fetch (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
-    const lacking = await this.fetchSome(folder, peers, wanted, onBlock, signal)
-    if (lacking.length > 0) throw new BlocksUnavailableError(folder, lacking.length)
-  }
-
-  /** Like fetch, but returns the blocks no peer could deliver instead of throwing. */
+  /** Fetches `wanted`; resolves with the blocks no peer could deliver. */
   async fetchSome (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
     const queue: WantedBlock[] = [...wanted]
     /** cid -> peers that lack it or failed on it */

@@ -23,8 +23,6 @@ export interface ApplierComponents {
   /** fetches blocks of `record` from peers; throws when they cannot all be had */
   fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
   log: Logger
-  /** bytes copied from local files instead of the network (renames, duplicates) */
-  onLocalCopy?: (bytes: number) => void
   /** files being assembled, for status and progress lines */
   progress?: TransferProgress
   /** moves finished temp files into place (grouped) */
@@ -208,7 +206,6 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
       const data = await readLocalBlock(c, cid, size)
       if (data !== undefined) {
         await writeBlock(cid, data)
-        c.onLocalCopy?.(data.byteLength)
       } else {
         wanted.push({ cid, size })
       }
