@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
+import { decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
   BLOCKS_PROTOCOL, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
 } from './constants.ts'
@@ -25,6 +25,9 @@ async function send (ms: MessageStream, m: BlocksMessage): Promise<void> {
   await ms.write(encodeBlocksMessage(m))
 }
 
+/** blocks read ahead of the one being sent, per stream */
+const READ_AHEAD = 4
+
 /** Answers want-lists in order until the client half-closes. */
 export async function serveBlocks (stream: Stream, peer: string, components: BlocksServerComponents): Promise<void> {
   const ms = messages(stream)
@@ -43,9 +46,20 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
         await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${m.folder}` })
         break
       }
-      for (const cid of m.cids) {
-        const data = await components.readBlock(m.folder, cid)
-        await send(ms, data === undefined ? { type: 'none', cid } : { type: 'blk', cid, data })
+      // reads run a few blocks ahead of the writes: one read's latency (a thread-pool round trip
+      // behind a busy event loop) would otherwise stall the stream once per block
+      const reads: Array<Promise<Uint8Array | undefined>> = []
+      const readAt = (i: number): void => {
+        const cid = m.cids[i]
+        if (cid !== undefined) reads.push(components.readBlock(m.folder, cid).catch(() => undefined))
+      }
+      for (let i = 0; i < READ_AHEAD; i++) readAt(i)
+      for (let i = 0; i < m.cids.length; i++) {
+        const cid = m.cids[i]!
+        const data = await reads[i]!
+        readAt(i + READ_AHEAD)
+        if (data === undefined) await send(ms, { type: 'none', cid })
+        else await ms.writeEncoded([encodeBlkHeader(cid, data.byteLength), data])
       }
     }
     await ms.close()

@@ -37,6 +37,38 @@ export function encodeBlocksMessage (m: BlocksMessage): unknown[] {
   }
 }
 
+/**
+ * The CBOR of `['blk', cid, data]` up to (not including) the data's bytes, so a block is sent
+ * without being copied into a message buffer. Same bytes as `encode(encodeBlocksMessage(...))`.
+ */
+export function encodeBlkHeader (cid: CID, dataLength: number): Uint8Array {
+  const c = cid.bytes
+  const out = new Uint8Array(1 + 4 + byteStringHeaderLength(c.byteLength) + c.byteLength + byteStringHeaderLength(dataLength))
+  let at = 0
+  out[at++] = 0x83 // array(3)
+  out.set([0x63, 0x62, 0x6c, 0x6b], at) // text(3) "blk"
+  at += 4
+  at = writeByteStringHeader(out, at, c.byteLength)
+  out.set(c, at)
+  at += c.byteLength
+  writeByteStringHeader(out, at, dataLength)
+  return out
+}
+
+function byteStringHeaderLength (n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/** CBOR major type 2 (byte string) header for `n` bytes, shortest form (canonical) */
+function writeByteStringHeader (out: Uint8Array, at: number, n: number): number {
+  if (n < 24) { out[at] = 0x40 | n; return at + 1 }
+  if (n < 0x100) { out[at] = 0x58; out[at + 1] = n; return at + 2 }
+  if (n < 0x10000) { out[at] = 0x59; out[at + 1] = n >> 8; out[at + 2] = n & 0xff; return at + 3 }
+  out[at] = 0x5a
+  new DataView(out.buffer, out.byteOffset + at + 1, 4).setUint32(0, n)
+  return at + 5
+}
+
 export function decodeBlocksMessage (v: [string, ...unknown[]]): BlocksMessage {
   const [tag, ...rest] = v
   switch (tag) {

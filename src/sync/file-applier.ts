@@ -174,6 +174,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   await adoptRenameSource(record, tmp, c)
   const { fh, resumed } = await openTemp(tmp)
   c.progress?.start(record.path, record.size)
+  const writes = new WriteBehind(fh)
   try {
     const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
     let offset = 0
@@ -187,7 +188,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
       for (const at of offsets.get(cid.toString())?.at ?? []) {
-        await fh.write(data, 0, data.byteLength, at)
+        await writes.write(data, at)
         c.progress?.add(record.path, data.byteLength)
       }
     }
@@ -211,15 +212,57 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
       }
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
+    await writes.flush()
     await fh.sync()
   } finally {
     // on failure the temp file stays: it is the progress the next attempt resumes from
+    await writes.flush().catch(() => {})
     await fh.close()
     c.progress?.end(record.path)
   }
   await chmod(tmp, fileMode(record))
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
   await c.installs.install({ record, tmp, base })
+}
+
+/** bytes of a file's blocks being written at once */
+const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024
+
+/**
+ * Positional writes that run while the next blocks arrive (each write is a thread-pool round
+ * trip; awaiting it per block stalls the stream behind a busy event loop). `write` waits only
+ * when too many bytes are pending; the first failure is thrown by the next call or `flush`.
+ */
+class WriteBehind {
+  private readonly fh: FileHandle
+  private readonly pending = new Set<Promise<void>>()
+  private pendingBytes = 0
+  private failure: unknown
+
+  constructor (fh: FileHandle) {
+    this.fh = fh
+  }
+
+  async write (data: Uint8Array, at: number): Promise<void> {
+    while (this.pendingBytes + data.byteLength > MAX_PENDING_WRITE_BYTES && this.pending.size > 0) await Promise.race(this.pending)
+    this.throwIfFailed()
+    this.pendingBytes += data.byteLength
+    const p: Promise<void> = this.fh.write(data, 0, data.byteLength, at).then(() => {}, err => { this.failure ??= err }).finally(() => {
+      this.pending.delete(p)
+      this.pendingBytes -= data.byteLength
+    })
+    this.pending.add(p)
+  }
+
+  /** waits for every write; throws the first failure */
+  async flush (): Promise<void> {
+    while (this.pending.size > 0) await Promise.race(this.pending)
+    this.throwIfFailed()
+  }
+
+  private throwIfFailed (): void {
+    if (this.failure !== undefined) throw this.failure
+  }
 }
 
 interface PendingInstall {
