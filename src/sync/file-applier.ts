@@ -269,7 +269,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
 }
 
 /** bytes of a file's blocks being written at once */
-const MAX_PENDING_WRITE_BYTES = 16 * 1024 * 1024
+const MAX_PENDING_WRITE_BYTES = 4 * 1024 * 1024
 
 /**
  * Positional writes that run while the next blocks arrive (each write is a thread-pool round
