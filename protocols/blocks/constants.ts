@@ -29,5 +29,5 @@ export const DEFAULT_MAX_CONCURRENT_COMPRESSIONS = 2
 export const DEFAULT_MAX_BLOCKS_AHEAD = 4
 /** fast levels: on a LAN the sender's CPU, not the wire, is the limit (bench/compression.ts) */
 export const DEFAULT_ZSTD_LEVEL = 1
-export const DEFAULT_BROTLI_QUALITY = 3
+export const DEFAULT_BROTLI_QUALITY = 1
 export const DEFAULT_GZIP_LEVEL = 1
