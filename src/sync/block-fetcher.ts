@@ -6,7 +6,7 @@ import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
 
 export interface BlockFetcherComponents {
-  /** opens a /ferry/blocks/2 (or /1) stream to a connected peer */
+  /** opens a /ferry/blocks/1 stream to a connected peer */
   openBlocksStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
   /** peers we are connected to right now */
   isConnected: (peer: string) => boolean
