@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
+import { decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
   BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BLOCKS_AHEAD, DEFAULT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
@@ -48,11 +48,13 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
   /** the codec picked from the client's hello; undefined = raw blocks only */
   let codec: Codec | undefined
   let first = true
-  const prepare = async (folder: string, cid: CID): Promise<BlocksMessage> => {
-    const data = await components.readBlock(folder, cid)
-    if (data === undefined) return { type: 'none', cid }
-    const encoded = await compressor.encode(data, codec)
-    return encoded.codec === undefined ? { type: 'blk', cid, data: encoded.data } : { type: 'zblk', cid, codec: encoded.codec, data: encoded.data }
+  /** a block ready to send: `data` undefined = `none`; `codec` undefined = raw `blk` */
+  interface Prepared { cid: CID, data?: Uint8Array, codec?: Codec }
+  const prepare = async (folder: string, cid: CID): Promise<Prepared> => {
+    // a block that cannot be read (file changed or gone) is one we do not have
+    const data = await components.readBlock(folder, cid).catch(() => undefined)
+    if (data === undefined) return { cid }
+    return { cid, ...await compressor.encode(data, codec) }
   }
   try {
     while (true) {
@@ -77,7 +79,9 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
         await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${m.folder}` })
         break
       }
-      const ahead: Array<Promise<BlocksMessage>> = []
+      // reads (and compressions) run a few blocks ahead of the writes: one read's latency (a
+      // thread-pool round trip behind a busy event loop) would otherwise stall the stream once per block
+      const ahead: Array<Promise<Prepared>> = []
       let queued = 0
       for (let i = 0; i < m.cids.length; i++) {
         while (queued < m.cids.length && queued - i < DEFAULT_MAX_BLOCKS_AHEAD) {
@@ -85,7 +89,10 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
           p.catch(() => {}) // observed when its turn comes; a failure before that must not go unhandled
           ahead.push(p)
         }
-        await send(ms, await ahead.shift()!)
+        const next = await ahead.shift()!
+        // block bytes go out after their message header, without being copied into a CBOR buffer
+        if (next.data === undefined) await send(ms, { type: 'none', cid: next.cid })
+        else await ms.writeEncoded([encodeBlkHeader(next.cid, next.data.byteLength, next.codec), next.data])
       }
     }
     await ms.close()

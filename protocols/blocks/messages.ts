@@ -47,6 +47,42 @@ export function encodeBlocksMessage (m: BlocksMessage): unknown[] {
   }
 }
 
+/**
+ * The CBOR of `['blk', cid, data]` (or, with `codec`, `['zblk', cid, codec, data]`) up to (not
+ * including) the data's bytes, so a block is sent without being copied into a message buffer.
+ * Same bytes as `encode(encodeBlocksMessage(...))`.
+ */
+export function encodeBlkHeader (cid: CID, dataLength: number, codec?: Codec): Uint8Array {
+  const c = cid.bytes
+  // codec names are short ASCII (< 24 chars): text header is one byte
+  const tag = codec === undefined ? [0x83, 0x63, 0x62, 0x6c, 0x6b] : [0x84, 0x64, 0x7a, 0x62, 0x6c, 0x6b] // array(3) "blk" | array(4) "zblk"
+  const codecBytes = codec === undefined ? [] : [0x60 | codec.length, ...Array.from(codec, ch => ch.charCodeAt(0))]
+  const out = new Uint8Array(tag.length + byteStringHeaderLength(c.byteLength) + c.byteLength + codecBytes.length + byteStringHeaderLength(dataLength))
+  out.set(tag, 0)
+  let at = tag.length
+  at = writeByteStringHeader(out, at, c.byteLength)
+  out.set(c, at)
+  at += c.byteLength
+  out.set(codecBytes, at)
+  at += codecBytes.length
+  writeByteStringHeader(out, at, dataLength)
+  return out
+}
+
+function byteStringHeaderLength (n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/** CBOR major type 2 (byte string) header for `n` bytes, shortest form (canonical) */
+function writeByteStringHeader (out: Uint8Array, at: number, n: number): number {
+  if (n < 24) { out[at] = 0x40 | n; return at + 1 }
+  if (n < 0x100) { out[at] = 0x58; out[at + 1] = n; return at + 2 }
+  if (n < 0x10000) { out[at] = 0x59; out[at + 1] = n >> 8; out[at + 2] = n & 0xff; return at + 3 }
+  out[at] = 0x5a
+  new DataView(out.buffer, out.byteOffset + at + 1, 4).setUint32(0, n)
+  return at + 5
+}
+
 export function decodeBlocksMessage (v: [string, ...unknown[]]): BlocksMessage {
   const [tag, ...rest] = v
   switch (tag) {

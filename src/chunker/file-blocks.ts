@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
-import { blockCid } from '../hashing/block-cid.ts'
+import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
 import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
 import { Chunker, chunkLengths } from './fastcdc.ts'
@@ -26,6 +26,8 @@ export interface ReadFileBlocksOptions {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+/** blocks of a big file being hashed at once (off the main thread) */
+const HASHES_IN_FLIGHT = 8
 
 /**
  * Streams the file at `path` through the content-defined chunker and yields its
@@ -73,22 +75,35 @@ export async function * readFileBlocks (
   }
   const chunker = new Chunker(params)
   const stream = createReadStream(path, { highWaterMark, signal })
+  // blocks are hashed on the thread pool while the next ones are cut: up to HASHES_IN_FLIGHT
+  // blocks wait for their hash, and are yielded in order
+  const pending: Array<{ offset: number, bytes: Uint8Array, cid: Promise<CID> }> = []
   let offset = 0
+  const queue = (bytes: Uint8Array): void => {
+    pending.push({ offset, bytes, cid: blockCidAsync(bytes) })
+    offset += bytes.length
+  }
   try {
     for await (const piece of stream as AsyncIterable<Buffer>) {
       for (const bytes of chunker.push(piece)) {
-        signal?.throwIfAborted()
-        yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
-        offset += bytes.length
+        queue(bytes)
+        while (pending.length >= HASHES_IN_FLIGHT) {
+          signal?.throwIfAborted()
+          const b = pending.shift()!
+          yield { offset: b.offset, size: b.bytes.length, cid: await b.cid, bytes: b.bytes }
+        }
       }
     }
-    for (const bytes of chunker.end()) {
+    for (const bytes of chunker.end()) queue(bytes)
+    while (pending.length > 0) {
       signal?.throwIfAborted()
-      yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
-      offset += bytes.length
+      const b = pending.shift()!
+      yield { offset: b.offset, size: b.bytes.length, cid: await b.cid, bytes: b.bytes }
     }
   } finally {
     // Closes the file when the consumer stops early (break/return/throw).
     stream.destroy()
+    // hashes still running must not become unhandled rejections
+    for (const b of pending) b.cid.catch(() => {})
   }
 }

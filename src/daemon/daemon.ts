@@ -12,7 +12,6 @@ import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
-import { readLocalBlock } from '../sync/file-applier.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
 import { INDEX_PROTOCOL, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
@@ -205,11 +204,7 @@ export class Daemon {
   }
 
   private async readBlock (folder: string, cid: CID): Promise<Uint8Array | undefined> {
-    const sync = this.folders.get(folder)
-    if (sync === undefined) return undefined
-    const size = sync.store.blockLocations(cid)[0]?.size
-    if (size === undefined) return undefined
-    return await readLocalBlock({ root: this.config.folders[folder]!.path, store: sync.store }, cid, size)
+    return await this.folders.get(folder)?.readBlock(cid)
   }
 
   private isConnected (peer: string): boolean {

@@ -15,6 +15,7 @@ import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, 
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { LocalBlockSource } from './block-source.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -109,12 +110,15 @@ export class FolderSync {
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
+  /** our files' blocks as peers ask for them */
+  private readonly blockSource: LocalBlockSource
 
   constructor (components: FolderSyncComponents) {
     this.c = components
     this.progress = new TransferProgress(components.folder)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
+    this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
       root: components.root,
       log: components.log,
@@ -128,6 +132,11 @@ export class FolderSync {
 
   get folder (): string { return this.c.folder }
   get store (): FolderStore { return this.c.store }
+
+  /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
+  async readBlock (cid: CID): Promise<Uint8Array | undefined> {
+    return await this.blockSource.read(cid)
+  }
 
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
@@ -156,6 +165,7 @@ export class FolderSync {
     await Promise.allSettled(this.loops)
     // wait for an in-flight commit to land before the database closes
     await this.diskLock.run(async () => {})
+    await this.blockSource.close()
   }
 
   /**

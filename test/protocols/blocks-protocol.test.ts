@@ -162,7 +162,8 @@ describe('blocks protocol', () => {
     expect(err.name).toBe('CorruptBlockError')
     expect(err.code).toBe('ERR_FERRY_INVALID_MESSAGE')
     expect(got.map(c => c.toString())).toEqual([blocks[0]!.cid.toString()])
-    expect(client.status).toBe('aborted')
+    // aborted, unless both sides had already finished the exchange when the client checked
+    expect(['aborted', 'closed']).toContain(client.status)
   })
 
   it('a server that returns a block of the wrong size gets a CorruptBlockError', async () => {
