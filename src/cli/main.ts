@@ -14,7 +14,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   folder list [--json]                   list folders and their members
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only]            make a device a member
-  start [--listen MA]... [--no-mdns]     run the node until SIGINT/SIGTERM
+  start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing`
 
 class UsageError extends FerryError {
@@ -30,6 +30,7 @@ const OPTIONS = {
   'read-only': { type: 'boolean', default: false },
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
+  'api-port': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
@@ -105,14 +106,21 @@ async function run (argv: string[]): Promise<number> {
     }
     case 'start': {
       positionals(rest, 0, 'start')
-      return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'])
+      return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'], parsePort(v['api-port']))
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
 }
 
-async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean): Promise<number> {
+function parsePort (v: string | undefined): number {
+  if (v === undefined) return 0
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--api-port must be a port number (0-65535), not ${JSON.stringify(v)}`)
+  return n
+}
+
+async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   // loaded on demand: the other commands start fast without libp2p
   const { Daemon } = await import('../daemon/daemon.ts')
@@ -121,6 +129,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     home,
     ...(listen === undefined ? {} : { listen }),
     mdns,
+    apiPort,
     print: line => view.print(`${stamp()} ${line}`),
     onProgress: transfers => view.update(transfers)
   })

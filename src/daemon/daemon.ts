@@ -23,6 +23,9 @@ import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
+import { HttpApi } from '../api/http-api.ts'
+import { readRoutes } from '../api/read-routes.ts'
+import type { Routes } from '../api/router.ts'
 import { Membership } from './membership.ts'
 
 export interface DaemonOptions {
@@ -34,6 +37,8 @@ export interface DaemonOptions {
   /** called every second with the files being received (empty when none) */
   onProgress?: (transfers: TransferStatus[]) => void
   rescanIntervalMs?: number
+  /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
+  apiPort?: number
 }
 
 export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
@@ -72,6 +77,7 @@ export class Daemon {
   private readonly subscriptions = new Map<string, Subscription>()
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
+  private readonly api: HttpApi
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -92,10 +98,14 @@ export class Daemon {
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
     })
-    this.control = new ControlServer(opts.home, {
+    // one route table for the CLI's unix socket and the token-guarded HTTP API
+    const routes: Routes = {
       'GET /status': async () => this.status(),
-      'POST /reload': async () => { await this.reload(); return { ok: true } }
-    })
+      'POST /reload': async () => { await this.reload(); return { ok: true } },
+      ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
+    }
+    this.control = new ControlServer(opts.home, routes)
+    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes })
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -117,6 +127,13 @@ export class Daemon {
       await this.control.stop()
       const cause = (err as { cause?: { code?: string } }).cause
       if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
+      throw err
+    }
+    try {
+      await this.api.start()
+    } catch (err) {
+      await this.control.stop()
+      await this.db.close()
       throw err
     }
     const node = await createNode({
@@ -156,6 +173,7 @@ export class Daemon {
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
+    this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     if (onProgress !== undefined) {
@@ -352,6 +370,7 @@ export class Daemon {
     this.stopped = true
     clearInterval(this.dialTimer)
     clearInterval(this.progressTimer)
+    await this.api.stop()
     await this.control.stop()
     for (const sync of this.folders.values()) await sync.stop()
     await this.node?.stop()
