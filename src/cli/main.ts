@@ -6,6 +6,9 @@ import {
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
 import { ProgressView } from './progress-view.ts'
+import { formatEvent } from './format-event.ts'
+import { followEvents } from '../api/sse-client.ts'
+import { loadConfig } from '../config/config.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -15,7 +18,8 @@ const USAGE = `usage: ferry <command> [--home DIR]
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only]            make a device a member
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
-  status [--json]                        what the running node is doing`
+  status [--json]                        what the running node is doing
+  events [--json]                        follow the running node's events (one line each)`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -102,6 +106,19 @@ async function run (argv: string[]): Promise<number> {
       positionals(rest, 0, 'status')
       const r = await statusCommand(home)
       print(r, () => formatStatus(r))
+      return 0
+    }
+    case 'events': {
+      positionals(rest, 0, 'events [--json]')
+      const names = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
+      const stop = new AbortController()
+      process.once('SIGINT', () => stop.abort())
+      process.once('SIGTERM', () => stop.abort())
+      await followEvents(home, e => out(v.json ? JSON.stringify(e) : formatEvent(e, names)), {
+        signal: stop.signal,
+        // on stderr, so that stdout carries events only; tells a script the stream is live
+        onOpen: () => process.stderr.write(`following events of ${home} (Ctrl-C stops)\n`)
+      })
       return 0
     }
     case 'start': {

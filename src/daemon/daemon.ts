@@ -26,6 +26,9 @@ import { ControlServer } from './control-server.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
 import type { Routes } from '../api/router.ts'
+import { serveEvents } from '../api/sse.ts'
+import { EventBus } from '../events/event-bus.ts'
+import { trackFileEvents } from '../events/file-events.ts'
 import { Membership } from './membership.ts'
 
 export interface DaemonOptions {
@@ -78,6 +81,9 @@ export class Daemon {
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
   private readonly api: HttpApi
+  /** what `GET /events` streams */
+  readonly events = new EventBus()
+  private readonly fileEventTrackers = new Map<string, () => void>()
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -105,7 +111,7 @@ export class Daemon {
       ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
     }
     this.control = new ControlServer(opts.home, routes)
-    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes })
+    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': serveEvents(this.events) } })
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -159,11 +165,14 @@ export class Daemon {
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
+      this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
       this.ensureSubscriptions(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {
-      this.opts.print(`peer disconnected: ${this.nameOf(e.detail.toString())}`)
+      const peer = e.detail.toString()
+      this.opts.print(`peer disconnected: ${this.nameOf(peer)}`)
+      this.events.publish({ type: 'peer.disconnected', device: peer, ...this.nameField(peer) })
     })
     node.addEventListener('peer:discovery', e => {
       const peer = e.detail.id.toString()
@@ -176,10 +185,17 @@ export class Daemon {
     this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
-    if (onProgress !== undefined) {
-      this.progressTimer = setInterval(() => onProgress(this.transfers()), PROGRESS_INTERVAL_MS)
-    }
+    this.progressTimer = setInterval(() => {
+      const transfers = this.transfers()
+      onProgress?.(transfers)
+      for (const t of transfers) this.events.publish({ type: 'transfer.progress', folder: t.folder, path: t.path, sizeBytes: t.sizeBytes, doneBytes: t.doneBytes, bytesPerSecond: t.bytesPerSecond })
+    }, PROGRESS_INTERVAL_MS)
     this.dialAll()
+  }
+
+  private nameField (peer: string): { name?: string } {
+    const name = this.config.devices[peer]?.name
+    return name === undefined ? {} : { name }
   }
 
   private nameOf (peer: string): string {
@@ -192,6 +208,7 @@ export class Daemon {
       if (this.folders.has(id)) continue
       const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
       await store.open()
+      this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
       const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
       const sync = new FolderSync({
         folder: id,
@@ -218,6 +235,7 @@ export class Daemon {
       case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
       case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
       case 'failed': this.opts.print(`${e.folder}: ${e.path}: ${e.error}`); break
+      case 'conflict': this.events.publish({ type: 'conflict', folder: e.folder, path: e.path, conflictPath: e.conflictPath, device: e.winner, keptFrom: e.kept }); break
     }
   }
 
@@ -327,6 +345,8 @@ export class Daemon {
       if (!(id in config.folders)) {
         await sync.stop()
         this.folders.delete(id)
+        this.fileEventTrackers.get(id)?.()
+        this.fileEventTrackers.delete(id)
       }
     }
     await this.startFolders()
@@ -373,6 +393,7 @@ export class Daemon {
     await this.api.stop()
     await this.control.stop()
     for (const sync of this.folders.values()) await sync.stop()
+    for (const stop of this.fileEventTrackers.values()) stop()
     await this.node?.stop()
     await this.db.close()
   }

@@ -32,6 +32,8 @@ export type FolderEvent =
   | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
   | { type: 'applied', folder: string, action: Action['kind'], path: string }
   | { type: 'failed', folder: string, path: string, error: string }
+  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
+  | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
 
 export interface FolderStatus {
   id: string
@@ -301,6 +303,7 @@ export class FolderSync {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
+            if (a.kind === 'conflict') this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path: a.path, conflictPath: a.conflictPath, winner: a.record.modifiedBy, kept: a.local.modifiedBy })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
