@@ -22,7 +22,7 @@ export async function idCommand (home: string): Promise<{ deviceId: string }> {
 }
 
 /** Saves the config and tells a running daemon to pick it up. */
-async function commit (home: string, config: Config): Promise<{ daemonReloaded: boolean }> {
+export async function commit (home: string, config: Config): Promise<{ daemonReloaded: boolean }> {
   await saveConfig(home, config)
   try {
     await callDaemon(home, 'POST', '/reload')
@@ -38,6 +38,15 @@ export async function folderAddCommand (home: string, path: string, id: string):
   await loadDeviceKey(home)
   const config = await loadConfig(home)
   const abs = resolve(path)
+  checkNewFolder(config, id, abs)
+  await mkdir(abs, { recursive: true })
+  config.folders[id] = { path: abs, members: {} }
+  await commit(home, config)
+  return { id, path: abs }
+}
+
+/** A new folder needs a free id and a directory that is not inside (or around) another folder. */
+export function checkNewFolder (config: Config, id: string, abs: string): void {
   if (config.folders[id] !== undefined) {
     throw new FerryError(`folder ${id} already exists (at ${config.folders[id].path})`, 'ERR_FERRY_FOLDER_EXISTS', 'run `ferry folder list`')
   }
@@ -46,10 +55,6 @@ export async function folderAddCommand (home: string, path: string, id: string):
       throw new FerryError(`${abs} overlaps folder ${other} at ${f.path}`, 'ERR_FERRY_FOLDER_OVERLAP')
     }
   }
-  await mkdir(abs, { recursive: true })
-  config.folders[id] = { path: abs, members: {} }
-  await commit(home, config)
-  return { id, path: abs }
 }
 
 export interface FolderListEntry { id: string, path: string, members: Record<string, Role> }

@@ -9,6 +9,7 @@ import { ProgressView } from './progress-view.ts'
 import { formatEvent } from './format-event.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { loadConfig } from '../config/config.ts'
+import { inviteCommand } from '../sharing/invite-command.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -19,7 +20,9 @@ const USAGE = `usage: ferry <command> [--home DIR]
   share <folderId> <deviceId> [--read-only]            make a device a member
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
-  events [--json]                        follow the running node's events (one line each)`
+  events [--json]                        follow the running node's events (one line each)
+  invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
+  join <code> <path> [--name NAME]       join a folder someone invited this device to`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -35,6 +38,7 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
   'api-port': { type: 'string' },
+  expires: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
@@ -108,6 +112,20 @@ async function run (argv: string[]): Promise<number> {
       print(r, () => formatStatus(r))
       return 0
     }
+    case 'invite': {
+      const [folder] = positionals(rest, 1, 'invite <folderId> [--read-only] [--expires 24h]')
+      const r = await inviteCommand(home, folder!, { readOnly: v['read-only'], ...(v.expires === undefined ? {} : { ttlSeconds: parseDuration(v.expires) }) })
+      print(r, () => `${r.code}\n(one-time code for ${r.folder}, ${r.role}, valid until ${new Date(r.expiresAt).toISOString()}; on the other device: ferry join <code> <path>)`)
+      return 0
+    }
+    case 'join': {
+      const [code, path] = positionals(rest, 2, 'join <code> <path> [--name NAME]')
+      // loaded on demand, like the daemon: it brings libp2p
+      const { joinCommand } = await import('../sharing/join-command.ts')
+      const r = await joinCommand(home, code!, path!, v.name === undefined ? {} : { name: v.name })
+      print(r, () => `joined folder ${r.folder} at ${r.path} (${r.role}), shared by ${r.inviter}${r.daemonReloaded ? '' : '; run `ferry start` to sync'}`)
+      return 0
+    }
     case 'events': {
       positionals(rest, 0, 'events [--json]')
       const names = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
@@ -128,6 +146,15 @@ async function run (argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
+}
+
+const DURATION_UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** '90', '90s', '10m', '24h', '7d' -> seconds */
+function parseDuration (v: string): number {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(v.trim())
+  if (m === null) throw new UsageError(`--expires takes a duration like 30m, 24h or 7d, not ${JSON.stringify(v)}`)
+  return Number(m[1]) * DURATION_UNITS_S[m[2] === '' ? 's' : m[2]!]!
 }
 
 function parsePort (v: string | undefined): number {

@@ -29,6 +29,9 @@ import type { Routes } from '../api/router.ts'
 import { serveEvents } from '../api/sse.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
+import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
+import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 
 export interface DaemonOptions {
@@ -84,6 +87,7 @@ export class Daemon {
   /** what `GET /events` streams */
   readonly events = new EventBus()
   private readonly fileEventTrackers = new Map<string, () => void>()
+  private readonly sharing: SharingService
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -104,8 +108,18 @@ export class Daemon {
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
     })
+    this.sharing = new SharingService({
+      home: opts.home,
+      self: this.self,
+      listenAddrs: () => this.requireNode().getMultiaddrs().map(m => m.toString()),
+      events: this.events,
+      reload: async () => { await this.reload() },
+      print: line => this.opts.print(line),
+      log: logger('ferry:join:server')
+    })
     // one route table for the CLI's unix socket and the token-guarded HTTP API
     const routes: Routes = {
+      ...this.sharing.routes(),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
@@ -136,6 +150,7 @@ export class Daemon {
       throw err
     }
     try {
+      await this.sharing.start()
       await this.api.start()
     } catch (err) {
       await this.control.stop()
@@ -145,7 +160,9 @@ export class Daemon {
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
-      isTrusted: id => this.membership.isTrusted(id),
+      // a pending invitation lets strangers connect, for /ferry/join/1 only: every other
+      // protocol checks folder membership, and the connection is closed after a while (peer:connect)
+      isTrusted: id => this.membership.isTrusted(id) || this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true
     })
     this.node = node
@@ -162,8 +179,16 @@ export class Daemon {
         log: logger('ferry:blocks:server')
       })
     }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
+    await node.handle(JOIN_PROTOCOL, async (stream, connection) => {
+      await this.sharing.handleJoin(stream, connection.remotePeer.toString())
+    }, { maxInboundStreams: JOIN_MAX_STREAMS })
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
+      if (!this.membership.isTrusted(peer)) {
+        // admitted for a join: it gets that long to finish
+        setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
+        return
+      }
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
       this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
       this.ensureSubscriptions(peer)
@@ -171,6 +196,7 @@ export class Daemon {
     })
     node.addEventListener('peer:disconnect', e => {
       const peer = e.detail.toString()
+      if (!this.membership.isTrusted(peer)) return
       this.opts.print(`peer disconnected: ${this.nameOf(peer)}`)
       this.events.publish({ type: 'peer.disconnected', device: peer, ...this.nameField(peer) })
     })
