@@ -9,7 +9,7 @@ import { ProgressView } from './progress-view.ts'
 import { formatEvent } from './format-event.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { loadConfig } from '../config/config.ts'
-import { inviteCommand } from '../sharing/invite-command.ts'
+import { inviteCommand, revertCommand } from '../sharing/sharing-commands.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -22,7 +22,8 @@ const USAGE = `usage: ferry <command> [--home DIR]
   status [--json]                        what the running node is doing
   events [--json]                        follow the running node's events (one line each)
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
-  join <code> <path> [--name NAME]       join a folder someone invited this device to`
+  join <code> <path> [--name NAME]       join a folder someone invited this device to
+  revert <folderId>                      read-only member: discard local changes, take the shared state`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -124,6 +125,12 @@ async function run (argv: string[]): Promise<number> {
       const { joinCommand } = await import('../sharing/join-command.ts')
       const r = await joinCommand(home, code!, path!, v.name === undefined ? {} : { name: v.name })
       print(r, () => `joined folder ${r.folder} at ${r.path} (${r.role}), shared by ${r.inviter}${r.daemonReloaded ? '' : '; run `ferry start` to sync'}`)
+      return 0
+    }
+    case 'revert': {
+      const [folder] = positionals(rest, 1, 'revert <folderId>')
+      const r = await revertCommand(home, folder!)
+      print(r, () => `${r.folder}: ${r.reverted.length === 0 ? 'no local changes' : `reverted ${r.reverted.length} local change${r.reverted.length === 1 ? '' : 's'}`}`)
       return 0
     }
     case 'events': {

@@ -30,6 +30,7 @@ import { serveEvents } from '../api/sse.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
+import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
 import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
@@ -52,7 +53,8 @@ export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]
   peers: PeerStatus[]
-  folders: FolderStatus[]
+  /** read-only folders also say how many local changes the others do not accept */
+  folders: Array<FolderStatus & Partial<ReadOnlyStatus>>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
 }
@@ -88,6 +90,7 @@ export class Daemon {
   readonly events = new EventBus()
   private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly sharing: SharingService
+  private readonly readOnly: ReadOnlyFolders
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -117,9 +120,15 @@ export class Daemon {
       print: line => this.opts.print(line),
       log: logger('ferry:join:server')
     })
+    this.readOnly = new ReadOnlyFolders({
+      folder: id => this.folders.get(id),
+      ownRole: id => this.config.folders[id]?.role,
+      acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
+    })
     // one route table for the CLI's unix socket and the token-guarded HTTP API
     const routes: Routes = {
       ...this.sharing.routes(),
+      ...this.readOnly.routes(),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
@@ -400,7 +409,7 @@ export class Daemon {
       const heardAll = this.membership.membersOf(sync.folder)
         .filter(p => this.isConnected(p))
         .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
-      return { ...s, inSync: s.inSync && heardAll }
+      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync) }
     })
     return {
       deviceId: this.self,

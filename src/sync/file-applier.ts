@@ -73,7 +73,7 @@ async function statOrUndefined (abs: string) {
  * True when the disk still holds what our own record says (so replacing it loses nothing the
  * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
  */
-async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
+export async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
   const st = await statOrUndefined(join(c.root, path))
   if (st === undefined) return true
   const own = c.store.own(path)

@@ -130,6 +130,8 @@ export class FolderSync {
 
   get folder (): string { return this.c.folder }
   get store (): FolderStore { return this.c.store }
+  /** the applier's components, for one-off actions outside the sync loop (revert) */
+  get applierComponents (): ApplierComponents { return this.applier }
 
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
