@@ -105,6 +105,22 @@ export async function shareCommand (home: string, folderId: string, deviceId: st
   return { folder: folderId, device: id, role }
 }
 
+/**
+ * Removes a member from a folder. A running daemon reloads: it hangs up on that device at once
+ * (its streams were opened as a member), and from then on serves it nothing of the folder and
+ * takes none of its changes.
+ */
+export async function unshareCommand (home: string, folderId: string, deviceId: string): Promise<{ folder: string, device: string, daemonReloaded: boolean }> {
+  const id = validateDeviceId(deviceId)
+  const config = await loadConfig(home)
+  const folder = config.folders[folderId]
+  if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
+  if (folder.members[id] === undefined) throw new FerryError(`${id} is not a member of folder ${folderId}`, 'ERR_FERRY_NOT_MEMBER', 'run `ferry folder list`')
+  folder.members = Object.fromEntries(Object.entries(folder.members).filter(([d]) => d !== id))
+  const { daemonReloaded } = await commit(home, config)
+  return { folder: folderId, device: id, daemonReloaded }
+}
+
 export async function statusCommand (home: string): Promise<DaemonStatus> {
   return await callDaemon<DaemonStatus>(home, 'GET', '/status')
 }

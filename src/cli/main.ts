@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import {
-  deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
+  deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
 import { ProgressView } from './progress-view.ts'
@@ -18,6 +18,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   folder list [--json]                   list folders and their members
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only]            make a device a member
+  unshare <folderId> <deviceId>                        stop sharing a folder with a device
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
   events [--json]                        follow the running node's events (one line each)
@@ -105,6 +106,12 @@ async function run (argv: string[]): Promise<number> {
       const [folder, device] = positionals(rest, 2, 'share <folderId> <deviceId> [--read-only]')
       const r = await shareCommand(home, folder!, device!, { readOnly: v['read-only'] })
       print(r, () => `folder ${r.folder} shared with ${r.device} (${r.role})`)
+      return 0
+    }
+    case 'unshare': {
+      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <deviceId>')
+      const r = await unshareCommand(home, folder!, device!)
+      print(r, () => `folder ${r.folder} no longer shared with ${r.device}`)
       return 0
     }
     case 'status': {

@@ -253,7 +253,7 @@ export class Daemon {
         acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
         fetchBlocks: async (record, wanted, onBlock, signal) => {
           // peers known to hold this version; if none is connected, any member may have the blocks
-          const holders = store.holdersOf(record).filter(p => this.isConnected(p))
+          const holders = store.holdersOf(record).filter(p => this.isConnected(p) && this.membership.mayRead(id, p))
           const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
