@@ -32,10 +32,14 @@ export class EventTail {
   /** Waits for an event matching `match` and returns it. */
   async next (what: string, match: (e: FerryEvent) => boolean, timeoutMs = 30_000): Promise<FerryEvent> {
     let found: FerryEvent | undefined
-    await waitFor(`${what} (events so far: ${JSON.stringify(this.events.map(e => [e.type, 'path' in e ? e.path : '']))}; stderr: ${this.stderr})`, () => {
-      found = this.events.find(match)
-      return found !== undefined
-    }, timeoutMs)
+    try {
+      await waitFor(what, () => {
+        found = this.events.find(match)
+        return found !== undefined
+      }, timeoutMs)
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (events so far: ${JSON.stringify(this.events.map(e => [e.type, 'path' in e ? e.path : e.device]))}; stderr: ${this.stderr})`)
+    }
     return found!
   }
 

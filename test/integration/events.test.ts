@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { readFile, rename, unlink, utimes, writeFile } from 'node:fs/promises'
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, waitConverged, waitFor } from '../helpers/ferry-process.ts'
 import { EventTail } from '../helpers/event-tail.ts'
@@ -93,11 +93,10 @@ describe('event stream', () => {
     const human = await new EventTail(b.home, { json: false }).ready()
     try {
       // both edit while apart; b's version is older, so b keeps it as a conflict copy
-      await writeFile(join(a.folder, 'notes.txt'), 'a wrote this')
       await writeFile(join(b.folder, 'notes.txt'), 'b wrote that')
-      const older = new Date(Date.now() - 60_000)
-      await utimes(join(b.folder, 'notes.txt'), older, older)
       await tail.next('b records its own file', e => e.type === 'file.added' && e.path === 'notes.txt' && e.device === b.id)
+      await new Promise(resolve => setTimeout(resolve, 20))
+      await writeFile(join(a.folder, 'notes.txt'), 'a wrote this')
       await lab.start(a)
       const c = await tail.next('conflict', e => e.type === 'conflict')
       expect(c).toMatchObject({ folder: 'docs', path: 'notes.txt', device: a.id, keptFrom: b.id })
