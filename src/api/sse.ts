@@ -28,7 +28,10 @@ export function serveEvents (bus: EventBus): StreamRoute {
   return (req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' })
     res.write(`retry: ${RECONNECT_MS}\n\n`)
+    // a client that went away is noticed on 'close'; until then writes are dropped, never thrown
+    res.on('error', () => {})
     const send = (e: FerryEvent): void => {
+      if (res.destroyed || res.writableEnded) return
       if (res.writableLength > DEFAULT_MAX_BUFFERED_BYTES) {
         res.destroy()
         return
@@ -43,7 +46,7 @@ export function serveEvents (bus: EventBus): StreamRoute {
       for (const e of events) send(e)
     }
     const unsubscribe = bus.subscribe(send)
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), DEFAULT_KEEPALIVE_MS)
+    const keepalive = setInterval(() => { if (!res.destroyed) res.write(': keepalive\n\n') }, DEFAULT_KEEPALIVE_MS)
     const done = (): void => { clearInterval(keepalive); unsubscribe() }
     res.once('close', done)
     req.once('close', done)

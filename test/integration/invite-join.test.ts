@@ -107,6 +107,13 @@ describe('sharing with a pairing code', () => {
     await ferryOk(['--home', d.home, 'join', fresh, join(dirname(d.folder), 'shared')])
     expect((await config(a)).folders.docs!.members[d.id]).toBe('read-write')
     expect((await status(a)).peers.map(p => p.id)).toEqual(expect.arrayContaining([b.id, c.id, d.id]))
+
+    // the inviter's daemon is gone: a clear error, nothing recorded
+    const e = await lab.device('e', 'e-own')
+    const last = await invite(a)
+    await lab.stop(a)
+    oneLineError(await ferry(['--home', e.home, 'join', last, join(dirname(e.folder), 'shared')]), /^ferry: could not reach the inviting device at \/ip4\/127\.0\.0\.1\/tcp\/\d+: /)
+    expect((await config(e)).folders.docs).toBeUndefined()
   })
 
   it('a stranger gets in only while an invitation is pending, and then only to join: no records, no blocks', async () => {
