@@ -142,7 +142,8 @@ async function run (argv: string[]): Promise<number> {
     }
     case 'events': {
       positionals(rest, 0, 'events [--json]')
-      const names = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
+      const names: Record<string, string | undefined> = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
+      names[(await idCommand(home)).deviceId] = 'this device'
       const stop = new AbortController()
       process.once('SIGINT', () => stop.abort())
       process.once('SIGTERM', () => stop.abort())

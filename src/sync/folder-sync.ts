@@ -286,7 +286,12 @@ export class FolderSync {
       }
       const applier: ApplierComponents = {
         ...this.applier,
-        claimRenameSource: record => renameSources.get(contentKey(record))?.shift()
+        claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
+        // reported when the copy is made: installing the winner may still fail and be retried
+        onConflictCopy: (path, conflictPath, local) => {
+          const winner = actions.find(x => x.path === path)?.record.modifiedBy ?? ''
+          this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
+        }
       }
       let failed = false
       let stale = false
@@ -305,7 +310,6 @@ export class FolderSync {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
-            if (a.kind === 'conflict') this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path: a.path, conflictPath: a.conflictPath, winner: a.record.modifiedBy, kept: a.local.modifiedBy })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }

@@ -103,7 +103,7 @@ describe('event stream', () => {
       expect((c as { conflictPath: string }).conflictPath).toMatch(/^notes\.sync-conflict-\d{8}-\d{6}-.{7}\.txt$/)
       await waitConverged([a, b])
       await waitFor('human lines', () => human.lines.some(l => / conflict docs\/notes\.txt: a's version kept the name/.test(l)))
-      expect(human.lines.some(l => / added docs\/notes\.txt \(12 B\) by …/.test(l))).toBe(true)
+      expect(human.lines.some(l => / added docs\/notes\.txt \(12 B\) by this device$/.test(l))).toBe(true)
       expect(human.lines.some(l => / connected a 12D3KooW/.test(l))).toBe(true)
     } finally {
       await human.stop()
