@@ -62,6 +62,11 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
           continue
         }
         changed = false
+        // membership is checked again before every pass: a member removed meanwhile gets nothing more
+        if (components.folderStore(peer, first.folder) !== store) {
+          await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${first.folder}` })
+          break
+        }
         let batch: Array<[Uint8Array, Uint8Array]> = []
         let batchBytes = 0
         const flush = async (): Promise<void> => {

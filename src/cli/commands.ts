@@ -22,7 +22,7 @@ export async function idCommand (home: string): Promise<{ deviceId: string }> {
 }
 
 /** Saves the config and tells a running daemon to pick it up. */
-async function commit (home: string, config: Config): Promise<{ daemonReloaded: boolean }> {
+export async function commit (home: string, config: Config): Promise<{ daemonReloaded: boolean }> {
   await saveConfig(home, config)
   try {
     await callDaemon(home, 'POST', '/reload')
@@ -38,6 +38,15 @@ export async function folderAddCommand (home: string, path: string, id: string):
   await loadDeviceKey(home)
   const config = await loadConfig(home)
   const abs = resolve(path)
+  checkNewFolder(config, id, abs)
+  await mkdir(abs, { recursive: true })
+  config.folders[id] = { path: abs, members: {} }
+  await commit(home, config)
+  return { id, path: abs }
+}
+
+/** A new folder needs a free id and a directory that is not inside (or around) another folder. */
+export function checkNewFolder (config: Config, id: string, abs: string): void {
   if (config.folders[id] !== undefined) {
     throw new FerryError(`folder ${id} already exists (at ${config.folders[id].path})`, 'ERR_FERRY_FOLDER_EXISTS', 'run `ferry folder list`')
   }
@@ -46,10 +55,6 @@ export async function folderAddCommand (home: string, path: string, id: string):
       throw new FerryError(`${abs} overlaps folder ${other} at ${f.path}`, 'ERR_FERRY_FOLDER_OVERLAP')
     }
   }
-  await mkdir(abs, { recursive: true })
-  config.folders[id] = { path: abs, members: {} }
-  await commit(home, config)
-  return { id, path: abs }
 }
 
 export interface FolderListEntry { id: string, path: string, members: Record<string, Role> }
@@ -98,6 +103,22 @@ export async function shareCommand (home: string, folderId: string, deviceId: st
   folder.members[id] = role
   await commit(home, config)
   return { folder: folderId, device: id, role }
+}
+
+/**
+ * Removes a member from a folder. A running daemon reloads: it hangs up on that device at once
+ * (its streams were opened as a member), and from then on serves it nothing of the folder and
+ * takes none of its changes.
+ */
+export async function unshareCommand (home: string, folderId: string, deviceId: string): Promise<{ folder: string, device: string, daemonReloaded: boolean }> {
+  const id = validateDeviceId(deviceId)
+  const config = await loadConfig(home)
+  const folder = config.folders[folderId]
+  if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
+  if (folder.members[id] === undefined) throw new FerryError(`${id} is not a member of folder ${folderId}`, 'ERR_FERRY_NOT_MEMBER', 'run `ferry folder list`')
+  folder.members = Object.fromEntries(Object.entries(folder.members).filter(([d]) => d !== id))
+  const { daemonReloaded } = await commit(home, config)
+  return { folder: folderId, device: id, daemonReloaded }
 }
 
 export async function statusCommand (home: string): Promise<DaemonStatus> {

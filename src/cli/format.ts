@@ -12,6 +12,7 @@ export function formatStatus (s: DaemonStatus): string {
   for (const f of s.folders) {
     const state = f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${f.id} ${f.path}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
+    if (f.role === 'read-only') lines.push(`    read-only: ${f.localChanges ?? 0} local change${f.localChanges === 1 ? '' : 's'} not accepted by others${(f.localChanges ?? 0) > 0 ? ` (\`ferry revert ${f.id}\` discards them)` : ''}`)
     for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
   }
   return lines.join('\n')

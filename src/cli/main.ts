@@ -2,10 +2,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import {
-  deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
+  deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
 import { ProgressView } from './progress-view.ts'
+import { formatEvent } from './format-event.ts'
+import { followEvents } from '../api/sse-client.ts'
+import { loadConfig } from '../config/config.ts'
+import { inviteCommand, revertCommand } from '../sharing/sharing-commands.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -14,8 +18,13 @@ const USAGE = `usage: ferry <command> [--home DIR]
   folder list [--json]                   list folders and their members
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only]            make a device a member
-  start [--listen MA]... [--no-mdns]     run the node until SIGINT/SIGTERM
-  status [--json]                        what the running node is doing`
+  unshare <folderId> <deviceId>                        stop sharing a folder with a device
+  start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
+  status [--json]                        what the running node is doing
+  events [--json]                        follow the running node's events (one line each)
+  invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
+  join <code> <path> [--name NAME]       join a folder someone invited this device to
+  revert <folderId>                      read-only member: discard local changes, take the shared state`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -30,6 +39,8 @@ const OPTIONS = {
   'read-only': { type: 'boolean', default: false },
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
+  'api-port': { type: 'string' },
+  expires: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
@@ -97,22 +108,78 @@ async function run (argv: string[]): Promise<number> {
       print(r, () => `folder ${r.folder} shared with ${r.device} (${r.role})`)
       return 0
     }
+    case 'unshare': {
+      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <deviceId>')
+      const r = await unshareCommand(home, folder!, device!)
+      print(r, () => `folder ${r.folder} no longer shared with ${r.device}`)
+      return 0
+    }
     case 'status': {
       positionals(rest, 0, 'status')
       const r = await statusCommand(home)
       print(r, () => formatStatus(r))
       return 0
     }
+    case 'invite': {
+      const [folder] = positionals(rest, 1, 'invite <folderId> [--read-only] [--expires 24h]')
+      const r = await inviteCommand(home, folder!, { readOnly: v['read-only'], ...(v.expires === undefined ? {} : { ttlSeconds: parseDuration(v.expires) }) })
+      print(r, () => `${r.code}\n(one-time code for ${r.folder}, ${r.role}, valid until ${new Date(r.expiresAt).toISOString()}; on the other device: ferry join <code> <path>)`)
+      return 0
+    }
+    case 'join': {
+      const [code, path] = positionals(rest, 2, 'join <code> <path> [--name NAME]')
+      // loaded on demand, like the daemon: it brings libp2p
+      const { joinCommand } = await import('../sharing/join-command.ts')
+      const r = await joinCommand(home, code!, path!, v.name === undefined ? {} : { name: v.name })
+      print(r, () => `joined folder ${r.folder} at ${r.path} (${r.role}), shared by ${r.inviter}${r.daemonReloaded ? '' : '; run `ferry start` to sync'}`)
+      return 0
+    }
+    case 'revert': {
+      const [folder] = positionals(rest, 1, 'revert <folderId>')
+      const r = await revertCommand(home, folder!)
+      print(r, () => `${r.folder}: ${r.reverted.length === 0 ? 'no local changes' : `reverted ${r.reverted.length} local change${r.reverted.length === 1 ? '' : 's'}`}`)
+      return 0
+    }
+    case 'events': {
+      positionals(rest, 0, 'events [--json]')
+      const names: Record<string, string | undefined> = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
+      names[(await idCommand(home)).deviceId] = 'this device'
+      const stop = new AbortController()
+      process.once('SIGINT', () => stop.abort())
+      process.once('SIGTERM', () => stop.abort())
+      await followEvents(home, e => out(v.json ? JSON.stringify(e) : formatEvent(e, names)), {
+        signal: stop.signal,
+        // on stderr, so that stdout carries events only; tells a script the stream is live
+        onOpen: () => process.stderr.write(`following events of ${home} (Ctrl-C stops)\n`)
+      })
+      return 0
+    }
     case 'start': {
       positionals(rest, 0, 'start')
-      return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'])
+      return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'], parsePort(v['api-port']))
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
 }
 
-async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean): Promise<number> {
+const DURATION_UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** '90', '90s', '10m', '24h', '7d' -> seconds */
+function parseDuration (v: string): number {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(v.trim())
+  if (m === null) throw new UsageError(`--expires takes a duration like 30m, 24h or 7d, not ${JSON.stringify(v)}`)
+  return Number(m[1]) * DURATION_UNITS_S[m[2] === '' ? 's' : m[2]!]!
+}
+
+function parsePort (v: string | undefined): number {
+  if (v === undefined) return 0
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--api-port must be a port number (0-65535), not ${JSON.stringify(v)}`)
+  return n
+}
+
+async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   // loaded on demand: the other commands start fast without libp2p
   const { Daemon } = await import('../daemon/daemon.ts')
@@ -121,6 +188,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     home,
     ...(listen === undefined ? {} : { listen }),
     mdns,
+    apiPort,
     print: line => view.print(`${stamp()} ${line}`),
     onProgress: transfers => view.update(transfers)
   })

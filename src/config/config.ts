@@ -17,6 +17,8 @@ export interface FolderConfig {
   path: string
   /** device id -> role; this device is always a member */
   members: Record<string, Role>
+  /** this device's own role, as granted when it joined (absent: owner) */
+  role?: Role
 }
 
 export interface Config {

@@ -9,9 +9,10 @@ export class NoDaemonError extends FerryError {
 }
 
 /** Calls the running daemon's control API; NoDaemonError when nothing listens. */
-export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path: string, timeoutMs = 10_000): Promise<T> {
+export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path: string, timeoutMs = 10_000, body?: unknown): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
-    const req = request({ socketPath: controlSocketPath(home), method, path, timeout: timeoutMs }, res => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' }
+    const req = request({ socketPath: controlSocketPath(home), method, path, timeout: timeoutMs, headers }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
@@ -33,6 +34,6 @@ export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path:
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new NoDaemonError(home))
       else reject(err)
     })
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }

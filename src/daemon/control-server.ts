@@ -2,32 +2,22 @@ import { createServer, type Server } from 'node:http'
 import { connect } from 'node:net'
 import { chmod, unlink } from 'node:fs/promises'
 import { FerryError } from '../errors.ts'
+import { handleRoute, type Routes } from '../api/router.ts'
 import { controlSocketPath } from './control-socket.ts'
 
-export type Route = () => Promise<unknown>
+export type { Route } from '../api/router.ts'
 
 /**
- * Local HTTP API of a running daemon, on a unix socket (mode 0600). Routes return JSON-able
- * data; errors become `{ error, code }` with status 500.
+ * Control API of a running daemon (what the CLI calls), on a unix socket (mode 0600). Routes
+ * return JSON-able data; errors become `{ error, code }` (src/api/router.ts).
  */
 export class ControlServer {
   private readonly server: Server
   private readonly socket: string
 
-  constructor (home: string, routes: Record<string, Route>) {
+  constructor (home: string, routes: Routes) {
     this.socket = controlSocketPath(home)
-    this.server = createServer((req, res) => {
-      const route = routes[`${req.method ?? 'GET'} ${req.url ?? '/'}`]
-      if (route === undefined) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no such endpoint', code: 'ERR_FERRY_NOT_FOUND' }))
-        return
-      }
-      route().then(data => {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(data))
-      }, (err: Error) => {
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message, code: (err as FerryError).code ?? 'ERR_FERRY_INTERNAL' }))
-      })
-    })
+    this.server = createServer((req, res) => { void handleRoute(routes, req, res) })
   }
 
   async start (): Promise<void> {

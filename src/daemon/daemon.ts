@@ -22,6 +22,16 @@ import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
+import { HttpApi } from '../api/http-api.ts'
+import { readRoutes } from '../api/read-routes.ts'
+import type { Routes } from '../api/router.ts'
+import { serveEvents } from '../api/sse.ts'
+import { EventBus } from '../events/event-bus.ts'
+import { trackFileEvents } from '../events/file-events.ts'
+import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
+import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
+import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 
 export interface DaemonOptions {
@@ -33,6 +43,8 @@ export interface DaemonOptions {
   /** called every second with the files being received (empty when none) */
   onProgress?: (transfers: TransferStatus[]) => void
   rescanIntervalMs?: number
+  /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
+  apiPort?: number
 }
 
 export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
@@ -40,7 +52,8 @@ export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]
   peers: PeerStatus[]
-  folders: FolderStatus[]
+  /** read-only folders also say how many local changes the others do not accept */
+  folders: Array<FolderStatus & Partial<ReadOnlyStatus>>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
 }
@@ -71,6 +84,12 @@ export class Daemon {
   private readonly subscriptions = new Map<string, Subscription>()
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
+  private readonly api: HttpApi
+  /** what `GET /events` streams */
+  readonly events = new EventBus()
+  private readonly fileEventTrackers = new Map<string, () => void>()
+  private readonly sharing: SharingService
+  private readonly readOnly: ReadOnlyFolders
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -91,10 +110,30 @@ export class Daemon {
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
     })
-    this.control = new ControlServer(opts.home, {
-      'GET /status': async () => this.status(),
-      'POST /reload': async () => { await this.reload(); return { ok: true } }
+    this.sharing = new SharingService({
+      home: opts.home,
+      self: this.self,
+      listenAddrs: () => this.requireNode().getMultiaddrs().map(m => m.toString()),
+      events: this.events,
+      reload: async () => { await this.reload() },
+      print: line => this.opts.print(line),
+      log: logger('ferry:join:server')
     })
+    this.readOnly = new ReadOnlyFolders({
+      folder: id => this.folders.get(id),
+      ownRole: id => this.config.folders[id]?.role,
+      acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
+    })
+    // one route table for the CLI's unix socket and the token-guarded HTTP API
+    const routes: Routes = {
+      ...this.sharing.routes(),
+      ...this.readOnly.routes(),
+      'GET /status': async () => this.status(),
+      'POST /reload': async () => { await this.reload(); return { ok: true } },
+      ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
+    }
+    this.control = new ControlServer(opts.home, routes)
+    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': serveEvents(this.events) } })
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -118,10 +157,20 @@ export class Daemon {
       if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
       throw err
     }
+    try {
+      await this.sharing.start()
+      await this.api.start()
+    } catch (err) {
+      await this.control.stop()
+      await this.db.close()
+      throw err
+    }
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
-      isTrusted: id => this.membership.isTrusted(id),
+      // a pending invitation lets strangers connect, for /ferry/join/1 only: every other
+      // protocol checks folder membership, and the connection is closed after a while (peer:connect)
+      isTrusted: id => this.membership.isTrusted(id) || this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true
     })
     this.node = node
@@ -139,14 +188,26 @@ export class Daemon {
         log: logger('ferry:blocks:server')
       })
     }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
+    await node.handle(JOIN_PROTOCOL, async (stream, connection) => {
+      await this.sharing.handleJoin(stream, connection.remotePeer.toString())
+    }, { maxInboundStreams: JOIN_MAX_STREAMS })
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
+      if (!this.membership.isTrusted(peer)) {
+        // admitted for a join: it gets that long to finish
+        setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
+        return
+      }
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
+      this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
       this.ensureSubscriptions(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {
-      this.opts.print(`peer disconnected: ${this.nameOf(e.detail.toString())}`)
+      const peer = e.detail.toString()
+      if (!this.membership.isTrusted(peer)) return
+      this.opts.print(`peer disconnected: ${this.nameOf(peer)}`)
+      this.events.publish({ type: 'peer.disconnected', device: peer, ...this.nameField(peer) })
     })
     node.addEventListener('peer:discovery', e => {
       const peer = e.detail.id.toString()
@@ -156,12 +217,20 @@ export class Daemon {
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
+    this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
-    if (onProgress !== undefined) {
-      this.progressTimer = setInterval(() => onProgress(this.transfers()), PROGRESS_INTERVAL_MS)
-    }
+    this.progressTimer = setInterval(() => {
+      const transfers = this.transfers()
+      onProgress?.(transfers)
+      for (const t of transfers) this.events.publish({ type: 'transfer.progress', folder: t.folder, path: t.path, sizeBytes: t.sizeBytes, doneBytes: t.doneBytes, bytesPerSecond: t.bytesPerSecond })
+    }, PROGRESS_INTERVAL_MS)
     this.dialAll()
+  }
+
+  private nameField (peer: string): { name?: string } {
+    const name = this.config.devices[peer]?.name
+    return name === undefined ? {} : { name }
   }
 
   private nameOf (peer: string): string {
@@ -174,6 +243,7 @@ export class Daemon {
       if (this.folders.has(id)) continue
       const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
       await store.open()
+      this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
       const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
       const sync = new FolderSync({
         folder: id,
@@ -183,7 +253,7 @@ export class Daemon {
         acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
         fetchBlocks: async (record, wanted, onBlock, signal) => {
           // peers known to hold this version; if none is connected, any member may have the blocks
-          const holders = store.holdersOf(record).filter(p => this.isConnected(p))
+          const holders = store.holdersOf(record).filter(p => this.isConnected(p) && this.membership.mayRead(id, p))
           const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
@@ -200,6 +270,7 @@ export class Daemon {
       case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
       case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
       case 'failed': this.opts.print(`${e.folder}: ${e.path}: ${e.error}`); break
+      case 'conflict': this.events.publish({ type: 'conflict', folder: e.folder, path: e.path, conflictPath: e.conflictPath, device: e.winner, keptFrom: e.kept }); break
     }
   }
 
@@ -305,6 +376,8 @@ export class Daemon {
       if (!(id in config.folders)) {
         await sync.stop()
         this.folders.delete(id)
+        this.fileEventTrackers.get(id)?.()
+        this.fileEventTrackers.delete(id)
       }
     }
     await this.startFolders()
@@ -332,7 +405,7 @@ export class Daemon {
       const heardAll = this.membership.membersOf(sync.folder)
         .filter(p => this.isConnected(p))
         .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
-      return { ...s, inSync: s.inSync && heardAll }
+      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync) }
     })
     return {
       deviceId: this.self,
@@ -348,8 +421,10 @@ export class Daemon {
     this.stopped = true
     clearInterval(this.dialTimer)
     clearInterval(this.progressTimer)
+    await this.api.stop()
     await this.control.stop()
     for (const sync of this.folders.values()) await sync.stop()
+    for (const stop of this.fileEventTrackers.values()) stop()
     await this.node?.stop()
     await this.db.close()
   }

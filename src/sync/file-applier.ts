@@ -32,6 +32,8 @@ export interface ApplierComponents {
    * record it was planned against), claimed once: a rename moves it instead of copying it.
    */
   claimRenameSource?: (record: FileRecord) => { path: string, base: number } | undefined
+  /** the losing local version of `path` was just kept as `conflictPath` */
+  onConflictCopy?: (path: string, conflictPath: string, local: FileRecord) => void
 }
 
 /** The local file changed under us: leave it, let the scanner record it, plan again. */
@@ -73,7 +75,7 @@ async function statOrUndefined (abs: string) {
  * True when the disk still holds what our own record says (so replacing it loses nothing the
  * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
  */
-async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
+export async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
   const st = await statOrUndefined(join(c.root, path))
   if (st === undefined) return true
   const own = c.store.own(path)
@@ -447,6 +449,7 @@ async function keepConflictCopy (path: string, conflictPath: string, local: File
     await rename(from, to)
     const meta = metaOf(await lstat(to, { bigint: true }))
     await c.store.commitLocal([{ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta }])
+    c.onConflictCopy?.(path, conflictPath, local)
     return base
   })
 }

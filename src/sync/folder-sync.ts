@@ -33,6 +33,8 @@ export type FolderEvent =
   | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
   | { type: 'applied', folder: string, action: Action['kind'], path: string }
   | { type: 'failed', folder: string, path: string, error: string }
+  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
+  | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
 
 export interface FolderStatus {
   id: string
@@ -133,6 +135,8 @@ export class FolderSync {
 
   get folder (): string { return this.c.folder }
   get store (): FolderStore { return this.c.store }
+  /** the applier's components, for one-off actions outside the sync loop (revert) */
+  get applierComponents (): ApplierComponents { return this.applier }
 
   /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
   async readBlock (cid: CID): Promise<Uint8Array | undefined> {
@@ -298,7 +302,12 @@ export class FolderSync {
       }
       const applier: ApplierComponents = {
         ...this.applier,
-        claimRenameSource: record => renameSources.get(contentKey(record))?.shift()
+        claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
+        // reported when the copy is made: installing the winner may still fail and be retried
+        onConflictCopy: (path, conflictPath, local) => {
+          const winner = actions.find(x => x.path === path)?.record.modifiedBy ?? ''
+          this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
+        }
       }
       let failed = false
       let stale = false

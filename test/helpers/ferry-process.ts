@@ -91,8 +91,8 @@ export class Lab {
    * Starts `ferry start` and resolves once the daemon says it runs. By default it listens on
    * the device's loopback address without mDNS; `netns` runs it inside a network namespace.
    */
-  async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string } = {}): Promise<void> {
-    const args = [...FERRY_NODE_FLAGS, BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns'])]
+  async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string, args?: string[] } = {}): Promise<void> {
+    const args = [...FERRY_NODE_FLAGS, BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns']), ...(opts.args ?? [])]
     const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     d.process = child

@@ -1,0 +1,74 @@
+import type { Stream } from '@libp2p/interface'
+import type { Logger } from '@libp2p/logger'
+import { MessageStream } from '../wire/message-stream.ts'
+import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
+import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinRole } from './messages.ts'
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL } from './constants.ts'
+
+export interface JoinRequest { folder: string, secret: Uint8Array, addrs: string[] }
+
+export interface JoinServerComponents {
+  /**
+   * Checks the secret and records the peer as a member; returns its role. Throws an error
+   * with a `code` (one-line message) to refuse: used, expired or unknown invitation.
+   */
+  accept: (peer: string, request: JoinRequest) => Promise<JoinRole>
+  log: Logger
+}
+
+function messages (stream: Stream): MessageStream {
+  return new MessageStream(stream, JOIN_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+}
+
+async function send (ms: MessageStream, m: JoinMessage): Promise<void> {
+  await ms.write(encodeJoinMessage(m))
+}
+
+/**
+ * Answers one join request, then waits (bounded) for the client to hang up, so that the answer
+ * is read before the caller changes anything about the connection. Resolves with the role
+ * granted, or undefined when refused.
+ */
+export async function serveJoin (stream: Stream, peer: string, components: JoinServerComponents): Promise<JoinRole | undefined> {
+  const ms = messages(stream)
+  try {
+    const m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
+    if (m.type !== 'join') throw new InvalidMessageError(JOIN_PROTOCOL, `expected join, got ${m.type}`)
+    let role: JoinRole | undefined
+    try {
+      role = await components.accept(peer, { folder: m.folder, secret: m.secret, addrs: m.addrs })
+      await send(ms, { type: 'welcome', folder: m.folder, role })
+    } catch (err) {
+      const e = toError(err) as Error & { code?: string }
+      components.log('join from %s refused: %s', peer, e.message)
+      await send(ms, { type: 'err', code: (e.code ?? 'ERR_FERRY_JOIN_REFUSED').slice(0, 64), message: e.message.slice(0, 1024) || 'refused' })
+    }
+    await ms.close()
+    try {
+      await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) })
+    } catch (err) {
+      if (!(err instanceof TruncatedStreamError)) throw err
+    }
+    return role
+  } catch (err) {
+    components.log('join stream from %s failed: %s', peer, toError(err).message)
+    ms.abort(err)
+    return undefined
+  }
+}
+
+/** Client side: proves the secret; resolves with the role granted, RemoteError when refused. */
+export async function requestJoin (stream: Stream, request: JoinRequest): Promise<JoinRole> {
+  const ms = messages(stream)
+  try {
+    await send(ms, { type: 'join', ...request })
+    const m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
+    await ms.close()
+    if (m.type === 'err') throw new RemoteError(JOIN_PROTOCOL, m.code, m.message)
+    if (m.type !== 'welcome' || m.folder !== request.folder) throw new InvalidMessageError(JOIN_PROTOCOL, `unexpected ${m.type}`)
+    return m.role
+  } catch (err) {
+    ms.abort(err)
+    throw toError(err)
+  }
+}

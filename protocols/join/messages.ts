@@ -1,0 +1,52 @@
+import { InvalidMessageError } from '../wire/errors.ts'
+import { DEFAULT_MAX_ADDR_CHARS, DEFAULT_MAX_ADDRS, JOIN_PROTOCOL, SECRET_BYTES } from './constants.ts'
+
+/**
+ * Wire schema of /ferry/join/1 (docs/PROTOCOL.md). CBOR arrays:
+ *   client -> server  ['join', folder, secret, [addr, ...]]   once
+ *   server -> client  ['welcome', folder, role] | ['err', code, message]   then both close
+ */
+export type JoinRole = 'read-write' | 'read-only'
+export type JoinMessage =
+  | { type: 'join', folder: string, secret: Uint8Array, addrs: string[] }
+  | { type: 'welcome', folder: string, role: JoinRole }
+  | { type: 'err', code: string, message: string }
+
+const bad = (why: string): never => { throw new InvalidMessageError(JOIN_PROTOCOL, why) }
+
+function shortString (v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
+  return v as string
+}
+
+export function encodeJoinMessage (m: JoinMessage): unknown[] {
+  switch (m.type) {
+    case 'join': return ['join', m.folder, m.secret, m.addrs]
+    case 'welcome': return ['welcome', m.folder, m.role]
+    case 'err': return ['err', m.code, m.message]
+  }
+}
+
+export function decodeJoinMessage (v: [string, ...unknown[]]): JoinMessage {
+  const [tag, ...rest] = v
+  switch (tag) {
+    case 'join': {
+      if (rest.length !== 3) return bad('join: expected [folder, secret, addrs]')
+      const [folder, secret, addrs] = rest
+      if (!(secret instanceof Uint8Array) || secret.byteLength !== SECRET_BYTES) return bad(`join: secret must be ${SECRET_BYTES} bytes`)
+      if (!Array.isArray(addrs) || addrs.length > DEFAULT_MAX_ADDRS) return bad(`join: at most ${DEFAULT_MAX_ADDRS} addrs`)
+      return { type: 'join', folder: shortString(folder, 'folder', 256), secret, addrs: addrs.map(a => shortString(a, 'addr', DEFAULT_MAX_ADDR_CHARS)) }
+    }
+    case 'welcome': {
+      if (rest.length !== 2) return bad('welcome: expected [folder, role]')
+      const role = rest[1]
+      if (role !== 'read-write' && role !== 'read-only') return bad('welcome: bad role')
+      return { type: 'welcome', folder: shortString(rest[0], 'folder', 256), role }
+    }
+    case 'err':
+      if (rest.length !== 2) return bad('err: expected [code, message]')
+      return { type: 'err', code: shortString(rest[0], 'code', 64), message: shortString(rest[1], 'message', 1024) }
+    default:
+      return bad(`unknown message type ${JSON.stringify(tag).slice(0, 40)}`)
+  }
+}

@@ -1,0 +1,71 @@
+import type { Role } from '../config/config.ts'
+
+/**
+ * What happened, as the HTTP API's `GET /events` (server-sent events) and `ferry events` show
+ * it. `device` is who made the change (a record's `modifiedBy`), not who relayed it.
+ */
+export type EventFields =
+  | { type: 'file.added' | 'file.changed' | 'file.deleted', folder: string, path: string, entry: 'file' | 'dir', size: number, device: string }
+  | { type: 'file.renamed', folder: string, from: string, path: string, entry: 'file', size: number, device: string }
+  /** a concurrent version lost: it was kept as `conflictPath`; `device` made the winning version */
+  | { type: 'conflict', folder: string, path: string, conflictPath: string, device: string, keptFrom: string }
+  | { type: 'peer.connected' | 'peer.disconnected', device: string, name?: string }
+  /** at most one per file per second; not kept for replay */
+  | { type: 'transfer.progress', folder: string, path: string, sizeBytes: number, doneBytes: number, bytesPerSecond: number }
+  /** someone joined a folder with an invitation of ours */
+  | { type: 'share.accepted', folder: string, device: string, role: Role, name?: string }
+
+export type EventType = EventFields['type']
+
+/** id: increasing (across restarts too: it starts from a microsecond clock); time: ms since the epoch */
+export type FerryEvent = EventFields & { id: number, time: number }
+
+export const DEFAULT_EVENT_RING_SIZE = 1000
+/** event types too frequent and too short-lived to replay: they would push the others out */
+const TRANSIENT: ReadonlySet<EventType> = new Set(['transfer.progress'])
+
+export type EventListener = (e: FerryEvent) => void
+
+/**
+ * In-process publish/subscribe with a bounded ring of recent events, so a client that
+ * reconnects with `Last-Event-ID` gets what it missed (if still in the ring).
+ */
+export class EventBus {
+  private readonly ring: FerryEvent[] = []
+  private readonly ringSize: number
+  private readonly listeners = new Set<EventListener>()
+  private lastId: number
+
+  constructor (options: { ringSize?: number } = {}) {
+    this.ringSize = options.ringSize ?? DEFAULT_EVENT_RING_SIZE
+    this.lastId = Date.now() * 1000
+  }
+
+  publish (fields: EventFields): FerryEvent {
+    const e: FerryEvent = { ...fields, id: ++this.lastId, time: Date.now() }
+    if (!TRANSIENT.has(e.type)) {
+      this.ring.push(e)
+      if (this.ring.length > this.ringSize) this.ring.shift()
+    }
+    for (const fn of this.listeners) {
+      try { fn(e) } catch { /* a listener's failure is its own business */ }
+    }
+    return e
+  }
+
+  subscribe (fn: EventListener): () => void {
+    this.listeners.add(fn)
+    return () => { this.listeners.delete(fn) }
+  }
+
+  /**
+   * Replayable events after `id`, oldest first; `complete` is false when some were already
+   * pushed out of the ring.
+   */
+  since (id: number): { events: FerryEvent[], complete: boolean } {
+    const events = this.ring.filter(e => e.id > id)
+    const oldest = this.ring[0]
+    const complete = oldest === undefined || id >= oldest.id - 1 || id >= this.lastId
+    return { events, complete }
+  }
+}

@@ -1,0 +1,91 @@
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { loadConfig, validateFolderId } from '../config/config.ts'
+import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
+import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import type { DaemonStatus } from '../daemon/daemon.ts'
+import { createNode } from '../node/create-node.ts'
+import { checkNewFolder, commit } from '../cli/commands.ts'
+import { FerryError } from '../errors.ts'
+import { RemoteError, toError } from '../../protocols/wire/errors.ts'
+import { JOIN_PROTOCOL, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
+import { decodePairingCode } from './pairing-code.ts'
+
+export const DEFAULT_JOIN_DIAL_TIMEOUT_MS = 15_000
+
+export interface JoinResult { folder: string, path: string, inviter: string, role: JoinRole, daemonReloaded: boolean }
+
+const HINTS: Record<string, string> = {
+  ERR_FERRY_INVITE_USED: 'a code works once: ask for a new one',
+  ERR_FERRY_INVITE_EXPIRED: 'ask for a new code',
+  ERR_FERRY_INVITE_UNKNOWN: 'ask for a new code'
+}
+
+/**
+ * `ferry join <code> <path>`: reaches the inviting device with this device's key (a short-lived
+ * node of its own, so it works whether or not the daemon runs), proves the code's secret over
+ * /ferry/join/1, then records the inviter as a trusted device and the folder at `path`. A
+ * running daemon is told to reload (and then connects by itself).
+ */
+export async function joinCommand (home: string, codeText: string, path: string, options: { name?: string } = {}): Promise<JoinResult> {
+  const code = decodePairingCode(codeText)
+  const key = await loadDeviceKey(home)
+  const self = deviceIdOf(key)
+  if (code.device === self) throw new FerryError('this code was made by this device', 'ERR_FERRY_SELF', 'run `ferry join` on the other device')
+  validateFolderId(code.folder)
+  const abs = resolve(path)
+  checkNewFolder(await loadConfig(home), code.folder, abs)
+  if (code.addrs.length === 0) throw new FerryError('the code carries no address of the inviting device', 'ERR_FERRY_BAD_CODE', 'the inviter\'s daemon must run when it invites')
+
+  // if our daemon runs, the inviter learns where to reach it
+  let ourAddrs: string[] = []
+  try {
+    ourAddrs = (await callDaemon<DaemonStatus>(home, 'GET', '/status')).listenAddrs
+  } catch (err) {
+    if (!(err instanceof NoDaemonError)) throw err
+  }
+
+  const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device, mdns: false })
+  let role: JoinRole
+  try {
+    await node.start()
+    const inviter = peerIdFromString(code.device)
+    const addrs = code.addrs.map(a => multiaddr(`${a}/p2p/${code.device}`))
+    try {
+      await node.dial(addrs, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
+    } catch (err) {
+      throw new FerryError(`could not reach the inviting device at ${code.addrs.join(', ')}: ${toError(err).message}`, 'ERR_FERRY_UNREACHABLE', 'its daemon must be running and reachable')
+    }
+    let stream
+    try {
+      stream = await node.dialProtocol(inviter, JOIN_PROTOCOL, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
+    } catch (err) {
+      // the inviter's gater lets strangers in only around a live invitation
+      throw new FerryError(`the inviting device did not let this device in (${toError(err).message}): the code was used or expired a while ago`, 'ERR_FERRY_JOIN_REFUSED', 'ask for a new code')
+    }
+    try {
+      role = await requestJoin(stream, { folder: code.folder, secret: code.secret, addrs: ourAddrs.map(a => a.replace(/\/p2p\/[^/]+$/, '')) })
+    } catch (err) {
+      if (err instanceof RemoteError) {
+        // the inviter's one-line reason, without the protocol prefix
+        throw new FerryError(err.message.replace(/^.*?peer refused: /, ''), err.code, HINTS[err.code])
+      }
+      throw err
+    }
+  } finally {
+    await node.stop()
+  }
+
+  // the folder id and path were checked before the secret was spent; check again, then record
+  const config = await loadConfig(home)
+  checkNewFolder(config, code.folder, abs)
+  const known = config.devices[code.device]
+  const name = options.name ?? known?.name
+  config.devices[code.device] = { ...(name === undefined ? {} : { name }), addrs: [...new Set([...(known?.addrs ?? []), ...code.addrs])] }
+  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}) }
+  await mkdir(abs, { recursive: true })
+  const { daemonReloaded } = await commit(home, config)
+  return { folder: code.folder, path: abs, inviter: code.device, role, daemonReloaded }
+}

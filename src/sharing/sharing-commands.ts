@@ -1,0 +1,22 @@
+import { callDaemon } from '../daemon/control-client.ts'
+import { FerryError } from '../errors.ts'
+import type { InviteResult } from './sharing-service.ts'
+import type { RevertResult } from '../sync/revert.ts'
+
+/** fetching the shared versions again can take a while */
+const REVERT_TIMEOUT_MS = 30 * 60_000
+
+/** `ferry invite <folderId>`: the running daemon makes the invitation (it knows its addresses). */
+export async function inviteCommand (home: string, folder: string, options: { readOnly: boolean, ttlSeconds?: number }): Promise<InviteResult> {
+  return await callDaemon(home, 'POST', '/invitations', 10_000, { folder, readOnly: options.readOnly, ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }) })
+}
+
+/** `ferry revert <folderId>`: the running daemon discards this read-only member's local changes. */
+export async function revertCommand (home: string, folder: string): Promise<RevertResult & { folder: string }> {
+  const r = await callDaemon<RevertResult & { folder: string }>(home, 'POST', '/revert', REVERT_TIMEOUT_MS, { folder })
+  const first = r.failed[0]
+  if (first !== undefined) {
+    throw new FerryError(`could not revert ${r.failed.length} of ${r.failed.length + r.reverted.length} paths in ${folder}: ${first.path}: ${first.error}`, 'ERR_FERRY_REVERT_INCOMPLETE', 'are the other members connected? try again')
+  }
+  return r
+}

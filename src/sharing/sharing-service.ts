@@ -1,0 +1,116 @@
+import type { Stream } from '@libp2p/interface'
+import type { Logger } from '@libp2p/logger'
+import { loadConfig, saveConfig, type Config } from '../config/config.ts'
+import { FerryError } from '../errors.ts'
+import type { EventBus } from '../events/event-bus.ts'
+import type { Routes } from '../api/router.ts'
+import { serveJoin, type JoinRequest, type JoinRole } from '../../protocols/join/index.ts'
+import { Invitations, DEFAULT_INVITATION_TTL_MS } from './invitations.ts'
+import { encodePairingCode } from './pairing-code.ts'
+
+export interface SharingComponents {
+  home: string
+  self: string
+  /** this node's listen addresses (with or without /p2p/<self>) */
+  listenAddrs: () => string[]
+  events: EventBus
+  /** the config changed on disk: apply it (the daemon's reload) */
+  reload: () => Promise<void>
+  print: (line: string) => void
+  log: Logger
+}
+
+export interface InviteResult { code: string, folder: string, role: JoinRole, expiresAt: number }
+
+/** an untrusted connection admitted for a join is closed after this long */
+export const DEFAULT_JOIN_WINDOW_MS = 30_000
+const MAX_TTL_SECONDS = 30 * 24 * 3600
+
+/**
+ * Invitations on the inviting device's daemon: `POST /invitations` makes one (the pairing
+ * code), and `/ferry/join/1` redeems it: the joiner becomes a trusted device and a member of
+ * that one folder, with the invited role.
+ */
+export class SharingService {
+  private readonly c: SharingComponents
+  readonly invitations: Invitations
+
+  constructor (components: SharingComponents) {
+    this.c = components
+    this.invitations = new Invitations(components.home)
+  }
+
+  async start (): Promise<void> {
+    await this.invitations.load()
+  }
+
+  /**
+   * While an invitation is pending (or was used or expired within the last hour), devices we
+   * do not trust may connect, for the join protocol only.
+   */
+  admitsStrangers (): boolean {
+    return this.invitations.admitsJoins()
+  }
+
+  routes (): Routes {
+    return {
+      'POST /invitations': async req => await this.invite(req.body),
+      'GET /invitations': async () => this.invitations.pending().map(({ folder, role, createdAt, expiresAt }) => ({ folder, role, createdAt, expiresAt }))
+    }
+  }
+
+  private async invite (body: unknown): Promise<InviteResult> {
+    const b = (typeof body === 'object' && body !== null ? body : {}) as { folder?: unknown, readOnly?: unknown, ttlSeconds?: unknown }
+    if (typeof b.folder !== 'string') throw new FerryError('invite needs a folder id', 'ERR_FERRY_BAD_REQUEST')
+    const ttl = b.ttlSeconds ?? DEFAULT_INVITATION_TTL_MS / 1000
+    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) throw new FerryError(`the expiry must be 1..${MAX_TTL_SECONDS} seconds`, 'ERR_FERRY_BAD_REQUEST')
+    const config = await loadConfig(this.c.home)
+    if (config.folders[b.folder] === undefined) throw new FerryError(`no folder ${b.folder}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
+    const role: JoinRole = b.readOnly === true ? 'read-only' : 'read-write'
+    const { secret, invitation } = await this.invitations.create(b.folder, role, ttl * 1000)
+    const addrs = [...new Set(this.c.listenAddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')))]
+    const relay = relayOf(config)
+    const code = encodePairingCode({ folder: b.folder, device: this.c.self, addrs, ...(relay === undefined ? {} : { relay }), secret })
+    this.c.print(`invitation to ${b.folder} (${role}) made, valid until ${new Date(invitation.expiresAt).toISOString()}`)
+    return { code, folder: b.folder, role, expiresAt: invitation.expiresAt }
+  }
+
+  /** Serves one `/ferry/join/1` stream; applies the new member once the joiner has its answer. */
+  async handleJoin (stream: Stream, peer: string): Promise<void> {
+    const role = await serveJoin(stream, peer, {
+      accept: async (p, request) => await this.accept(p, request),
+      log: this.c.log
+    })
+    if (role !== undefined) await this.c.reload()
+  }
+
+  private async accept (peer: string, request: JoinRequest): Promise<JoinRole> {
+    if (peer === this.c.self) throw new FerryError('a device cannot join itself', 'ERR_FERRY_SELF')
+    if ((await loadConfig(this.c.home)).folders[request.folder] === undefined) {
+      // not worth burning the invitation for: it names a folder we no longer have
+      throw new FerryError(`folder ${request.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
+    }
+    const inv = await this.invitations.redeem(request.folder, request.secret, peer, async inv => {
+      const config = await loadConfig(this.c.home)
+      const folder = config.folders[inv.folder]
+      if (folder === undefined) throw new FerryError(`folder ${inv.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
+      const known = config.devices[peer]
+      // addresses naming another device are not taken (a joiner cannot redirect us to someone else)
+      const addrs = request.addrs.filter(a => !a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`))
+      config.devices[peer] = { ...known, addrs: [...new Set([...(known?.addrs ?? []), ...addrs])] }
+      folder.members[peer] = inv.role
+      await saveConfig(this.c.home, config)
+    })
+    this.c.print(`${peer} joined ${inv.folder} (${inv.role})`)
+    this.c.events.publish({ type: 'share.accepted', folder: inv.folder, device: peer, role: inv.role })
+    return inv.role
+  }
+}
+
+/** The relay address, if the config names one (the relay's own settings live elsewhere). */
+function relayOf (config: Config): string | undefined {
+  const relay = (config as Config & { relay?: unknown }).relay
+  if (typeof relay === 'string') return relay
+  if (typeof relay === 'object' && relay !== null && typeof (relay as { addr?: unknown }).addr === 'string') return (relay as { addr: string }).addr
+  return undefined
+}

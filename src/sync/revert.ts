@@ -1,0 +1,53 @@
+import { lstat, rmdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
+import { sortActions, type Action } from './planner.ts'
+import type { LocalChangeEntry } from './local-changes.ts'
+
+export interface RevertResult {
+  reverted: string[]
+  failed: Array<{ path: string, error: string }>
+}
+
+/**
+ * Puts the others' version back on every locally changed path: their content is fetched again
+ * (or copied from local blocks), their deletes applied, and what only we have is deleted. Our
+ * record of each path then adopts theirs (or, where they have nothing, becomes a tombstone), so
+ * the folder equals the shared state. The same checks as syncing apply: an edit made meanwhile
+ * is not overwritten (LocalChangeError: that path fails, the scanner records it).
+ */
+export async function revertLocalChanges (changes: readonly LocalChangeEntry[], c: ApplierComponents, signal?: AbortSignal): Promise<RevertResult> {
+  const actions: Action[] = changes.map(ch => {
+    const s = ch.shared
+    if (s !== undefined && !s.deleted) return s.type === 'dir' ? { kind: 'mkdir', path: ch.path, record: s } : { kind: 'fetch', path: ch.path, record: s }
+    // a delete of what only we have carries our own live record: see removeUnshared
+    return { kind: 'delete', path: ch.path, record: s ?? ch.own }
+  })
+  const result: RevertResult = { reverted: [], failed: [] }
+  // one at a time, in the planner's order: directories first, deletes deepest first
+  for (const a of sortActions(actions)) {
+    const base = c.store.own(a.path)?.seq ?? 0
+    try {
+      if (a.kind === 'delete' && !a.record.deleted) await removeUnshared(a.path, c, base)
+      else await applyAction(a, c, base, signal)
+      result.reverted.push(a.path)
+    } catch (err) {
+      result.failed.push({ path: a.path, error: (err as Error).message })
+    }
+  }
+  return result
+}
+
+/** Deletes a path nobody else has (a new version of ours: a tombstone, bumping our counter). */
+async function removeUnshared (path: string, c: ApplierComponents, base: number): Promise<void> {
+  await c.diskLock.run(async () => {
+    const own = c.store.own(path)
+    if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
+    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
+    const abs = join(c.root, path)
+    const st = await lstat(abs).catch(() => undefined)
+    if (st?.isDirectory() === true) await rmdir(abs)
+    else if (st !== undefined) await unlink(abs)
+    await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
+  })
+}
