@@ -15,6 +15,7 @@ import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, 
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -109,6 +110,8 @@ export class FolderSync {
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
+  /** `.ferryignore`: ignored paths are neither scanned nor planned */
+  readonly ignore = new IgnoreRules()
 
   constructor (components: FolderSyncComponents) {
     this.c = components
@@ -119,7 +122,10 @@ export class FolderSync {
       root: components.root,
       log: components.log,
       onChange: paths => {
-        for (const p of paths) this.watchedPaths.add(p)
+        // (a file event's type is unknown here: a directory-only pattern is left to the scanner)
+        const relevant = paths.filter(p => !this.ignore.ignores(p, false))
+        if (relevant.length === 0) return
+        for (const p of relevant) this.watchedPaths.add(p)
         this.scanTrigger.request()
         this.scheduleCatchUpScan()
       }
@@ -133,6 +139,7 @@ export class FolderSync {
     await mkdir(this.c.root, { recursive: true })
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
+    await this.ignore.reload(this.c.root)
     this.abort = new AbortController()
     await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
@@ -199,13 +206,19 @@ export class FolderSync {
   private async scanOnce (): Promise<void> {
     this.scanning = true
     const started = Date.now()
-    const full = this.fullScan
+    let full = this.fullScan
     const paths = this.watchedPaths
     this.fullScan = false
     this.watchedPaths = new Set()
     try {
+      if ((full || paths.has(IGNORE_FILE)) && await this.ignore.reload(this.c.root)) {
+        // other rules: every decision again, and a full walk for paths no longer ignored
+        this.invalidatePlan()
+        full = true
+      }
       const result = await scanFolder({
         ...(full ? {} : { paths }),
+        ignored: (p, isDir) => this.ignore.ignores(p, isDir),
         root: this.c.root,
         store: this.c.store,
         log: this.c.log,
@@ -252,7 +265,7 @@ export class FolderSync {
         remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
       }
       for (const p of this.dirty) {
-        const a = planPath(p, lookup)
+        const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
         if (a === undefined) this.planned.delete(p)
         else this.planned.set(p, a)
       }
@@ -260,6 +273,13 @@ export class FolderSync {
       this.sortedPlan = sortActions([...this.planned.values()])
     }
     return this.sortedPlan
+  }
+
+  /** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
+  private isIgnored (path: string): boolean {
+    if (!this.ignore.active) return false
+    const isDir = this.c.store.own(path)?.type === 'dir' || this.c.store.remoteOf(path).some(r => r.type === 'dir')
+    return this.ignore.ignores(path, isDir)
   }
 
   private async syncOnce (): Promise<void> {
