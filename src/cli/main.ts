@@ -5,6 +5,8 @@ import {
   deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
+import { conflictsCommand } from './history-commands.ts'
+import { formatConflicts } from './format-history.ts'
 import { ProgressView } from './progress-view.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
@@ -15,7 +17,8 @@ const USAGE = `usage: ferry <command> [--home DIR]
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only]            make a device a member
   start [--listen MA]... [--no-mdns]     run the node until SIGINT/SIGTERM
-  status [--json]                        what the running node is doing`
+  status [--json]                        what the running node is doing
+  conflicts [--json]                     conflict copies kept in every folder`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -101,6 +104,12 @@ async function run (argv: string[]): Promise<number> {
       positionals(rest, 0, 'status')
       const r = await statusCommand(home)
       print(r, () => formatStatus(r))
+      return 0
+    }
+    case 'conflicts': {
+      positionals(rest, 0, 'conflicts [--json]')
+      const r = await conflictsCommand(home)
+      print(r, () => formatConflicts(r))
       return 0
     }
     case 'start': {

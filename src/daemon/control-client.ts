@@ -8,23 +8,23 @@ export class NoDaemonError extends FerryError {
   }
 }
 
-/** Calls the running daemon's control API; NoDaemonError when nothing listens. */
-export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path: string, timeoutMs = 10_000): Promise<T> {
+/** Calls the running daemon's control API (`body`: sent as JSON); NoDaemonError when nothing listens. */
+export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path: string, timeoutMs = 10_000, body?: unknown): Promise<T> {
   return await new Promise<T>((resolve, reject) => {
-    const req = request({ socketPath: controlSocketPath(home), method, path, timeout: timeoutMs }, res => {
+    const req = request({ socketPath: controlSocketPath(home), method, path, timeout: timeoutMs, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' } }) }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
-        let body: unknown
-        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch {
+        let answer: unknown
+        try { answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch {
           reject(new FerryError('the daemon sent an invalid answer', 'ERR_FERRY_BAD_ANSWER'))
           return
         }
         if (res.statusCode !== 200) {
-          const e = body as { error?: string, code?: string }
-          reject(new FerryError(e.error ?? `daemon answered ${res.statusCode ?? '?'}`, e.code ?? 'ERR_FERRY_DAEMON'))
+          const e = answer as { error?: string, code?: string, hint?: string }
+          reject(new FerryError(e.error ?? `daemon answered ${res.statusCode ?? '?'}`, e.code ?? 'ERR_FERRY_DAEMON', e.hint))
         } else {
-          resolve(body as T)
+          resolve(answer as T)
         }
       })
     })
@@ -33,6 +33,6 @@ export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path:
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new NoDaemonError(home))
       else reject(err)
     })
-    req.end()
+    req.end(body === undefined ? undefined : JSON.stringify(body))
   })
 }

@@ -24,6 +24,7 @@ import { ForgedRecordError } from '../log/signed-record.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { Membership } from './membership.ts'
+import { historyRoutes } from './history-routes.ts'
 
 export interface DaemonOptions {
   home: string
@@ -94,7 +95,8 @@ export class Daemon {
     })
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => this.status(),
-      'POST /reload': async () => { await this.reload(); return { ok: true } }
+      'POST /reload': async () => { await this.reload(); return { ok: true } },
+      ...historyRoutes({ folders: () => this.folders })
     })
   }
 
