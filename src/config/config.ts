@@ -17,6 +17,8 @@ export interface FolderConfig {
   path: string
   /** device id -> role; this device is always a member */
   members: Record<string, Role>
+  /** days the local trash and superseded records are kept (default 14) */
+  retentionDays?: number
 }
 
 export interface Config {
@@ -63,6 +65,7 @@ function checkConfig (v: unknown, file: string): Config {
   for (const [id, f] of Object.entries(c.folders!)) {
     if (typeof f.path !== 'string') bad(`folder ${id}: path missing`)
     for (const role of Object.values(f.members ?? {})) if (!ROLES.includes(role)) bad(`folder ${id}: bad role ${String(role)}`)
+    if (f.retentionDays !== undefined && !(typeof f.retentionDays === 'number' && f.retentionDays >= 0)) bad(`folder ${id}: retentionDays must be a number >= 0`)
   }
   return c as Config
 }

@@ -25,6 +25,7 @@ import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
+import { RetentionSweeper } from '../history/retention.ts'
 
 export interface DaemonOptions {
   home: string
@@ -76,6 +77,10 @@ export class Daemon {
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
+  private readonly retention = new RetentionSweeper({
+    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, ...this.config.folders[id] })),
+    log: logger('ferry:retention')
+  })
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -158,6 +163,7 @@ export class Daemon {
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
+    this.retention.start()
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     if (onProgress !== undefined) {
@@ -355,6 +361,7 @@ export class Daemon {
     clearInterval(this.dialTimer)
     clearInterval(this.progressTimer)
     await this.control.stop()
+    await this.retention.stop()
     for (const sync of this.folders.values()) await sync.stop()
     await this.node?.stop()
     await this.db.close()

@@ -133,6 +133,7 @@ export class FolderSync {
   }
 
   get folder (): string { return this.c.folder }
+  get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
 
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
