@@ -5,8 +5,8 @@ import {
   deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
-import { conflictsCommand } from './history-commands.ts'
-import { formatConflicts } from './format-history.ts'
+import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
+import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from './format-history.ts'
 import { ProgressView } from './progress-view.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
@@ -18,7 +18,10 @@ const USAGE = `usage: ferry <command> [--home DIR]
   share <folderId> <deviceId> [--read-only]            make a device a member
   start [--listen MA]... [--no-mdns]     run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
-  conflicts [--json]                     conflict copies kept in every folder`
+  conflicts [--json]                     conflict copies kept in every folder
+  revisions <folderId> <path> [--json]   every known version of a file, newest first
+  revisions <folderId> --deleted         deleted files that can be restored
+  restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -33,6 +36,9 @@ const OPTIONS = {
   'read-only': { type: 'boolean', default: false },
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
+  deleted: { type: 'boolean', default: false },
+  version: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
@@ -110,6 +116,24 @@ async function run (argv: string[]): Promise<number> {
       positionals(rest, 0, 'conflicts [--json]')
       const r = await conflictsCommand(home)
       print(r, () => formatConflicts(r))
+      return 0
+    }
+    case 'revisions': {
+      if (v.deleted) {
+        const [folder] = positionals(rest, 1, 'revisions <folderId> --deleted [--json]')
+        const r = await deletedCommand(home, folder!)
+        print(r, () => formatDeleted(folder!, r))
+        return 0
+      }
+      const [folder, path] = positionals(rest, 2, 'revisions <folderId> <path> [--json]')
+      const r = await revisionsCommand(home, folder!, path!)
+      print(r, () => formatRevisions(path!, r))
+      return 0
+    }
+    case 'restore': {
+      const [folder, path] = positionals(rest, 2, 'restore <folderId> <path> [--version ID] [--to PATH]')
+      const r = await restoreCommand(home, folder!, path!, { ...(v.version === undefined ? {} : { version: v.version }), ...(v.to === undefined ? {} : { to: v.to }) })
+      print(r, () => formatRestore(r))
       return 0
     }
     case 'start': {

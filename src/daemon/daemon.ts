@@ -101,7 +101,7 @@ export class Daemon {
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
-      ...historyRoutes({ folders: () => this.folders })
+      ...historyRoutes({ folders: () => this.folders, config: () => this.config })
     })
   }
 

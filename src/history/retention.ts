@@ -49,7 +49,8 @@ export class RetentionSweeper {
       for (const f of this.c.folders()) {
         try {
           const removed = await cleanTrash(f.root, retentionMsOf(f), nowMs)
-          if (removed > 0) this.c.log('%s: %d trash entries past retention removed', f.id, removed)
+          const forgotten = await f.store.pruneHistory(nowMs - retentionMsOf(f))
+          if (removed + forgotten > 0) this.c.log('%s: past retention: %d trash entries removed, %d superseded records forgotten', f.id, removed, forgotten)
         } catch (err) {
           this.c.log.error('%s: retention sweep failed: %s', f.id, (err as Error).message)
         }

@@ -16,6 +16,8 @@ import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
+import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
+import type { Role } from '../config/config.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -274,6 +276,24 @@ export class FolderSync {
       this.sortedPlan = sortActions([...this.planned.values()])
     }
     return this.sortedPlan
+  }
+
+  /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
+  async restore (req: RestoreRequest, members: Record<string, Role>): Promise<RestoreResult> {
+    return await restoreVersion({
+      folder: this.c.folder,
+      root: this.c.root,
+      store: this.c.store,
+      members,
+      diskLock: this.diskLock,
+      ignore: this.ignore,
+      fetchBlocks: this.c.fetchBlocks,
+      scanPaths: paths => {
+        for (const p of paths) this.watchedPaths.add(p)
+        this.scanTrigger.request()
+      },
+      log: this.c.log
+    }, req, this.abort.signal)
   }
 
   /** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
