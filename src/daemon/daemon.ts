@@ -78,7 +78,7 @@ export class Daemon {
   private progressTimer?: NodeJS.Timeout
   private stopped = false
   private readonly retention = new RetentionSweeper({
-    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, ...this.config.folders[id] })),
+    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, trashChanged: () => sync.refreshTrash(), ...this.config.folders[id] })),
     log: logger('ferry:retention')
   })
 

@@ -11,6 +11,8 @@ export interface RetainedFolder {
   store: FolderStore
   /** from the folder's config; DEFAULT_RETENTION_DAYS when unset */
   retentionDays?: number
+  /** called after trash entries were removed */
+  trashChanged?: () => void
 }
 
 export interface RetentionSweeperComponents {
@@ -50,6 +52,7 @@ export class RetentionSweeper {
         try {
           const removed = await cleanTrash(f.root, retentionMsOf(f), nowMs)
           const forgotten = await f.store.pruneHistory(nowMs - retentionMsOf(f))
+          if (removed > 0) f.trashChanged?.()
           if (removed + forgotten > 0) this.c.log('%s: past retention: %d trash entries removed, %d superseded records forgotten', f.id, removed, forgotten)
         } catch (err) {
           this.c.log.error('%s: retention sweep failed: %s', f.id, (err as Error).message)

@@ -114,7 +114,7 @@ export class FolderStore {
     return old
   }
 
-  private indexBlocks (r: FileRecord): void {
+  private indexBlocks (r: Pick<FileRecord, 'path' | 'blocks' | 'deleted' | 'type'>): void {
     if (r.deleted || r.type !== 'file') return
     let offset = 0
     for (const b of r.blocks) {
@@ -127,7 +127,7 @@ export class FolderStore {
     }
   }
 
-  private unindexBlocks (r: FileRecord): void {
+  private unindexBlocks (r: Pick<FileRecord, 'path' | 'blocks'>): void {
     for (const b of r.blocks) {
       const k = b.cid.toString()
       const list = this.blocks.get(k)
@@ -170,6 +170,18 @@ export class FolderStore {
       if (device !== this.self && !s.record.deleted && sameVersion(s.record, record)) out.push(device)
     }
     return out
+  }
+
+  /**
+   * Block locations in a file that no record of ours describes (the trash, `path` relative to
+   * the folder root): read, served and verified like our own files' blocks.
+   */
+  addBlockLocations (path: string, blocks: readonly BlockRef[]): void {
+    this.indexBlocks({ path, blocks, deleted: false, type: 'file' })
+  }
+
+  removeBlockLocations (path: string, blocks: readonly BlockRef[]): void {
+    this.unindexBlocks({ path, blocks })
   }
 
   /** Where the content of `cid` sits in our own files (to be re-verified on read). */

@@ -18,6 +18,7 @@ import type { WantedBlock } from '../../protocols/blocks/index.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
 import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
 import type { Role } from '../config/config.ts'
+import { TrashIndex } from '../history/trash-index.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -114,10 +115,13 @@ export class FolderSync {
   private unsubscribe?: () => void
   /** `.ferryignore`: ignored paths are neither scanned nor planned */
   readonly ignore = new IgnoreRules()
+  /** blocks of trash files, copied and served like our files' blocks */
+  private readonly trashIndex: TrashIndex
 
   constructor (components: FolderSyncComponents) {
     this.c = components
     this.progress = new TransferProgress(components.folder)
+    this.trashIndex = new TrashIndex(components.root, components.store)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.watcher = new FolderWatcher({
@@ -143,6 +147,7 @@ export class FolderSync {
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
     await this.ignore.reload(this.c.root)
+    this.refreshTrash()
     this.abort = new AbortController()
     await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
@@ -278,8 +283,14 @@ export class FolderSync {
     return this.sortedPlan
   }
 
+  /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
+  refreshTrash (): void {
+    this.trashIndex.refresh().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
+  }
+
   /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
   async restore (req: RestoreRequest, members: Record<string, Role>): Promise<RestoreResult> {
+    this.refreshTrash()
     return await restoreVersion({
       folder: this.c.folder,
       root: this.c.root,
@@ -360,6 +371,8 @@ export class FolderSync {
       }
       if (stale) this.syncTrigger.request()
       if (failed) this.retryLater(this.syncTrigger)
+      // replacements and deletes keep the old files in the trash
+      if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
     } finally {
       this.syncing = false
     }

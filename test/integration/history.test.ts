@@ -99,17 +99,29 @@ describe('history: revisions and restore between real processes', () => {
     const text = await ferry(['--home', b.home, 'revisions', 'docs', 'gone.txt'])
     expect(text.stdout).toContain('deleted (current)')
 
-    // the default version is the newest that had content
-    const restored = await json<RestoreResult>(b, ['restore', 'docs', 'gone.txt'])
-    expect(restored).toMatchObject({ versionId: deleted[0]!.lastVersionId, from: { trash: 18 } })
-    await waitFor('a has it back', async () => await content(a, 'gone.txt') === 'deleted by mistake')
+    // restored on a, where the user deleted it (nothing in a's trash): the bytes come from b's
+    // trash over the blocks protocol; the default version is the newest that had content
+    const restored = await json<RestoreResult>(a, ['restore', 'docs', 'gone.txt'])
+    expect(restored).toMatchObject({ versionId: deleted[0]!.lastVersionId, recorded: true, from: { trash: 0, local: 0, peers: 18 } })
+    expect(await content(a, 'gone.txt')).toBe('deleted by mistake')
+    await waitFor('b has it back', async () => await content(b, 'gone.txt') === 'deleted by mistake')
     await waitConverged([a, b])
-    expect(await json<DeletedFile[]>(a, ['revisions', 'docs', '--deleted'])).toEqual([])
+    expect(await json<DeletedFile[]>(b, ['revisions', 'docs', '--deleted'])).toEqual([])
 
-    // --to restores beside the current file, from local blocks
-    const copy = await json<RestoreResult>(a, ['restore', 'docs', 'gone.txt', '--version', deleted[0]!.lastVersionId!, '--to', 'copies/gone-again.txt'])
-    expect(copy).toMatchObject({ to: 'copies/gone-again.txt', from: { local: 18, peers: 0 } })
-    await waitFor('b has the copy', async () => await content(b, 'copies/gone-again.txt') === 'deleted by mistake')
+    // --to restores beside the current file, here from local blocks
+    const copy = await json<RestoreResult>(b, ['restore', 'docs', 'gone.txt', '--version', deleted[0]!.lastVersionId!, '--to', 'copies/gone-again.txt'])
+    expect(copy).toMatchObject({ to: 'copies/gone-again.txt', from: { peers: 0 } })
+    expect(copy.from.local + copy.from.trash).toBe(18)
+    await waitFor('a has the copy', async () => await content(a, 'copies/gone-again.txt') === 'deleted by mistake')
     await waitConverged([a, b])
+
+    // a version nobody holds any more cannot be restored: one clear line
+    await lab.stop(b)
+    await rm(join(a.folder, 'stays.txt'))
+    await waitFor('a recorded the delete', async () => (await json<DeletedFile[]>(a, ['revisions', 'docs', '--deleted'])).length === 1)
+    const unavailable = await ferry(['--home', a.home, 'restore', 'docs', 'stays.txt'])
+    expect(unavailable.code).not.toBe(0)
+    expect(unavailable.stderr.trim().split('\n')).toHaveLength(1)
+    expect(unavailable.stderr).toContain('no connected peer has its content')
   })
 })
