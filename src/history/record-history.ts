@@ -23,8 +23,12 @@ export function historyEntry (s: SignedRecord, nowMs: number): [string, Uint8Arr
   return [historyKey(s.record.path, s.record.device, s.record.seq), encode([nowMs, encodeSignedRecord(s)])]
 }
 
+function decodeOuter (value: Uint8Array): [number, Uint8Array] {
+  return decode(value, STRICT_CBOR) as [number, Uint8Array]
+}
+
 function decodeEntry (value: Uint8Array): HistoryEntry {
-  const [supersededAtMs, envelope] = decode(value, STRICT_CBOR) as [number, Uint8Array]
+  const [supersededAtMs, envelope] = decodeOuter(value)
   return { record: decodeStoredRecord(envelope).record, supersededAtMs }
 }
 
@@ -39,7 +43,7 @@ export async function readHistory (db: FolderDb, path: string): Promise<HistoryE
 export async function pruneHistory (db: FolderDb, beforeMs: number): Promise<number> {
   const stale: string[] = []
   for await (const [key, value] of db.iterator({ gte: PREFIX, lt: 'h;' })) {
-    if (decodeEntry(value).supersededAtMs < beforeMs) stale.push(key)
+    if (decodeOuter(value)[0] < beforeMs) stale.push(key)
   }
   if (stale.length > 0) await db.batch(stale.map(key => ({ type: 'del' as const, key })))
   return stale.length

@@ -31,7 +31,11 @@ export class IgnoreRules {
   /** `isDir` matters: a `build/` pattern matches a directory named build, not a file. */
   ignores (path: string, isDir: boolean): boolean {
     if (this.text === '' || path === IGNORE_FILE) return false
-    return this.matcher.ignores(isDir ? `${path}/` : path)
+    try {
+      return this.matcher.ignores(isDir ? `${path}/` : path)
+    } catch {
+      return false // a name the matcher refuses (it wants plain relative paths): not ignored
+    }
   }
 }
 

@@ -115,6 +115,7 @@ export class FolderSync {
   private unsubscribe?: () => void
   /** `.ferryignore`: ignored paths are neither scanned nor planned */
   readonly ignore = new IgnoreRules()
+  private rulesFirstFailed = false
   /** blocks of trash files, copied and served like our files' blocks */
   private readonly trashIndex: TrashIndex
 
@@ -317,10 +318,18 @@ export class FolderSync {
   private async syncOnce (): Promise<void> {
     this.syncing = true
     try {
-      const actions = this.currentPlan()
+      let actions = this.currentPlan()
       if (actions.length === 0) {
         await this.cleanTemp()
         return
+      }
+      // new ignore rules from a peer apply before anything else is installed under the old ones
+      // (unless that failed last time: the rules file must not hold up the folder)
+      const rules = actions.find(a => a.path === IGNORE_FILE)
+      const rulesFirst = rules !== undefined && actions.length > 1 && !this.rulesFirstFailed
+      if (rulesFirst) {
+        actions = [rules]
+        this.syncTrigger.request()
       }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
@@ -373,6 +382,11 @@ export class FolderSync {
       if (failed) this.retryLater(this.syncTrigger)
       // replacements and deletes keep the old files in the trash
       if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
+      this.rulesFirstFailed = rulesFirst && failed
+      if (rules !== undefined && await this.ignore.reload(this.c.root)) {
+        this.invalidatePlan()
+        this.requestScan()
+      }
     } finally {
       this.syncing = false
     }
