@@ -8,6 +8,10 @@ import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
+import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
+import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
+import type { Role } from '../config/config.ts'
+import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
@@ -15,10 +19,6 @@ import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, 
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
-import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
-import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
-import type { Role } from '../config/config.ts'
-import { TrashIndex } from '../history/trash-index.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -96,6 +96,11 @@ export class FolderSync {
   private readonly watcher: FolderWatcher
   private readonly applier: ApplierComponents
   private readonly progress: TransferProgress
+  /** `.ferryignore`: ignored paths are neither scanned nor planned */
+  readonly ignore = new IgnoreRules()
+  private rulesFirstFailed = false
+  /** blocks of trash files, copied and served like our files' blocks */
+  private readonly trashIndex: TrashIndex
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
@@ -113,11 +118,6 @@ export class FolderSync {
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
-  /** `.ferryignore`: ignored paths are neither scanned nor planned */
-  readonly ignore = new IgnoreRules()
-  private rulesFirstFailed = false
-  /** blocks of trash files, copied and served like our files' blocks */
-  private readonly trashIndex: TrashIndex
 
   constructor (components: FolderSyncComponents) {
     this.c = components
