@@ -12,6 +12,9 @@ export interface ConflictCopy {
   /** that version's mtime, as its name says (ISO, second resolution) */
   time: string
   size: number
+  /** the copy's record: its mtime and the device that made its content */
+  mtimeMs: number
+  modifiedBy: string
 }
 
 /** The conflict copies this device holds in one folder (live files with a conflict name). */
@@ -23,7 +26,7 @@ export function listConflicts (store: FolderStore): ConflictCopy[] {
     const parsed = parseConflictPath(path)
     if (parsed === undefined) continue
     const device = r.modifiedBy.endsWith(parsed.shortDevice) ? r.modifiedBy : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? parsed.shortDevice
-    out.push({ folder: store.folder, path, original: parsed.original, device, time: new Date(parsed.timeMs).toISOString(), size: r.size })
+    out.push({ folder: store.folder, path, original: parsed.original, device, time: new Date(parsed.timeMs).toISOString(), size: r.size, mtimeMs: r.mtimeMs, modifiedBy: r.modifiedBy })
   }
   return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
 }
