@@ -34,23 +34,14 @@ export function trashFileFor (root: string, path: string, seq: number, nowMs = D
   return join(root, TRASH_DIR, `${path}~${stamp(nowMs)}~${seq}`)
 }
 
-/** True when the trash already holds the content our record `seq` of `path` described. */
-async function alreadyTrashed (root: string, path: string, seq: number): Promise<boolean> {
-  const slash = path.lastIndexOf('/')
-  const base = path.slice(slash + 1)
-  let names: string[]
-  try { names = await readdir(join(root, TRASH_DIR, path.slice(0, slash + 1))) } catch { return false }
-  return names.some(n => n.startsWith(`${base}~`) && n.endsWith(`~${seq}`) && TRASH_NAME.exec(n)?.[1] === base)
-}
-
 /**
  * Keeps the file at `path` in the trash, for a caller that is about to replace it by renaming
  * another file over it: a hard link now, so the replacement stays one atomic rename (a crash in
- * between leaves the file in place, plus a harmless extra link in the trash). False when the
- * file system cannot link (the file is then replaced without being kept).
+ * between leaves the file in place, plus a harmless extra link in the trash; a retry after a failed
+ * rename may add a second link to the same file). False when the file system cannot link (the
+ * file is then replaced without being kept).
  */
 export async function linkToTrash (root: string, path: string, seq: number): Promise<boolean> {
-  if (await alreadyTrashed(root, path, seq)) return true
   const to = trashFileFor(root, path, seq)
   try {
     await mkdir(dirname(to), { recursive: true })
