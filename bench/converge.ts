@@ -1,7 +1,7 @@
 /**
  * Convergence of two real `ferry start` processes on loopback over a tree of a few thousand
  * files plus a few hundred MiB, then every change kind in both directions. Writes JSON to
- * bench/results/ and a table to stdout. Run: npm run bench (env FILES, BIG_MIB to resize).
+ * bench/results/ and a table to stdout. Run: npm run bench:converge (env FILES, BIG_MIB to resize).
  */
 import { mkdir, open, rename, rm, writeFile, appendFile, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'

@@ -4,10 +4,15 @@ import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
+import { decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
-  BLOCKS_PROTOCOL, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
+  BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BLOCKS_AHEAD, DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
 } from './constants.ts'
+import { BlockCompressor, availableCodecs, decompressBlock, DecompressFailure, pickCodec, type Codec } from './compression.ts'
+import { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
+
+export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 
 export interface BlocksServerComponents {
   /** true when `peer` may read blocks of `folder` */
@@ -15,7 +20,15 @@ export interface BlocksServerComponents {
   /** the verified bytes of `cid` from `folder`'s files, or undefined */
   readBlock: (folder: string, cid: CID) => Promise<Uint8Array | undefined>
   log: Logger
+  /** compresses for clients that accept a codec; without it, one shared by the process */
+  compressor?: BlockCompressor
 }
+
+/** one per process: its concurrency bound is over all streams, like the thread pool it feeds */
+let sharedCompressor: BlockCompressor | undefined
+
+/** v1 when the stream was negotiated as /ferry/blocks/1; v2 otherwise (in-memory test pairs have no protocol) */
+const isV1 = (stream: Stream): boolean => stream.protocol === BLOCKS_PROTOCOL_V1
 
 function messages (stream: Stream, maxInFlightBytes = 0): MessageStream {
   return new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: maxInFlightBytes + DEFAULT_MAX_MESSAGE_BYTES })
@@ -25,9 +38,24 @@ async function send (ms: MessageStream, m: BlocksMessage): Promise<void> {
   await ms.write(encodeBlocksMessage(m))
 }
 
-/** Answers want-lists in order until the client half-closes. */
+/**
+ * Answers want-lists in order until the client half-closes. Up to DEFAULT_MAX_BLOCKS_AHEAD
+ * blocks of a want are read and compressed while earlier ones are being sent.
+ */
 export async function serveBlocks (stream: Stream, peer: string, components: BlocksServerComponents): Promise<void> {
   const ms = messages(stream)
+  const compressor = components.compressor ?? (sharedCompressor ??= new BlockCompressor())
+  /** the codec picked from the client's hello; undefined = raw blocks only */
+  let codec: Codec | undefined
+  let first = true
+  /** a block ready to send: `data` undefined = `none`; `codec` undefined = raw `blk` */
+  interface Prepared { cid: CID, data?: Uint8Array, codec?: Codec }
+  const prepare = async (folder: string, cid: CID): Promise<Prepared> => {
+    // a block that cannot be read (file changed or gone) is one we do not have
+    const data = await components.readBlock(folder, cid).catch(() => undefined)
+    if (data === undefined) return { cid }
+    return { cid, ...await compressor.encode(data, codec) }
+  }
   try {
     while (true) {
       let raw
@@ -38,14 +66,33 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
         throw err
       }
       const m = decodeBlocksMessage(raw)
+      if (m.type === 'hello') {
+        if (isV1(stream)) throw new InvalidMessageError(BLOCKS_PROTOCOL_V1, 'hello is not part of this protocol version')
+        if (!first) throw new InvalidMessageError(BLOCKS_PROTOCOL, 'hello must be the first message')
+        first = false
+        codec = pickCodec(m.codecs)
+        continue
+      }
+      first = false
       if (m.type !== 'want') throw new InvalidMessageError(BLOCKS_PROTOCOL, `expected want, got ${m.type}`)
       if (!components.mayRead(peer, m.folder)) {
         await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${m.folder}` })
         break
       }
-      for (const cid of m.cids) {
-        const data = await components.readBlock(m.folder, cid)
-        await send(ms, data === undefined ? { type: 'none', cid } : { type: 'blk', cid, data })
+      // reads (and compressions) run a few blocks ahead of the writes: one read's latency (a
+      // thread-pool round trip behind a busy event loop) would otherwise stall the stream once per block
+      const ahead: Array<Promise<Prepared>> = []
+      let queued = 0
+      for (let i = 0; i < m.cids.length; i++) {
+        while (queued < m.cids.length && queued - i < DEFAULT_MAX_BLOCKS_AHEAD) {
+          const p = prepare(m.folder, m.cids[queued++]!)
+          p.catch(() => {}) // observed when its turn comes; a failure before that must not go unhandled
+          ahead.push(p)
+        }
+        const next = await ahead.shift()!
+        // block bytes go out after their message header, without being copied into a CBOR buffer
+        if (next.data === undefined) await send(ms, { type: 'none', cid: next.cid })
+        else await ms.writeEncoded([encodeBlkHeader(next.cid, next.data.byteLength, next.codec), next.data])
       }
     }
     await ms.close()
@@ -63,17 +110,13 @@ export interface WantedBlock {
 export interface FetchBlocksOptions {
   /** called once per received, hash-verified block, in order; awaited (backpressure) */
   onBlock: (cid: CID, data: Uint8Array) => Promise<void>
+  /** the window, in uncompressed block bytes (it bounds the read buffer whatever the peer compresses) */
   maxInFlightBytes?: number
+  /** codecs to accept, in the order offered; default: all this runtime has. [] = raw blocks only */
+  codecs?: readonly Codec[]
   /** how long to wait for the next answer before giving up on this peer */
   idleTimeoutMs?: number
   signal?: AbortSignal
-}
-
-/** Thrown when a peer sends a block whose bytes do not hash to its cid: the peer is cut off. */
-export class CorruptBlockError extends InvalidMessageError {
-  constructor (cid: CID) {
-    super(BLOCKS_PROTOCOL, `block ${cid.toString()} does not match its hash`)
-  }
 }
 
 /**
@@ -88,7 +131,10 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
   let sent = 0
   let received = 0
   let inFlightBytes = 0
+  // a v1 peer knows no hello; it only ever sends raw blocks
+  const codecs = isV1(stream) ? [] : options.codecs ?? availableCodecs()
   try {
+    if (codecs.length > 0) await send(ms, { type: 'hello', codecs: [...codecs] })
     while (received < wanted.length) {
       options.signal?.throwIfAborted()
       // top up the window
@@ -109,7 +155,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
       const m = decodeBlocksMessage(await ms.read({ signal: options.signal === undefined ? idle : AbortSignal.any([options.signal, idle]) }))
       const expected = wanted[received]!
       if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL, m.code, m.message)
-      if (m.type === 'want') throw new InvalidMessageError(BLOCKS_PROTOCOL, 'unexpected want')
+      if (m.type === 'want' || m.type === 'hello') throw new InvalidMessageError(BLOCKS_PROTOCOL, `unexpected ${m.type}`)
       if (!m.cid.equals(expected.cid)) throw new InvalidMessageError(BLOCKS_PROTOCOL, `answer out of order: ${m.cid.toString()}`)
       received++
       inFlightBytes -= expected.size
@@ -117,8 +163,18 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
         missing.push(m.cid)
         continue
       }
-      if (m.data.byteLength !== expected.size || !blockMatches(expected.cid, m.data)) throw new CorruptBlockError(expected.cid)
-      await options.onBlock(expected.cid, m.data)
+      let data = m.data
+      if (m.type === 'zblk') {
+        if (!codecs.includes(m.codec)) throw new InvalidMessageError(BLOCKS_PROTOCOL, `block ${m.cid.toString()} compressed with ${m.codec}, which was not offered`)
+        try {
+          data = await decompressBlock(m.codec, m.data, expected.size)
+        } catch (err) {
+          if (err instanceof DecompressFailure) throw new InvalidCompressedBlockError(expected.cid, err.message, err.bomb)
+          throw err
+        }
+      }
+      if (data.byteLength !== expected.size || !blockMatches(expected.cid, data)) throw new CorruptBlockError(expected.cid)
+      await options.onBlock(expected.cid, data)
     }
     if (wanted.length === 0) await ms.close()
     return missing

@@ -1,3 +1,5 @@
-export { BLOCKS_PROTOCOL } from './constants.ts'
-export { serveBlocks, fetchBlocks, CorruptBlockError, type BlocksServerComponents, type WantedBlock, type FetchBlocksOptions } from './blocks-protocol.ts'
+export { BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, BLOCKS_PROTOCOLS } from './constants.ts'
+export { serveBlocks, fetchBlocks, type BlocksServerComponents, type WantedBlock, type FetchBlocksOptions } from './blocks-protocol.ts'
+export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
+export { BlockCompressor, availableCodecs, type Codec } from './compression.ts'
 export { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'

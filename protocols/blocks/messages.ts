@@ -1,18 +1,26 @@
 import type { CID } from 'multiformats/cid'
 import { decodeBlockCid } from '../../src/hashing/block-cid.ts'
 import { InvalidMessageError } from '../wire/errors.ts'
-import { BLOCKS_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE } from './constants.ts'
+import {
+  BLOCKS_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CODEC_NAME_CHARS, DEFAULT_MAX_CODECS, DEFAULT_MAX_WANTS_PER_MESSAGE
+} from './constants.ts'
+import { isCodec, type Codec } from './compression.ts'
 
 /**
- * Wire schema of /ferry/blocks/1 (docs/PROTOCOL.md). CBOR arrays:
+ * Wire schema of /ferry/blocks/2 (docs/PROTOCOL.md §7). CBOR arrays:
+ *   client -> server  ['hello', [codec, ...]]            optional, only as the first message (v2)
  *   client -> server  ['want', folder, [cid, ...]]      any number, pipelined
- *   server -> client  ['blk', cid, data] | ['none', cid]  one answer per wanted cid, in order
+ *   server -> client  ['blk', cid, data] | ['zblk', cid, codec, data] | ['none', cid]
+ *                                                         one answer per wanted cid, in order
  *   server -> client  ['err', code, message]             then the server closes
  * The client half-closes when it wants nothing more; the server closes after the last answer.
+ * /ferry/blocks/1 is the same without `hello` and `zblk`.
  */
 export type BlocksMessage =
+  | { type: 'hello', codecs: string[] }
   | { type: 'want', folder: string, cids: CID[] }
   | { type: 'blk', cid: CID, data: Uint8Array }
+  | { type: 'zblk', cid: CID, codec: Codec, data: Uint8Array }
   | { type: 'none', cid: CID }
   | { type: 'err', code: string, message: string }
 
@@ -30,11 +38,49 @@ function shortString (v: unknown, what: string, max = 256): string {
 
 export function encodeBlocksMessage (m: BlocksMessage): unknown[] {
   switch (m.type) {
+    case 'hello': return ['hello', m.codecs]
     case 'want': return ['want', m.folder, m.cids.map(c => c.bytes)]
     case 'blk': return ['blk', m.cid.bytes, m.data]
+    case 'zblk': return ['zblk', m.cid.bytes, m.codec, m.data]
     case 'none': return ['none', m.cid.bytes]
     case 'err': return ['err', m.code, m.message]
   }
+}
+
+/**
+ * The CBOR of `['blk', cid, data]` (or, with `codec`, `['zblk', cid, codec, data]`) up to (not
+ * including) the data's bytes, so a block is sent without being copied into a message buffer.
+ * Same bytes as `encode(encodeBlocksMessage(...))`.
+ */
+export function encodeBlkHeader (cid: CID, dataLength: number, codec?: Codec): Uint8Array {
+  const c = cid.bytes
+  // codec names are short ASCII (< 24 chars): text header is one byte
+  const tag = codec === undefined ? [0x83, 0x63, 0x62, 0x6c, 0x6b] : [0x84, 0x64, 0x7a, 0x62, 0x6c, 0x6b] // array(3) "blk" | array(4) "zblk"
+  const codecBytes = codec === undefined ? [] : [0x60 | codec.length, ...Array.from(codec, ch => ch.charCodeAt(0))]
+  const out = new Uint8Array(tag.length + byteStringHeaderLength(c.byteLength) + c.byteLength + codecBytes.length + byteStringHeaderLength(dataLength))
+  out.set(tag, 0)
+  let at = tag.length
+  at = writeByteStringHeader(out, at, c.byteLength)
+  out.set(c, at)
+  at += c.byteLength
+  out.set(codecBytes, at)
+  at += codecBytes.length
+  writeByteStringHeader(out, at, dataLength)
+  return out
+}
+
+function byteStringHeaderLength (n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/** CBOR major type 2 (byte string) header for `n` bytes, shortest form (canonical) */
+function writeByteStringHeader (out: Uint8Array, at: number, n: number): number {
+  if (n < 24) { out[at] = 0x40 | n; return at + 1 }
+  if (n < 0x100) { out[at] = 0x58; out[at + 1] = n; return at + 2 }
+  if (n < 0x10000) { out[at] = 0x59; out[at + 1] = n >> 8; out[at + 2] = n & 0xff; return at + 3 }
+  out[at] = 0x5a
+  new DataView(out.buffer, out.byteOffset + at + 1, 4).setUint32(0, n)
+  return at + 5
 }
 
 export function decodeBlocksMessage (v: [string, ...unknown[]]): BlocksMessage {
@@ -45,6 +91,20 @@ export function decodeBlocksMessage (v: [string, ...unknown[]]): BlocksMessage {
       const list = rest[1] as unknown[]
       if (list.length === 0 || list.length > DEFAULT_MAX_WANTS_PER_MESSAGE) bad('want: bad number of cids')
       return { type: 'want', folder: shortString(rest[0], 'folder'), cids: list.map(cidOf) }
+    }
+    case 'hello': {
+      if (rest.length !== 1 || !Array.isArray(rest[0])) return bad('hello: expected [codecs]')
+      const list = rest[0] as unknown[]
+      if (list.length > DEFAULT_MAX_CODECS) bad('hello: too many codecs')
+      // names this side does not know are kept: the server just never picks them
+      return { type: 'hello', codecs: list.map(c => shortString(c, 'codec', DEFAULT_MAX_CODEC_NAME_CHARS)) }
+    }
+    case 'zblk': {
+      if (rest.length !== 3 || typeof rest[1] !== 'string' || !(rest[2] instanceof Uint8Array)) return bad('zblk: expected [cid, codec, data]')
+      const codec = rest[1]
+      if (!isCodec(codec)) return bad(`zblk: unknown codec ${JSON.stringify(codec).slice(0, 40)}`)
+      if (rest[2].byteLength === 0 || rest[2].byteLength > DEFAULT_MAX_BLOCK_BYTES) bad('zblk: bad data size')
+      return { type: 'zblk', cid: cidOf(rest[0]), codec, data: rest[2] }
     }
     case 'blk':
       if (rest.length !== 2 || !(rest[1] instanceof Uint8Array)) return bad('blk: expected [cid, data]')

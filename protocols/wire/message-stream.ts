@@ -61,12 +61,18 @@ export class MessageStream {
 
   /** Sends one message; waits while the muxer's queue is over the bound. */
   async write (message: readonly unknown[], options: { signal?: AbortSignal } = {}): Promise<void> {
-    const body = encode(message)
-    const prefix = varint(body.byteLength)
+    await this.writeEncoded([encode(message)], options)
+  }
+
+  /**
+   * Sends one message already encoded as CBOR, in parts (a big byte string can follow its
+   * header without being copied into one buffer).
+   */
+  async writeEncoded (parts: readonly Uint8Array[], options: { signal?: AbortSignal } = {}): Promise<void> {
     const s = this.stream
     if (s.writeStatus !== 'writable') throw new TruncatedStreamError(this.protocol, 'the write could happen')
-    s.send(prefix)
-    s.send(body)
+    s.send(varint(parts.reduce((n, p) => n + p.byteLength, 0)))
+    for (const p of parts) s.send(p)
     while (s.writeBufferLength > this.maxQueuedBytes) {
       options.signal?.throwIfAborted()
       await new Promise<void>((resolve, reject) => {

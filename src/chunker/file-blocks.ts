@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
-import { blockCid } from '../hashing/block-cid.ts'
+import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
 import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
-import { Chunker, chunkLengths } from './fastcdc.ts'
+import { chunkLengths, findCutPoint } from './fastcdc.ts'
 
 /** One content-defined block of a file. */
 export interface FileBlock {
@@ -26,22 +25,23 @@ export interface ReadFileBlocksOptions {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
+/** blocks of a big file being hashed at once (off the main thread) */
+const HASHES_IN_FLIGHT = 8
 
-/**
- * Streams the file at `path` through the content-defined chunker and yields its
- * blocks in order, each with its bytes and CID. Memory use is bounded by about
- * one maximal chunk plus one read buffer, whatever the file size. An empty file
- * yields nothing. Aborting `signal` stops reading and rejects with its reason.
- */
 /** smallest read buffer, whatever the size hint says */
 const MIN_READ_BYTES = 4096
 /** files up to this size are read in one go */
 const SMALL_FILE_BYTES = 1024 * 1024
 
+/**
+ * Reads the file at `path` through the content-defined chunker and yields its blocks (offset,
+ * size, CID) in order. Memory use is one maximal chunk plus one read, whatever the file size. An
+ * empty file yields nothing. Aborting `signal` stops reading and rejects with its reason.
+ */
 export async function * readFileBlocks (
   path: string,
   options: ReadFileBlocksOptions = {}
-): AsyncGenerator<FileBlock & { bytes: Uint8Array }> {
+): AsyncGenerator<FileBlock> {
   const { params = DEFAULT_CHUNKER_PARAMS, signal, sizeHint } = options
   const highWaterMark = Math.min(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, Math.max((sizeHint ?? Infinity) + 1, MIN_READ_BYTES))
   signal?.throwIfAborted()
@@ -65,30 +65,61 @@ export async function * readFileBlocks (
     signal?.throwIfAborted()
     let at = 0
     for (const length of chunkLengths(data, params)) {
-      const bytes = data.subarray(at, at + length)
-      yield { offset: at, size: length, cid: blockCid(bytes), bytes }
+      yield { offset: at, size: length, cid: blockCid(data.subarray(at, at + length)) }
       at += length
     }
     return
   }
-  const chunker = new Chunker(params)
-  const stream = createReadStream(path, { highWaterMark, signal })
-  let offset = 0
+  // big files: one window buffer, reused. Chunks are cut in it and hashed on the thread pool
+  // (WebCrypto copies the bytes when digest() is called, as its spec requires, so the window can
+  // be refilled at once), up to HASHES_IN_FLIGHT at a time, yielded in order, while the main
+  // thread cuts the next ones. Nothing per block is allocated in the heap, so scanning a big file
+  // does not pile up garbage buffers.
+  const readSize = Math.max(highWaterMark, MIN_READ_BYTES)
+  const window = Buffer.allocUnsafe(params.maxBytes + readSize)
+  const fh = await open(path, 'r')
+  const pending: Array<{ offset: number, size: number, cid: Promise<CID> }> = []
   try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      for (const bytes of chunker.push(piece)) {
-        signal?.throwIfAborted()
-        yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
-        offset += bytes.length
+    let base = 0 // file offset of window[0]
+    let start = 0 // start of the next chunk in the window
+    let filled = 0
+    let eof = false
+    while (!eof || start < filled) {
+      signal?.throwIfAborted()
+      if (window.length - filled < readSize) {
+        window.copyWithin(0, start, filled)
+        base += start
+        filled -= start
+        start = 0
+      }
+      if (!eof) {
+        const { bytesRead } = await fh.read(window, filled, Math.min(readSize, window.length - filled), base + filled)
+        if (bytesRead === 0) eof = true
+        filled += bytesRead
+      }
+      // cut every complete chunk now in the window
+      while (start < filled) {
+        const cut = findCutPoint(window, start, filled, params)
+        if (cut < 0 && !eof) break
+        const size = cut < 0 ? filled - start : cut
+        pending.push({ offset: base + start, size, cid: blockCidAsync(window.subarray(start, start + size)) })
+        start += size
+        while (pending.length >= HASHES_IN_FLIGHT) {
+          const b = pending.shift()!
+          yield { offset: b.offset, size: b.size, cid: await b.cid }
+          signal?.throwIfAborted()
+        }
       }
     }
-    for (const bytes of chunker.end()) {
+    while (pending.length > 0) {
+      const b = pending.shift()!
+      yield { offset: b.offset, size: b.size, cid: await b.cid }
       signal?.throwIfAborted()
-      yield { offset, size: bytes.length, cid: blockCid(bytes), bytes }
-      offset += bytes.length
     }
   } finally {
-    // Closes the file when the consumer stops early (break/return/throw).
-    stream.destroy()
+    // closes the file when the consumer stops early (break/return/throw); hashes still running
+    // must not become unhandled rejections
+    for (const b of pending) b.cid.catch(() => {})
+    await fh.close()
   }
 }

@@ -12,10 +12,9 @@ import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
-import { readLocalBlock } from '../sync/file-applier.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
 import { INDEX_PROTOCOL, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
-import { BLOCKS_PROTOCOL, serveBlocks } from '../../protocols/blocks/index.ts'
+import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
@@ -92,7 +91,7 @@ export class Daemon {
     this.fetcher = new BlockFetcher({
       openBlocksStream: async (peer, signal) => {
         const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdFromString(peer), BLOCKS_PROTOCOL, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+        return await this.requireNode().dialProtocol(peerIdFromString(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
       },
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
@@ -139,7 +138,8 @@ export class Daemon {
         log: logger('ferry:index:server')
       })
     }, { maxInboundStreams: INDEX_MAX_STREAMS })
-    await node.handle(BLOCKS_PROTOCOL, async (stream, connection) => {
+    // /ferry/blocks/2 and, for older peers, /1 (raw blocks only); one handler, it reads stream.protocol
+    await node.handle([...BLOCKS_PROTOCOLS], async (stream, connection) => {
       await serveBlocks(stream, connection.remotePeer.toString(), {
         mayRead: (peer, folder) => this.membership.mayRead(folder, peer) && this.folders.has(folder),
         readBlock: async (folder, cid) => await this.readBlock(folder, cid),
@@ -212,11 +212,7 @@ export class Daemon {
   }
 
   private async readBlock (folder: string, cid: CID): Promise<Uint8Array | undefined> {
-    const sync = this.folders.get(folder)
-    if (sync === undefined) return undefined
-    const size = sync.store.blockLocations(cid)[0]?.size
-    if (size === undefined) return undefined
-    return await readLocalBlock({ root: this.config.folders[folder]!.path, store: sync.store }, cid, size)
+    return await this.folders.get(folder)?.readBlock(cid)
   }
 
   private isConnected (peer: string): boolean {

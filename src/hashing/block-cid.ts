@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, webcrypto } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
@@ -10,6 +10,12 @@ const SHA2_256_CODE = 0x12
 export function blockCid (bytes: Uint8Array): CID {
   const hash = createHash('sha256').update(bytes).digest()
   return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength)))
+}
+
+/** blockCid computed on the thread pool (WebCrypto), so hashing runs beside the main thread */
+export async function blockCidAsync (bytes: Uint8Array): Promise<CID> {
+  const hash = new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes))
+  return CID.createV1(raw.code, createDigest(SHA2_256_CODE, hash))
 }
 
 /** True when `bytes` hash to `cid` (only sha2-256 raw CIDs are accepted). */

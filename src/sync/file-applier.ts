@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
+import { chmod, copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
@@ -146,6 +146,46 @@ async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierCom
   })
 }
 
+/** a new version is built on a copy of the old one when at least this share of it is in place */
+const CLONE_MIN_SHARE = 0.5
+
+/**
+ * An edit of a big file: when most of the new version's blocks sit at the same offsets in our
+ * current copy (an overwrite in place, an append), the temp file starts as a kernel-side copy of
+ * it (copy_file_range, or a reflink where the file system has them), and only the other blocks
+ * are written. The copy's blocks are verified like any resumed temp file's; a copy made while
+ * the file changed is thrown away.
+ */
+async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number>> {
+  const none = new Set<number>()
+  const own = c.store.own(record.path)
+  if (own === undefined || own.deleted || own.type !== 'file' || own.size === 0) return none
+  const before = c.store.meta(record.path)
+  if (before === undefined) return none
+  const old = new Map<number, string>()
+  let at = 0
+  for (const b of own.blocks) { old.set(at, b.cid.toString()); at += b.size }
+  const inPlace = new Set<number>()
+  let aligned = 0
+  at = 0
+  for (const b of record.blocks) {
+    if (old.get(at) === b.cid.toString()) { aligned += b.size; inPlace.add(at) }
+    at += b.size
+  }
+  if (aligned < CLONE_MIN_SHARE * record.size) return none
+  if (await statOrUndefined(tmp) !== undefined) return none // an earlier attempt's progress wins
+  const abs = join(c.root, record.path)
+  try {
+    if (!(await diskMatchesOwn(c, record.path))) return none
+    await copyFile(abs, tmp, constants.COPYFILE_FICLONE)
+    // unchanged during the copy (inode, size, mtime as scanned): the copy holds the scanned
+    // blocks, on the same evidence the scanner trusts
+    if (await diskMatchesOwn(c, record.path) && c.store.meta(record.path) === before) return inPlace
+  } catch {}
+  await rm(tmp, { force: true })
+  return none
+}
+
 /** Opens the temp file of `record`; `resumed` when an earlier attempt left one behind. */
 async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
   try {
@@ -158,7 +198,7 @@ async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolea
 
 /** True when the temp file already holds `cid` at `at` (written and intact before a restart). */
 async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): Promise<boolean> {
-  const buf = new Uint8Array(size)
+  const buf = Buffer.allocUnsafe(size)
   const { bytesRead } = await fh.read(buf, 0, size, at)
   return bytesRead === size && blockMatches(cid, buf)
 }
@@ -173,8 +213,11 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   const tmp = tempPathFor(c.root, record)
   await mkdir(dirname(tmp), { recursive: true })
   await adoptRenameSource(record, tmp, c)
+  const inPlace = await cloneOwnVersion(record, tmp, c)
   const { fh, resumed } = await openTemp(tmp)
   c.progress?.start(record.path, record.size)
+  const writes = new WriteBehind(fh)
+  const files = new LocalFiles(c.root)
   try {
     const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
     let offset = 0
@@ -188,14 +231,14 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
       for (const at of offsets.get(cid.toString())?.at ?? []) {
-        await fh.write(data, 0, data.byteLength, at)
+        await writes.write(data, at)
         c.progress?.add(record.path, data.byteLength)
       }
     }
     const wanted: WantedBlock[] = []
     for (const { cid, size, at } of offsets.values()) {
       signal?.throwIfAborted()
-      if (resumed && await holdsBlock(fh, cid, size, at[0]!)) {
+      if (resumed && (inPlace.has(at[0]!) || await holdsBlock(fh, cid, size, at[0]!))) {
         c.progress?.add(record.path, size)
         if (at.length > 1) {
           const data = new Uint8Array(size)
@@ -204,7 +247,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
         }
         continue
       }
-      const data = await readLocalBlock(c, cid, size)
+      const data = await readLocalBlock(c, cid, size, files)
       if (data !== undefined) {
         await writeBlock(cid, data)
       } else {
@@ -212,15 +255,58 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
       }
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
+    await writes.flush()
     await fh.sync()
   } finally {
     // on failure the temp file stays: it is the progress the next attempt resumes from
+    await writes.flush().catch(() => {})
+    await files.close()
     await fh.close()
     c.progress?.end(record.path)
   }
   await chmod(tmp, fileMode(record))
   await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
   await c.installs.install({ record, tmp, base })
+}
+
+/** bytes of a file's blocks being written at once */
+const MAX_PENDING_WRITE_BYTES = 4 * 1024 * 1024
+
+/**
+ * Positional writes that run while the next blocks arrive (each write is a thread-pool round
+ * trip; awaiting it per block stalls the stream behind a busy event loop). `write` waits only
+ * when too many bytes are pending; the first failure is thrown by the next call or `flush`.
+ */
+class WriteBehind {
+  private readonly fh: FileHandle
+  private readonly pending = new Set<Promise<void>>()
+  private pendingBytes = 0
+  private failure: unknown
+
+  constructor (fh: FileHandle) {
+    this.fh = fh
+  }
+
+  async write (data: Uint8Array, at: number): Promise<void> {
+    while (this.pendingBytes + data.byteLength > MAX_PENDING_WRITE_BYTES && this.pending.size > 0) await Promise.race(this.pending)
+    this.throwIfFailed()
+    this.pendingBytes += data.byteLength
+    const p: Promise<void> = this.fh.write(data, 0, data.byteLength, at).then(() => {}, err => { this.failure ??= err }).finally(() => {
+      this.pending.delete(p)
+      this.pendingBytes -= data.byteLength
+    })
+    this.pending.add(p)
+  }
+
+  /** waits for every write; throws the first failure */
+  async flush (): Promise<void> {
+    while (this.pending.size > 0) await Promise.race(this.pending)
+    this.throwIfFailed()
+  }
+
+  private throwIfFailed (): void {
+    if (this.failure !== undefined) throw this.failure
+  }
 }
 
 interface PendingInstall {
@@ -301,23 +387,51 @@ export class InstallQueue {
 
 const MAX_INSTALL_BATCH = 256
 
-/** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
-export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number): Promise<Uint8Array | undefined> {
-  for (const loc of c.store.blockLocations(cid)) {
-    if (loc.size !== size) continue
-    let fh
-    try {
-      fh = await open(join(c.root, loc.path), 'r')
-      const buf = new Uint8Array(size)
-      const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
-      if (bytesRead === size && blockMatches(cid, buf)) return buf
-    } catch {
-      // moved or unreadable: try the next location
-    } finally {
-      await fh?.close()
-    }
+/** Files opened to copy blocks from, kept open for the duration of one file's assembly. */
+export class LocalFiles {
+  private readonly root: string
+  private readonly open = new Map<string, Promise<FileHandle>>()
+
+  constructor (root: string) {
+    this.root = root
   }
-  return undefined
+
+  async handle (path: string): Promise<FileHandle> {
+    let h = this.open.get(path)
+    if (h === undefined) {
+      h = open(join(this.root, path), 'r')
+      this.open.set(path, h)
+      h.catch(() => { this.open.delete(path) })
+    }
+    return await h
+  }
+
+  async close (): Promise<void> {
+    const all = [...this.open.values()]
+    this.open.clear()
+    await Promise.all(all.map(async h => { await (await h).close() }).map(async p => await p.catch(() => {})))
+  }
+}
+
+/** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
+export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number, files?: LocalFiles): Promise<Uint8Array | undefined> {
+  const own = files ?? new LocalFiles(c.root)
+  try {
+    for (const loc of c.store.blockLocations(cid)) {
+      if (loc.size !== size) continue
+      try {
+        const fh = await own.handle(loc.path)
+        const buf = Buffer.allocUnsafe(size)
+        const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
+        if (bytesRead === size && blockMatches(cid, buf)) return buf
+      } catch {
+        // moved or unreadable: try the next location
+      }
+    }
+    return undefined
+  } finally {
+    if (files === undefined) await own.close()
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, 
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { LocalBlockSource } from './block-source.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -112,12 +113,15 @@ export class FolderSync {
   private readonly dirty = new Set<string>()
   private allDirty = true
   private sortedPlan?: Action[]
-  private summary?: { stateHash: string, localFiles: number, localBytes: number }
+  /** what our own records add up to (kept per path as the plan is refreshed) */
+  private readonly summary = new StateSummary()
   /** paths the watcher reported since the last scan; a full scan when `fullScan` */
   private watchedPaths = new Set<string>()
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   private unsubscribe?: () => void
+  /** our files' blocks as peers ask for them */
+  private readonly blockSource: LocalBlockSource
 
   constructor (components: FolderSyncComponents) {
     this.c = components
@@ -125,6 +129,7 @@ export class FolderSync {
     this.trashIndex = new TrashIndex(components.root, components.store)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
+    this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
       root: components.root,
       log: components.log,
@@ -143,6 +148,11 @@ export class FolderSync {
   get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
 
+  /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
+  async readBlock (cid: CID): Promise<Uint8Array | undefined> {
+    return await this.blockSource.read(cid)
+  }
+
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
@@ -154,7 +164,6 @@ export class FolderSync {
     this.unsubscribe = this.c.store.onChange(paths => {
       for (const p of paths) this.dirty.add(p)
       this.sortedPlan = undefined
-      this.summary = undefined
       this.syncTrigger.request()
     })
     this.requestScan()
@@ -172,6 +181,7 @@ export class FolderSync {
     await Promise.allSettled(this.loops)
     // wait for an in-flight commit to land before the database closes
     await this.diskLock.run(async () => {})
+    await this.blockSource.close()
   }
 
   /**
@@ -263,25 +273,31 @@ export class FolderSync {
 
   /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
+    this.refreshPlan()
+    this.sortedPlan ??= sortActions([...this.planned.values()])
+    return this.sortedPlan
+  }
+
+  /** Decides the paths that changed since the last call (unsorted: `planned`). */
+  private refreshPlan (): void {
     const store = this.c.store
     if (this.allDirty) {
       this.allDirty = false
       for (const p of store.paths()) this.dirty.add(p)
     }
-    if (this.dirty.size > 0 || this.sortedPlan === undefined) {
-      const lookup: PlanLookup = {
-        local: { get: p => store.own(p) },
-        remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
-      }
-      for (const p of this.dirty) {
-        const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
-        if (a === undefined) this.planned.delete(p)
-        else this.planned.set(p, a)
-      }
-      this.dirty.clear()
-      this.sortedPlan = sortActions([...this.planned.values()])
+    if (this.dirty.size === 0) return
+    const lookup: PlanLookup = {
+      local: { get: p => store.own(p) },
+      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
     }
-    return this.sortedPlan
+    for (const p of this.dirty) {
+      const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
+      if (a === undefined) this.planned.delete(p)
+      else this.planned.set(p, a)
+      this.summary.update(p, store.own(p))
+    }
+    this.dirty.clear()
+    this.sortedPlan = undefined
   }
 
   /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
@@ -420,31 +436,54 @@ export class FolderSync {
     return this.progress.list()
   }
 
+  /** Cheap enough to poll: nothing is sorted, and the state hash is kept up to date per path. */
   status (): FolderStatus {
-    const actions = this.currentPlan()
+    this.refreshPlan()
     let needBytes = 0
     let needFiles = 0
-    for (const a of actions) {
+    for (const a of this.planned.values()) {
       if (a.kind === 'adopt') continue
       needFiles++
       if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
     }
-    if (this.summary === undefined) {
-      let localFiles = 0
-      let localBytes = 0
-      const hash = createHash('sha256')
-      const own = [...this.c.store.ownRecords().values()].filter(r => !r.deleted).sort((x, y) => x.path < y.path ? -1 : 1)
-      for (const r of own) {
-        hash.update(`${r.path}\0${contentKey(r)}\n`)
-        if (r.type !== 'file') continue
-        localFiles++
-        localBytes += r.size
-      }
-      this.summary = { stateHash: hash.digest('hex'), localFiles, localBytes }
-    }
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
-    return { id: this.c.folder, path: this.c.root, inSync: actions.length === 0 && !busy, needFiles, needBytes, scanning: this.scanning, ...this.summary, transfers: this.progress.list() }
+    const { localFiles, localBytes } = this.summary
+    return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
   }
+}
+
+/**
+ * The folder's state hash (equal on two devices exactly when their live paths have equal
+ * content), file count and bytes, updated per changed path: the hash is the XOR of one sha256
+ * per live path over (path, content), so no update needs the other paths.
+ */
+class StateSummary {
+  private readonly parts = new Map<string, { digest: Buffer, file: boolean, size: number }>()
+  private readonly acc = Buffer.alloc(32)
+  localFiles = 0
+  localBytes = 0
+
+  update (path: string, own: FileRecord | undefined): void {
+    const old = this.parts.get(path)
+    if (old !== undefined) {
+      xorInto(this.acc, old.digest)
+      if (old.file) { this.localFiles--; this.localBytes -= old.size }
+      this.parts.delete(path)
+    }
+    if (own === undefined || own.deleted) return
+    const part = { digest: createHash('sha256').update(`${path}\0${contentKey(own)}`).digest(), file: own.type === 'file', size: own.size }
+    xorInto(this.acc, part.digest)
+    if (part.file) { this.localFiles++; this.localBytes += part.size }
+    this.parts.set(path, part)
+  }
+
+  hash (): string {
+    return this.acc.toString('hex')
+  }
+}
+
+function xorInto (acc: Buffer, digest: Buffer): void {
+  for (let i = 0; i < acc.length; i++) acc[i]! ^= digest[i]!
 }
 
 async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdir, writeFile, rename, rm, chmod, utimes, stat, readFile, appendFile } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Lab, status, waitConverged, type Device } from '../helpers/ferry-process.ts'
 
@@ -53,6 +53,19 @@ describe('two devices keep a folder identical through every change kind', () => 
     expect(tree.has('big.bin')).toBe(false)
     expect(tree.has('moved/big-renamed.bin')).toBe(true)
     expect(await received(b)).toBe(before)
+  })
+
+  it('an overwrite in the middle of a big file moves about the changed blocks, the rest is copied in place', async () => {
+    const path = 'moved/big-renamed.bin'
+    const before = await received(b)
+    const data = await readFile(join(a.folder, path))
+    const patch = randomBytes(64 * 1024)
+    patch.copy(data, 1_500_000)
+    await writeFile(join(a.folder, path), data)
+    const tree = await waitConverged([a, b])
+    expect(tree.get(path)).toBe(`file:-:${createHash('sha256').update(data).digest('hex')}`)
+    // the changed region plus the chunks around it (chunks are 64 KiB..1 MiB)
+    expect(await received(b) - before).toBeLessThanOrEqual(64 * 1024 + 2 * 1024 * 1024)
   })
 
   it('a copy of an existing file is assembled from local blocks', async () => {

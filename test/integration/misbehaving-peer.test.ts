@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { mkdtemp, rm, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encode } from 'cborg'
+import { encode, decode } from 'cborg'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
@@ -21,6 +21,8 @@ import type { FileRecord } from '../../src/model/file-record.ts'
 import { INDEX_PROTOCOL } from '../../protocols/index/constants.ts'
 import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
+import { csvText } from '../helpers/compressible-data.ts'
+import { compressWith } from '../../protocols/blocks/compression.ts'
 
 /**
  * A real ferry daemon (in this process) against a hand-driven libp2p peer that it trusts and
@@ -138,5 +140,34 @@ describe('a misbehaving member is cut off and never crashes the node', () => {
     for (const name of await readdir(join(folder, '.ferry', 'tmp'))) {
       expect((await readFile(join(folder, '.ferry', 'tmp', name), 'utf8')).includes('fake')).toBe(false)
     }
+  })
+
+  it('a compressed block that inflates past its declared size is refused and the peer cut off', async () => {
+    const { daemon, folder, rogue, rogueKey, lines } = await setup()
+    const rogueId = peerIdFromPrivateKey(rogueKey).toString()
+    const data = csvText(64 * 1024)
+    const cid = blockCid(data)
+    const honest = await signRecord(record({ device: rogueId, path: 'readings.csv', size: data.byteLength, blocks: [{ cid, size: data.byteLength }] }), rogueKey)
+    await serveIndex(rogue, async stream => {
+      const lp = lpStream(stream)
+      await lp.write(encode(['recs', [[honest.bytes, honest.signature]]]))
+      await lp.read() // ack
+      await lp.write(encode(['synced']))
+      await new Promise(resolve => setTimeout(resolve, 30_000))
+    })
+    const bomb = await compressWith('gzip', new Uint8Array(16 * 1024 * 1024), 9)
+    const seen: string[] = []
+    await rogue.handle(BLOCKS_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream)
+      const hello = decode((await lp.read()).subarray()) as [string, string[]]
+      seen.push(...hello[1])
+      await lp.read() // want
+      await lp.write(encode(['zblk', cid.bytes, 'gzip', bomb]))
+    })
+    await connect(daemon, rogue)
+    await cutOff(rogue)
+    expect(seen).toContain('gzip')
+    expect(lines.some(l => l.includes('cutting off') && l.includes('inflates beyond'))).toBe(true)
+    expect(await readdir(folder)).toEqual(['.ferry'])
   })
 })

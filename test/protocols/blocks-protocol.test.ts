@@ -41,12 +41,17 @@ function components (blocks: Map<string, Uint8Array>, overrides: Partial<BlocksS
   }
 }
 
-/** A hand-written server that answers the first want with whatever `answer` sends. */
-async function fakeServer (stream: Stream, answer: (ms: MessageStream, cids: CID[]) => Promise<void>): Promise<void> {
+/** A hand-written server that answers the first want (after an optional hello) with whatever `answer` sends. */
+async function fakeServer (stream: Stream, answer: (ms: MessageStream, cids: CID[], codecs: string[]) => Promise<void>): Promise<void> {
   const ms = new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
-  const m = decodeBlocksMessage(await ms.read())
+  let m = decodeBlocksMessage(await ms.read())
+  let codecs: string[] = []
+  if (m.type === 'hello') {
+    codecs = m.codecs
+    m = decodeBlocksMessage(await ms.read())
+  }
   if (m.type !== 'want') throw new Error('expected want')
-  await answer(ms, m.cids)
+  await answer(ms, m.cids, codecs)
 }
 
 describe('blocks protocol', () => {
@@ -157,7 +162,8 @@ describe('blocks protocol', () => {
     expect(err.name).toBe('CorruptBlockError')
     expect(err.code).toBe('ERR_FERRY_INVALID_MESSAGE')
     expect(got.map(c => c.toString())).toEqual([blocks[0]!.cid.toString()])
-    expect(client.status).toBe('aborted')
+    // aborted, unless both sides had already finished the exchange when the client checked
+    expect(['aborted', 'closed']).toContain(client.status)
   })
 
   it('a server that returns a block of the wrong size gets a CorruptBlockError', async () => {

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { open, rename, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { LocalBlockSource } from '../../src/sync/block-source.ts'
+import { blockCid } from '../../src/hashing/block-cid.ts'
+import { put, randomBytes, root, scan, store, T1, T2, useScannerFixture } from '../helpers/scanner-fixture.ts'
+
+describe('LocalBlockSource (blocks served to peers)', () => {
+  useScannerFixture()
+
+  const blocksOfBig = (): Array<{ cid: string, offset: number, size: number }> => {
+    let offset = 0
+    return store.own('big.bin')!.blocks.map(b => { const out = { cid: b.cid.toString(), offset, size: b.size }; offset += b.size; return out })
+  }
+
+  it('serves the scanned bytes of every block of an unchanged file', async () => {
+    const content = randomBytes(3 << 20, 7)
+    await put('big.bin', content)
+    await scan()
+    const source = new LocalBlockSource(root, store)
+    try {
+      const blocks = blocksOfBig()
+      expect(blocks.length).toBeGreaterThan(3)
+      for (const [i, b] of store.own('big.bin')!.blocks.entries()) {
+        const data = await source.read(b.cid)
+        expect(data).toBeDefined()
+        expect(Buffer.from(data!).equals(Buffer.from(content.subarray(blocks[i]!.offset, blocks[i]!.offset + b.size)))).toBe(true)
+      }
+    } finally {
+      await source.close()
+    }
+  })
+
+  it('after an unscanned in-place edit, a changed block is refused and intact blocks are still served', async () => {
+    const content = randomBytes(3 << 20, 8)
+    await put('big.bin', content)
+    await scan()
+    const source = new LocalBlockSource(root, store)
+    try {
+      const blocks = store.own('big.bin')!.blocks
+      expect(await source.read(blocks[0]!.cid)).toBeDefined() // the handle is now cached
+      const first = blocksOfBig()[0]!
+      const fh = await open(join(root, 'big.bin'), 'r+')
+      await fh.write(new Uint8Array([content[10]! ^ 0xff]), 0, 1, first.offset + 10)
+      await fh.close()
+      await utimes(join(root, 'big.bin'), T2, T2)
+      expect(await source.read(blocks[0]!.cid)).toBeUndefined()
+      const last = await source.read(blocks.at(-1)!.cid)
+      expect(last).toBeDefined()
+      expect(blockCid(last!).equals(blocks.at(-1)!.cid)).toBe(true)
+    } finally {
+      await source.close()
+    }
+  })
+
+  it('a file replaced by another under the same name (new inode) never serves the new bytes as the old block', async () => {
+    await put('big.bin', randomBytes(2 << 20, 9))
+    await scan()
+    const source = new LocalBlockSource(root, store)
+    try {
+      const blocks = store.own('big.bin')!.blocks
+      expect(await source.read(blocks[1]!.cid)).toBeDefined()
+      await writeFile(join(root, 'other.tmp'), randomBytes(2 << 20, 10))
+      await utimes(join(root, 'other.tmp'), T1, T1)
+      await rename(join(root, 'other.tmp'), join(root, 'big.bin'))
+      for (const b of blocks) {
+        const data = await source.read(b.cid)
+        // the cached handle may still name the old file: then its bytes are the block's own
+        if (data !== undefined) expect(blockCid(data).equals(b.cid)).toBe(true)
+      }
+      await scan()
+      for (const b of blocks) expect(await source.read(b.cid)).toBeUndefined()
+    } finally {
+      await source.close()
+    }
+  })
+})
