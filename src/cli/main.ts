@@ -5,6 +5,8 @@ import {
   deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
+import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
+import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from './format-history.ts'
 import { ProgressView } from './progress-view.ts'
 import { formatEvent } from './format-event.ts'
 import { followEvents } from '../api/sse-client.ts'
@@ -24,7 +26,11 @@ const USAGE = `usage: ferry <command> [--home DIR]
   events [--json]                        follow the running node's events (one line each)
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
   join <code> <path> [--name NAME]       join a folder someone invited this device to
-  revert <folderId>                      read-only member: discard local changes, take the shared state`
+  revert <folderId>                      read-only member: discard local changes, take the shared state
+  conflicts [--json]                     conflict copies kept in every folder
+  revisions <folderId> <path> [--json]   every known version of a file, newest first
+  revisions <folderId> --deleted         deleted files that can be restored
+  restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -41,6 +47,9 @@ const OPTIONS = {
   'no-mdns': { type: 'boolean', default: false },
   'api-port': { type: 'string' },
   expires: { type: 'string' },
+  deleted: { type: 'boolean', default: false },
+  version: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
@@ -152,6 +161,30 @@ async function run (argv: string[]): Promise<number> {
         // on stderr, so that stdout carries events only; tells a script the stream is live
         onOpen: () => process.stderr.write(`following events of ${home} (Ctrl-C stops)\n`)
       })
+      return 0
+    }
+    case 'conflicts': {
+      positionals(rest, 0, 'conflicts [--json]')
+      const r = await conflictsCommand(home)
+      print(r, () => formatConflicts(r))
+      return 0
+    }
+    case 'revisions': {
+      if (v.deleted) {
+        const [folder] = positionals(rest, 1, 'revisions <folderId> --deleted [--json]')
+        const r = await deletedCommand(home, folder!)
+        print(r, () => formatDeleted(folder!, r))
+        return 0
+      }
+      const [folder, path] = positionals(rest, 2, 'revisions <folderId> <path> [--json]')
+      const r = await revisionsCommand(home, folder!, path!)
+      print(r, () => formatRevisions(path!, r))
+      return 0
+    }
+    case 'restore': {
+      const [folder, path] = positionals(rest, 2, 'restore <folderId> <path> [--version ID] [--to PATH]')
+      const r = await restoreCommand(home, folder!, path!, { ...(v.version === undefined ? {} : { version: v.version }), ...(v.to === undefined ? {} : { to: v.to }) })
+      print(r, () => formatRestore(r))
       return 0
     }
     case 'start': {

@@ -19,6 +19,8 @@ export interface FolderConfig {
   members: Record<string, Role>
   /** this device's own role, as granted when it joined (absent: owner) */
   role?: Role
+  /** days the local trash and superseded records are kept (default 14) */
+  retentionDays?: number
 }
 
 export interface Config {
@@ -65,6 +67,7 @@ function checkConfig (v: unknown, file: string): Config {
   for (const [id, f] of Object.entries(c.folders!)) {
     if (typeof f.path !== 'string') bad(`folder ${id}: path missing`)
     for (const role of Object.values(f.members ?? {})) if (!ROLES.includes(role)) bad(`folder ${id}: bad role ${String(role)}`)
+    if (f.retentionDays !== undefined && !(typeof f.retentionDays === 'number' && f.retentionDays >= 0)) bad(`folder ${id}: retentionDays must be a number >= 0`)
   }
   return c as Config
 }

@@ -16,16 +16,16 @@ export async function callDaemon<T> (home: string, method: 'GET' | 'POST', path:
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
-        let body: unknown
-        try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch {
+        let answer: unknown
+        try { answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch {
           reject(new FerryError('the daemon sent an invalid answer', 'ERR_FERRY_BAD_ANSWER'))
           return
         }
         if (res.statusCode !== 200) {
-          const e = body as { error?: string, code?: string }
-          reject(new FerryError(e.error ?? `daemon answered ${res.statusCode ?? '?'}`, e.code ?? 'ERR_FERRY_DAEMON'))
+          const e = answer as { error?: string, code?: string, hint?: string }
+          reject(new FerryError(e.error ?? `daemon answered ${res.statusCode ?? '?'}`, e.code ?? 'ERR_FERRY_DAEMON', e.hint))
         } else {
-          resolve(body as T)
+          resolve(answer as T)
         }
       })
     })

@@ -33,6 +33,8 @@ import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
 import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
+import { historyRoutes } from './history-routes.ts'
+import { RetentionSweeper } from '../history/retention.ts'
 
 export interface DaemonOptions {
   home: string
@@ -93,6 +95,10 @@ export class Daemon {
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
+  private readonly retention = new RetentionSweeper({
+    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, trashChanged: () => sync.refreshTrash(), ...this.config.folders[id] })),
+    log: logger('ferry:retention')
+  })
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -130,7 +136,9 @@ export class Daemon {
       ...this.readOnly.routes(),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
-      ...readRoutes({ status: () => this.status(), config: () => this.config, stores: () => [...this.folders.values()].map(f => f.store) })
+      ...readRoutes({ status: () => this.status(), config: () => this.config }),
+      // GET /conflicts, /revisions, /deleted; POST /restore
+      ...historyRoutes({ folders: () => this.folders, config: () => this.config })
     }
     this.control = new ControlServer(opts.home, routes)
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': serveEvents(this.events) } })
@@ -218,6 +226,7 @@ export class Daemon {
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
     this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
+    this.retention.start()
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     this.progressTimer = setInterval(() => {
@@ -423,6 +432,7 @@ export class Daemon {
     clearInterval(this.progressTimer)
     await this.api.stop()
     await this.control.stop()
+    await this.retention.stop()
     for (const sync of this.folders.values()) await sync.stop()
     for (const stop of this.fileEventTrackers.values()) stop()
     await this.node?.stop()

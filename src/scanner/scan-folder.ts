@@ -27,6 +27,11 @@ export interface ScanOptions {
   paths?: Iterable<string>
   /** how file content is chunked and hashed (tests count or disturb the reads) */
   readBlocks?: typeof readFileBlocks
+  /**
+   * Paths the folder's ignore rules exclude: never read, recorded or tombstoned (a record we
+   * already hold of such a path is left as it is: see DESIGN.md, Ignore rules).
+   */
+  ignored?: (path: string, isDir: boolean) => boolean
 }
 
 export interface ScanResult {
@@ -59,6 +64,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   const { root, store, log, signal } = opts
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE
   const read = opts.readBlocks ?? readFileBlocks
+  const ignored = opts.ignored ?? (() => false)
   const result: ScanResult = { changed: 0, unstable: [], files: 0, dirs: 0 }
   const seen = new Set<string>()
   /** directories we could not read: their known content must not be tombstoned */
@@ -129,6 +135,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       } catch {
         continue // vanished since readdir; the next scan records the delete
       }
+      if (ignored(path, st.isDirectory())) continue
       if (st.isDirectory()) {
         result.dirs++
         await visitDir(path, st)
@@ -144,6 +151,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   }
 
   const tombstone = async (path: string, own: FileRecord, base: number): Promise<void> => {
+    if (ignored(path, own.type === 'dir')) return
     await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base })
   }
 
@@ -174,6 +182,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       }
       let st
       try { st = await lstat(join(root, path), { bigint: true }) } catch { st = undefined }
+      if (ignored(path, st?.isDirectory() ?? here?.type === 'dir')) continue
       if (st === undefined) {
         for (const [p, r] of before) {
           seen.add(p)

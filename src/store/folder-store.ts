@@ -4,6 +4,7 @@ import type { FileRecord, BlockRef } from '../model/file-record.ts'
 import { bumpVersion } from '../model/version-vector.ts'
 import { decodeStoredRecord, encodeSignedRecord, signRecord, type SignedRecord } from '../log/signed-record.ts'
 import { AsyncLock } from './async-lock.ts'
+import { historyEntry, pruneHistory, readHistory, type HistoryEntry } from '../history/record-history.ts'
 
 // abstract-level's sublevel type needs the parent's type parameters; the parent is opaque here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -113,7 +114,7 @@ export class FolderStore {
     return old
   }
 
-  private indexBlocks (r: FileRecord): void {
+  private indexBlocks (r: Pick<FileRecord, 'path' | 'blocks' | 'deleted' | 'type'>): void {
     if (r.deleted || r.type !== 'file') return
     let offset = 0
     for (const b of r.blocks) {
@@ -126,7 +127,7 @@ export class FolderStore {
     }
   }
 
-  private unindexBlocks (r: FileRecord): void {
+  private unindexBlocks (r: Pick<FileRecord, 'path' | 'blocks'>): void {
     for (const b of r.blocks) {
       const k = b.cid.toString()
       const list = this.blocks.get(k)
@@ -169,6 +170,18 @@ export class FolderStore {
       if (device !== this.self && !s.record.deleted && sameVersion(s.record, record)) out.push(device)
     }
     return out
+  }
+
+  /**
+   * Block locations in a file that no record of ours describes (the trash, `path` relative to
+   * the folder root): read, served and verified like our own files' blocks.
+   */
+  addBlockLocations (path: string, blocks: readonly BlockRef[]): void {
+    this.indexBlocks({ path, blocks, deleted: false, type: 'file' })
+  }
+
+  removeBlockLocations (path: string, blocks: readonly BlockRef[]): void {
+    this.unindexBlocks({ path, blocks })
   }
 
   /** Where the content of `cid` sits in our own files (to be re-verified on read). */
@@ -255,9 +268,13 @@ export class FolderStore {
       }
       const fresh = [...newest.values()]
       const batch = this.db.batch()
+      const now = Date.now()
       for (const s of fresh) {
         const old = this.byPath.get(s.record.path)?.get(s.record.device)
-        if (old !== undefined) batch.del(recordKey(s.record.device, old.record.seq))
+        if (old !== undefined) {
+          batch.del(recordKey(s.record.device, old.record.seq))
+          batch.put(...historyEntry(old, now))
+        }
         batch.put(recordKey(s.record.device, s.record.seq), encodeSignedRecord(s))
       }
       if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
@@ -280,8 +297,10 @@ export class FolderStore {
       const signed: SignedRecord[] = []
       const batch = this.db.batch()
       const committed: LocalChange[] = []
+      const now = Date.now()
       for (const c of changes) {
-        const previous = signed.findLast(p => p.record.path === c.path)?.record ?? this.own(c.path)
+        const previousSigned = signed.findLast(p => p.record.path === c.path) ?? this.byPath.get(c.path)?.get(this.self)
+        const previous = previousSigned?.record
         if (c.base !== undefined && (previous?.seq ?? 0) !== c.base) continue
         seq++
         committed.push(c)
@@ -300,7 +319,10 @@ export class FolderStore {
           version: c.adopt?.version ?? bumpVersion(previous?.version ?? {}, this.self, seq)
         }
         const s = await signRecord(record, this.key)
-        if (previous !== undefined) batch.del(recordKey(this.self, previous.seq))
+        if (previousSigned !== undefined) {
+          batch.del(recordKey(this.self, previousSigned.record.seq))
+          batch.put(...historyEntry(previousSigned, now))
+        }
         batch.put(recordKey(this.self, seq), encodeSignedRecord(s))
         if (c.meta === null) batch.del(metaKey(c.path))
         else if (c.meta !== undefined) batch.put(metaKey(c.path), encoder.encode(JSON.stringify(c.meta)))
@@ -317,6 +339,16 @@ export class FolderStore {
       this.notify(committed.map(c => c.path))
       return signed.map(s => s.record)
     })
+  }
+
+  /** Superseded records of `path` still within the retention period (src/history/). */
+  async history (path: string): Promise<HistoryEntry[]> {
+    return await readHistory(this.db, path)
+  }
+
+  /** Forgets superseded records older than `beforeMs`. */
+  async pruneHistory (beforeMs: number): Promise<number> {
+    return await this.lock.run(async () => await pruneHistory(this.db, beforeMs))
   }
 
   /** Updates only the scan cache (e.g. after we set a file's mtime ourselves). */

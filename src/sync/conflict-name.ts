@@ -24,3 +24,18 @@ export function shortDeviceId (device: string): string {
 export function isConflictCopy (path: string): boolean {
   return /\.sync-conflict-\d{8}-\d{6}-[^/.]+(\.[^/]*)?$/.test(path)
 }
+
+const CONFLICT_NAME = /^(.*)\.sync-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([^/.]+)((?:\.[^/]*)?)$/
+
+/**
+ * What a conflict copy's name says: the path it was kept beside, the losing version's mtime
+ * (second resolution, UTC) and its author's short id. Undefined for other names.
+ */
+export function parseConflictPath (path: string): { original: string, timeMs: number, shortDevice: string } | undefined {
+  const slash = path.lastIndexOf('/')
+  const m = CONFLICT_NAME.exec(path.slice(slash + 1))
+  if (m === null) return undefined
+  const [, stem, y, mo, d, h, mi, s, device, ext] = m
+  const timeMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))
+  return { original: `${path.slice(0, slash + 1)}${stem!}${ext ?? ''}`, timeMs, shortDevice: device! }
+}

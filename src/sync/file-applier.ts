@@ -14,6 +14,7 @@ import type { Action } from './planner.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
+import { linkToTrash, moveToTrash } from '../history/trash.ts'
 
 export interface ApplierComponents {
   root: string
@@ -120,7 +121,7 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
     const st = await statOrUndefined(abs)
     if (st !== undefined && !st.isDirectory()) {
       if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
-      await unlink(abs)
+      await removeToTrash(c, record.path)
     }
     await mkdir(abs, { recursive: true })
     await c.store.commitLocal([adoptChange(record, null)])
@@ -367,6 +368,7 @@ export class InstallQueue {
         const abs = join(c.root, record.path)
         const st = await statOrUndefined(abs)
         if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
+        else if (st !== undefined) await linkToTrash(c.root, record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
         await mkdir(dirname(abs), { recursive: true })
         await rename(tmp, abs)
         changes.push(adoptChange(record, metaOf(await lstat(abs, { bigint: true }))))
@@ -468,6 +470,11 @@ async function adopt (record: FileRecord, c: ApplierComponents, base: number): P
   })
 }
 
+/** Removes the file at `path` (ours, as our record says: checked by the caller) into the trash. */
+async function removeToTrash (c: ApplierComponents, path: string): Promise<void> {
+  if (!(await moveToTrash(c.root, path, c.store.own(path)!.seq))) await unlink(join(c.root, path))
+}
+
 async function remove (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
     assertBase(c, record.path, base)
@@ -484,7 +491,7 @@ async function remove (record: FileRecord, c: ApplierComponents, base: number): 
         return
       }
     } else if (st !== undefined) {
-      await unlink(abs)
+      await removeToTrash(c, record.path)
     }
     await c.store.commitLocal([adoptChange(record, null)])
   })

@@ -8,6 +8,10 @@ import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
+import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
+import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
+import type { Role } from '../config/config.ts'
+import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
@@ -95,6 +99,11 @@ export class FolderSync {
   private readonly watcher: FolderWatcher
   private readonly applier: ApplierComponents
   private readonly progress: TransferProgress
+  /** `.ferryignore`: ignored paths are neither scanned nor planned */
+  readonly ignore = new IgnoreRules()
+  private rulesFirstFailed = false
+  /** blocks of trash files, copied and served like our files' blocks */
+  private readonly trashIndex: TrashIndex
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
@@ -119,6 +128,7 @@ export class FolderSync {
   constructor (components: FolderSyncComponents) {
     this.c = components
     this.progress = new TransferProgress(components.folder)
+    this.trashIndex = new TrashIndex(components.root, components.store)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.blockSource = new LocalBlockSource(components.root, components.store)
@@ -126,7 +136,10 @@ export class FolderSync {
       root: components.root,
       log: components.log,
       onChange: paths => {
-        for (const p of paths) this.watchedPaths.add(p)
+        // (a file event's type is unknown here: a directory-only pattern is left to the scanner)
+        const relevant = paths.filter(p => !this.ignore.ignores(p, false))
+        if (relevant.length === 0) return
+        for (const p of relevant) this.watchedPaths.add(p)
         this.scanTrigger.request()
         this.scheduleCatchUpScan()
       }
@@ -134,6 +147,7 @@ export class FolderSync {
   }
 
   get folder (): string { return this.c.folder }
+  get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
   /** the applier's components, for one-off actions outside the sync loop (revert) */
   get applierComponents (): ApplierComponents { return this.applier }
@@ -147,6 +161,8 @@ export class FolderSync {
     await mkdir(this.c.root, { recursive: true })
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
     await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
+    await this.ignore.reload(this.c.root)
+    this.refreshTrash()
     this.abort = new AbortController()
     await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
@@ -213,13 +229,19 @@ export class FolderSync {
   private async scanOnce (): Promise<void> {
     this.scanning = true
     const started = Date.now()
-    const full = this.fullScan
+    let full = this.fullScan
     const paths = this.watchedPaths
     this.fullScan = false
     this.watchedPaths = new Set()
     try {
+      if ((full || paths.has(IGNORE_FILE)) && await this.ignore.reload(this.c.root)) {
+        // other rules: every decision again, and a full walk for paths no longer ignored
+        this.invalidatePlan()
+        full = true
+      }
       const result = await scanFolder({
         ...(full ? {} : { paths }),
+        ignored: (p, isDir) => this.ignore.ignores(p, isDir),
         root: this.c.root,
         store: this.c.store,
         log: this.c.log,
@@ -273,7 +295,7 @@ export class FolderSync {
       remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
     }
     for (const p of this.dirty) {
-      const a = planPath(p, lookup)
+      const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
       if (a === undefined) this.planned.delete(p)
       else this.planned.set(p, a)
       this.summary.update(p, store.own(p))
@@ -282,13 +304,52 @@ export class FolderSync {
     this.sortedPlan = undefined
   }
 
+  /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
+  refreshTrash (): void {
+    this.trashIndex.refresh().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
+  }
+
+  /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
+  async restore (req: RestoreRequest, members: Record<string, Role>): Promise<RestoreResult> {
+    this.refreshTrash()
+    return await restoreVersion({
+      folder: this.c.folder,
+      root: this.c.root,
+      store: this.c.store,
+      members,
+      diskLock: this.diskLock,
+      ignore: this.ignore,
+      fetchBlocks: this.c.fetchBlocks,
+      scanPaths: paths => {
+        for (const p of paths) this.watchedPaths.add(p)
+        this.scanTrigger.request()
+      },
+      log: this.c.log
+    }, req, this.abort.signal)
+  }
+
+  /** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
+  private isIgnored (path: string): boolean {
+    if (!this.ignore.active) return false
+    const isDir = this.c.store.own(path)?.type === 'dir' || this.c.store.remoteOf(path).some(r => r.type === 'dir')
+    return this.ignore.ignores(path, isDir)
+  }
+
   private async syncOnce (): Promise<void> {
     this.syncing = true
     try {
-      const actions = this.currentPlan()
+      let actions = this.currentPlan()
       if (actions.length === 0) {
         await this.cleanTemp()
         return
+      }
+      // new ignore rules from a peer apply before anything else is installed under the old ones
+      // (unless that failed last time: the rules file must not hold up the folder)
+      const rules = actions.find(a => a.path === IGNORE_FILE)
+      const rulesFirst = rules !== undefined && actions.length > 1 && !this.rulesFirstFailed
+      if (rulesFirst) {
+        actions = [rules]
+        this.syncTrigger.request()
       }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
@@ -344,6 +405,13 @@ export class FolderSync {
       }
       if (stale) this.syncTrigger.request()
       if (failed) this.retryLater(this.syncTrigger)
+      // replacements and deletes keep the old files in the trash
+      if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
+      this.rulesFirstFailed = rulesFirst && failed
+      if (rules !== undefined && await this.ignore.reload(this.c.root)) {
+        this.invalidatePlan()
+        this.requestScan()
+      }
     } finally {
       this.syncing = false
     }

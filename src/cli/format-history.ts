@@ -1,0 +1,43 @@
+import type { ConflictCopy } from '../history/conflict-list.ts'
+import { shortDeviceId } from '../sync/conflict-name.ts'
+import type { DeletedFile, Revision, RevisionSource } from '../history/revisions.ts'
+import type { RestoreResult } from '../history/restore.ts'
+import { formatBytes } from './format-bytes.ts'
+
+export function formatConflicts (list: ConflictCopy[]): string {
+  if (list.length === 0) return 'no conflicts'
+  return list.map(c => `${c.folder}: ${c.path}\n    beside ${c.original}, version of ${shortDeviceId(c.device)} from ${c.time.replace('T', ' ').replace('.000Z', ' UTC')}`).join('\n')
+}
+
+const when = (iso: string): string => iso.replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')
+
+function describeSource (s: RevisionSource): string {
+  switch (s.kind) {
+    case 'local': return 'local file'
+    case 'trash': return 'trash'
+    case 'peer': return `peer ${shortDeviceId(s.device)}`
+    case 'peers': return 'peers (unknown)'
+    case 'relay': return `relay ${s.device === undefined ? '' : shortDeviceId(s.device) + ' '}(unknown)`
+  }
+}
+
+export function formatRevisions (path: string, list: Revision[]): string {
+  const lines = [`${path}: ${list.length} version${list.length === 1 ? '' : 's'}, newest first`]
+  for (const r of list) {
+    const what = r.deleted ? 'deleted' : r.type === 'dir' ? 'directory' : formatBytes(r.size)
+    const flags = r.current ? ' (current)' : ''
+    const from = r.sources.length === 0 ? '' : `  from: ${[...new Set(r.sources.map(describeSource))].join(', ')}`
+    lines.push(`  ${r.versionId}  ${when(r.time)}  ${shortDeviceId(r.device)}  ${what}${flags}${from}`)
+  }
+  return lines.join('\n')
+}
+
+export function formatDeleted (folder: string, list: DeletedFile[]): string {
+  if (list.length === 0) return `no deleted files known in ${folder}`
+  return list.map(d => `${d.path}  deleted ${when(d.deletedAt)} by ${shortDeviceId(d.deletedBy)}${d.lastVersionId === undefined ? '' : `  last version ${d.lastVersionId} (${formatBytes(d.size ?? 0)})`}`).join('\n')
+}
+
+export function formatRestore (r: RestoreResult): string {
+  const parts = Object.entries(r.from).filter(([, n]) => n > 0).map(([k, n]) => `${formatBytes(n)} from ${k}`)
+  return `restored version ${r.versionId} of ${r.path}${r.to === r.path ? '' : ` to ${r.to}`} (${formatBytes(r.size)}${parts.length > 0 ? ': ' + parts.join(', ') : ''})${r.recorded ? '; it syncs as a new version' : '; it will be recorded at the next scan'}`
+}

@@ -1,0 +1,32 @@
+import type { FolderStore } from '../store/folder-store.ts'
+import { parseConflictPath, shortDeviceId } from '../sync/conflict-name.ts'
+
+export interface ConflictCopy {
+  folder: string
+  /** the conflict copy */
+  path: string
+  /** the path it was kept beside */
+  original: string
+  /** the author of the losing version: a full device id when one known here matches */
+  device: string
+  /** that version's mtime, as its name says (ISO, second resolution) */
+  time: string
+  size: number
+  /** the copy's record: its mtime and the device that made its content */
+  mtimeMs: number
+  modifiedBy: string
+}
+
+/** The conflict copies this device holds in one folder (live files with a conflict name). */
+export function listConflicts (store: FolderStore): ConflictCopy[] {
+  const devices = [store.self, ...store.devices()]
+  const out: ConflictCopy[] = []
+  for (const [path, r] of store.ownRecords()) {
+    if (r.deleted || r.type !== 'file') continue
+    const parsed = parseConflictPath(path)
+    if (parsed === undefined) continue
+    const device = r.modifiedBy.endsWith(parsed.shortDevice) ? r.modifiedBy : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? parsed.shortDevice
+    out.push({ folder: store.folder, path, original: parsed.original, device, time: new Date(parsed.timeMs).toISOString(), size: r.size, mtimeMs: r.mtimeMs, modifiedBy: r.modifiedBy })
+  }
+  return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+}

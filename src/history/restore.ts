@@ -1,0 +1,195 @@
+import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from '@libp2p/logger'
+import { contentKey, EXEC_BITS, type FileRecord } from '../model/file-record.ts'
+import { validatePath } from '../model/paths.ts'
+import type { AsyncLock } from '../store/async-lock.ts'
+import type { IgnoreRules } from '../ignore/ignore-rules.ts'
+import { blockMatches } from '../hashing/block-cid.ts'
+import { readLocalBlock, TEMP_DIR } from '../sync/file-applier.ts'
+import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
+import { globalWinner } from '../sync/planner.ts'
+import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { FerryError } from '../errors.ts'
+import { linkToTrash, listTrash } from './trash.ts'
+import { versionId, versionsOf, UnknownPathError, type VersionCatalogComponents } from './revisions.ts'
+
+export interface RestoreComponents extends VersionCatalogComponents {
+  diskLock: AsyncLock
+  ignore: IgnoreRules
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  /** asks the scanner to look at these paths now */
+  scanPaths: (paths: string[]) => void
+  log: Logger
+}
+
+export interface RestoreRequest {
+  path: string
+  /** a version id from `ferry revisions`; default: the newest version with other content than now */
+  version?: string
+  /** write it here instead of at `path` */
+  to?: string
+}
+
+export interface RestoreResult {
+  folder: string
+  path: string
+  to: string
+  versionId: string
+  size: number
+  /** where the bytes came from */
+  from: { trash: number, local: number, peers: number }
+  /** the scanner recorded it as a new version (false: it will, at the next scan) */
+  recorded: boolean
+}
+
+/** How long restore waits for the scanner to record the restored file before answering. */
+export const RECORD_WAIT_MS = 30_000
+
+export class UnknownVersionError extends FerryError {
+  constructor (path: string, id: string, folder: string) {
+    super(`no version ${id} of ${path}`, 'ERR_FERRY_VERSION_NOT_FOUND', `\`ferry revisions ${folder} ${path}\` lists them`)
+  }
+}
+
+/** Picks the version to bring back: the one asked for, or the newest with other content than now. */
+async function chooseVersion (c: RestoreComponents, path: string, id: string | undefined): Promise<FileRecord> {
+  const versions = await versionsOf(c.store, path)
+  if (versions.length === 0) throw new UnknownPathError(c.folder, path)
+  if (id !== undefined) {
+    const r = versions.find(v => versionId(v) === id)
+    if (r === undefined) throw new UnknownVersionError(path, id, c.folder)
+    if (r.deleted) throw new FerryError(`version ${id} of ${path} is a deletion: nothing to restore`, 'ERR_FERRY_VERSION_DELETED', 'pick a version with content')
+    if (r.type !== 'file') throw new FerryError(`version ${id} of ${path} is a directory: only files are restored`, 'ERR_FERRY_NOT_A_FILE')
+    return r
+  }
+  const own = c.store.own(path)
+  const winner = globalWinner(own === undefined ? c.store.remoteOf(path) : [own, ...c.store.remoteOf(path)])
+  const now = winner === undefined || winner.deleted ? undefined : contentKey(winner)
+  const r = versions.find(v => !v.deleted && v.type === 'file' && contentKey(v) !== now)
+  if (r === undefined) throw new FerryError(`no earlier version of ${path} with content is known`, 'ERR_FERRY_VERSION_NOT_FOUND', `\`ferry revisions ${c.folder} ${path}\` lists what is known`)
+  return r
+}
+
+async function readAt (file: string, cid: CID, size: number, at: number): Promise<Uint8Array | undefined> {
+  let fh
+  try {
+    fh = await open(file, 'r')
+    const buf = new Uint8Array(size)
+    const { bytesRead } = await fh.read(buf, 0, size, at)
+    return bytesRead === size && blockMatches(cid, buf) ? buf : undefined
+  } catch {
+    return undefined
+  } finally {
+    await fh?.close()
+  }
+}
+
+/**
+ * Brings a version of a file back as a new version: the bytes come from the trash, then from
+ * our own files (any block with the same CID), then from peers (blocks protocol); every block is
+ * verified. The file is assembled in `.ferry/tmp`, fsynced, and renamed over the target under
+ * the disk lock (whatever the target held goes to the trash first); the scanner then records it
+ * as a new local version, which every device takes like any other edit.
+ */
+export async function restoreVersion (c: RestoreComponents, req: RestoreRequest, signal?: AbortSignal): Promise<RestoreResult> {
+  const path = validatePath(req.path)
+  const to = validatePath(req.to ?? path)
+  if (c.ignore.ignores(to, false)) throw new FerryError(`${to} is ignored by .ferryignore`, 'ERR_FERRY_IGNORED', 'restore it with --to under another name')
+  const record = await chooseVersion(c, path, req.version)
+  const trashFiles = (await listTrash(c.root)).filter(e => e.path === path).sort((x, y) => y.trashedAtMs - x.trashedAtMs).map(e => e.file)
+
+  const tmp = join(c.root, TEMP_DIR, `restore-${randomUUID()}.part`)
+  await mkdir(dirname(tmp), { recursive: true })
+  const from = { trash: 0, local: 0, peers: 0 }
+  const fh = await open(tmp, 'w', 0o600)
+  try {
+    try {
+      const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
+      let offset = 0
+      for (const b of record.blocks) {
+        const k = b.cid.toString()
+        const entry = offsets.get(k)
+        if (entry === undefined) offsets.set(k, { cid: b.cid, size: b.size, at: [offset] })
+        else entry.at.push(offset)
+        offset += b.size
+      }
+      await fh.truncate(record.size)
+      const write = async (cid: CID, data: Uint8Array): Promise<void> => {
+        for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)
+      }
+      const wanted: WantedBlock[] = []
+      for (const { cid, size, at } of offsets.values()) {
+        signal?.throwIfAborted()
+        let data: Uint8Array | undefined
+        for (const file of trashFiles) {
+          data = await readAt(file, cid, size, at[0]!)
+          if (data !== undefined) break
+        }
+        if (data !== undefined) {
+          from.trash += size
+        } else {
+          data = await readLocalBlock(c, cid, size)
+          if (data !== undefined) from.local += size
+        }
+        if (data === undefined) wanted.push({ cid, size })
+        else await write(cid, data)
+      }
+      if (wanted.length > 0) {
+        try {
+          await c.fetchBlocks(record, wanted, async (cid, data) => {
+            from.peers += data.byteLength
+            await write(cid, data)
+          }, signal)
+        } catch (err) {
+          if (!(err instanceof BlocksUnavailableError)) throw err
+          throw new FerryError(`version ${versionId(record)} of ${path} is not in this device's trash or files, and no connected peer has its content`, 'ERR_FERRY_VERSION_UNAVAILABLE', 'connect a device that still holds it')
+        }
+      }
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await chmod(tmp, (record.mode & EXEC_BITS) !== 0 ? 0o755 : 0o644)
+    await c.diskLock.run(async () => {
+      const abs = join(c.root, to)
+      let st
+      try { st = await lstat(abs) } catch { st = undefined }
+      if (st?.isDirectory() === true) throw new FerryError(`${to} is a directory`, 'ERR_FERRY_NOT_A_FILE', 'restore with --to under another name')
+      // what the target holds now is kept, like anything ferry replaces
+      if (st !== undefined) await linkToTrash(c.root, to, c.store.own(to)?.seq ?? 0)
+      await mkdir(dirname(abs), { recursive: true })
+      await rename(tmp, abs)
+    })
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+  c.log('%s: restored version %s of %s to %s', c.folder, versionId(record), path, to)
+  const recorded = await waitForRecord(c, to, record, signal)
+  return { folder: c.folder, path, to, versionId: versionId(record), size: record.size, from, recorded }
+}
+
+/** Asks the scanner to look at `to` and waits (bounded) until our record of it has this content. */
+async function waitForRecord (c: RestoreComponents, to: string, record: FileRecord, signal?: AbortSignal): Promise<boolean> {
+  const done = (): boolean => {
+    const own = c.store.own(to)
+    return own !== undefined && !own.deleted && own.size === record.size && own.blocks.length === record.blocks.length && own.blocks.every((b, i) => b.cid.equals(record.blocks[i]!.cid))
+  }
+  const result = Promise.withResolvers<boolean>()
+  const unsubscribe = c.store.onChange(paths => { if (paths.includes(to) && done()) result.resolve(true) })
+  const timer = setTimeout(() => result.resolve(done()), RECORD_WAIT_MS)
+  const onAbort = (): void => result.resolve(false)
+  signal?.addEventListener('abort', onAbort)
+  try {
+    c.scanPaths([to])
+    if (done()) return true
+    return await result.promise
+  } finally {
+    unsubscribe()
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
