@@ -24,6 +24,8 @@ import { ForgedRecordError } from '../log/signed-record.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { Membership } from './membership.ts'
+import { ReplicaUploads } from '../replica/replica-uploads.ts'
+import { REPLICA_PROTOCOL } from '../../protocols/replica/index.ts'
 
 export interface DaemonOptions {
   home: string
@@ -41,7 +43,12 @@ export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]
   peers: PeerStatus[]
-  folders: FolderStatus[]
+  folders: Array<FolderStatus & {
+    /** present when the folder has a replica member: it holds every local block and record */
+    replicaInSync?: boolean
+    /** block bytes the folder's replicas acknowledged since start */
+    replicaSentBytes?: number
+  }>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
 }
@@ -72,6 +79,7 @@ export class Daemon {
   private readonly subscriptions = new Map<string, Subscription>()
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
+  private readonly replicas: ReplicaUploads
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -91,6 +99,22 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
+    })
+    this.replicas = new ReplicaUploads({
+      stores: () => new Map([...this.folders].map(([id, sync]) => [id, sync.store])),
+      replicasOf: folder => this.membership.replicasOf(folder),
+      readBlock: async (folder, cid, size) => {
+        const sync = this.folders.get(folder)
+        const root = this.config.folders[folder]?.path
+        if (sync === undefined || root === undefined) return undefined
+        return await readLocalBlock({ root, store: sync.store }, cid, size)
+      },
+      openStream: async (peer, signal) => {
+        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+        return await this.requireNode().dialProtocol(peerIdFromString(peer), REPLICA_PROTOCOL, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      },
+      isConnected: peer => this.isConnected(peer),
+      hangUp: (peer, reason) => this.hangUp(peer, reason)
     })
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => this.status(),
@@ -143,6 +167,7 @@ export class Daemon {
       const peer = e.detail.toString()
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
       this.ensureSubscriptions(peer)
+      this.replicas.peerConnected(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {
@@ -156,6 +181,7 @@ export class Daemon {
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
+    this.replicas.update()
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     if (onProgress !== undefined) {
@@ -182,9 +208,10 @@ export class Daemon {
         log: logger(`ferry:sync:${id}`),
         acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
         fetchBlocks: async (record, wanted, onBlock, signal) => {
-          // peers known to hold this version; if none is connected, any member may have the blocks
+          // peers known to hold this version; if none is connected, any member may have the blocks;
+          // replicas (relays) hold every uploaded block, so they are always asked too
           const holders = store.holdersOf(record).filter(p => this.isConnected(p))
-          const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
+          const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
         onEvent: e => this.report(e)
@@ -312,6 +339,7 @@ export class Daemon {
       }
     }
     await this.startFolders()
+    this.replicas.update()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
     for (const conn of this.node?.getConnections() ?? []) this.ensureSubscriptions(conn.remotePeer.toString())
@@ -336,7 +364,8 @@ export class Daemon {
       const heardAll = this.membership.membersOf(sync.folder)
         .filter(p => this.isConnected(p))
         .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
-      return { ...s, inSync: s.inSync && heardAll }
+      const replica = this.replicas.status(sync.folder)
+      return { ...s, inSync: s.inSync && heardAll, ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
     })
     return {
       deviceId: this.self,
@@ -353,6 +382,7 @@ export class Daemon {
     clearInterval(this.dialTimer)
     clearInterval(this.progressTimer)
     await this.control.stop()
+    this.replicas.stop()
     for (const sync of this.folders.values()) await sync.stop()
     await this.node?.stop()
     await this.db.close()

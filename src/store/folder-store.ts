@@ -31,6 +31,20 @@ export type LocalChange = Omit<FileRecord, 'folder' | 'device' | 'seq' | 'versio
 
 export interface BlockLocation { path: string, offset: number, size: number }
 
+export interface FolderStoreOptions {
+  db: FolderDb
+  folder: string
+  self: string
+  key: PrivateKey
+  /** fsync every batch before it counts as written (the relay acknowledges only durable data) */
+  syncWrites?: boolean
+  /**
+   * Extra entries written in the same batch that drops a superseded remote record (the relay
+   * keeps history this way). Keys must not start with `r:` or `m:`.
+   */
+  onSupersede?: (old: SignedRecord, by: SignedRecord) => Array<[string, Uint8Array]>
+}
+
 const SEQ_DIGITS = 16
 const recordKey = (device: string, seq: number): string => `r:${device}:${String(seq).padStart(SEQ_DIGITS, '0')}`
 const metaKey = (path: string): string => `m:${path}`
@@ -55,12 +69,16 @@ export class FolderStore {
   private readonly byInode = new Map<number, Set<string>>()
   private readonly blocks = new Map<string, BlockLocation[]>()
   private readonly listeners = new Set<(paths: readonly string[]) => void>()
+  private readonly syncWrites: boolean
+  private readonly onSupersede?: (old: SignedRecord, by: SignedRecord) => Array<[string, Uint8Array]>
 
-  constructor (opts: { db: FolderDb, folder: string, self: string, key: PrivateKey }) {
+  constructor (opts: FolderStoreOptions) {
     this.db = opts.db
     this.folder = opts.folder
     this.self = opts.self
     this.key = opts.key
+    this.syncWrites = opts.syncWrites ?? false
+    if (opts.onSupersede !== undefined) this.onSupersede = opts.onSupersede
   }
 
   async open (): Promise<void> {
@@ -72,6 +90,11 @@ export class FolderStore {
     for await (const [key, value] of this.db.iterator({ gte: 'm:', lt: 'm;' })) {
       this.putMeta(key.slice(2), JSON.parse(decoder.decode(value)) as LocalMeta)
     }
+  }
+
+  // classic-level honours `sync` through sublevels; abstract-level's option type does not name it
+  private writeOptions (): Record<string, unknown> {
+    return this.syncWrites ? { sync: true } : {}
   }
 
   /** Called after every change of the record set (ours or a peer's), with the paths touched. */
@@ -257,11 +280,14 @@ export class FolderStore {
       const batch = this.db.batch()
       for (const s of fresh) {
         const old = this.byPath.get(s.record.path)?.get(s.record.device)
-        if (old !== undefined) batch.del(recordKey(s.record.device, old.record.seq))
+        if (old !== undefined) {
+          batch.del(recordKey(s.record.device, old.record.seq))
+          for (const [k, v] of this.onSupersede?.(old, s) ?? []) batch.put(k, v)
+        }
         batch.put(recordKey(s.record.device, s.record.seq), encodeSignedRecord(s))
       }
       if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
-      await batch.write()
+      await batch.write(this.writeOptions())
       for (const s of fresh) this.index(s)
       this.notify(fresh.map(s => s.record.path))
       return fresh.length
@@ -307,7 +333,7 @@ export class FolderStore {
         signed.push(s)
       }
       if (signed.length === 0) { batch.close().catch(() => {}); return [] }
-      await batch.write()
+      await batch.write(this.writeOptions())
       for (let i = 0; i < signed.length; i++) {
         this.index(signed[i]!)
         const meta = committed[i]!.meta
