@@ -15,3 +15,5 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 10_000
 /** uploader: how long to wait for any answer before giving up on the session */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 export const DEFAULT_MAX_INBOUND_STREAMS = 16
+/** relay: blocks of one session written and fsynced at once (fsync latency, not bandwidth, is the limit) */
+export const DEFAULT_MAX_CONCURRENT_BLOCK_WRITES = 16

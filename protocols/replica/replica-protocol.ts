@@ -7,7 +7,7 @@ import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from 
 import { decodeReplicaMessage, encodeReplicaMessage, type ReplicaMessage } from './messages.ts'
 import {
   REPLICA_PROTOCOL, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
-  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES
+  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES
 } from './constants.ts'
 
 /** One folder as the relay holds it, for one upload session. */
@@ -63,21 +63,49 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
       return
     }
     await send(ms, { type: 'pos', positions: folder.positions() })
+    // blocks are written (and fsynced) several at a time; each `got` goes out, in order, as soon
+    // as its block and every earlier one are durable, without waiting for the next message
+    let writing = 0
+    let slotFreed: PromiseWithResolvers<void> | undefined
+    let acks: Promise<void> = Promise.resolve()
+    let failed: Error | undefined
     while (true) {
       let m: ReplicaMessage
       try {
         m = await receive(ms)
       } catch (err) {
+        if (failed !== undefined) throw failed
         if (err instanceof TruncatedStreamError && stream.status !== 'reset' && stream.status !== 'aborted') break // clean end
         throw err
       }
+      if (m.type === 'blk') {
+        while (writing >= DEFAULT_MAX_CONCURRENT_BLOCK_WRITES) {
+          slotFreed = Promise.withResolvers<void>()
+          await slotFreed.promise
+        }
+        if (failed !== undefined) throw failed
+        writing++
+        const { cid } = m
+        const done = folder.putBlock(cid, m.data)
+        done.catch(() => {}) // observed by the ack chain
+        acks = acks.then(async () => {
+          await done
+          await send(ms, { type: 'got', cid })
+        }).finally(() => {
+          writing--
+          slotFreed?.resolve()
+        })
+        acks.catch(err => {
+          failed ??= toError(err)
+          ms.abort(failed) // wakes the reader above
+        })
+        continue
+      }
+      // a query or a batch of records comes after every block sent before it
+      await acks
       switch (m.type) {
         case 'has':
           await send(ms, { type: 'lack', cids: await folder.lacking(m.cids) })
-          break
-        case 'blk':
-          await folder.putBlock(m.cid, m.data)
-          await send(ms, { type: 'got', cid: m.cid })
           break
         case 'recs': {
           const verified: SignedRecord[] = []
@@ -94,6 +122,7 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
           throw new InvalidMessageError(REPLICA_PROTOCOL, `unexpected ${m.type}`)
       }
     }
+    await acks
     await ms.close()
   } catch (e) {
     const err = toError(e)
