@@ -109,7 +109,8 @@ export class RelayNode {
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
       isTrusted: id => this.membership.isTrusted(id),
-      mdns: false
+      mdns: false,
+      relayServer: true
     })
     this.node = node
     await node.handle(INDEX_PROTOCOL, async (stream, connection) => {

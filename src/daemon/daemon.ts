@@ -26,6 +26,7 @@ import { ControlServer } from './control-server.ts'
 import { Membership } from './membership.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import { REPLICA_PROTOCOL } from '../../protocols/replica/index.ts'
+import { dialViaRelays } from '../replica/relayed-dial.ts'
 
 export interface DaemonOptions {
   home: string
@@ -270,12 +271,19 @@ export class Daemon {
         }
       }
       // addresses learnt from mDNS live in the peer store
-      await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => {
+      const direct = await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => true, err => {
         this.log('dialing %s failed: %s', peer, toError(err).message)
+        return false
       })
+      if (!direct && !this.isConnected(peer)) await dialViaRelays(node, peer, this.relays().filter(r => r !== peer && this.isConnected(r)), this.log)
     } finally {
       this.dialing.delete(peer)
     }
+  }
+
+  /** replica members of any of our folders: relays, which can also relay connections */
+  private relays (): string[] {
+    return [...new Set(Object.keys(this.config.folders).flatMap(f => this.membership.replicasOf(f)))]
   }
 
   private ensureSubscriptions (peer: string): void {

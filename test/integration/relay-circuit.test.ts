@@ -1,0 +1,43 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Lab, ferryOk, freePort, status, waitConverged, waitFor } from '../helpers/ferry-process.ts'
+import { RelayLab, useRelay } from '../helpers/relay-process.ts'
+
+describe('the relay is a circuit relay for its devices', () => {
+  let lab: Lab
+  let relays: RelayLab
+  afterEach(async () => {
+    await lab.cleanup()
+    await relays.cleanup()
+  })
+
+  it('two devices whose direct addresses fail connect through the relay and sync', async () => {
+    lab = new Lab()
+    relays = new RelayLab()
+    await lab.setup()
+    await relays.setup()
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    const b = await lab.device('b')
+    // each knows the other only at an address where nothing listens
+    const dead = `/ip4/127.0.0.1/tcp/${await freePort()}`
+    await ferryOk(['--home', a.home, 'device', 'add', b.id, '--addr', dead, '--name', 'b'])
+    await ferryOk(['--home', b.home, 'device', 'add', a.id, '--addr', dead, '--name', 'a'])
+    await ferryOk(['--home', a.home, 'share', 'docs', b.id])
+    await ferryOk(['--home', b.home, 'share', 'docs', a.id])
+    await useRelay(a, r)
+    await useRelay(b, r)
+    await Promise.all([lab.start(a), lab.start(b)])
+    await waitFor('a and b connected through the relay', async () => {
+      const peer = (await status(b)).peers.find(p => p.id === a.id)
+      return peer?.connected === true && peer.addrs.some(x => x.includes('/p2p-circuit'))
+    }, 60_000).catch(err => { throw new Error(`${(err as Error).message}\n${a.log.slice(-2000)}\n${b.log.slice(-2000)}`) })
+    await writeFile(join(a.folder, 'hello.txt'), 'through the relay')
+    const tree = await waitConverged([a, b], 60_000)
+    expect(tree.has('hello.txt')).toBe(true)
+    // a change on b reaches a while both are online, over the relayed connection or the relay's store
+    await writeFile(join(b.folder, 'reply.txt'), 'back again')
+    expect((await waitConverged([a, b], 60_000)).has('reply.txt')).toBe(true)
+  })
+})
