@@ -7,6 +7,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
@@ -30,6 +31,8 @@ export interface NodeOptions {
 
 /** reservations a relay holds at once (one per trusted device online) */
 export const DEFAULT_MAX_RELAY_RESERVATIONS = 1024
+/** ferry's own DHT: never mixed with the public IPFS one (/ipfs/kad/1.0.0) */
+export const DHT_PROTOCOL = '/ferry/kad/1.0.0'
 
 export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
 
@@ -44,7 +47,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     privateKey: opts.privateKey,
     // devices also listen through relays (a reservation on each trusted relay they connect to),
     // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
-    addresses: { listen: opts.relayServer === true ? opts.listen : [...opts.listen, '/p2p-circuit'] },
+    addresses: { listen: opts.relayServer === true ? opts.listen : [...new Set([...opts.listen, '/p2p-circuit'])] },
     transports: [tcp(), circuitRelayTransport()],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [tls(), noise()],
@@ -64,6 +67,10 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     services: {
       identify: identify(),
       ping: ping(),
+      // a private kad-dht among trusted devices and their relays (the gater keeps everyone else
+      // out): dialing a device we have no address for looks it up here. Every address is kept
+      // (LAN and loopback included): all peers in this DHT are trusted.
+      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
       ...(opts.relayServer === true
         ? { relay: circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }) }
         : {})
