@@ -12,6 +12,7 @@ export function formatStatus (s: DaemonStatus): string {
   for (const f of s.folders) {
     const state = f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${f.id} ${f.path}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
+    if (f.replicaInSync !== undefined) lines.push(`    replica: ${f.replicaInSync ? 'holds everything' : 'behind or unreachable'}`)
     for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
   }
   return lines.join('\n')
