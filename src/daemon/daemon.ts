@@ -183,6 +183,12 @@ export class Daemon {
     this.opts.print(`device id ${this.self}`)
     await this.startFolders()
     this.replicas.update()
+    // peers that connected while the folders were starting found none to subscribe to
+    for (const conn of node.getConnections()) {
+      const peer = conn.remotePeer.toString()
+      this.ensureSubscriptions(peer)
+      this.replicas.peerConnected(peer)
+    }
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     if (onProgress !== undefined) {
