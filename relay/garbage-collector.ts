@@ -8,9 +8,11 @@ export const DEFAULT_GC_INTERVAL_MS = 60 * 60 * 1000
 export const DEFAULT_GC_FIRST_RUN_MS = 60 * 1000
 /**
  * An unreferenced block younger than this is kept: a device uploads blocks before the record
- * that references them, and `has` refreshes the mtime of blocks it reports as held.
+ * that references them (a huge file's record only after all its blocks), and `has` refreshes
+ * the mtime of blocks it reports as held. A single file taking longer than this to upload could
+ * lose its first blocks; the device's next audit sends them again.
  */
-export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000
+export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000
 
 export interface GcOptions { retentionMs: number, graceMs?: number, nowMs?: number }
 export interface GcReport { expiredRecords: number, deletedBlocks: number, freedBytes: number, keptBlocks: number }

@@ -171,7 +171,7 @@ describe('replica protocol against a real relay store', () => {
     const orphan = block()
     await relay.putBlock(orphan.cid, orphan.data)
     expect((await collectGarbage(relay, { retentionMs: 0 })).deletedBlocks).toBe(0)
-    const old = new Date(Date.now() - 2 * 60 * 60 * 1000)
+    const old = new Date(Date.now() - 48 * 60 * 60 * 1000)
     await utimes(relay.blocks.pathOf(orphan.cid), old, old)
     // a `has` query touches it: it is about to be referenced by a record
     expect(await relay.lacking([orphan.cid])).toEqual([])
