@@ -11,7 +11,7 @@ import {
 
 export interface IndexServerComponents {
   /** the folder's store if `peer` is a member allowed to read it, else undefined */
-  folderStore: (peer: string, folder: string) => FolderStore | undefined
+  folderStore: (peer: string, folder: string) => FolderStore | undefined | Promise<FolderStore | undefined>
   log: Logger
 }
 
@@ -39,7 +39,7 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
   try {
     const first = await receive(ms, { signal: AbortSignal.timeout(SUBSCRIBE_TIMEOUT_MS) })
     if (first.type !== 'sub') throw new InvalidMessageError(INDEX_PROTOCOL, `expected sub, got ${first.type}`)
-    const store = components.folderStore(peer, first.folder)
+    const store = await components.folderStore(peer, first.folder)
     if (store === undefined) {
       // same answer whether the folder exists or not: non-members learn nothing
       await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${first.folder}` })

@@ -6,6 +6,7 @@ import { emptyConfig, loadConfig, saveConfig, validateFolderId, type Config, typ
 import { createDeviceKey, deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { RelayStatus } from '../../relay/relay-node.ts'
 import { FerryError } from '../errors.ts'
 
 /** Command handlers return data; main.ts prints it (text or --json). */
@@ -93,13 +94,15 @@ export async function deviceAddCommand (home: string, deviceId: string, opts: { 
   return { id, ...(name === undefined ? {} : { name }), addrs }
 }
 
-export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean }): Promise<{ folder: string, device: string, role: Role }> {
+export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean, replica?: boolean }): Promise<{ folder: string, device: string, role: Role }> {
   const id = validateDeviceId(deviceId)
   const config = await loadConfig(home)
   const folder = config.folders[folderId]
   if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
   if (config.devices[id] === undefined) throw new FerryError(`device ${id} is not trusted yet`, 'ERR_FERRY_DEVICE_NOT_FOUND', `run \`ferry device add ${id}\` first`)
-  const role: Role = opts.readOnly ? 'read-only' : 'read-write'
+  if (opts.readOnly && opts.replica === true) throw new FerryError('--read-only and --replica exclude each other', 'ERR_FERRY_USAGE')
+  // a replica (a relay) stores and serves the folder; its own records are never accepted
+  const role: Role = opts.replica === true ? 'replica' : opts.readOnly ? 'read-only' : 'read-write'
   folder.members[id] = role
   await commit(home, config)
   return { folder: folderId, device: id, role }
@@ -121,6 +124,6 @@ export async function unshareCommand (home: string, folderId: string, deviceId: 
   return { folder: folderId, device: id, daemonReloaded }
 }
 
-export async function statusCommand (home: string): Promise<DaemonStatus> {
-  return await callDaemon<DaemonStatus>(home, 'GET', '/status')
+export async function statusCommand (home: string): Promise<DaemonStatus | RelayStatus> {
+  return await callDaemon<DaemonStatus | RelayStatus>(home, 'GET', '/status')
 }

@@ -13,6 +13,7 @@ export function formatStatus (s: DaemonStatus): string {
     const state = f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${f.id} ${f.path}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
     if (f.role === 'read-only') lines.push(`    read-only: ${f.localChanges ?? 0} local change${f.localChanges === 1 ? '' : 's'} not accepted by others${(f.localChanges ?? 0) > 0 ? ` (\`ferry revert ${f.id}\` discards them)` : ''}`)
+    if (f.replicaInSync !== undefined) lines.push(`    replica: ${f.replicaInSync ? 'holds everything' : 'behind or unreachable'}`)
     for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
   }
   return lines.join('\n')

@@ -7,6 +7,8 @@ import {
 import { formatFolders, formatStatus } from './format.ts'
 import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
 import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from './format-history.ts'
+import { relayVerifyCommand } from './relay-commands.ts'
+import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
 import { formatEvent } from './format-event.ts'
 import { followEvents } from '../api/sse-client.ts'
@@ -19,7 +21,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   folder add <path> --id <folderId>      sync a directory as a folder
   folder list [--json]                   list folders and their members
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
-  share <folderId> <deviceId> [--read-only]            make a device a member
+  share <folderId> <deviceId> [--read-only|--replica]  make a device a member (--replica: a relay)
   unshare <folderId> <deviceId>                        stop sharing a folder with a device
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
@@ -30,7 +32,9 @@ const USAGE = `usage: ferry <command> [--home DIR]
   conflicts [--json]                     conflict copies kept in every folder
   revisions <folderId> <path> [--json]   every known version of a file, newest first
   revisions <folderId> --deleted         deleted files that can be restored
-  restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)`
+  restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
+  relay [--listen MA]... [--retention DAYS]   run a relay node until SIGINT/SIGTERM
+  relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage`
 
 class UsageError extends FerryError {
   constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
@@ -43,6 +47,8 @@ const OPTIONS = {
   addr: { type: 'string', multiple: true, default: [] },
   name: { type: 'string' },
   'read-only': { type: 'boolean', default: false },
+  replica: { type: 'boolean', default: false },
+  retention: { type: 'string' },
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
   'api-port': { type: 'string' },
@@ -112,8 +118,8 @@ async function run (argv: string[]): Promise<number> {
       return 0
     }
     case 'share': {
-      const [folder, device] = positionals(rest, 2, 'share <folderId> <deviceId> [--read-only]')
-      const r = await shareCommand(home, folder!, device!, { readOnly: v['read-only'] })
+      const [folder, device] = positionals(rest, 2, 'share <folderId> <deviceId> [--read-only|--replica]')
+      const r = await shareCommand(home, folder!, device!, { readOnly: v['read-only'], replica: v.replica })
       print(r, () => `folder ${r.folder} shared with ${r.device} (${r.role})`)
       return 0
     }
@@ -126,7 +132,7 @@ async function run (argv: string[]): Promise<number> {
     case 'status': {
       positionals(rest, 0, 'status')
       const r = await statusCommand(home)
-      print(r, () => formatStatus(r))
+      print(r, () => 'relay' in r ? formatRelayStatus(r) : formatStatus(r))
       return 0
     }
     case 'invite': {
@@ -187,6 +193,22 @@ async function run (argv: string[]): Promise<number> {
       print(r, () => formatRestore(r))
       return 0
     }
+    case 'relay': {
+      const [sub, ...more] = rest
+      if (sub === 'verify') {
+        positionals(more, 0, 'relay verify')
+        const r = await relayVerifyCommand(home)
+        print(r, () => formatVerifyReport(r))
+        return r.ok ? 0 : 1
+      }
+      positionals(rest, 0, 'relay [--listen MA]... [--retention DAYS] | relay verify')
+      let retentionDays: number | undefined
+      if (v.retention !== undefined) {
+        retentionDays = Number(v.retention)
+        if (!Number.isFinite(retentionDays) || retentionDays < 0) throw new UsageError(`--retention must be a number of days >= 0, not ${JSON.stringify(v.retention)}`)
+      }
+      return await startRelay(home, v.listen.length > 0 ? v.listen : undefined, retentionDays)
+    }
     case 'start': {
       positionals(rest, 0, 'start')
       return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'], parsePort(v['api-port']))
@@ -212,6 +234,34 @@ function parsePort (v: string | undefined): number {
   return n
 }
 
+async function waitForSignal (stamp: () => string): Promise<void> {
+  await new Promise<void>(resolve => {
+    const onSignal = (sig: string): void => {
+      out(`${stamp()} ${sig}: shutting down`)
+      resolve()
+    }
+    process.once('SIGINT', () => onSignal('SIGINT'))
+    process.once('SIGTERM', () => onSignal('SIGTERM'))
+  })
+}
+
+async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined): Promise<number> {
+  const stamp = (): string => new Date().toISOString().slice(11, 23)
+  const { RelayNode } = await import('../../relay/relay-node.ts')
+  const relay = await RelayNode.open({
+    home,
+    ...(listen === undefined ? {} : { listen }),
+    ...(retentionDays === undefined ? {} : { retentionDays }),
+    print: line => out(`${stamp()} ${line}`)
+  })
+  await relay.start()
+  out(`${stamp()} ferry relay running; stop with Ctrl-C`)
+  await waitForSignal(stamp)
+  await relay.stop()
+  out(`${stamp()} stopped`)
+  return 0
+}
+
 async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   // loaded on demand: the other commands start fast without libp2p
@@ -227,14 +277,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
   })
   await daemon.start()
   out(`${stamp()} ferry running; stop with Ctrl-C`)
-  await new Promise<void>(resolve => {
-    const onSignal = (sig: string): void => {
-      out(`${stamp()} ${sig}: shutting down`)
-      resolve()
-    }
-    process.once('SIGINT', () => onSignal('SIGINT'))
-    process.once('SIGTERM', () => onSignal('SIGTERM'))
-  })
+  await waitForSignal(stamp)
   await daemon.stop()
   out(`${stamp()} stopped`)
   return 0

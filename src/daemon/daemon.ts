@@ -35,6 +35,9 @@ import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
 import { RetentionSweeper } from '../history/retention.ts'
+import { ReplicaUploads } from '../replica/replica-uploads.ts'
+import { REPLICA_PROTOCOL } from '../../protocols/replica/index.ts'
+import { dialViaRelays } from '../replica/relayed-dial.ts'
 
 export interface DaemonOptions {
   home: string
@@ -54,8 +57,12 @@ export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]
   peers: PeerStatus[]
-  /** read-only folders also say how many local changes the others do not accept */
-  folders: Array<FolderStatus & Partial<ReadOnlyStatus>>
+  folders: Array<FolderStatus & Partial<ReadOnlyStatus> & {
+    /** present when the folder has a replica member: it holds every local block and record */
+    replicaInSync?: boolean
+    /** block bytes the folder's replicas acknowledged since start */
+    replicaSentBytes?: number
+  }>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
 }
@@ -92,6 +99,7 @@ export class Daemon {
   private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
+  private readonly replicas: ReplicaUploads
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -115,6 +123,17 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       log: logger('ferry:sync:fetch')
+    })
+    this.replicas = new ReplicaUploads({
+      stores: () => new Map([...this.folders].map(([id, sync]) => [id, sync.store])),
+      replicasOf: folder => this.membership.replicasOf(folder),
+      readBlock: async (folder, cid) => await this.folders.get(folder)?.readBlock(cid),
+      openStream: async (peer, signal) => {
+        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+        return await this.requireNode().dialProtocol(peerIdFromString(peer), REPLICA_PROTOCOL, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      },
+      isConnected: peer => this.isConnected(peer),
+      hangUp: (peer, reason) => this.hangUp(peer, reason)
     })
     this.sharing = new SharingService({
       home: opts.home,
@@ -209,6 +228,7 @@ export class Daemon {
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
       this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
       this.ensureSubscriptions(peer)
+      this.replicas.peerConnected(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {
@@ -227,6 +247,13 @@ export class Daemon {
     await this.startFolders()
     this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
     this.retention.start()
+    this.replicas.update()
+    // peers that connected while the folders were starting found none to subscribe to
+    for (const conn of node.getConnections()) {
+      const peer = conn.remotePeer.toString()
+      this.ensureSubscriptions(peer)
+      this.replicas.peerConnected(peer)
+    }
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     this.progressTimer = setInterval(() => {
@@ -261,9 +288,10 @@ export class Daemon {
         log: logger(`ferry:sync:${id}`),
         acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
         fetchBlocks: async (record, wanted, onBlock, signal) => {
-          // peers known to hold this version; if none is connected, any member may have the blocks
+          // peers known to hold this version; if none is connected, any member may have the blocks;
+          // replicas (relays) hold every uploaded block, so they are always asked too
           const holders = store.holdersOf(record).filter(p => this.isConnected(p) && this.membership.mayRead(id, p))
-          const peers = holders.length > 0 ? holders : this.membership.membersOf(id)
+          const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
         onEvent: e => this.report(e)
@@ -319,12 +347,19 @@ export class Daemon {
         }
       }
       // addresses learnt from mDNS live in the peer store
-      await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(err => {
+      const direct = await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => true, err => {
         this.log('dialing %s failed: %s', peer, toError(err).message)
+        return false
       })
+      if (!direct && !this.isConnected(peer)) await dialViaRelays(node, peer, this.relays().filter(r => r !== peer && this.isConnected(r)), this.log)
     } finally {
       this.dialing.delete(peer)
     }
+  }
+
+  /** replica members of any of our folders: relays, which can also relay connections */
+  private relays (): string[] {
+    return [...new Set(Object.keys(this.config.folders).flatMap(f => this.membership.replicasOf(f)))]
   }
 
   private ensureSubscriptions (peer: string): void {
@@ -390,6 +425,7 @@ export class Daemon {
       }
     }
     await this.startFolders()
+    this.replicas.update()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
     for (const conn of this.node?.getConnections() ?? []) this.ensureSubscriptions(conn.remotePeer.toString())
@@ -414,7 +450,8 @@ export class Daemon {
       const heardAll = this.membership.membersOf(sync.folder)
         .filter(p => this.isConnected(p))
         .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
-      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync) }
+      const replica = this.replicas.status(sync.folder)
+      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
     })
     return {
       deviceId: this.self,
@@ -433,6 +470,7 @@ export class Daemon {
     await this.api.stop()
     await this.control.stop()
     await this.retention.stop()
+    this.replicas.stop()
     for (const sync of this.folders.values()) await sync.stop()
     for (const stop of this.fileEventTrackers.values()) stop()
     await this.node?.stop()

@@ -38,6 +38,11 @@ export class Membership {
     return Object.keys(this.config.folders[folder]?.members ?? {}).filter(d => this.isTrusted(d))
   }
 
+  /** replica members (relays) of `folder`: we upload to them, never take changes from them */
+  replicasOf (folder: string): string[] {
+    return this.membersOf(folder).filter(d => this.role(folder, d) === 'replica')
+  }
+
   foldersSharedWith (device: string): string[] {
     return Object.keys(this.config.folders).filter(f => this.mayRead(f, device))
   }

@@ -6,6 +6,8 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
@@ -20,20 +22,33 @@ export interface NodeOptions {
   /** only these devices may connect, in either direction */
   isTrusted: (peerId: string) => boolean
   mdns: boolean
+  /**
+   * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
+   * peer that can reserve a slot is a member: their relayed connections get no data or time limit.
+   */
+  relayServer?: boolean
 }
+
+/** reservations a relay holds at once (one per trusted device online) */
+export const DEFAULT_MAX_RELAY_RESERVATIONS = 1024
+/** ferry's own DHT: never mixed with the public IPFS one (/ipfs/kad/1.0.0) */
+export const DHT_PROTOCOL = '/ferry/kad/1.0.0'
 
 export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
 
 /**
  * The device's libp2p node: TCP + TLS (or Noise) + Yamux, identify and ping (used by the connection
- * monitor), mDNS on the LAN, and a gater that lets only trusted devices in or out.
+ * monitor), mDNS on the LAN, circuit relay (client; server on a relay), and a gater that lets
+ * only trusted devices in or out.
  */
 export async function createNode (opts: NodeOptions): Promise<FerryNode> {
   const deny = (peer: { toString: () => string }): boolean => !opts.isTrusted(peer.toString())
   return await createLibp2p({
     privateKey: opts.privateKey,
-    addresses: { listen: opts.listen },
-    transports: [tcp()],
+    // devices also listen through relays (a reservation on each trusted relay they connect to),
+    // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
+    addresses: { listen: opts.relayServer === true ? opts.listen : [...new Set([...opts.listen, '/p2p-circuit'])] },
+    transports: [tcp(), circuitRelayTransport()],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [tls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],
@@ -49,6 +64,16 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     },
     connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: true },
     peerDiscovery: opts.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: DEFAULT_MDNS_INTERVAL_MS })] : [],
-    services: { identify: identify(), ping: ping() }
-  })
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // a private kad-dht among trusted devices and their relays (the gater keeps everyone else
+      // out): dialing a device we have no address for looks it up here. Every address is kept
+      // (LAN and loopback included): all peers in this DHT are trusted.
+      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+      ...(opts.relayServer === true
+        ? { relay: circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }) }
+        : {})
+    }
+  }) as FerryNode
 }

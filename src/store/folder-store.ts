@@ -32,6 +32,15 @@ export type LocalChange = Omit<FileRecord, 'folder' | 'device' | 'seq' | 'versio
 
 export interface BlockLocation { path: string, offset: number, size: number }
 
+export interface FolderStoreOptions {
+  db: FolderDb
+  folder: string
+  self: string
+  key: PrivateKey
+  /** fsync every batch before it counts as written (the relay acknowledges only durable data) */
+  syncWrites?: boolean
+}
+
 const SEQ_DIGITS = 16
 const recordKey = (device: string, seq: number): string => `r:${device}:${String(seq).padStart(SEQ_DIGITS, '0')}`
 const metaKey = (path: string): string => `m:${path}`
@@ -56,12 +65,14 @@ export class FolderStore {
   private readonly byInode = new Map<number, Set<string>>()
   private readonly blocks = new Map<string, BlockLocation[]>()
   private readonly listeners = new Set<(paths: readonly string[]) => void>()
+  private readonly syncWrites: boolean
 
-  constructor (opts: { db: FolderDb, folder: string, self: string, key: PrivateKey }) {
+  constructor (opts: FolderStoreOptions) {
     this.db = opts.db
     this.folder = opts.folder
     this.self = opts.self
     this.key = opts.key
+    this.syncWrites = opts.syncWrites ?? false
   }
 
   async open (): Promise<void> {
@@ -73,6 +84,11 @@ export class FolderStore {
     for await (const [key, value] of this.db.iterator({ gte: 'm:', lt: 'm;' })) {
       this.putMeta(key.slice(2), JSON.parse(decoder.decode(value)) as LocalMeta)
     }
+  }
+
+  // classic-level honours `sync` through sublevels; abstract-level's option type does not name it
+  private writeOptions (): Record<string, unknown> {
+    return this.syncWrites ? { sync: true } : {}
   }
 
   /** Called after every change of the record set (ours or a peer's), with the paths touched. */
@@ -278,7 +294,7 @@ export class FolderStore {
         batch.put(recordKey(s.record.device, s.record.seq), encodeSignedRecord(s))
       }
       if (fresh.length === 0) { batch.close().catch(() => {}); return 0 }
-      await batch.write()
+      await batch.write(this.writeOptions())
       for (const s of fresh) this.index(s)
       this.notify(fresh.map(s => s.record.path))
       return fresh.length
@@ -329,7 +345,7 @@ export class FolderStore {
         signed.push(s)
       }
       if (signed.length === 0) { batch.close().catch(() => {}); return [] }
-      await batch.write()
+      await batch.write(this.writeOptions())
       for (let i = 0; i < signed.length; i++) {
         this.index(signed[i]!)
         const meta = committed[i]!.meta

@@ -1,0 +1,19 @@
+import { DEFAULT_MAX_BLOCK_BYTES } from '../blocks/constants.ts'
+
+/** Version is part of the id: a new wire format gets a new id. */
+export const REPLICA_PROTOCOL = '/ferry/replica/1'
+/** `recs` may carry a record with a 10 GiB file's block list; `blk` at most one block */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+export const DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE = DEFAULT_MAX_BLOCK_BYTES
+export const DEFAULT_MAX_CIDS_PER_QUERY = 1024
+export const DEFAULT_MAX_RECORDS_PER_BATCH = 512
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
+export const DEFAULT_MAX_POSITIONS = 4096
+/** uploader: block bytes sent but not yet acknowledged (durable) by the relay */
+export const DEFAULT_MAX_UNACKED_BYTES = 8 * 1024 * 1024
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000
+/** uploader: how long to wait for any answer before giving up on the session */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+export const DEFAULT_MAX_INBOUND_STREAMS = 16
+/** relay: blocks of one session written and fsynced at once (fsync latency, not bandwidth, is the limit) */
+export const DEFAULT_MAX_CONCURRENT_BLOCK_WRITES = 16

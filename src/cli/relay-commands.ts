@@ -1,0 +1,16 @@
+import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import type { VerifyReport } from '../../relay/verify.ts'
+
+/** a scrub reads every block: give a running relay time */
+const VERIFY_TIMEOUT_MS = 60 * 60 * 1000
+
+/** `ferry relay verify`: asks the running relay to scrub itself, or opens its store directly. */
+export async function relayVerifyCommand (home: string): Promise<VerifyReport> {
+  try {
+    return await callDaemon<VerifyReport>(home, 'POST', '/verify', VERIFY_TIMEOUT_MS)
+  } catch (err) {
+    if (!(err instanceof NoDaemonError)) throw err
+  }
+  const { verifyOffline } = await import('../../relay/relay-node.ts')
+  return await verifyOffline(home)
+}

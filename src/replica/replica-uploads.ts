@@ -1,0 +1,78 @@
+import type { Stream } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import type { CID } from 'multiformats/cid'
+import type { FolderStore } from '../store/folder-store.ts'
+import { ReplicaUploader } from './replica-uploader.ts'
+
+export interface ReplicaUploadsComponents {
+  /** folder id -> store, for the folders this device runs */
+  stores: () => ReadonlyMap<string, FolderStore>
+  /** replica members (relays) of a folder */
+  replicasOf: (folder: string) => string[]
+  readBlock: (folder: string, cid: CID, size: number) => Promise<Uint8Array | undefined>
+  openStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
+  isConnected: (peer: string) => boolean
+  hangUp: (peer: string, reason: Error) => void
+}
+
+export interface ReplicaFolderStatus {
+  /** every replica of the folder acknowledged every local block and record, and is connected */
+  inSync: boolean
+  /** block bytes the replicas acknowledged since start */
+  sentBytes: number
+}
+
+/** The daemon's set of uploaders: one per (folder, replica member), kept in step with the config. */
+export class ReplicaUploads {
+  private readonly c: ReplicaUploadsComponents
+  private readonly uploaders = new Map<string, ReplicaUploader>()
+
+  constructor (components: ReplicaUploadsComponents) {
+    this.c = components
+  }
+
+  /** Starts uploaders for new (folder, replica) pairs and stops those no longer configured. */
+  update (): void {
+    const wanted = new Set<string>()
+    for (const [folder, store] of this.c.stores()) {
+      for (const replica of this.c.replicasOf(folder)) {
+        const key = `${folder}/${replica}`
+        wanted.add(key)
+        if (this.uploaders.has(key)) continue
+        const u = new ReplicaUploader({
+          folder,
+          replica,
+          store,
+          readBlock: async (cid, size) => await this.c.readBlock(folder, cid, size),
+          openStream: async signal => await this.c.openStream(replica, signal),
+          isConnected: () => this.c.isConnected(replica),
+          hangUp: reason => this.c.hangUp(replica, reason),
+          log: logger(`ferry:replica:${folder}`)
+        })
+        this.uploaders.set(key, u)
+        u.start()
+      }
+    }
+    for (const [key, u] of this.uploaders) {
+      if (wanted.has(key)) continue
+      u.stop()
+      this.uploaders.delete(key)
+    }
+  }
+
+  peerConnected (peer: string): void {
+    for (const u of this.uploaders.values()) if (u.replica === peer) u.connected()
+  }
+
+  /** undefined when the folder has no replica */
+  status (folder: string): ReplicaFolderStatus | undefined {
+    const list = [...this.uploaders.entries()].filter(([k]) => k.startsWith(`${folder}/`)).map(([, u]) => u)
+    if (list.length === 0) return undefined
+    return { inSync: list.every(u => u.inSync()), sentBytes: list.reduce((n, u) => n + u.sentBytes, 0) }
+  }
+
+  stop (): void {
+    for (const u of this.uploaders.values()) u.stop()
+    this.uploaders.clear()
+  }
+}

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { callDaemon } from '../../src/daemon/control-client.ts'
+import type { RelayStatus } from '../../relay/relay-node.ts'
+import { REPO, ferryOk, freePort, type Device } from './ferry-process.ts'
+
+const BIN = join(REPO, 'src/cli/ferry.js')
+
+/** A relay process for multi-process tests: its own temp home, a loopback port. */
+export interface Relay extends Omit<Device, 'folder'> {}
+
+export class RelayLab {
+  private root = ''
+  private readonly relays: Relay[] = []
+
+  async setup (): Promise<void> {
+    this.root = await mkdtemp(join(tmpdir(), 'ferry-relay-test-'))
+  }
+
+  /** A relay home; its identity is made by its first run (as `ferry relay` does), not by init. */
+  async relay (name = 'relay', opts: { retentionDays?: number } = {}): Promise<Relay> {
+    const port = await freePort()
+    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
+    this.relays.push(r)
+    await this.start(r, opts)
+    r.id = (await ferryOk(['--home', r.home, 'id'])).trim()
+    return r
+  }
+
+  async start (r: Relay, opts: { retentionDays?: number } = {}): Promise<void> {
+    const args = [BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)])]
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+    r.process = child
+    r.log = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (buf: Buffer) => {
+        r.log += buf.toString()
+        if (r.log.includes('ferry relay running')) resolve()
+      })
+      child.stderr.on('data', (buf: Buffer) => { r.log += buf.toString() })
+      child.once('exit', code => reject(new Error(`${r.name} exited ${code ?? 'by signal'} before starting:\n${r.log}`)))
+    })
+  }
+
+  async stop (r: Relay, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = r.process
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+    child.kill(signal)
+    await exited
+    r.process = undefined
+  }
+
+  async cleanup (): Promise<void> {
+    for (const r of this.relays) {
+      const killer = setTimeout(() => r.process?.kill('SIGKILL'), 5_000)
+      await this.stop(r).catch(() => {})
+      clearTimeout(killer)
+    }
+    if (this.root !== '') await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+export async function relayStatus (r: Relay): Promise<RelayStatus> {
+  return await callDaemon<RelayStatus>(r.home, 'GET', '/status')
+}
+
+/** `device` uses `relay` as the replica of its folder, and the relay trusts it. */
+export async function useRelay (device: Device, relay: Relay, folderId = 'docs'): Promise<void> {
+  await ferryOk(['--home', device.home, 'device', 'add', relay.id, '--addr', relay.addr, '--name', relay.name])
+  await ferryOk(['--home', device.home, 'share', folderId, relay.id, '--replica'])
+  await ferryOk(['--home', relay.home, 'device', 'add', device.id, '--name', device.name])
+}

@@ -1,0 +1,65 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Lab, ferryOk, status, waitFor } from '../helpers/ferry-process.ts'
+import { RelayLab, relayStatus, useRelay } from '../helpers/relay-process.ts'
+
+const settle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+describe('the relay takes data only from devices it trusts', () => {
+  let lab: Lab
+  let relays: RelayLab
+  afterEach(async () => {
+    await lab.cleanup()
+    await relays.cleanup()
+  })
+
+  it('a device the relay never trusted cannot connect, and nothing of its folder is stored', async () => {
+    lab = new Lab()
+    relays = new RelayLab()
+    await lab.setup()
+    await relays.setup()
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    const mallory = await lab.device('mallory')
+    await useRelay(a, r)
+    // mallory trusts the relay and shares a folder with it as a replica; the relay never added mallory
+    await ferryOk(['--home', mallory.home, 'device', 'add', r.id, '--addr', r.addr])
+    await ferryOk(['--home', mallory.home, 'share', 'docs', r.id, '--replica'])
+    await writeFile(join(mallory.folder, 'spam.txt'), 'store me for free')
+    await writeFile(join(a.folder, 'mine.txt'), 'a trusted file')
+    await Promise.all([lab.start(a), lab.start(mallory)])
+    await waitFor('a uploaded', async () => (await status(a)).folders[0]!.replicaInSync === true, 60_000)
+    await settle(4_000) // more than one dial round of mallory's
+    const sm = await status(mallory)
+    expect(sm.peers.every(p => !p.connected)).toBe(true)
+    expect(sm.folders[0]!.replicaInSync).toBe(false)
+    const sr = await relayStatus(r)
+    expect(sr.peers.map(p => p.id)).not.toContain(mallory.id)
+    expect(sr.folders.map(f => f.members)).toEqual([[a.id]])
+    expect(Object.keys(sr.folders[0]!.devices)).toEqual([a.id])
+    expect(r.log).not.toContain(mallory.id)
+    // exactly a's one block is stored
+    expect(sr.receivedBlocks).toBe(1)
+  })
+
+  it('a trust added while the relay runs takes effect without a restart', async () => {
+    lab = new Lab()
+    relays = new RelayLab()
+    await lab.setup()
+    await relays.setup()
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    await ferryOk(['--home', a.home, 'device', 'add', r.id, '--addr', r.addr])
+    await ferryOk(['--home', a.home, 'share', 'docs', r.id, '--replica'])
+    await writeFile(join(a.folder, 'late.txt'), 'trusted later')
+    await lab.start(a)
+    await settle(3_500)
+    expect((await status(a)).folders[0]!.replicaInSync).toBe(false)
+    expect((await relayStatus(r)).folders).toEqual([])
+    await ferryOk(['--home', r.home, 'device', 'add', a.id])
+    await waitFor('a uploaded', async () => (await status(a)).folders[0]!.replicaInSync === true, 30_000)
+    const blocks = join(r.home, 'relay', 'blocks')
+    expect((await readdir(blocks)).filter(n => /^[0-9a-f]{2}$/.test(n)).length).toBe(1)
+  })
+})

@@ -1,0 +1,65 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Lab, ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
+import { RelayLab, useRelay } from '../helpers/relay-process.ts'
+
+async function blockFiles (home: string): Promise<string[]> {
+  const root = join(home, 'relay', 'blocks')
+  const out: string[] = []
+  for (const shard of (await readdir(root)).filter(n => /^[0-9a-f]{2}$/.test(n))) {
+    for (const name of await readdir(join(root, shard))) out.push(join(root, shard, name))
+  }
+  return out.sort()
+}
+
+describe('relay verify', () => {
+  let lab: Lab
+  let relays: RelayLab
+  afterEach(async () => {
+    await lab.cleanup()
+    await relays.cleanup()
+  })
+
+  it('finds a corrupted block file, and a device that still has the block uploads it again', async () => {
+    lab = new Lab()
+    relays = new RelayLab()
+    await lab.setup()
+    await relays.setup()
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    await useRelay(a, r)
+    await writeRandomFile(join(a.folder, 'data.bin'), 4)
+    await writeFile(join(a.folder, 'note.txt'), 'small')
+    await lab.start(a)
+    await waitFor('a uploaded', async () => (await status(a)).folders[0]!.replicaInSync === true, 60_000)
+    const files = await blockFiles(r.home)
+    expect(files.length).toBeGreaterThan(2)
+    const ok = await ferry(['--home', r.home, 'relay', 'verify'])
+    expect(ok.code).toBe(0)
+
+    // flip one byte in the middle of a stored block
+    const victim = files[1]!
+    const bytes = await readFile(victim)
+    bytes[bytes.length >> 1]! ^= 0xff
+    await writeFile(victim, bytes)
+    const sentBefore = (await status(a)).folders[0]!.replicaSentBytes!
+
+    const bad = await ferry(['--home', r.home, 'relay', 'verify', '--json'])
+    expect(bad.code).not.toBe(0)
+    const report = JSON.parse(bad.stdout) as { ok: boolean, damagedBlocks: string[] }
+    expect(report.ok).toBe(false)
+    expect(report.damagedBlocks).toEqual([victim.split('/').at(-1)])
+
+    // the block was quarantined; the device re-uploads it: it is back and the store verifies again
+    let last = ''
+    await waitFor('the block is back', async () => {
+      const v = await ferry(['--home', r.home, 'relay', 'verify', '--json'])
+      last = v.stdout
+      return v.code === 0 && (JSON.parse(v.stdout) as { missingBlocks: number }).missingBlocks === 0
+    }, 60_000).catch(err => { throw new Error(`${(err as Error).message}: ${last}\n${a.log.slice(-2000)}\n${r.log.slice(-2000)}`) })
+    expect(await blockFiles(r.home)).toEqual(files)
+    const sentAfter = (await status(a)).folders[0]!.replicaSentBytes!
+    expect(sentAfter - sentBefore).toBe(bytes.length)
+  })
+})
