@@ -63,7 +63,7 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
         }
         changed = false
         // membership is checked again before every pass: a member removed meanwhile gets nothing more
-        if (components.folderStore(peer, first.folder) !== store) {
+        if (await components.folderStore(peer, first.folder) !== store) {
           await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${first.folder}` })
           break
         }
