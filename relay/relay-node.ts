@@ -15,6 +15,7 @@ import { REPLICA_PROTOCOL, serveReplica } from '../protocols/replica/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../protocols/blocks/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as REPLICA_MAX_STREAMS } from '../protocols/replica/constants.ts'
+import { HISTORY_PROTOCOL, serveHistory, DEFAULT_MAX_INBOUND_STREAMS as HISTORY_MAX_STREAMS } from '../protocols/history/index.ts'
 import { RelayStore } from './relay-store.ts'
 import { verifyRelay, type VerifyReport } from './verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './garbage-collector.ts'
@@ -131,6 +132,17 @@ export class RelayNode {
         log: logger('ferry:relay:blocks')
       })
     }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
+    // a member's question "every version of this path you keep" (ferry revisions / restore)
+    await node.handle(HISTORY_PROTOCOL, async (stream, connection) => {
+      await serveHistory(stream, connection.remotePeer.toString(), {
+        recordsOf: async (peer, folder, path) => {
+          const f = this.store.folder(folder)
+          if (f === undefined || !this.membership.isTrusted(peer) || !this.store.isMember(folder, peer)) return undefined
+          return [...f.store.signedOf(path), ...(await f.store.history(path)).map(h => h.signed)]
+        },
+        log: logger('ferry:relay:history')
+      })
+    }, { maxInboundStreams: HISTORY_MAX_STREAMS })
     await node.handle(REPLICA_PROTOCOL, async (stream, connection) => {
       await serveReplica(stream, connection.remotePeer.toString(), {
         openFolder: async (peer, folder) => {

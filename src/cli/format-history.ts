@@ -17,7 +17,7 @@ function describeSource (s: RevisionSource): string {
     case 'trash': return 'trash'
     case 'peer': return `peer ${shortDeviceId(s.device)}`
     case 'peers': return 'peers (unknown)'
-    case 'relay': return `relay ${s.device === undefined ? '' : shortDeviceId(s.device) + ' '}(unknown)`
+    case 'relay': return `relay ${s.device === undefined ? '' : shortDeviceId(s.device) + ' '}(${s.status})`
   }
 }
 

@@ -34,6 +34,8 @@ import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
+import { HISTORY_PROTOCOL, fetchHistory } from '../../protocols/history/index.ts'
+import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import { REPLICA_PROTOCOL } from '../../protocols/replica/index.ts'
@@ -157,7 +159,7 @@ export class Daemon {
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config }),
       // GET /conflicts, /revisions, /deleted; POST /restore
-      ...historyRoutes({ folders: () => this.folders, config: () => this.config })
+      ...historyRoutes({ folders: () => this.folders, config: () => this.config, remoteHistory: async (folder, path) => await this.relayHistory(folder, path) })
     }
     this.control = new ControlServer(opts.home, routes)
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': serveEvents(this.events) } })
@@ -198,7 +200,9 @@ export class Daemon {
       // a pending invitation lets strangers connect, for /ferry/join/1 only: every other
       // protocol checks folder membership, and the connection is closed after a while (peer:connect)
       isTrusted: id => this.membership.isTrusted(id) || this.sharing.admitsStrangers(),
-      mdns: this.opts.mdns ?? true
+      mdns: this.opts.mdns ?? true,
+      // reachable through a relay only if we use one (a relay added later counts after a restart)
+      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
     })
     this.node = node
     await node.handle(INDEX_PROTOCOL, async (stream, connection) => {
@@ -317,6 +321,30 @@ export class Daemon {
 
   private isConnected (peer: string): boolean {
     return this.node !== undefined && this.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
+  }
+
+  /**
+   * Asks the folder's connected relays for every version of `path` they keep. A relay that does
+   * not answer is left out of `answered`; one that sends forged or misplaced records is cut off.
+   * Only versions by devices whose changes this folder accepts are taken.
+   */
+  private async relayHistory (folder: string, path: string): Promise<RemoteHistory> {
+    const out: RemoteHistory = { answered: [], versions: [] }
+    await Promise.all(this.membership.replicasOf(folder).filter(r => this.isConnected(r)).map(async relay => {
+      try {
+        const stream = await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        const records = await fetchHistory(stream, folder, path)
+        out.answered.push(relay)
+        for (const s of records) {
+          if (s.record.device === this.self || this.membership.acceptsChangesFrom(folder, s.record.device)) out.versions.push({ record: s.record, from: relay })
+        }
+      } catch (err) {
+        const e = toError(err)
+        this.opts.print(`history of ${path} from relay ${this.nameOf(relay)} failed: ${e.message}`)
+        if (e instanceof InvalidMessageError || e instanceof InvalidRecordError || e instanceof ForgedRecordError) this.hangUp(relay, e)
+      }
+    }))
+    return out
   }
 
   private hangUp (peer: string, reason: Error): void {

@@ -3,12 +3,14 @@ import type { FolderSync } from '../sync/folder-sync.ts'
 import { FerryError } from '../errors.ts'
 import type { Route } from './control-server.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
-import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type Revision } from '../history/revisions.ts'
+import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type RemoteHistory, type Revision } from '../history/revisions.ts'
 import type { RestoreResult } from '../history/restore.ts'
 
 export interface HistoryRoutesComponents {
   folders: () => ReadonlyMap<string, FolderSync>
   config: () => Config
+  /** what the folder's connected relays keep of a path */
+  remoteHistory: (folder: string, path: string) => Promise<RemoteHistory>
 }
 
 function badRequest (what: string): FerryError {
@@ -27,7 +29,13 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
     if (sync === undefined) throw new UnknownFolderError(id)
     return sync
   }
-  const catalog = (sync: FolderSync) => ({ folder: sync.folder, root: sync.root, store: sync.store, members: c.config().folders[sync.folder]?.members ?? {} })
+  const catalog = (sync: FolderSync) => ({
+    folder: sync.folder,
+    root: sync.root,
+    store: sync.store,
+    members: c.config().folders[sync.folder]?.members ?? {},
+    remoteHistory: async (path: string) => await c.remoteHistory(sync.folder, path)
+  })
   return {
     'GET /conflicts': async (): Promise<ConflictCopy[]> => [...c.folders().values()].flatMap(sync => listConflicts(sync.store)),
     'GET /revisions': async ({ query }): Promise<Revision[]> => {
@@ -49,7 +57,7 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
       if (path === undefined) throw badRequest('path missing')
       const version = str('version')
       const to = str('to')
-      return await sync.restore({ path, ...(version === undefined ? {} : { version }), ...(to === undefined ? {} : { to }) }, catalog(sync).members)
+      return await sync.restore({ path, ...(version === undefined ? {} : { version }), ...(to === undefined ? {} : { to }) }, catalog(sync))
     }
   }
 }

@@ -12,7 +12,7 @@ import type { FolderDb } from '../store/folder-store.ts'
 const SEQ_DIGITS = 16
 const PREFIX = 'h:'
 
-export interface HistoryEntry { record: FileRecord, supersededAtMs: number }
+export interface HistoryEntry { record: FileRecord, supersededAtMs: number, signed: SignedRecord }
 
 export function historyKey (path: string, device: string, seq: number): string {
   return `${PREFIX}${path}\0${device}\0${String(seq).padStart(SEQ_DIGITS, '0')}`
@@ -29,7 +29,8 @@ function decodeOuter (value: Uint8Array): [number, Uint8Array] {
 
 function decodeEntry (value: Uint8Array): HistoryEntry {
   const [supersededAtMs, envelope] = decodeOuter(value)
-  return { record: decodeStoredRecord(envelope).record, supersededAtMs }
+  const signed = decodeStoredRecord(envelope)
+  return { record: signed.record, supersededAtMs, signed }
 }
 
 /** Every superseded record of `path` still kept. */

@@ -56,7 +56,8 @@ export class UnknownVersionError extends FerryError {
 
 /** Picks the version to bring back: the one asked for, or the newest with other content than now. */
 async function chooseVersion (c: RestoreComponents, path: string, id: string | undefined): Promise<FileRecord> {
-  const versions = await versionsOf(c.store, path)
+  const remote = await c.remoteHistory?.(path)
+  const versions = await versionsOf(c.store, path, remote?.versions.map(v => v.record) ?? [])
   if (versions.length === 0) throw new UnknownPathError(c.folder, path)
   if (id !== undefined) {
     const r = versions.find(v => versionId(v) === id)

@@ -23,6 +23,14 @@ export interface VersionCatalogComponents {
   store: FolderStore
   /** the folder's members (a replica member is the relay) */
   members: Record<string, Role>
+  /** asks the connected relays for the versions of `path` they keep (signature-checked) */
+  remoteHistory?: (path: string) => Promise<RemoteHistory>
+}
+
+/** What the relays said: which ones answered, and the records they keep of one path. */
+export interface RemoteHistory {
+  answered: string[]
+  versions: Array<{ record: FileRecord, from: string }>
 }
 
 export type RevisionSource =
@@ -34,6 +42,8 @@ export type RevisionSource =
   | { kind: 'peer', device: string }
   /** a peer or the relay may still hold it (in its trash or history); not checkable from here */
   | { kind: 'peers' | 'relay', status: 'unknown', device?: string }
+  /** the relay keeps this version (its record, and the blocks for the retention period) */
+  | { kind: 'relay', status: 'available', device: string }
 
 export interface Revision {
   versionId: string
@@ -81,9 +91,9 @@ function currentRecords (store: FolderStore, path: string): FileRecord[] {
 }
 
 /** All known records of `path`, one per version (newest first by mtime). */
-export async function versionsOf (store: FolderStore, path: string): Promise<FileRecord[]> {
+export async function versionsOf (store: FolderStore, path: string, remote: readonly FileRecord[] = []): Promise<FileRecord[]> {
   const byId = new Map<string, FileRecord>()
-  for (const r of [...currentRecords(store, path), ...(await store.history(path)).map(h => h.record)]) {
+  for (const r of [...currentRecords(store, path), ...(await store.history(path)).map(h => h.record), ...remote]) {
     const id = versionId(r)
     const seen = byId.get(id)
     // the author's own record of a version is the one to show
@@ -110,8 +120,12 @@ async function trashByContent (c: VersionCatalogComponents, path: string): Promi
 
 export async function revisionsOf (c: VersionCatalogComponents, path: string): Promise<Revision[]> {
   path = validatePath(path)
-  const versions = await versionsOf(c.store, path)
+  const remote = await c.remoteHistory?.(path) ?? { answered: [], versions: [] }
+  const versions = await versionsOf(c.store, path, remote.versions.map(v => v.record))
   if (versions.length === 0) throw new UnknownPathError(c.folder, path)
+  /** relay -> version ids it said it keeps */
+  const kept = new Map<string, Set<string>>(remote.answered.map(d => [d, new Set()]))
+  for (const v of remote.versions) kept.get(v.from)?.add(versionId(v.record))
   const winner = globalWinner(currentRecords(c.store, path))
   const own = c.store.own(path)
   const trash = await trashByContent(c, path)
@@ -124,7 +138,11 @@ export async function revisionsOf (c: VersionCatalogComponents, path: string): P
       for (const file of trash.get(k) ?? []) sources.push({ kind: 'trash', file })
       for (const p of c.store.remoteOf(path)) if (!p.deleted && contentKey(p) === k) sources.push({ kind: 'peer', device: p.device })
       if (!sources.some(s => s.kind === 'local' || s.kind === 'trash')) sources.push({ kind: 'peers', status: 'unknown' })
-      for (const device of relays) sources.push({ kind: 'relay', status: 'unknown', device })
+      for (const device of relays) {
+        const keeps = kept.get(device)
+        if (keeps === undefined) sources.push({ kind: 'relay', status: 'unknown', device })
+        else if (keeps.has(versionId(r))) sources.push({ kind: 'relay', status: 'available', device })
+      }
     }
     return {
       versionId: versionId(r),

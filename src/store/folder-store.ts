@@ -164,6 +164,11 @@ export class FolderStore {
     return out
   }
 
+  /** The newest signed record of `path` of every device, verbatim (for forwarding). */
+  signedOf (path: string): SignedRecord[] {
+    return [...(this.byPath.get(path)?.values() ?? [])]
+  }
+
   own (path: string): FileRecord | undefined {
     return this.byPath.get(path)?.get(this.self)?.record
   }

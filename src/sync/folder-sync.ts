@@ -10,7 +10,7 @@ import type { FolderStore } from '../store/folder-store.ts'
 import { AsyncLock } from '../store/async-lock.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
 import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
-import type { Role } from '../config/config.ts'
+import type { VersionCatalogComponents } from '../history/revisions.ts'
 import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
@@ -310,13 +310,13 @@ export class FolderSync {
   }
 
   /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
-  async restore (req: RestoreRequest, members: Record<string, Role>): Promise<RestoreResult> {
+  async restore (req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
     this.refreshTrash()
     return await restoreVersion({
       folder: this.c.folder,
       root: this.c.root,
       store: this.c.store,
-      members,
+      ...catalog,
       diskLock: this.diskLock,
       ignore: this.ignore,
       fetchBlocks: this.c.fetchBlocks,

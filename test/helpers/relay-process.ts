@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { REPO, ferryOk, freePort, type Device } from './ferry-process.ts'
+import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 
 const BIN = join(REPO, 'src/cli/ferry.js')
 
@@ -30,7 +31,7 @@ export class RelayLab {
   }
 
   async start (r: Relay, opts: { retentionDays?: number } = {}): Promise<void> {
-    const args = [BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)])]
+    const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)])]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     r.process = child
     r.log = ''
