@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
-import { REPO, ferryOk, freePort, type Device } from './ferry-process.ts'
+import { REPO, ferryOk, freePort, status, waitFor, type Device } from './ferry-process.ts'
 import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 
 const BIN = join(REPO, 'src/cli/ferry.js')
@@ -73,4 +73,19 @@ export async function useRelay (device: Device, relay: Relay, folderId = 'docs')
   await ferryOk(['--home', device.home, 'device', 'add', relay.id, '--addr', relay.addr, '--name', relay.name])
   await ferryOk(['--home', device.home, 'share', folderId, relay.id, '--replica'])
   await ferryOk(['--home', relay.home, 'device', 'add', device.id, '--name', device.name])
+}
+
+/**
+ * Waits until `d` has scanned its changes (its state hash is not `notHash`) and its relay
+ * acknowledged all of them; returns the state hash.
+ */
+export async function waitUploaded (d: Device, notHash?: string): Promise<string> {
+  await new Promise(resolve => setTimeout(resolve, 1_500)) // the watcher's debounce and the scan
+  let hash = ''
+  await waitFor(`${d.name} uploaded to the relay`, async () => {
+    const f = (await status(d)).folders[0]!
+    hash = f.stateHash
+    return f.replicaInSync === true && f.stateHash !== notHash && !f.scanning
+  }, 60_000)
+  return hash
 }

@@ -3,7 +3,7 @@ import { writeFile, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Lab, ferry, status, waitFor, type Device } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay } from '../helpers/relay-process.ts'
+import { RelayLab, useRelay, waitUploaded } from '../helpers/relay-process.ts'
 import type { Revision } from '../../src/history/revisions.ts'
 import type { RestoreResult } from '../../src/history/restore.ts'
 
@@ -14,18 +14,6 @@ async function json<T> (d: Device, args: string[]): Promise<T> {
 }
 
 const content = async (d: Device, p: string): Promise<string | undefined> => existsSync(join(d.folder, p)) ? await readFile(join(d.folder, p), 'utf8') : undefined
-
-/** waits until `d` has recorded its change and the relay acknowledged everything */
-async function waitUploaded (d: Device, notHash?: string): Promise<string> {
-  await new Promise(resolve => setTimeout(resolve, 1_500))
-  let hash = ''
-  await waitFor(`${d.name} uploaded to the relay`, async () => {
-    const f = (await status(d)).folders[0]!
-    hash = f.stateHash
-    return f.replicaInSync === true && f.stateHash !== notHash && !f.scanning
-  }, 60_000)
-  return hash
-}
 
 describe('the relay\'s history reaches ferry revisions and ferry restore', () => {
   let lab: Lab

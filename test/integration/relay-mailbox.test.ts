@@ -2,18 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { writeFile, rename, rm, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, status, treeOf, sameTree, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay, type Relay } from '../helpers/relay-process.ts'
-
-const settle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-/** Waits until `d` has scanned its changes and the relay acknowledged all of them. */
-async function waitUploaded (d: Device, notHash?: string): Promise<void> {
-  await settle(1_500) // the watcher's debounce and the scan
-  await waitFor(`${d.name} uploaded to the relay`, async () => {
-    const f = (await status(d)).folders[0]!
-    return f.replicaInSync === true && f.stateHash !== notHash && !f.scanning
-  }, 60_000)
-}
+import { RelayLab, useRelay, waitUploaded, type Relay } from '../helpers/relay-process.ts'
 
 /** Waits until `d` alone (with the relay) holds exactly `expected`. */
 async function waitTree (d: Device, expected: Map<string, string>): Promise<void> {
