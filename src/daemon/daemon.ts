@@ -34,7 +34,8 @@ import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
-import { HISTORY_PROTOCOL, fetchHistory } from '../../protocols/history/index.ts'
+import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
+import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
@@ -323,28 +324,15 @@ export class Daemon {
     return this.node !== undefined && this.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
   }
 
-  /**
-   * Asks the folder's connected relays for every version of `path` they keep. A relay that does
-   * not answer is left out of `answered`; one that sends forged or misplaced records is cut off.
-   * Only versions by devices whose changes this folder accepts are taken.
-   */
+  /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
   private async relayHistory (folder: string, path: string): Promise<RemoteHistory> {
-    const out: RemoteHistory = { answered: [], versions: [] }
-    await Promise.all(this.membership.replicasOf(folder).filter(r => this.isConnected(r)).map(async relay => {
-      try {
-        const stream = await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-        const records = await fetchHistory(stream, folder, path)
-        out.answered.push(relay)
-        for (const s of records) {
-          if (s.record.device === this.self || this.membership.acceptsChangesFrom(folder, s.record.device)) out.versions.push({ record: s.record, from: relay })
-        }
-      } catch (err) {
-        const e = toError(err)
-        this.opts.print(`history of ${path} from relay ${this.nameOf(relay)} failed: ${e.message}`)
-        if (e instanceof InvalidMessageError || e instanceof InvalidRecordError || e instanceof ForgedRecordError) this.hangUp(relay, e)
-      }
-    }))
-    return out
+    return await askRelaysForHistory(folder, path, {
+      relays: this.membership.replicasOf(folder).filter(r => this.isConnected(r)),
+      openStream: async relay => await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+      accepts: device => device === this.self || this.membership.acceptsChangesFrom(folder, device),
+      hangUp: (relay, reason) => this.hangUp(relay, reason),
+      print: line => this.opts.print(line)
+    })
   }
 
   private hangUp (peer: string, reason: Error): void {

@@ -1,5 +1,4 @@
 import { mkdir, readdir, rm } from 'node:fs/promises'
-import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
@@ -20,6 +19,7 @@ import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
+import { StateSummary } from './state-summary.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -459,40 +459,6 @@ export class FolderSync {
     const { localFiles, localBytes } = this.summary
     return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
   }
-}
-
-/**
- * The folder's state hash (equal on two devices exactly when their live paths have equal
- * content), file count and bytes, updated per changed path: the hash is the XOR of one sha256
- * per live path over (path, content), so no update needs the other paths.
- */
-class StateSummary {
-  private readonly parts = new Map<string, { digest: Buffer, file: boolean, size: number }>()
-  private readonly acc = Buffer.alloc(32)
-  localFiles = 0
-  localBytes = 0
-
-  update (path: string, own: FileRecord | undefined): void {
-    const old = this.parts.get(path)
-    if (old !== undefined) {
-      xorInto(this.acc, old.digest)
-      if (old.file) { this.localFiles--; this.localBytes -= old.size }
-      this.parts.delete(path)
-    }
-    if (own === undefined || own.deleted) return
-    const part = { digest: createHash('sha256').update(`${path}\0${contentKey(own)}`).digest(), file: own.type === 'file', size: own.size }
-    xorInto(this.acc, part.digest)
-    if (part.file) { this.localFiles++; this.localBytes += part.size }
-    this.parts.set(path, part)
-  }
-
-  hash (): string {
-    return this.acc.toString('hex')
-  }
-}
-
-function xorInto (acc: Buffer, digest: Buffer): void {
-  for (let i = 0; i < acc.length; i++) acc[i]! ^= digest[i]!
 }
 
 async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

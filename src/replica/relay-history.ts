@@ -1,0 +1,37 @@
+import type { Stream } from '@libp2p/interface'
+import { fetchHistory } from '../../protocols/history/index.ts'
+import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
+import { ForgedRecordError } from '../log/signed-record.ts'
+import { InvalidRecordError } from '../log/record-codec.ts'
+import type { RemoteHistory } from '../history/revisions.ts'
+
+export interface RelayHistoryComponents {
+  /** the folder's relays to ask (connected ones) */
+  relays: string[]
+  openStream: (relay: string) => Promise<Stream>
+  /** true for devices whose versions this folder takes */
+  accepts: (device: string) => boolean
+  /** cuts off a relay that sent forged or misplaced records */
+  hangUp: (relay: string, reason: Error) => void
+  print: (line: string) => void
+}
+
+/**
+ * Asks each relay for every version of `path` it keeps (/ferry/history/1). A relay that does not
+ * answer is left out of `answered`; one that sends forged or misplaced records is cut off.
+ */
+export async function askRelaysForHistory (folder: string, path: string, c: RelayHistoryComponents): Promise<RemoteHistory> {
+  const out: RemoteHistory = { answered: [], versions: [] }
+  await Promise.all(c.relays.map(async relay => {
+    try {
+      const records = await fetchHistory(await c.openStream(relay), folder, path)
+      out.answered.push(relay)
+      for (const s of records) if (c.accepts(s.record.device)) out.versions.push({ record: s.record, from: relay })
+    } catch (err) {
+      const e = toError(err)
+      c.print(`history of ${path} from relay ${relay} failed: ${e.message}`)
+      if (e instanceof InvalidMessageError || e instanceof InvalidRecordError || e instanceof ForgedRecordError) c.hangUp(relay, e)
+    }
+  }))
+  return out
+}
