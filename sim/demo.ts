@@ -84,16 +84,15 @@ async function pair (a: Device, b: Device): Promise<void> {
   }
 }
 
-/** `ferry start` in the background; its log lines are echoed, indented and dimmed. */
-async function startDaemon (d: Device): Promise<void> {
-  const args = ['--home', d.home, 'start', '--listen', d.addr, '--no-mdns']
+/** `ferry start` (or `args`) in the background; its log lines are echoed, indented and dimmed. */
+async function startDaemon (d: Device, args = ['--home', d.home, 'start', '--listen', d.addr, '--no-mdns'], ready = 'ferry running'): Promise<void> {
   const child = spawn(process.execPath, [...FERRY_NODE_FLAGS, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   d.child = child
   console.log(`  $ ferry ${show(args.join(' '))} &   ${dim(`(pid ${child.pid})`)}`)
   await new Promise<void>((resolve, reject) => {
     const echo = (line: string): void => {
       console.log(dim(`    ${d.name.padStart(7)} | ${show(line)}`))
-      if (line.includes('ferry running')) resolve()
+      if (line.includes(ready)) resolve()
     }
     createInterface({ input: child.stdout }).on('line', echo)
     createInterface({ input: child.stderr }).on('line', echo)
@@ -214,7 +213,7 @@ async function setUp (root: string, devices: Device[]): Promise<[Device, Device]
   devices.push(laptop, desktop)
   await pair(laptop, desktop)
   step('Start both daemons (loopback only, no mDNS)')
-  await Promise.all(devices.map(startDaemon))
+  await Promise.all(devices.map(async d => { await startDaemon(d) }))
   await waitConnected(laptop, desktop)
   console.log(green(`  laptop (pid ${laptop.child?.pid}) and desktop (pid ${desktop.child?.pid}) are running and connected`))
   return [laptop, desktop]
@@ -263,12 +262,60 @@ async function changeBothSides (laptop: Device, desktop: Device, synced: Tree): 
   return desktopDelta
 }
 
+/** Waits until `d` has recorded its changes (state hash other than `notHash`) and its relay holds them all. */
+async function waitReplicated (d: Device, notHash?: string): Promise<string> {
+  for (const deadline = Date.now() + TIMEOUT_MS; Date.now() < deadline; await sleep(200)) {
+    const f = (await status(d)).folders[0]
+    if (f?.replicaInSync === true && f.stateHash !== notHash && !f.scanning) return f.stateHash
+  }
+  throw new DemoError(`${d.name}'s relay did not acknowledge everything within ${TIMEOUT_MS / 1000} s`)
+}
+
+/** The desktop is off while the laptop works; then the laptop is off and the desktop catches up from the relay alone. */
+async function throughRelay (root: string, laptop: Device, desktop: Device, devices: Device[]): Promise<void> {
+  step('A relay: the durable replica and mailbox (ferry relay, the same binary)')
+  const relay: Device = { name: 'relay', home: join(root, 'relay', 'home'), folder: '', id: '', addr: `/ip4/127.0.0.1/tcp/${await freePort()}` }
+  devices.push(relay)
+  await startDaemon(relay, ['--home', relay.home, 'relay', '--listen', relay.addr], 'ferry relay running')
+  relay.id = (await ferry('--home', relay.home, 'id')).trim()
+  for (const d of [laptop, desktop]) {
+    await ferry('--home', relay.home, 'device', 'add', d.id, '--name', d.name)
+    await ferry('--home', d.home, 'device', 'add', relay.id, '--addr', relay.addr, '--name', 'relay')
+    await ferry('--home', d.home, 'share', FOLDER_ID, relay.id, '--replica')
+  }
+  const before = await waitReplicated(laptop)
+  console.log(green('  the relay holds every block and signed record of the folder'))
+  step('The desktop goes away; the laptop changes things; then the laptop goes away too')
+  await stopDaemon(desktop)
+  await writeFile(join(laptop.folder, 'from-the-road.txt'), 'written while the desktop was off\n')
+  await appendFile(join(laptop.folder, 'hello.txt'), 'edited while the desktop was off\n')
+  await rm(join(laptop.folder, 'docs/reports'), { recursive: true })
+  console.log('  laptop: added from-the-road.txt, edited hello.txt, deleted docs/reports/')
+  await sleep(1_000)
+  await waitReplicated(laptop, before)
+  const expected = await treeOf(laptop.folder)
+  await stopDaemon(laptop)
+  step('The desktop comes back with only the relay online')
+  await startDaemon(desktop)
+  const deadline = Date.now() + TIMEOUT_MS
+  while (true) {
+    const f = (await status(desktop)).folders[0]
+    if (f?.inSync === true && digestOf(await treeOf(desktop.folder)) === digestOf(expected)) break
+    if (Date.now() > deadline) throw new DemoError('the desktop did not catch up from the relay')
+    await sleep(200)
+  }
+  const s = await status(desktop)
+  console.log(green(`  the desktop has the laptop's changes, from the relay alone (laptop connected: ${String(s.peers.find(p => p.id === laptop.id)?.connected ?? false)}; ${size(s.receivedBytes[relay.id] ?? 0)} of blocks from the relay)`))
+  await ferry('--home', relay.home, 'status')
+}
+
 async function demo (root: string, devices: Device[]): Promise<number> {
   const [laptop, desktop] = await setUp(root, devices)
   const synced = await firstSync(laptop, desktop)
   const renameBytes = await changeBothSides(laptop, desktop, synced)
   step('What `ferry status` says')
   for (const d of devices) await ferry('--home', d.home, 'status')
+  await throughRelay(root, laptop, desktop, devices)
   return renameBytes
 }
 
@@ -286,7 +333,7 @@ async function main (): Promise<void> {
   const started = Date.now()
   const devices: Device[] = []
   const root = demoRoot = await mkdtemp(join(tmpdir(), 'ferry-demo-'))
-  console.log(bold('ferry demo: two devices on this machine keep one folder identical') + `\n(DEMO=${root})`)
+  console.log(bold('ferry demo: two devices and a relay on this machine keep one folder identical') + `\n(DEMO=${root})`)
   let interrupted = false
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -300,7 +347,8 @@ async function main (): Promise<void> {
     step('Stop the daemons (SIGTERM) and clean up')
     await cleanup(root, devices)
     console.log(bold(green(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s. ferry synced a nested tree, an empty directory and 50 MiB from laptop to desktop,`)))
-    console.log(bold(green(`then an edit (desktop -> laptop), a delete, a rename (${renameBytes} bytes moved) and a deleted tree (laptop -> desktop).`)))
+    console.log(bold(green(`then an edit (desktop -> laptop), a delete, a rename (${renameBytes} bytes moved) and a deleted tree (laptop -> desktop);`)))
+    console.log(bold(green('then the desktop caught up with changes made while it was off, from the relay alone.')))
   } catch (err) {
     if (interrupted) return
     process.exitCode = 1
