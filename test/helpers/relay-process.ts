@@ -76,16 +76,23 @@ export async function useRelay (device: Device, relay: Relay, folderId = 'docs')
 }
 
 /**
- * Waits until `d` has scanned its changes (its state hash is not `notHash`) and its relay
- * acknowledged all of them; returns the state hash.
+ * Waits until `d` has scanned its changes (its state hash is not `notHash`), its relay
+ * acknowledged all of them, and that holds for 2 s with the same hash (a scan may record a
+ * burst of changes in several batches: the first one alone must not count); returns the hash.
  */
 export async function waitUploaded (d: Device, notHash?: string): Promise<string> {
   await new Promise(resolve => setTimeout(resolve, 1_500)) // the watcher's debounce and the scan
   let hash = ''
+  let since = 0
   await waitFor(`${d.name} uploaded to the relay`, async () => {
     const f = (await status(d)).folders[0]!
-    hash = f.stateHash
-    return f.replicaInSync === true && f.stateHash !== notHash && !f.scanning
+    const done = f.replicaInSync === true && f.stateHash !== notHash && !f.scanning && f.inSync
+    if (!done || f.stateHash !== hash) {
+      hash = f.stateHash
+      since = done ? Date.now() : 0
+      return false
+    }
+    return Date.now() - since >= 2_000
   }, 60_000)
   return hash
 }
