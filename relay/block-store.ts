@@ -1,9 +1,9 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
-import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { blockMatches, decodeBlockCid } from '../src/hashing/block-cid.ts'
 import { FerryError } from '../src/errors.ts'
+import { writeFileAtomic } from '../src/config/atomic-write.ts'
 
 /** A block whose bytes do not hash to its id: refused on write, reported on read. */
 export class BlockHashMismatchError extends FerryError {
@@ -67,20 +67,7 @@ export class BlockStore {
     if (await this.has(cid)) return
     const dir = join(this.root, this.shard(cid))
     await mkdir(dir, { recursive: true })
-    const tmp = join(this.root, TMP_DIR, `${randomBytes(8).toString('hex')}.tmp`)
-    const fh = await open(tmp, 'wx', 0o600)
-    try {
-      await fh.writeFile(data)
-      await fh.sync()
-    } catch (err) {
-      await fh.close()
-      await unlink(tmp).catch(() => {})
-      throw err
-    }
-    await fh.close()
-    await rename(tmp, final)
-    const dh = await open(dir, 'r')
-    try { await dh.sync() } finally { await dh.close() }
+    await writeFileAtomic(final, data, 0o600, join(this.root, TMP_DIR))
   }
 
   async delete (cid: CID): Promise<void> {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '@libp2p/logger'
-import { contentKey, EXEC_BITS, type FileRecord } from '../model/file-record.ts'
+import { blockOffsets, contentKey, EXEC_BITS, type FileRecord } from '../model/file-record.ts'
 import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
@@ -108,15 +108,7 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
   const fh = await open(tmp, 'w', 0o600)
   try {
     try {
-      const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
-      let offset = 0
-      for (const b of record.blocks) {
-        const k = b.cid.toString()
-        const entry = offsets.get(k)
-        if (entry === undefined) offsets.set(k, { cid: b.cid, size: b.size, at: [offset] })
-        else entry.at.push(offset)
-        offset += b.size
-      }
+      const offsets = blockOffsets(record)
       await fh.truncate(record.size)
       const write = async (cid: CID, data: Uint8Array): Promise<void> => {
         for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)

@@ -48,3 +48,17 @@ export function contentKey (r: FileRecord): string {
 export function sameContent (a: FileRecord, b: FileRecord): boolean {
   return contentKey(a) === contentKey(b)
 }
+
+/** Each distinct block of `r` once, with every offset it sits at (a block may repeat in a file). */
+export function blockOffsets (r: Pick<FileRecord, 'blocks'>): Map<string, { cid: BlockRef['cid'], size: number, at: number[] }> {
+  const out = new Map<string, { cid: BlockRef['cid'], size: number, at: number[] }>()
+  let offset = 0
+  for (const b of r.blocks) {
+    const k = b.cid.toString()
+    const entry = out.get(k)
+    if (entry === undefined) out.set(k, { cid: b.cid, size: b.size, at: [offset] })
+    else entry.at.push(offset)
+    offset += b.size
+  }
+  return out
+}

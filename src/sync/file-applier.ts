@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import type { FileRecord } from '../model/file-record.ts'
-import { EXEC_BITS } from '../model/file-record.ts'
+import { blockOffsets, EXEC_BITS } from '../model/file-record.ts'
 import { INTERNAL_DIR } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
@@ -221,15 +221,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   const writes = new WriteBehind(fh)
   const files = new LocalFiles(c.root)
   try {
-    const offsets = new Map<string, { cid: CID, size: number, at: number[] }>()
-    let offset = 0
-    for (const b of record.blocks) {
-      const k = b.cid.toString()
-      const entry = offsets.get(k)
-      if (entry === undefined) offsets.set(k, { cid: b.cid, size: b.size, at: [offset] })
-      else entry.at.push(offset)
-      offset += b.size
-    }
+    const offsets = blockOffsets(record)
     await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
       for (const at of offsets.get(cid.toString())?.at ?? []) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
-import { REPO, ferryOk, freePort, status, waitFor, type Device } from './ferry-process.ts'
+import { afterEach, beforeEach } from 'vitest'
+import { Lab, REPO, ferryOk, freePort, status, waitFor, type Device } from './ferry-process.ts'
 import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 
 const BIN = join(REPO, 'src/cli/ferry.js')
@@ -95,4 +96,23 @@ export async function waitUploaded (d: Device, notHash?: string): Promise<string
     return Date.now() - since >= 2_000
   }, 60_000)
   return hash
+}
+
+/**
+ * Registers a fresh Lab and RelayLab per test (set up before it; every process killed and every
+ * temp dir removed after it). Read `env.lab` and `env.relays` inside the test.
+ */
+export function useRelayLabs (): { lab: Lab, relays: RelayLab } {
+  const env = { lab: new Lab(), relays: new RelayLab() }
+  beforeEach(async () => {
+    env.lab = new Lab()
+    env.relays = new RelayLab()
+    await env.lab.setup()
+    await env.relays.setup()
+  })
+  afterEach(async () => {
+    await env.lab.cleanup()
+    await env.relays.cleanup()
+  })
+  return env
 }

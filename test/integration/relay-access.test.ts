@@ -1,24 +1,16 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Lab, ferryOk, status, waitFor } from '../helpers/ferry-process.ts'
-import { RelayLab, relayStatus, useRelay } from '../helpers/relay-process.ts'
+import { ferryOk, status, waitFor } from '../helpers/ferry-process.ts'
+import { relayStatus, useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 const settle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 describe('the relay takes data only from devices it trusts', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('a device the relay never trusted cannot connect, and nothing of its folder is stored', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     const mallory = await lab.device('mallory')
@@ -44,10 +36,7 @@ describe('the relay takes data only from devices it trusts', () => {
   })
 
   it('a trust added while the relay runs takes effect without a restart', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     await ferryOk(['--home', a.home, 'device', 'add', r.id, '--addr', r.addr])

@@ -1,22 +1,14 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Lab, ferryOk, freePort, status, waitConverged, waitFor } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay } from '../helpers/relay-process.ts'
+import { ferryOk, freePort, status, waitConverged, waitFor } from '../helpers/ferry-process.ts'
+import { useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 describe('the relay is a circuit relay for its devices', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('two devices that cannot be dialed directly (no listener, as behind NATs) connect through the relay and sync', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     const b = await lab.device('b')
@@ -44,18 +36,10 @@ describe('the relay is a circuit relay for its devices', () => {
 })
 
 describe('the relay is a DHT member for its devices', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('a device with no address for another finds it through the private DHT and connects directly', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     const b = await lab.device('b')

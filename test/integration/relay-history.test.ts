@@ -1,9 +1,9 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { writeFile, readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Lab, ferry, status, waitFor, type Device } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay, waitUploaded } from '../helpers/relay-process.ts'
+import { ferry, status, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { useRelay, useRelayLabs, waitUploaded } from '../helpers/relay-process.ts'
 import type { Revision } from '../../src/history/revisions.ts'
 import type { RestoreResult } from '../../src/history/restore.ts'
 
@@ -16,18 +16,10 @@ async function json<T> (d: Device, args: string[]): Promise<T> {
 const content = async (d: Device, p: string): Promise<string | undefined> => existsSync(join(d.folder, p)) ? await readFile(join(d.folder, p), 'utf8') : undefined
 
 describe('the relay\'s history reaches ferry revisions and ferry restore', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('a device that never saw an old version lists it from the relay and restores it from the relay alone', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     const b = await lab.device('b')

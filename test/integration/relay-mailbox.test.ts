@@ -1,8 +1,8 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { writeFile, rename, rm, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Lab, status, treeOf, sameTree, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay, waitUploaded, type Relay } from '../helpers/relay-process.ts'
+import { status, treeOf, sameTree, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
+import { type Relay, useRelay, useRelayLabs, waitUploaded } from '../helpers/relay-process.ts'
 
 /** Waits until `d` alone (with the relay) holds exactly `expected`. */
 async function waitTree (d: Device, expected: Map<string, string>): Promise<void> {
@@ -19,18 +19,10 @@ async function waitTree (d: Device, expected: Map<string, string>): Promise<void
 }
 
 describe('the relay is an offline mailbox', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('A and B, never online together, exchange creates, edits, deletes and renames through the relay alone', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r: Relay = await relays.relay('relay')
     const a = await lab.device('a')
     const b = await lab.device('b')

@@ -1,25 +1,17 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Lab, ferry, status, waitFor } from '../helpers/ferry-process.ts'
-import { RelayLab, relayStatus, useRelay } from '../helpers/relay-process.ts'
+import { ferry, status, waitFor } from '../helpers/ferry-process.ts'
+import { relayStatus, useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 const FILES = 1500
 
 describe('relay restart safety', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('kill -9 while records and blocks of many files arrive: the store verifies, and the device completes it', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     await useRelay(a, r)

@@ -1,8 +1,8 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Lab, ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
-import { RelayLab, relayStatus, useRelay } from '../helpers/relay-process.ts'
+import { ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
+import { relayStatus, useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = 128
@@ -21,18 +21,10 @@ async function storedBytes (home: string): Promise<number> {
 }
 
 describe('uploads to the relay resume', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('after the relay is SIGKILLed mid-upload, only the blocks it lacks are sent, and its store verifies', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     await useRelay(a, r)
@@ -59,10 +51,7 @@ describe('uploads to the relay resume', () => {
     console.log(`relay resume: ${SIZE_MIB} MiB in ${elapsedS.toFixed(1)} s including the kill; ${(kept / MIB).toFixed(1)} MiB kept, ${(after / MIB).toFixed(1)} MiB sent after restart`)
   })
   it('after the device is SIGKILLed mid-upload, its restart sends only the blocks the relay lacks', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     await useRelay(a, r)

@@ -1,8 +1,8 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect } from 'vitest'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Lab, ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay } from '../helpers/relay-process.ts'
+import { ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
+import { useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 async function blockFiles (home: string): Promise<string[]> {
   const root = join(home, 'relay', 'blocks')
@@ -14,18 +14,10 @@ async function blockFiles (home: string): Promise<string[]> {
 }
 
 describe('relay verify', () => {
-  let lab: Lab
-  let relays: RelayLab
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-  })
+  const env = useRelayLabs()
 
   it('finds a corrupted block file, and a device that still has the block uploads it again', async () => {
-    lab = new Lab()
-    relays = new RelayLab()
-    await lab.setup()
-    await relays.setup()
+    const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     await useRelay(a, r)
