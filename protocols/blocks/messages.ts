@@ -1,10 +1,11 @@
 import type { CID } from 'multiformats/cid'
-import { decodeBlockCid } from '../../src/hashing/block-cid.ts'
-import { InvalidMessageError } from '../wire/errors.ts'
 import {
   BLOCKS_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CODEC_NAME_CHARS, DEFAULT_MAX_CODECS, DEFAULT_MAX_WANTS_PER_MESSAGE
 } from './constants.ts'
 import { isCodec, type Codec } from './compression.ts'
+import { fieldReaders } from '../wire/fields.ts'
+
+const { bad, cidOf, shortString } = fieldReaders(BLOCKS_PROTOCOL)
 
 /**
  * Wire schema of /ferry/blocks/2 (docs/PROTOCOL.md §7). CBOR arrays:
@@ -23,18 +24,6 @@ export type BlocksMessage =
   | { type: 'zblk', cid: CID, codec: Codec, data: Uint8Array }
   | { type: 'none', cid: CID }
   | { type: 'err', code: string, message: string }
-
-const bad = (why: string): never => { throw new InvalidMessageError(BLOCKS_PROTOCOL, why) }
-
-function cidOf (v: unknown): CID {
-  if (!(v instanceof Uint8Array)) return bad('cid must be bytes')
-  try { return decodeBlockCid(v) } catch { return bad('not a block cid') }
-}
-
-function shortString (v: unknown, what: string, max = 256): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
-  return v as string
-}
 
 export function encodeBlocksMessage (m: BlocksMessage): unknown[] {
   switch (m.type) {

@@ -5,6 +5,9 @@ import { validatePath } from '../../src/model/paths.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_TIMEOUT_MS, HISTORY_PROTOCOL } from './constants.ts'
+import { fieldReaders } from '../wire/fields.ts'
+
+const { bad, shortString } = fieldReaders(HISTORY_PROTOCOL)
 
 /**
  * /ferry/history/1 (docs/PROTOCOL.md §12): one question per stream.
@@ -17,13 +20,6 @@ export type HistoryMessage =
   | { type: 'get', folder: string, path: string }
   | { type: 'recs', records: Array<[Uint8Array, Uint8Array]> }
   | { type: 'err', code: string, message: string }
-
-const bad = (why: string): never => { throw new InvalidMessageError(HISTORY_PROTOCOL, why) }
-
-function shortString (v: unknown, what: string, max = 4096): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
-  return v as string
-}
 
 export function encodeHistoryMessage (m: HistoryMessage): unknown[] {
   switch (m.type) {
@@ -38,7 +34,7 @@ export function decodeHistoryMessage (v: [string, ...unknown[]]): HistoryMessage
   switch (tag) {
     case 'get':
       if (rest.length !== 2) bad('get: expected [folder, path]')
-      return { type: 'get', folder: shortString(rest[0], 'folder', 256), path: shortString(rest[1], 'path') }
+      return { type: 'get', folder: shortString(rest[0], 'folder', 256), path: shortString(rest[1], 'path', 4096) }
     case 'recs': {
       if (rest.length !== 1 || !Array.isArray(rest[0])) return bad('recs: expected [records]')
       const list = rest[0] as unknown[]

@@ -1,5 +1,7 @@
-import { InvalidMessageError } from '../wire/errors.ts'
 import { INDEX_PROTOCOL, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH } from './constants.ts'
+import { fieldReaders } from '../wire/fields.ts'
+
+const { bad, shortString } = fieldReaders(INDEX_PROTOCOL)
 
 /**
  * Wire schema of /ferry/index/1 (docs/PROTOCOL.md). Every message is a CBOR array:
@@ -15,13 +17,6 @@ export type IndexMessage =
   | { type: 'ack' }
   | { type: 'synced' }
   | { type: 'err', code: string, message: string }
-
-const bad = (why: string): never => { throw new InvalidMessageError(INDEX_PROTOCOL, why) }
-
-function shortString (v: unknown, what: string, max = 256): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
-  return v as string
-}
 
 export function encodeIndexMessage (m: IndexMessage): unknown[] {
   switch (m.type) {

@@ -1,5 +1,7 @@
-import { InvalidMessageError } from '../wire/errors.ts'
 import { DEFAULT_MAX_ADDR_CHARS, DEFAULT_MAX_ADDRS, JOIN_PROTOCOL, SECRET_BYTES } from './constants.ts'
+import { fieldReaders } from '../wire/fields.ts'
+
+const { bad, shortString } = fieldReaders(JOIN_PROTOCOL)
 
 /**
  * Wire schema of /ferry/join/1 (docs/PROTOCOL.md). CBOR arrays:
@@ -11,13 +13,6 @@ export type JoinMessage =
   | { type: 'join', folder: string, secret: Uint8Array, addrs: string[] }
   | { type: 'welcome', folder: string, role: JoinRole }
   | { type: 'err', code: string, message: string }
-
-const bad = (why: string): never => { throw new InvalidMessageError(JOIN_PROTOCOL, why) }
-
-function shortString (v: unknown, what: string, max: number): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
-  return v as string
-}
 
 export function encodeJoinMessage (m: JoinMessage): unknown[] {
   switch (m.type) {

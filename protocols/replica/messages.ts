@@ -1,9 +1,10 @@
 import type { CID } from 'multiformats/cid'
-import { decodeBlockCid } from '../../src/hashing/block-cid.ts'
-import { InvalidMessageError } from '../wire/errors.ts'
 import {
   REPLICA_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH
 } from './constants.ts'
+import { fieldReaders } from '../wire/fields.ts'
+
+const { bad, cidOf, shortString } = fieldReaders(REPLICA_PROTOCOL)
 
 /**
  * Wire schema of /ferry/replica/1 (docs/PROTOCOL.md §8). CBOR arrays:
@@ -28,18 +29,6 @@ export type ReplicaMessage =
   | { type: 'recs', records: Array<[Uint8Array, Uint8Array]> }
   | { type: 'ack', count: number }
   | { type: 'err', code: string, message: string }
-
-const bad = (why: string): never => { throw new InvalidMessageError(REPLICA_PROTOCOL, why) }
-
-function cidOf (v: unknown): CID {
-  if (!(v instanceof Uint8Array)) return bad('cid must be bytes')
-  try { return decodeBlockCid(v) } catch { return bad('not a block cid') }
-}
-
-function shortString (v: unknown, what: string, max = 256): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) bad(`${what} must be a string of 1..${max} chars`)
-  return v as string
-}
 
 function cidList (v: unknown, tag: string, allowEmpty: boolean): CID[] {
   if (!Array.isArray(v)) return bad(`${tag}: expected a list of cids`)
