@@ -4,7 +4,8 @@ import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
+import { type BlockBytes, blockBytesMatch } from './block-bytes.ts'
+import { decodeBlkFrame, decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
   BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BLOCKS_AHEAD, DEFAULT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
@@ -109,7 +110,7 @@ export interface WantedBlock {
 
 export interface FetchBlocksOptions {
   /** called once per received, hash-verified block, in order; awaited (backpressure) */
-  onBlock: (cid: CID, data: Uint8Array) => Promise<void>
+  onBlock: (cid: CID, data: BlockBytes) => Promise<void>
   /** the window, in uncompressed block bytes (it bounds the read buffer whatever the peer compresses) */
   maxInFlightBytes?: number
   /** codecs to accept, in the order offered; default: all this runtime has. [] = raw blocks only */
@@ -152,7 +153,8 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
       }
       // a stalled peer must not hold the file (and the folder's sync pass) forever
       const idle = AbortSignal.timeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)
-      const m = decodeBlocksMessage(await ms.read({ signal: options.signal === undefined ? idle : AbortSignal.any([options.signal, idle]) }))
+      const frame = await ms.readFrame({ signal: options.signal === undefined ? idle : AbortSignal.any([options.signal, idle]) })
+      const m: BlocksMessage = decodeBlkFrame(frame) ?? decodeBlocksMessage(ms.decode(frame))
       const expected = wanted[received]!
       if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL, m.code, m.message)
       if (m.type === 'want' || m.type === 'hello') throw new InvalidMessageError(BLOCKS_PROTOCOL, `unexpected ${m.type}`)
@@ -163,7 +165,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
         missing.push(m.cid)
         continue
       }
-      let data = m.data
+      let data: BlockBytes = m.data
       if (m.type === 'zblk') {
         if (!codecs.includes(m.codec)) throw new InvalidMessageError(BLOCKS_PROTOCOL, `block ${m.cid.toString()} compressed with ${m.codec}, which was not offered`)
         try {
@@ -173,7 +175,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
           throw err
         }
       }
-      if (data.byteLength !== expected.size || !blockMatches(expected.cid, data)) throw new CorruptBlockError(expected.cid)
+      if (data.byteLength !== expected.size || !blockBytesMatch(expected.cid, data)) throw new CorruptBlockError(expected.cid)
       await options.onBlock(expected.cid, data)
     }
     if (wanted.length === 0) await ms.close()

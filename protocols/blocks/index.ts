@@ -3,3 +3,4 @@ export { serveBlocks, fetchBlocks, type BlocksServerComponents, type WantedBlock
 export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 export { BlockCompressor, availableCodecs, type Codec } from './compression.ts'
 export { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
+export { blockBytesMatch, blockParts, contiguous, writeBlockBytes, type BlockBytes } from './block-bytes.ts'

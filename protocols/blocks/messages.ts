@@ -4,6 +4,8 @@ import {
 } from './constants.ts'
 import { isCodec, type Codec } from './compression.ts'
 import { fieldReaders } from '../wire/fields.ts'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { contiguous, type BlockBytes } from './block-bytes.ts'
 
 const { bad, cidOf, shortString } = fieldReaders(BLOCKS_PROTOCOL)
 
@@ -20,7 +22,7 @@ const { bad, cidOf, shortString } = fieldReaders(BLOCKS_PROTOCOL)
 export type BlocksMessage =
   | { type: 'hello', codecs: string[] }
   | { type: 'want', folder: string, cids: CID[] }
-  | { type: 'blk', cid: CID, data: Uint8Array }
+  | { type: 'blk', cid: CID, data: BlockBytes }
   | { type: 'zblk', cid: CID, codec: Codec, data: Uint8Array }
   | { type: 'none', cid: CID }
   | { type: 'err', code: string, message: string }
@@ -29,7 +31,7 @@ export function encodeBlocksMessage (m: BlocksMessage): unknown[] {
   switch (m.type) {
     case 'hello': return ['hello', m.codecs]
     case 'want': return ['want', m.folder, m.cids.map(c => c.bytes)]
-    case 'blk': return ['blk', m.cid.bytes, m.data]
+    case 'blk': return ['blk', m.cid.bytes, contiguous(m.data)]
     case 'zblk': return ['zblk', m.cid.bytes, m.codec, m.data]
     case 'none': return ['none', m.cid.bytes]
     case 'err': return ['err', m.code, m.message]
@@ -70,6 +72,41 @@ function writeByteStringHeader (out: Uint8Array, at: number, n: number): number 
   out[at] = 0x5a
   new DataView(out.buffer, out.byteOffset + at + 1, 4).setUint32(0, n)
   return at + 5
+}
+
+/** array(3) "blk": how every raw block answer starts */
+const BLK_PREFIX = [0x83, 0x63, 0x62, 0x6c, 0x6b]
+
+/**
+ * Parses a `['blk', cid, data]` frame without copying its data (a view of the frame's pieces),
+ * with the checks strict CBOR decoding would make: shortest-form lengths, nothing after the data.
+ * Returns undefined for a frame of any other kind (decode those with `decodeBlocksMessage`).
+ */
+export function decodeBlkFrame (frame: Uint8ArrayList): { type: 'blk', cid: CID, data: Uint8ArrayList } | undefined {
+  if (frame.byteLength < BLK_PREFIX.length || BLK_PREFIX.some((b, i) => frame.get(i) !== b)) return undefined
+  let at = BLK_PREFIX.length
+  const byteString = (what: string): number => {
+    if (at >= frame.byteLength) return bad(`blk: truncated ${what}`)
+    const first = frame.get(at)
+    if (first >> 5 !== 2) return bad(`blk: ${what} must be bytes`)
+    const info = first & 0x1f
+    const width = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : -1
+    if (width < 0 || at + 1 + width > frame.byteLength) return bad(`blk: bad ${what} length`)
+    let n = width === 0 ? info : 0
+    for (let i = 1; i <= width; i++) n = n * 256 + frame.get(at + i)
+    const shortest = width === 0 || n >= (width === 1 ? 24 : width === 2 ? 0x100 : 0x10000)
+    if (!shortest) return bad(`blk: ${what} length not in shortest form`)
+    at += 1 + width
+    if (n > frame.byteLength - at) return bad(`blk: truncated ${what}`)
+    return n
+  }
+  const cidLength = byteString('cid')
+  const cid = cidOf(frame.subarray(at, at + cidLength))
+  at += cidLength
+  const dataLength = byteString('data')
+  if (at + dataLength !== frame.byteLength) bad('blk: expected [cid, data]')
+  if (dataLength === 0 || dataLength > DEFAULT_MAX_BLOCK_BYTES) bad('blk: bad data size')
+  return { type: 'blk', cid, data: frame.sublist(at) }
 }
 
 export function decodeBlocksMessage (v: [string, ...unknown[]]): BlocksMessage {

@@ -1,5 +1,6 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { encode, decode } from 'cborg'
 import { STRICT_CBOR } from '../../src/log/record-codec.ts'
 import { InvalidMessageError, TruncatedStreamError, toError } from './errors.ts'
@@ -37,9 +38,16 @@ export class MessageStream {
 
   /** Next message as an array with a string tag; TruncatedStreamError at end of stream. */
   async read (options: { signal?: AbortSignal } = {}): Promise<[string, ...unknown[]]> {
-    let bytes: Uint8Array
+    return this.decode(await this.readFrame(options))
+  }
+
+  /**
+   * The bytes of the next message, as the pieces they arrived in (not copied); for a caller
+   * that parses a message kind itself (a block) before falling back to `decode`.
+   */
+  async readFrame (options: { signal?: AbortSignal } = {}): Promise<Uint8ArrayList> {
     try {
-      bytes = (await this.lp.read(options)).subarray()
+      return await this.lp.read(options)
     } catch (e) {
       const err = toError(e)
       if (err.name === 'UnexpectedEOFError') throw new TruncatedStreamError(this.protocol, 'the next message')
@@ -51,8 +59,12 @@ export class MessageStream {
       }
       throw err
     }
+  }
+
+  /** A frame's strict CBOR as a tagged array, else InvalidMessageError. */
+  decode (frame: Uint8ArrayList): [string, ...unknown[]] {
     let v: unknown
-    try { v = decode(bytes, STRICT_CBOR) } catch (err) {
+    try { v = decode(frame.subarray(), STRICT_CBOR) } catch (err) {
       throw new InvalidMessageError(this.protocol, `bad CBOR (${(err as Error).message})`)
     }
     if (!Array.isArray(v) || typeof v[0] !== 'string') throw new InvalidMessageError(this.protocol, 'not a tagged array')

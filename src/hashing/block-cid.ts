@@ -8,20 +8,27 @@ const SHA2_256_CODE = 0x12
 
 /** CIDv1, raw codec, sha2-256: the id of a block of file content. */
 export function blockCid (bytes: Uint8Array): CID {
-  const hash = createHash('sha256').update(bytes).digest()
-  return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength)))
+  return blockCidOfDigest(createHash('sha256').update(bytes).digest())
+}
+
+/** the block CID of a sha2-256 digest */
+export function blockCidOfDigest (digest: Uint8Array): CID {
+  return CID.createV1(raw.code, createDigest(SHA2_256_CODE, new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)))
+}
+
+/** True for the only kind of block id ferry accepts: CIDv1, raw, sha2-256. */
+export function isBlockCid (cid: CID): boolean {
+  return cid.version === 1 && cid.code === raw.code && cid.multihash.code === SHA2_256_CODE
 }
 
 /** blockCid computed on the thread pool (WebCrypto), so hashing runs beside the main thread */
 export async function blockCidAsync (bytes: Uint8Array): Promise<CID> {
-  const hash = new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes))
-  return CID.createV1(raw.code, createDigest(SHA2_256_CODE, hash))
+  return blockCidOfDigest(new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes)))
 }
 
 /** True when `bytes` hash to `cid` (only sha2-256 raw CIDs are accepted). */
 export function blockMatches (cid: CID, bytes: Uint8Array): boolean {
-  if (cid.version !== 1 || cid.code !== raw.code || cid.multihash.code !== SHA2_256_CODE) return false
-  return blockCid(bytes).equals(cid)
+  return isBlockCid(cid) && blockCid(bytes).equals(cid)
 }
 
 /** Parses the binary form of a block CID, refusing anything but CIDv1/raw/sha2-256. */

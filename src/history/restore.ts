@@ -11,7 +11,7 @@ import { blockMatches } from '../hashing/block-cid.ts'
 import { readLocalBlock, TEMP_DIR } from '../sync/file-applier.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
-import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { FerryError } from '../errors.ts'
 import { linkToTrash, listTrash } from './trash.ts'
 import { versionId, versionsOf, UnknownPathError, type VersionCatalogComponents } from './revisions.ts'
@@ -19,7 +19,7 @@ import { versionId, versionsOf, UnknownPathError, type VersionCatalogComponents 
 export interface RestoreComponents extends VersionCatalogComponents {
   diskLock: AsyncLock
   ignore: IgnoreRules
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
   /** asks the scanner to look at these paths now */
   scanPaths: (paths: string[]) => void
   log: Logger
@@ -110,8 +110,8 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
     try {
       const offsets = blockOffsets(record)
       await fh.truncate(record.size)
-      const write = async (cid: CID, data: Uint8Array): Promise<void> => {
-        for (const at of offsets.get(cid.toString())?.at ?? []) await fh.write(data, 0, data.byteLength, at)
+      const write = async (cid: CID, data: BlockBytes): Promise<void> => {
+        for (const at of offsets.get(cid.toString())?.at ?? []) await writeBlockBytes(fh, data, at)
       }
       const wanted: WantedBlock[] = []
       for (const { cid, size, at } of offsets.values()) {

@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { fetchBlocks, type WantedBlock } from '../../protocols/blocks/index.ts'
+import { fetchBlocks, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
 
@@ -42,7 +42,7 @@ export class BlockFetcher {
   }
 
   /** Fetches `wanted`; resolves with the blocks no peer could deliver. */
-  async fetchSome (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
+  async fetchSome (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
     const queue: WantedBlock[] = [...wanted]
     /** cid -> peers that lack it or failed on it */
     const refusedBy = new Map<string, Set<string>>()

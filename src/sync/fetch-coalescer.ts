@@ -1,9 +1,9 @@
 import type { CID } from 'multiformats/cid'
-import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 
 /** Fetches blocks from `peers`; resolves with those no peer could deliver. */
-export type FetchSome = (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<WantedBlock[]>
+export type FetchSome = (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<WantedBlock[]>
 
 export const DEFAULT_COALESCE_WINDOW_MS = 2
 /** a request this big goes out alone: it fills streams by itself */
@@ -12,7 +12,7 @@ export const DEFAULT_COALESCE_MAX_REQUESTS = 128
 
 interface Item {
   wanted: WantedBlock[]
-  onBlock: (cid: CID, data: Uint8Array) => Promise<void>
+  onBlock: (cid: CID, data: BlockBytes) => Promise<void>
   done: PromiseWithResolvers<void>
 }
 
@@ -33,7 +33,7 @@ export class FetchCoalescer {
     this.fetchSome = fetchSome
   }
 
-  async fetch (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  async fetch (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal): Promise<void> {
     const bytes = wanted.reduce((n, w) => n + w.size, 0)
     if (bytes >= DEFAULT_COALESCE_MAX_BYTES) {
       const lacking = await this.fetchSome(peers, wanted, onBlock, signal)

@@ -11,7 +11,7 @@ import type { AsyncLock } from '../store/async-lock.ts'
 import { blockMatches } from '../hashing/block-cid.ts'
 import { metaOf } from '../scanner/scan-folder.ts'
 import type { Action } from './planner.ts'
-import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
@@ -22,7 +22,7 @@ export interface ApplierComponents {
   /** serialises "check the disk, change it, record it" against the scanner */
   diskLock: AsyncLock
   /** fetches blocks of `record` from peers; throws when they cannot all be had */
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
   log: Logger
   /** files being assembled, for status and progress lines */
   progress?: TransferProgress
@@ -223,7 +223,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   try {
     const offsets = blockOffsets(record)
     await fh.truncate(record.size)
-    const writeBlock = async (cid: CID, data: Uint8Array): Promise<void> => {
+    const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
       for (const at of offsets.get(cid.toString())?.at ?? []) {
         await writes.write(data, at)
         c.progress?.add(record.path, data.byteLength)
@@ -281,11 +281,11 @@ class WriteBehind {
     this.fh = fh
   }
 
-  async write (data: Uint8Array, at: number): Promise<void> {
+  async write (data: BlockBytes, at: number): Promise<void> {
     while (this.pendingBytes + data.byteLength > MAX_PENDING_WRITE_BYTES && this.pending.size > 0) await Promise.race(this.pending)
     this.throwIfFailed()
     this.pendingBytes += data.byteLength
-    const p: Promise<void> = this.fh.write(data, 0, data.byteLength, at).then(() => {}, err => { this.failure ??= err }).finally(() => {
+    const p: Promise<void> = writeBlockBytes(this.fh, data, at).catch(err => { this.failure ??= err }).finally(() => {
       this.pending.delete(p)
       this.pendingBytes -= data.byteLength
     })

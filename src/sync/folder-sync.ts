@@ -17,7 +17,7 @@ import { planPath, sortActions, type Action, type PlanLookup } from './planner.t
 import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
-import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
 
@@ -28,7 +28,7 @@ export interface FolderSyncComponents {
   log: Logger
   /** true when records signed by `device` may change this folder (owner / read-write members) */
   acceptsChangesFrom: (device: string) => boolean
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
   /** something happened worth a line in the daemon's log */
   onEvent?: (e: FolderEvent) => void
 }

@@ -7,7 +7,7 @@ import { Lab, ferry, ferryOk, sameTree, status, treeOf, waitFor, type Device } f
 import { EventTail } from '../helpers/event-tail.ts'
 import { createNode } from '../../src/node/create-node.ts'
 import { subscribeIndex, INDEX_PROTOCOL } from '../../protocols/index/index.ts'
-import { fetchBlocks, BLOCKS_PROTOCOL } from '../../protocols/blocks/index.ts'
+import { contiguous, fetchBlocks, BLOCKS_PROTOCOL } from '../../protocols/blocks/index.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { rejection } from '../helpers/async-checks.ts'
 import type { Config } from '../../src/config/config.ts'
@@ -138,7 +138,7 @@ describe('sharing with a pairing code', () => {
       expect(records).toEqual([])
       const blocks = await stranger.dialProtocol(target, BLOCKS_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       const got: Uint8Array[] = []
-      const berr = await rejection(fetchBlocks(blocks, 'docs', [{ cid: blockCid(content), size: content.byteLength }], { onBlock: async (_, data) => { got.push(data) } }))
+      const berr = await rejection(fetchBlocks(blocks, 'docs', [{ cid: blockCid(content), size: content.byteLength }], { onBlock: async (_, data) => { got.push(contiguous(data)) } }))
       expect(berr.code).toBe('ERR_FERRY_NOT_MEMBER')
       expect(got).toEqual([])
       // and a is not listing it as a peer, nor announcing it

@@ -14,6 +14,7 @@ import { InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { csvText } from '../helpers/compressible-data.ts'
 import { rejection } from '../helpers/async-checks.ts'
+import { contiguous } from '../../protocols/blocks/block-bytes.ts'
 
 const KiB = 1024
 const FOLDER = 'folder-1'
@@ -42,7 +43,7 @@ async function fetchAll (client: Stream, blocks: Block[], codecs?: Codec[]): Pro
   const got: Block[] = []
   const missing = await fetchBlocks(client, FOLDER, wantedOf(blocks), {
     ...(codecs === undefined ? {} : { codecs }),
-    onBlock: async (cid, data) => { got.push({ cid, data }) }
+    onBlock: async (cid, data) => { got.push({ cid, data: contiguous(data) }) }
   })
   expect(missing).toEqual([])
   return got

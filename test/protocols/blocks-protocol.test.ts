@@ -12,6 +12,7 @@ import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { RemoteError, TruncatedStreamError, InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
 import { rejection, until } from '../helpers/async-checks.ts'
+import { contiguous } from '../../protocols/blocks/block-bytes.ts'
 
 const SEED = 4242
 const KiB = 1024
@@ -83,7 +84,7 @@ describe('blocks protocol', () => {
       maxInFlightBytes,
       onBlock: async (cid, data) => {
         deliveredBytes += data.byteLength
-        received.push({ cid, data })
+        received.push({ cid, data: contiguous(data) })
       }
     })
     await served

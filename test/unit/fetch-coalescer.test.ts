@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import type { CID } from 'multiformats/cid'
 import { FetchCoalescer, type FetchSome } from '../../src/sync/fetch-coalescer.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
-import type { WantedBlock } from '../../protocols/blocks/index.ts'
+import { contiguous, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 
 const block = (text: string): { want: WantedBlock, data: Uint8Array } => {
   const data = new TextEncoder().encode(text)
@@ -22,7 +22,7 @@ describe('fetch coalescer', () => {
     }
     const c = new FetchCoalescer('docs', fetchSome)
     const got: Record<string, string[]> = { a: [], b: [] }
-    const sink = (name: string) => async (_cid: CID, data: Uint8Array): Promise<void> => { got[name]!.push(new TextDecoder().decode(data)) }
+    const sink = (name: string) => async (_cid: CID, data: BlockBytes): Promise<void> => { got[name]!.push(new TextDecoder().decode(contiguous(data))) }
     await Promise.all([
       c.fetch(['p1', 'p2'], [x.want, shared.want], sink('a')),
       c.fetch(['p2', 'p1'], [y.want, shared.want], sink('b'))

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
+import type { CID } from 'multiformats/cid'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { blockCidOfDigest, isBlockCid } from '../../src/hashing/block-cid.ts'
+
+/**
+ * A block's bytes: one buffer, or the pieces it arrived in over the connection. A received
+ * block is hashed and written piece by piece, never copied into one buffer (a copy of every
+ * byte received, and the garbage collections those allocations cause, cost more than the hash).
+ */
+export type BlockBytes = Uint8Array | Uint8ArrayList
+
+/** the pieces of `data`, in order */
+export function blockParts (data: BlockBytes): Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : [...data]
+}
+
+/** `data` as one buffer (copied only when it is in pieces) */
+export function contiguous (data: BlockBytes): Uint8Array {
+  return data instanceof Uint8Array ? data : data.subarray()
+}
+
+/** True when `data` hashes to `cid` (only sha2-256 raw CIDs are accepted). */
+export function blockBytesMatch (cid: CID, data: BlockBytes): boolean {
+  if (!isBlockCid(cid)) return false
+  const hash = createHash('sha256')
+  for (const part of blockParts(data)) hash.update(part)
+  return blockCidOfDigest(hash.digest()).equals(cid)
+}
+
+/** Writes `data` at `position` of `fh` (its pieces in one writev); a short write is an error. */
+export async function writeBlockBytes (fh: FileHandle, data: BlockBytes, position: number): Promise<void> {
+  const { bytesWritten } = data instanceof Uint8Array
+    ? await fh.write(data, 0, data.byteLength, position)
+    : await fh.writev([...data], position)
+  if (bytesWritten !== data.byteLength) throw new Error(`short write: ${bytesWritten} of ${data.byteLength} bytes at ${position}`)
+}
