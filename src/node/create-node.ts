@@ -1,7 +1,7 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
-import { tls } from '@libp2p/tls'
+import { socketTls } from './socket-tls.ts'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -56,7 +56,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     addresses: { listen: opts.relayServer !== true && opts.circuitListen === true ? [...new Set([...opts.listen, '/p2p-circuit'])] : opts.listen },
     transports: [tcp(), circuitRelayTransport()],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
-    connectionEncrypters: [tls(), noise()],
+    connectionEncrypters: [socketTls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],
     connectionGater: {
       denyDialPeer: deny,
