@@ -1,8 +1,8 @@
 /**
- * One libp2p stream's throughput, one process per side (run by raw-refs.ts). TCP + Noise (or TLS)
- * + Yamux with default settings, 127.0.0.1 only, no discovery:
- *   node libp2p-peer.ts listen <noise|tls>                 prints its multiaddr, counts what a stream sends, answers the count
- *   node libp2p-peer.ts dial <noise|tls> <multiaddr> <bytes> sends <bytes> in 1 MiB writes on one stream, the
+ * One libp2p stream's throughput, one process per side (run by raw-refs.ts). TCP + Noise (or TLS:
+ * @libp2p/tls, or ferry's socket TLS) + Yamux with default settings, 127.0.0.1 only, no discovery:
+ *   node libp2p-peer.ts listen <noise|tls|socket-tls>      prints its multiaddr, counts what a stream sends, answers the count
+ *   node libp2p-peer.ts dial <noise|tls|socket-tls> <multiaddr> <bytes> sends <bytes> in 1 MiB writes on one stream, the
  *                                                            write buffer bounded to 4 MiB (notes/libp2p-v3.md §3), prints JSON
  */
 import { createLibp2p } from 'libp2p'
@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
+import { socketTls } from '../../src/node/socket-tls.ts'
 import { byteStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
@@ -23,7 +24,7 @@ const MAX_BUFFERED = 4 * CHUNK
 const node = await createLibp2p({
   addresses: { listen: mode === 'listen' ? ['/ip4/127.0.0.1/tcp/0'] : [] },
   transports: [tcp()],
-  connectionEncrypters: [enc === 'tls' ? tls() : noise()],
+  connectionEncrypters: [enc === 'tls' ? tls() : enc === 'socket-tls' ? socketTls() : noise()],
   streamMuxers: [yamux()]
 })
 setTimeout(() => process.exit(2), 600_000).unref()

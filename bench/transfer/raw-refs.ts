@@ -75,9 +75,9 @@ async function rawTcp (bytes: number): Promise<ScenarioResult> {
   }
 }
 
-async function libp2pStream (enc: 'noise' | 'tls', bytes: number): Promise<ScenarioResult> {
+async function libp2pStream (enc: 'noise' | 'tls' | 'socket-tls', bytes: number): Promise<ScenarioResult> {
   const listener = spawnTracked(process.execPath, [join(HERE, 'libp2p-peer.ts'), 'listen', enc])
-  const r: ScenarioResult = { scenario: 'libp2p', tool: `libp2p 1 stream TCP+${enc === 'tls' ? 'TLS' : 'Noise'}+Yamux`, ok: false, fileBytes: bytes }
+  const r: ScenarioResult = { scenario: 'libp2p', tool: `libp2p 1 stream TCP+${enc === 'tls' ? 'TLS' : enc === 'socket-tls' ? 'socket TLS (ferry)' : 'Noise'}+Yamux`, ok: false, fileBytes: bytes }
   try {
     const ma = await lineOf(listener, `libp2p ${enc} listener`, 60_000)
     if (!ma.startsWith('/ip4/127.0.0.1/tcp/')) throw new Error(`unexpected listen address ${ma}`)
@@ -110,7 +110,8 @@ export async function runRawRefs (size: number): Promise<ToolRun> {
     ['disk (dd)', async () => await diskDd(dir, size)],
     ['tcp', async () => await rawTcp(Math.max(2 * size, 256 * MiB))],
     ['libp2p noise', async () => await libp2pStream('noise', size)],
-    ['libp2p tls', async () => await libp2pStream('tls', size)]
+    ['libp2p tls', async () => await libp2pStream('tls', size)],
+    ['libp2p socket tls', async () => await libp2pStream('socket-tls', size)]
   ]
   try {
     for (const [name, fn] of steps) {

@@ -62,7 +62,8 @@ export function ratios (runs: ToolRun[]): Ratio[] {
   speed('S1 MB/s: ferry / rsync', s1, okT('rsync', 'S1'))
   speed('S1 MB/s: ferry / raw loopback TCP', s1, rawBy('loopback TCP'))
   speed('S1 MB/s: ferry / one libp2p Noise stream', s1, rawBy('libp2p 1 stream TCP+Noise'))
-  speed('S1 MB/s: ferry / one libp2p TLS stream', s1, rawBy('libp2p 1 stream TCP+TLS'))
+  speed('S1 MB/s: ferry / one libp2p TLS stream', s1, rawBy('libp2p 1 stream TCP+TLS+'))
+  speed('S1 MB/s: ferry / one libp2p socket-TLS stream', s1, rawBy('libp2p 1 stream TCP+socket TLS'))
   speed('S1 MB/s: ferry / disk write+fdatasync (node)', s1, rawBy('node write'))
   speed('S1 MB/s: ferry / disk dd conv=fdatasync', s1, rawBy('dd '))
   for (const s of ['S2', 'S3', 'S4', 'S6']) {
