@@ -3,6 +3,7 @@ import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
+import { IdleTimeout } from '../wire/idle-timeout.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { type BlockBytes, blockBytesMatch } from './block-bytes.ts'
 import { decodeBlkFrame, decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
@@ -134,6 +135,8 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
   let inFlightBytes = 0
   // a v1 peer knows no hello; it only ever sends raw blocks
   const codecs = isV1(stream) ? [] : options.codecs ?? availableCodecs()
+  // a stalled peer must not hold the file (and the folder's sync pass) forever
+  const idle = new IdleTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, options.signal)
   try {
     if (codecs.length > 0) await send(ms, { type: 'hello', codecs: [...codecs] })
     while (received < wanted.length) {
@@ -151,9 +154,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
         sent += batch.length
         if (sent === wanted.length) await ms.close()
       }
-      // a stalled peer must not hold the file (and the folder's sync pass) forever
-      const idle = AbortSignal.timeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)
-      const frame = await ms.readFrame({ signal: options.signal === undefined ? idle : AbortSignal.any([options.signal, idle]) })
+      const frame = await idle.during(async signal => await ms.readFrame({ signal }))
       const m: BlocksMessage = decodeBlkFrame(frame) ?? decodeBlocksMessage(ms.decode(frame))
       const expected = wanted[received]!
       if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL, m.code, m.message)
@@ -183,5 +184,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
   } catch (err) {
     ms.abort(err)
     throw toError(err)
+  } finally {
+    idle.clear()
   }
 }

@@ -2,6 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
+import { IdleTimeout } from '../wire/idle-timeout.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { decodeReplicaMessage, encodeReplicaMessage, type ReplicaMessage } from './messages.ts'
@@ -144,12 +145,13 @@ export interface BlockToSend { cid: CID, size: number }
 export class ReplicaClient {
   private readonly ms: MessageStream
   readonly positions: Record<string, number>
-  private readonly idleTimeoutMs: number
+  /** one idle timer for the session, restarted per answer awaited */
+  private readonly idle: IdleTimeout
 
   private constructor (ms: MessageStream, positions: Record<string, number>, idleTimeoutMs: number) {
     this.ms = ms
     this.positions = positions
-    this.idleTimeoutMs = idleTimeoutMs
+    this.idle = new IdleTimeout(idleTimeoutMs)
   }
 
   static async open (stream: Stream, folder: string, options: { idleTimeoutMs?: number } = {}): Promise<ReplicaClient> {
@@ -168,13 +170,14 @@ export class ReplicaClient {
   }
 
   private async answer (): Promise<ReplicaMessage> {
-    const m = await receive(this.ms, { signal: AbortSignal.timeout(this.idleTimeoutMs) })
+    const m = await this.idle.during(async signal => await receive(this.ms, { signal }))
     if (m.type === 'err') throw new RemoteError(REPLICA_PROTOCOL, m.code, m.message)
     return m
   }
 
   private async guard<T> (fn: () => Promise<T>): Promise<T> {
     try { return await fn() } catch (err) {
+      this.idle.clear()
       this.ms.abort(err)
       throw toError(err)
     }
@@ -252,10 +255,12 @@ export class ReplicaClient {
   }
 
   async close (): Promise<void> {
+    this.idle.clear()
     await this.ms.close()
   }
 
   abort (err: Error): void {
+    this.idle.clear()
     this.ms.abort(err)
   }
 }
