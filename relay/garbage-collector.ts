@@ -1,6 +1,7 @@
 import type { Logger } from '@libp2p/logger'
 import { decodeStoredRecord } from '../src/log/signed-record.ts'
 import type { RelayStore } from './relay-store.ts'
+import { cidKey } from '../src/hashing/block-cid.ts'
 
 export const DEFAULT_RETENTION_DAYS = 30
 export const DAY_MS = 24 * 60 * 60 * 1000
@@ -29,7 +30,7 @@ export async function collectGarbage (store: RelayStore, opts: GcOptions): Promi
   const referenced = new Set<string>()
   const report: GcReport = { expiredRecords: 0, deletedBlocks: 0, freedBytes: 0, keptBlocks: 0 }
   const reference = (envelope: Uint8Array): void => {
-    for (const b of decodeStoredRecord(envelope).record.blocks) referenced.add(b.cid.toString())
+    for (const b of decodeStoredRecord(envelope).record.blocks) referenced.add(cidKey(b.cid))
   }
   for (const f of store.list()) {
     const expired: string[] = []
@@ -42,7 +43,7 @@ export async function collectGarbage (store: RelayStore, opts: GcOptions): Promi
     for await (const { value } of store.currentRecords(f)) reference(value)
   }
   for await (const b of store.blocks.list()) {
-    if (referenced.has(b.cid.toString()) || b.mtimeMs + graceMs > now) {
+    if (referenced.has(cidKey(b.cid)) || b.mtimeMs + graceMs > now) {
       report.keptBlocks++
       continue
     }

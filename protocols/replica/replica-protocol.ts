@@ -6,6 +6,7 @@ import { IdleTimeout } from '../wire/idle-timeout.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { decodeReplicaMessage, encodeReplicaMessage, type ReplicaMessage } from './messages.ts'
+import { cidKey } from '../../src/hashing/block-cid.ts'
 import {
   REPLICA_PROTOCOL, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
   DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES
@@ -192,7 +193,7 @@ export class ReplicaClient {
         await send(this.ms, { type: 'has', cids: part })
         const m = await this.answer()
         if (m.type !== 'lack') throw new InvalidMessageError(REPLICA_PROTOCOL, `expected lack, got ${m.type}`)
-        const asked = new Set(part.map(c => c.toString()))
+        const asked = new Set(part.map(cidKey))
         for (const c of m.cids) {
           if (!asked.has(c.toString())) throw new InvalidMessageError(REPLICA_PROTOCOL, `lack names a cid not asked about: ${c.toString()}`)
           out.push(c)

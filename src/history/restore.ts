@@ -7,7 +7,7 @@ import { blockOffsets, contentKey, EXEC_BITS, type FileRecord } from '../model/f
 import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
-import { blockMatches } from '../hashing/block-cid.ts'
+import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { readLocalBlock, TEMP_DIR } from '../sync/file-applier.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
@@ -111,7 +111,7 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
       const offsets = blockOffsets(record)
       await fh.truncate(record.size)
       const write = async (cid: CID, data: BlockBytes): Promise<void> => {
-        for (const at of offsets.get(cid.toString())?.at ?? []) await writeBlockBytes(fh, data, at)
+        for (const at of offsets.get(cidKey(cid))?.at ?? []) await writeBlockBytes(fh, data, at)
       }
       const wanted: WantedBlock[] = []
       for (const { cid, size, at } of offsets.values()) {

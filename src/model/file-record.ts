@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import type { VersionVector } from './version-vector.ts'
+import { cidKey } from '../hashing/block-cid.ts'
 
 export type EntryType = 'file' | 'dir'
 
@@ -42,7 +43,7 @@ export function contentKey (r: FileRecord): string {
   if (r.deleted) return 'deleted'
   if (r.type === 'dir') return 'dir'
   const exec = (r.mode & EXEC_BITS) !== 0 ? 'x' : '-'
-  return `file:${exec}:${r.size}:${r.blocks.map(b => b.cid.toString()).join(',')}`
+  return `file:${exec}:${r.size}:${r.blocks.map(b => cidKey(b.cid)).join(',')}`
 }
 
 export function sameContent (a: FileRecord, b: FileRecord): boolean {
@@ -54,7 +55,7 @@ export function blockOffsets (r: Pick<FileRecord, 'blocks'>): Map<string, { cid:
   const out = new Map<string, { cid: BlockRef['cid'], size: number, at: number[] }>()
   let offset = 0
   for (const b of r.blocks) {
-    const k = b.cid.toString()
+    const k = cidKey(b.cid)
     const entry = out.get(k)
     if (entry === undefined) out.set(k, { cid: b.cid, size: b.size, at: [offset] })
     else entry.at.push(offset)

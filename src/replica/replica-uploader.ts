@@ -5,6 +5,7 @@ import type { FolderStore } from '../store/folder-store.ts'
 import type { SignedRecord } from '../log/signed-record.ts'
 import { ReplicaClient, type BlockToSend } from '../../protocols/replica/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
+import { cidKey } from '../hashing/block-cid.ts'
 
 export interface ReplicaUploaderComponents {
   folder: string
@@ -171,14 +172,14 @@ export class ReplicaUploader {
     const ours = new Map<string, BlockToSend>()
     for (const list of lists) {
       for (const b of list) {
-        const k = b.cid.toString()
+        const k = cidKey(b.cid)
         // only blocks of our own files can be sent; others' blocks come from their authors
         if (!ours.has(k) && store.blockLocations(b.cid).length > 0) ours.set(k, { cid: b.cid, size: b.size })
       }
     }
     if (ours.size === 0) return true
     const lacking = await client.lacking([...ours.values()].map(b => b.cid))
-    const toSend = lacking.map(c => ours.get(c.toString())!)
+    const toSend = lacking.map(c => ours.get(cidKey(c))!)
     const unreadable = await client.sendBlocks(toSend, async b => await this.c.readBlock(b.cid, b.size), b => { this.sentBytes += b.size })
     return unreadable.length === 0
   }

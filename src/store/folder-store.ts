@@ -5,6 +5,7 @@ import { bumpVersion } from '../model/version-vector.ts'
 import { decodeStoredRecord, encodeSignedRecord, signRecord, type SignedRecord } from '../log/signed-record.ts'
 import { AsyncLock } from './async-lock.ts'
 import { historyEntry, pruneHistory, readHistory, type HistoryEntry } from '../history/record-history.ts'
+import { cidKey } from '../hashing/block-cid.ts'
 
 // abstract-level's sublevel type needs the parent's type parameters; the parent is opaque here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -134,7 +135,7 @@ export class FolderStore {
     if (r.deleted || r.type !== 'file') return
     let offset = 0
     for (const b of r.blocks) {
-      const k = b.cid.toString()
+      const k = cidKey(b.cid)
       const list = this.blocks.get(k)
       const loc = { path: r.path, offset, size: b.size }
       if (list === undefined) this.blocks.set(k, [loc])
@@ -145,7 +146,7 @@ export class FolderStore {
 
   private unindexBlocks (r: Pick<FileRecord, 'path' | 'blocks'>): void {
     for (const b of r.blocks) {
-      const k = b.cid.toString()
+      const k = cidKey(b.cid)
       const list = this.blocks.get(k)
       if (list === undefined) continue
       const rest = list.filter(l => l.path !== r.path)
@@ -207,7 +208,7 @@ export class FolderStore {
 
   /** Where the content of `cid` sits in our own files (to be re-verified on read). */
   blockLocations (cid: BlockRef['cid']): readonly BlockLocation[] {
-    return this.blocks.get(cid.toString()) ?? []
+    return this.blocks.get(cidKey(cid)) ?? []
   }
 
   meta (path: string): LocalMeta | undefined {

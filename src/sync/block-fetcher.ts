@@ -4,6 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { fetchBlocks, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
+import { cidKey } from '../hashing/block-cid.ts'
 
 export interface BlockFetcherComponents {
   /** opens a /ferry/blocks/1 stream to a connected peer */
@@ -48,7 +49,7 @@ export class BlockFetcher {
     const refusedBy = new Map<string, Set<string>>()
     const dead = new Set<string>()
     const refuse = (w: WantedBlock, peer: string): void => {
-      const k = w.cid.toString()
+      const k = cidKey(w.cid)
       const set = refusedBy.get(k) ?? new Set()
       set.add(peer)
       refusedBy.set(k, set)
@@ -59,7 +60,7 @@ export class BlockFetcher {
       let bytes = 0
       for (let i = 0; i < queue.length && bytes < DEFAULT_BATCH_BYTES; i++) {
         const w = queue[i]!
-        if (refusedBy.get(w.cid.toString())?.has(peer) === true) continue
+        if (refusedBy.get(cidKey(w.cid))?.has(peer) === true) continue
         batch.push(w)
         bytes += w.size
         queue.splice(i--, 1)
@@ -80,12 +81,12 @@ export class BlockFetcher {
             onBlock: async (cid, data) => {
               this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
               await onBlock(cid, data)
-              delivered.add(cid.toString())
+              delivered.add(cidKey(cid))
             }
           })
-          const lacking = new Set(missing.map(c => c.toString()))
+          const lacking = new Set(missing.map(cidKey))
           for (const w of batch) {
-            if (!lacking.has(w.cid.toString())) continue
+            if (!lacking.has(cidKey(w.cid))) continue
             refuse(w, peer)
             queue.push(w)
           }
@@ -96,14 +97,14 @@ export class BlockFetcher {
           if (err instanceof InvalidMessageError) this.c.hangUp(peer, err)
           dead.add(peer)
           // what this peer did not deliver goes back to the others
-          for (const w of batch) if (!delivered.has(w.cid.toString())) queue.push(w)
+          for (const w of batch) if (!delivered.has(cidKey(w.cid))) queue.push(w)
         }
       }
     }
 
     // rounds: blocks pushed back after a worker finished get another chance with the rest
     while (queue.length > 0) {
-      const servable = candidates().filter(p => queue.some(w => refusedBy.get(w.cid.toString())?.has(p) !== true))
+      const servable = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
       if (servable.length === 0) break
       await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
     }

@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
+import { cidKey } from '../hashing/block-cid.ts'
 
 /** Fetches blocks from `peers`; resolves with those no peer could deliver. */
 export type FetchSome = (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<WantedBlock[]>
@@ -62,7 +63,7 @@ export class FetchCoalescer {
     const sinks = new Map<string, { want: WantedBlock, writers: Item[] }>()
     for (const item of group.items) {
       for (const w of item.wanted) {
-        const k = w.cid.toString()
+        const k = cidKey(w.cid)
         const entry = sinks.get(k)
         if (entry === undefined) sinks.set(k, { want: w, writers: [item] })
         else if (!entry.writers.includes(item)) entry.writers.push(item)
@@ -70,11 +71,11 @@ export class FetchCoalescer {
     }
     try {
       const lacking = await this.fetchSome(group.peers, [...sinks.values()].map(s => s.want), async (cid, data) => {
-        for (const item of sinks.get(cid.toString())?.writers ?? []) await item.onBlock(cid, data)
+        for (const item of sinks.get(cidKey(cid))?.writers ?? []) await item.onBlock(cid, data)
       }, group.signal)
-      const missing = new Set(lacking.map(w => w.cid.toString()))
+      const missing = new Set(lacking.map(w => cidKey(w.cid)))
       for (const item of group.items) {
-        const count = item.wanted.filter(w => missing.has(w.cid.toString())).length
+        const count = item.wanted.filter(w => missing.has(cidKey(w.cid))).length
         if (count > 0) item.done.reject(new BlocksUnavailableError(this.folder, count))
         else item.done.resolve()
       }

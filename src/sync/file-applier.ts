@@ -8,7 +8,7 @@ import { blockOffsets, EXEC_BITS } from '../model/file-record.ts'
 import { INTERNAL_DIR } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
-import { blockMatches } from '../hashing/block-cid.ts'
+import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { metaOf } from '../scanner/scan-folder.ts'
 import type { Action } from './planner.ts'
 import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
@@ -166,12 +166,12 @@ async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierCompo
   if (before === undefined) return none
   const old = new Map<number, string>()
   let at = 0
-  for (const b of own.blocks) { old.set(at, b.cid.toString()); at += b.size }
+  for (const b of own.blocks) { old.set(at, cidKey(b.cid)); at += b.size }
   const inPlace = new Set<number>()
   let aligned = 0
   at = 0
   for (const b of record.blocks) {
-    if (old.get(at) === b.cid.toString()) { aligned += b.size; inPlace.add(at) }
+    if (old.get(at) === cidKey(b.cid)) { aligned += b.size; inPlace.add(at) }
     at += b.size
   }
   if (aligned < CLONE_MIN_SHARE * record.size) return none
@@ -224,7 +224,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     const offsets = blockOffsets(record)
     await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
-      for (const at of offsets.get(cid.toString())?.at ?? []) {
+      for (const at of offsets.get(cidKey(cid))?.at ?? []) {
         await writes.write(data, at)
         c.progress?.add(record.path, data.byteLength)
       }
