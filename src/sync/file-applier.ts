@@ -1,4 +1,4 @@
-import { chmod, copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
+import { copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
@@ -77,7 +77,11 @@ async function statOrUndefined (abs: string) {
  * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
  */
 export async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
-  const st = await statOrUndefined(join(c.root, path))
+  return diskMatchesOwnStat(c, path, await statOrUndefined(join(c.root, path)))
+}
+
+/** diskMatchesOwn with the path's lstat already taken (undefined: nothing there) */
+function diskMatchesOwnStat (c: Pick<ApplierComponents, 'root' | 'store'>, path: string, st: Awaited<ReturnType<typeof statOrUndefined>>): boolean {
   if (st === undefined) return true
   const own = c.store.own(path)
   if (own === undefined || own.deleted) return false
@@ -188,13 +192,27 @@ async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierCompo
   return none
 }
 
-/** Opens the temp file of `record`; `resumed` when an earlier attempt left one behind. */
-async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
+const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT
+
+/**
+ * Opens (or creates) the temp file of `record`; `resumed` when an earlier attempt left content
+ * in it. One open and one fstat: a file of a thousand small ones costs a few system calls less.
+ */
+async function openTemp (tmp: string, mode: number): Promise<{ fh: FileHandle, resumed: boolean, mode: number }> {
+  let fh: FileHandle
   try {
-    return { fh: await open(tmp, 'r+'), resumed: true }
+    fh = await open(tmp, OPEN_OR_CREATE, mode)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    return { fh: await open(tmp, 'w', DEFAULT_FILE_MODE), resumed: false }
+    await mkdir(dirname(tmp), { recursive: true }) // the temp area was removed under us
+    fh = await open(tmp, OPEN_OR_CREATE, mode)
+  }
+  try {
+    const st = await fh.stat()
+    return { fh, resumed: st.size > 0, mode: st.mode & 0o777 }
+  } catch (err) {
+    await fh.close()
+    throw err
   }
 }
 
@@ -213,16 +231,18 @@ async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): 
  */
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
-  await mkdir(dirname(tmp), { recursive: true })
   await adoptRenameSource(record, tmp, c)
   const inPlace = await cloneOwnVersion(record, tmp, c)
-  const { fh, resumed } = await openTemp(tmp)
+  const mode = fileMode(record)
+  const { fh, resumed, mode: tmpMode } = await openTemp(tmp, mode)
   c.progress?.start(record.path, record.size)
   const writes = new WriteBehind(fh)
   const files = new LocalFiles(c.root)
+  let meta: LocalMeta
   try {
     const offsets = blockOffsets(record)
-    await fh.truncate(record.size)
+    // a new temp file needs no size: the blocks tile the file, the last write sets its length
+    if (resumed) await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
       for (const at of offsets.get(cidKey(cid))?.at ?? []) {
         await writes.write(data, at)
@@ -250,7 +270,11 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
     await writes.flush()
-    await fh.sync()
+    if (tmpMode !== mode) await fh.chmod(mode) // (created with it unless the umask took bits)
+    await fh.utimes(record.mtimeMs / 1000, record.mtimeMs / 1000)
+    await fh.sync() // content, size, mode and times durable before the rename
+    // what the scan cache will say: a rename keeps inode, size, mtime and mode
+    meta = metaOf(await fh.stat({ bigint: true }))
   } finally {
     // on failure the temp file stays: it is the progress the next attempt resumes from
     await writes.flush().catch(() => {})
@@ -258,9 +282,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     await fh.close()
     c.progress?.end(record.path)
   }
-  await chmod(tmp, fileMode(record))
-  await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
-  await c.installs.install({ record, tmp, base })
+  await c.installs.install({ record, tmp, base, meta })
 }
 
 /**
@@ -312,6 +334,8 @@ interface PendingInstall {
   record: FileRecord
   tmp: string
   base: number
+  /** the temp file's stat, for the scan cache (a rename does not change it) */
+  meta: LocalMeta
   done: PromiseWithResolvers<void>
 }
 
@@ -355,26 +379,32 @@ export class InstallQueue {
 
   private async commit (batch: PendingInstall[]): Promise<void> {
     const c = this.c
-    const changes: LocalChange[] = []
-    const placed: PendingInstall[] = []
-    for (const item of batch) {
+    // each file is checked and renamed on its own (different paths), all of the batch at once
+    const outcome = await Promise.all(batch.map(async item => {
       const { record, tmp } = item
       try {
         if ((c.store.own(record.path)?.seq ?? 0) !== item.base) throw new StalePlanError(record.path)
-        if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
         const abs = join(c.root, record.path)
         const st = await statOrUndefined(abs)
+        if (!diskMatchesOwnStat(c, record.path, st)) throw new LocalChangeError(record.path)
         if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
         else if (st !== undefined) await linkToTrash(c.root, record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
-        await mkdir(dirname(abs), { recursive: true })
-        await rename(tmp, abs)
-        changes.push(adoptChange(record, metaOf(await lstat(abs, { bigint: true }))))
-        placed.push(item)
+        try {
+          await rename(tmp, abs)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || await statOrUndefined(tmp) === undefined) throw err
+          await mkdir(dirname(abs), { recursive: true })
+          await rename(tmp, abs)
+        }
+        return true
       } catch (err) {
         await rm(tmp, { force: true })
         item.done.reject(err)
+        return false
       }
-    }
+    }))
+    const placed = batch.filter((_, i) => outcome[i])
+    const changes = placed.map(item => adoptChange(item.record, item.meta))
     try {
       await c.store.commitLocal(changes)
       for (const item of placed) item.done.resolve()

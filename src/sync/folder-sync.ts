@@ -430,15 +430,16 @@ export class FolderSync {
    * caller cuts the peer off); records of devices that may not change this folder are dropped.
    */
   async receiveRecords (pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<number> {
-    const verified: SignedRecord[] = []
+    const checks: Array<Promise<SignedRecord>> = []
     for (const [bytes, signature] of pairs) {
       // cheap checks first: only records that would be kept are worth a signature check
       const record = decodeRecord(bytes)
       if (record.folder !== this.c.folder) continue
       if (record.device === this.c.store.self || !this.c.acceptsChangesFrom(record.device)) continue
-      verified.push(await openSignedRecord(bytes, signature))
+      // verified on the thread pool, all of the batch at once; any failure rejects the batch
+      checks.push(openSignedRecord(bytes, signature, record))
     }
-    return await this.c.store.acceptRemote(verified)
+    return await this.c.store.acceptRemote(await Promise.all(checks))
   }
 
   transfers (): TransferStatus[] {
