@@ -188,16 +188,20 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       if (seen.has(rel)) continue
       let path: string
       try { path = validatePath(rel) } catch { continue }
-      // what we hold there, read before looking at the disk (the applier may act meanwhile:
-      // a tombstone then fails its base check instead of deleting what it just installed)
-      const before = new Map<string, FileRecord>()
+      // what we hold there, as we look at the disk: the lstat is a blocking call, so the applier
+      // cannot act in between (a tombstone then fails its base check instead of deleting what
+      // the applier installs later). The watcher reports every file the applier installs: this
+      // is the whole cost of that echo, so it is kept to one cheap system call per path.
+      await yieldSometimes()
       const here = store.own(path)
+      let st
+      try { st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false }) } catch { st = undefined }
+      const before = new Map<string, FileRecord>()
       if (here !== undefined && !here.deleted) {
         before.set(path, here)
-        if (here.type === 'dir') for (const [p, r] of store.ownRecords()) if (!r.deleted && p.startsWith(path + '/')) before.set(p, r)
+        // what was below a directory matters only when it is gone or became a file
+        if (here.type === 'dir' && st?.isDirectory() !== true) for (const [p, r] of store.ownRecords()) if (!r.deleted && p.startsWith(path + '/')) before.set(p, r)
       }
-      let st
-      try { st = await lstat(join(root, path), { bigint: true }) } catch { st = undefined }
       if (ignored(path, st?.isDirectory() ?? here?.type === 'dir')) continue
       if (st === undefined) {
         for (const [p, r] of before) {
