@@ -297,7 +297,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
  * most of the receiver's work. Nothing is resumed from an older temp file of such a size: it is
  * overwritten (fetching a few KiB again is cheaper than checking them).
  */
-const SMALL_FILE_BYTES = 64 * 1024
+export const SMALL_FILE_BYTES = 64 * 1024
 
 async function installSmallFile (record: FileRecord, tmp: string, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const data = new Uint8Array(record.size)
