@@ -1,4 +1,5 @@
 import { encode, decode } from 'cborg'
+import { encodeRecordFields, type RecordFields } from './record-encoder.ts'
 import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import { decodeBlockCid } from '../hashing/block-cid.ts'
 import { validatePath } from '../model/paths.ts'
@@ -34,10 +35,12 @@ export const STRICT_CBOR = {
 
 export function encodeRecord (r: FileRecord): Uint8Array {
   const version = Object.entries(r.version).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-  return encode([
+  const fields: RecordFields = [
     RECORD_FORMAT, r.folder, r.device, r.seq, r.path, r.type === 'dir' ? 1 : 0, r.size, r.mode,
-    r.mtimeMs, r.deleted, r.modifiedBy, version, r.blocks.map(b => [b.cid.bytes, b.size])
-  ])
+    r.mtimeMs, r.deleted, r.modifiedBy, version, r.blocks.map(b => [b.cid.bytes, b.size] as const)
+  ]
+  // the same bytes as cborg's encoding of `fields`, written directly (record-encoder.ts)
+  return encodeRecordFields(fields) ?? encode(fields)
 }
 
 function fail (reason: string): never { throw new InvalidRecordError(reason) }
