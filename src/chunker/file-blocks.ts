@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
@@ -32,6 +33,13 @@ const HASHES_IN_FLIGHT = 8
 const MIN_READ_BYTES = 4096
 /** files up to this size are read in one go */
 const SMALL_FILE_BYTES = 1024 * 1024
+/**
+ * files up to this size are read with blocking calls: a few microseconds from the page cache,
+ * where each thread-pool round trip of open/read/close costs more CPU than the read itself (a
+ * scan of thousands of small files was mostly that). Callers yield to the event loop between
+ * files (the scanner does).
+ */
+const SYNC_READ_BYTES = 64 * 1024
 
 /**
  * Reads the file at `path` through the content-defined chunker and yields its blocks (offset,
@@ -48,20 +56,9 @@ export async function * readFileBlocks (
   if (sizeHint !== undefined && sizeHint <= SMALL_FILE_BYTES) {
     // small files: one read, no stream machinery (it dominates for thousands of small files).
     // At most sizeHint + 1 bytes are read: a file that grew is caught by the caller's stat check.
-    const fh = await open(path, 'r')
     let data: Uint8Array
-    try {
-      const buf = new Uint8Array(sizeHint + 1)
-      let got = 0
-      while (got < buf.length) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, got)
-        if (bytesRead === 0) break
-        got += bytesRead
-      }
-      data = buf.subarray(0, got)
-    } finally {
-      await fh.close()
-    }
+    if (sizeHint <= SYNC_READ_BYTES) data = readSmallSync(path, sizeHint + 1)
+    else data = await readSmall(path, sizeHint + 1)
     signal?.throwIfAborted()
     let at = 0
     for (const length of chunkLengths(data, params)) {
@@ -121,5 +118,39 @@ export async function * readFileBlocks (
     // must not become unhandled rejections
     for (const b of pending) b.cid.catch(() => {})
     await fh.close()
+  }
+}
+
+/** Up to `max` bytes from the start of the file, with one thread-pool trip per call. */
+async function readSmall (path: string, max: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r')
+  try {
+    const buf = new Uint8Array(max)
+    let got = 0
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    return buf.subarray(0, got)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** readSmall with blocking calls (small files only) */
+function readSmallSync (path: string, max: number): Uint8Array {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = new Uint8Array(max)
+    let got = 0
+    while (got < buf.length) {
+      const bytesRead = readSync(fd, buf, got, buf.length - got, got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    return buf.subarray(0, got)
+  } finally {
+    closeSync(fd)
   }
 }

@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { loadConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
@@ -321,7 +321,7 @@ export class Daemon {
   }
 
   private isConnected (peer: string): boolean {
-    return this.node !== undefined && this.node.getConnections(peerIdFromString(peer)).some(c => c.status === 'open')
+    return this.node !== undefined && this.node.getConnections(peerIdOf(peer)).some(c => c.status === 'open')
   }
 
   /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
@@ -492,4 +492,15 @@ export class Daemon {
     await this.node?.stop()
     await this.db.close()
   }
+}
+
+/** parsed peer ids of the devices we know (asked per file fetched: parsing each time showed up) */
+const peerIds = new Map<string, PeerId>()
+function peerIdOf (peer: string): PeerId {
+  let id = peerIds.get(peer)
+  if (id === undefined) {
+    id = peerIdFromString(peer)
+    if (peerIds.size < 10_000) peerIds.set(peer, id)
+  }
+  return id
 }

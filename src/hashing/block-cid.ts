@@ -49,6 +49,18 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
  * we hold has one as a map key: 21 MB of heap for a 4 GiB file. Use this for keys and lookups.
  */
 export function cidKey (cid: CID): string {
+  let key = cidKeys.get(cid)
+  if (key === undefined) {
+    key = computeCidKey(cid)
+    cidKeys.set(cid, key)
+  }
+  return key
+}
+
+/** keys already built, per CID object (one CID of a record is keyed many times on its way) */
+const cidKeys = new WeakMap<CID, string>()
+
+function computeCidKey (cid: CID): string {
   const bytes = cid.bytes
   const out = new Uint8Array(1 + Math.ceil(bytes.byteLength * 8 / 5))
   out[0] = 0x62 // 'b'

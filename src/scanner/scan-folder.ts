@@ -1,4 +1,6 @@
+import { lstatSync } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { BlockRef, FileRecord } from '../model/file-record.ts'
@@ -44,6 +46,12 @@ export interface ScanResult {
 }
 
 const DEFAULT_BATCH_SIZE = 256
+/**
+ * The walk stats entries and reads small files with blocking calls (a thread-pool round trip
+ * per call cost more CPU than the calls themselves, for thousands of small files); it lets the
+ * event loop run at least this often.
+ */
+const MAX_BLOCKING_MS = 5
 const DEFAULT_FILE_MODE = 0o644
 
 export function metaOf (st: { ino: bigint, size: bigint, mtimeNs: bigint, mode: bigint }): LocalMeta {
@@ -104,6 +112,13 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     else if (change !== undefined) await add(change)
   }
 
+  let lastYield = performance.now()
+  const yieldSometimes = async (): Promise<void> => {
+    if (performance.now() - lastYield < MAX_BLOCKING_MS) return
+    await nextTurn()
+    lastYield = performance.now()
+  }
+
   const walk = async (dirRel: string): Promise<void> => {
     signal?.throwIfAborted()
     let entries
@@ -129,9 +144,10 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         log('skipping %s: name is not in NFC form', rel)
         continue
       }
+      await yieldSometimes()
       let st
       try {
-        st = await lstat(join(root, rel), { bigint: true })
+        st = lstatSync(join(root, rel), { bigint: true })
       } catch {
         continue // vanished since readdir; the next scan records the delete
       }
@@ -172,16 +188,20 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       if (seen.has(rel)) continue
       let path: string
       try { path = validatePath(rel) } catch { continue }
-      // what we hold there, read before looking at the disk (the applier may act meanwhile:
-      // a tombstone then fails its base check instead of deleting what it just installed)
-      const before = new Map<string, FileRecord>()
+      // what we hold there, as we look at the disk: the lstat is a blocking call, so the applier
+      // cannot act in between (a tombstone then fails its base check instead of deleting what
+      // the applier installs later). The watcher reports every file the applier installs: this
+      // is the whole cost of that echo, so it is kept to one cheap system call per path.
+      await yieldSometimes()
       const here = store.own(path)
+      let st
+      try { st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false }) } catch { st = undefined }
+      const before = new Map<string, FileRecord>()
       if (here !== undefined && !here.deleted) {
         before.set(path, here)
-        if (here.type === 'dir') for (const [p, r] of store.ownRecords()) if (!r.deleted && p.startsWith(path + '/')) before.set(p, r)
+        // what was below a directory matters only when it is gone or became a file
+        if (here.type === 'dir' && st?.isDirectory() !== true) for (const [p, r] of store.ownRecords()) if (!r.deleted && p.startsWith(path + '/')) before.set(p, r)
       }
-      let st
-      try { st = await lstat(join(root, path), { bigint: true }) } catch { st = undefined }
       if (ignored(path, st?.isDirectory() ?? here?.type === 'dir')) continue
       if (st === undefined) {
         for (const [p, r] of before) {
@@ -212,6 +232,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
 
 type BigStats = Awaited<ReturnType<typeof statBig>>
 async function statBig (path: string) { return lstat(path, { bigint: true }) }
+/** files this small are stat'ed again with a blocking call after reading (see MAX_BLOCKING_MS) */
+const SYNC_STAT_BYTES = 64 * 1024
 
 async function scanFile (root: string, path: string, st: BigStats, store: FolderStore, read: typeof readFileBlocks, signal?: AbortSignal): Promise<LocalChange | 'unstable' | undefined> {
   const meta = metaOf(st)
@@ -243,7 +265,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     throw new FerryError(`${path} has more blocks (${blocks.length}) than a record can carry (${MAX_BLOCKS_PER_RECORD}); not synced`, 'ERR_FERRY_FILE_TOO_LARGE')
   }
   let after
-  try { after = metaOf(await statBig(abs)) } catch { return undefined }
+  try { after = metaOf(size <= SYNC_STAT_BYTES ? lstatSync(abs, { bigint: true }) : await statBig(abs)) } catch { return undefined }
   if (!sameMeta(after, meta) || size !== meta.size) return 'unstable'
   if (live && own.size === size && own.blocks.length === blocks.length &&
       own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && (own.mode & 0o111) === (meta.mode & 0o111)) {

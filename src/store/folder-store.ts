@@ -316,17 +316,22 @@ export class FolderStore {
     if (changes.length === 0) return []
     return this.lock.run(async () => {
       let seq = this.position(this.self)
-      const signed: SignedRecord[] = []
-      const batch = this.db.batch()
+      const records: FileRecord[] = []
+      /** what each record replaces: a stored record, or (a number) an earlier one of this batch */
+      const previousOf: Array<SignedRecord | number | undefined> = []
       const committed: LocalChange[] = []
-      const now = Date.now()
+      /** this batch's records by path: a later change of the same path builds on them */
+      const inBatch = new Map<string, number>()
       for (const c of changes) {
-        const previousSigned = signed.findLast(p => p.record.path === c.path) ?? this.byPath.get(c.path)?.get(this.self)
-        const previous = previousSigned?.record
+        const at = inBatch.get(c.path)
+        const previousSigned = at !== undefined ? undefined : this.byPath.get(c.path)?.get(this.self)
+        const previous = at !== undefined ? records[at] : previousSigned?.record
         if (c.base !== undefined && (previous?.seq ?? 0) !== c.base) continue
         seq++
+        inBatch.set(c.path, records.length)
         committed.push(c)
-        const record: FileRecord = {
+        previousOf.push(at ?? previousSigned)
+        records.push({
           folder: this.folder,
           device: this.self,
           seq,
@@ -339,16 +344,24 @@ export class FolderStore {
           blocks: c.blocks,
           modifiedBy: c.adopt?.modifiedBy ?? this.self,
           version: c.adopt?.version ?? bumpVersion(previous?.version ?? {}, this.self, seq)
-        }
-        const s = await signRecord(record, this.key)
+        })
+      }
+      // signed on the thread pool, all at once
+      const signed = await Promise.all(records.map(async r => await signRecord(r, this.key)))
+      const batch = this.db.batch()
+      const now = Date.now()
+      for (let i = 0; i < signed.length; i++) {
+        const s = signed[i]!
+        const c = committed[i]!
+        const p = previousOf[i]
+        const previousSigned = typeof p === 'number' ? signed[p] : p
         if (previousSigned !== undefined) {
           batch.del(recordKey(this.self, previousSigned.record.seq))
           batch.put(...historyEntry(previousSigned, now))
         }
-        batch.put(recordKey(this.self, seq), encodeSignedRecord(s))
+        batch.put(recordKey(this.self, s.record.seq), encodeSignedRecord(s))
         if (c.meta === null) batch.del(metaKey(c.path))
         else if (c.meta !== undefined) batch.put(metaKey(c.path), encoder.encode(JSON.stringify(c.meta)))
-        signed.push(s)
       }
       if (signed.length === 0) { batch.close().catch(() => {}); return [] }
       await batch.write(this.writeOptions())

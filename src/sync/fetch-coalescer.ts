@@ -9,7 +9,7 @@ export type FetchSome = (peers: readonly string[], wanted: WantedBlock[], onBloc
 export const DEFAULT_COALESCE_WINDOW_MS = 2
 /** a request this big goes out alone: it fills streams by itself */
 export const DEFAULT_COALESCE_MAX_BYTES = 4 * 1024 * 1024
-export const DEFAULT_COALESCE_MAX_REQUESTS = 128
+export const DEFAULT_COALESCE_MAX_REQUESTS = 256
 
 interface Item {
   wanted: WantedBlock[]

@@ -1,4 +1,5 @@
-import { chmod, copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
+import { fstatSync, fsync, futimesSync, fchmodSync, lstatSync, renameSync, writeSync } from 'node:fs'
+import { copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
@@ -12,6 +13,7 @@ import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { metaOf } from '../scanner/scan-folder.ts'
 import type { Action } from './planner.ts'
 import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
+import { blockParts } from '../../protocols/blocks/block-bytes.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
@@ -77,7 +79,11 @@ async function statOrUndefined (abs: string) {
  * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
  */
 export async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
-  const st = await statOrUndefined(join(c.root, path))
+  return diskMatchesOwnStat(c, path, await statOrUndefined(join(c.root, path)))
+}
+
+/** diskMatchesOwn with the path's lstat already taken (undefined: nothing there) */
+function diskMatchesOwnStat (c: Pick<ApplierComponents, 'root' | 'store'>, path: string, st: Awaited<ReturnType<typeof statOrUndefined>>): boolean {
   if (st === undefined) return true
   const own = c.store.own(path)
   if (own === undefined || own.deleted) return false
@@ -133,17 +139,19 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
  * that file becomes the temp file (a rename, not a copy of every block). Its blocks are still
  * verified like any resumed temp file; its own delete then finds nothing left to remove.
  */
-async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<void> {
+async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<boolean> {
   const source = c.claimRenameSource?.(record)
-  if (source === undefined) return
-  await c.diskLock.run(async () => {
-    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return
-    if (!(await diskMatchesOwn(c, source.path))) return
-    if (await statOrUndefined(tmp) !== undefined) return // an earlier attempt's progress wins
+  if (source === undefined) return false
+  return await c.diskLock.run(async () => {
+    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return false
+    if (!(await diskMatchesOwn(c, source.path))) return false
+    if (await statOrUndefined(tmp) !== undefined) return true // an earlier attempt's progress wins
     try {
       await rename(join(c.root, source.path), tmp)
+      return true
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      return false
     }
   })
 }
@@ -188,13 +196,27 @@ async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierCompo
   return none
 }
 
-/** Opens the temp file of `record`; `resumed` when an earlier attempt left one behind. */
-async function openTemp (tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
+const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT
+
+/**
+ * Opens (or creates) the temp file of `record`; `resumed` when an earlier attempt left content
+ * in it. One open and one fstat: a file of a thousand small ones costs a few system calls less.
+ */
+async function openTemp (tmp: string, mode: number): Promise<{ fh: FileHandle, resumed: boolean, mode: number }> {
+  let fh: FileHandle
   try {
-    return { fh: await open(tmp, 'r+'), resumed: true }
+    fh = await open(tmp, OPEN_OR_CREATE, mode)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    return { fh: await open(tmp, 'w', DEFAULT_FILE_MODE), resumed: false }
+    await mkdir(dirname(tmp), { recursive: true }) // the temp area was removed under us
+    fh = await open(tmp, OPEN_OR_CREATE, mode)
+  }
+  try {
+    const st = await fh.stat()
+    return { fh, resumed: st.size > 0, mode: st.mode & 0o777 }
+  } catch (err) {
+    await fh.close()
+    throw err
   }
 }
 
@@ -213,16 +235,19 @@ async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): 
  */
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
-  await mkdir(dirname(tmp), { recursive: true })
-  await adoptRenameSource(record, tmp, c)
+  const renamed = await adoptRenameSource(record, tmp, c)
+  if (!renamed && record.size <= SMALL_FILE_BYTES) return await installSmallFile(record, tmp, c, base, signal)
   const inPlace = await cloneOwnVersion(record, tmp, c)
-  const { fh, resumed } = await openTemp(tmp)
+  const mode = fileMode(record)
+  const { fh, resumed, mode: tmpMode } = await openTemp(tmp, mode)
   c.progress?.start(record.path, record.size)
   const writes = new WriteBehind(fh)
   const files = new LocalFiles(c.root)
+  let meta: LocalMeta
   try {
     const offsets = blockOffsets(record)
-    await fh.truncate(record.size)
+    // a new temp file needs no size: the blocks tile the file, the last write sets its length
+    if (resumed) await fh.truncate(record.size)
     const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
       for (const at of offsets.get(cidKey(cid))?.at ?? []) {
         await writes.write(data, at)
@@ -250,7 +275,11 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
     await writes.flush()
-    await fh.sync()
+    if (tmpMode !== mode) await fh.chmod(mode) // (created with it unless the umask took bits)
+    await fh.utimes(record.mtimeMs / 1000, record.mtimeMs / 1000)
+    await fh.sync() // content, size, mode and times durable before the rename
+    // what the scan cache will say: a rename keeps inode, size, mtime and mode
+    meta = metaOf(await fh.stat({ bigint: true }))
   } finally {
     // on failure the temp file stays: it is the progress the next attempt resumes from
     await writes.flush().catch(() => {})
@@ -258,9 +287,65 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     await fh.close()
     c.progress?.end(record.path)
   }
-  await chmod(tmp, fileMode(record))
-  await utimes(tmp, record.mtimeMs / 1000, record.mtimeMs / 1000)
-  await c.installs.install({ record, tmp, base })
+  await c.installs.install({ record, tmp, base, meta })
+}
+
+/**
+ * Files up to this size are assembled in memory and written, fsynced and stat'ed in one go, with
+ * blocking calls except the fsync (which waits for the disk, on the thread pool): for thousands
+ * of small files, the CPU cost of a thread-pool round trip per open/write/utimes/stat/close was
+ * most of the receiver's work. Nothing is resumed from an older temp file of such a size: it is
+ * overwritten (fetching a few KiB again is cheaper than checking them).
+ */
+export const SMALL_FILE_BYTES = 64 * 1024
+
+async function installSmallFile (record: FileRecord, tmp: string, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
+  const data = new Uint8Array(record.size)
+  const offsets = blockOffsets(record)
+  c.progress?.start(record.path, record.size)
+  let meta: LocalMeta
+  try {
+    const place = (cid: CID, bytes: BlockBytes): void => {
+      for (const at of offsets.get(cidKey(cid))?.at ?? []) {
+        let o = at
+        for (const part of blockParts(bytes)) { data.set(part, o); o += part.byteLength }
+        c.progress?.add(record.path, bytes.byteLength)
+      }
+    }
+    const wanted: WantedBlock[] = []
+    for (const { cid, size } of offsets.values()) {
+      signal?.throwIfAborted()
+      const local = c.store.blockLocations(cid).length > 0 ? await readLocalBlock(c, cid, size) : undefined
+      if (local !== undefined) place(cid, local)
+      else wanted.push({ cid, size })
+    }
+    if (wanted.length > 0) await c.fetchBlocks(record, wanted, async (cid, bytes) => { place(cid, bytes) }, signal)
+    const mode = fileMode(record)
+    // the open stays on the thread pool: creating a file is the one costly call here (the
+    // file system's inode allocation), and it runs there beside the event loop
+    let fh: FileHandle
+    try {
+      fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(dirname(tmp), { recursive: true }) // the temp area was removed under us
+      fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
+    }
+    const fd = fh.fd
+    try {
+      let done = 0
+      while (done < data.byteLength) done += writeSync(fd, data, done, data.byteLength - done, done)
+      if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode) // (unless the umask took bits)
+      futimesSync(fd, record.mtimeMs / 1000, record.mtimeMs / 1000)
+      await new Promise<void>((resolve, reject) => { fsync(fd, err => { if (err === null) resolve(); else reject(err) }) })
+      meta = metaOf(fstatSync(fd, { bigint: true }))
+    } finally {
+      await fh.close()
+    }
+  } finally {
+    c.progress?.end(record.path)
+  }
+  await c.installs.install({ record, tmp, base, meta })
 }
 
 /**
@@ -312,6 +397,8 @@ interface PendingInstall {
   record: FileRecord
   tmp: string
   base: number
+  /** the temp file's stat, for the scan cache (a rename does not change it) */
+  meta: LocalMeta
   done: PromiseWithResolvers<void>
 }
 
@@ -355,26 +442,34 @@ export class InstallQueue {
 
   private async commit (batch: PendingInstall[]): Promise<void> {
     const c = this.c
-    const changes: LocalChange[] = []
-    const placed: PendingInstall[] = []
-    for (const item of batch) {
+    // each file is checked and renamed on its own (different paths), all of the batch at once
+    const outcome = await Promise.all(batch.map(async item => {
       const { record, tmp } = item
       try {
         if ((c.store.own(record.path)?.seq ?? 0) !== item.base) throw new StalePlanError(record.path)
-        if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
         const abs = join(c.root, record.path)
-        const st = await statOrUndefined(abs)
+        // blocking lstat and rename: metadata calls of a few microseconds, where a thread-pool
+        // round trip each cost more (a batch holds up the event loop a few milliseconds)
+        const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false })
+        if (!diskMatchesOwnStat(c, record.path, st)) throw new LocalChangeError(record.path)
         if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
         else if (st !== undefined) await linkToTrash(c.root, record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
-        await mkdir(dirname(abs), { recursive: true })
-        await rename(tmp, abs)
-        changes.push(adoptChange(record, metaOf(await lstat(abs, { bigint: true }))))
-        placed.push(item)
+        try {
+          renameSync(tmp, abs)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || await statOrUndefined(tmp) === undefined) throw err
+          await mkdir(dirname(abs), { recursive: true })
+          await rename(tmp, abs)
+        }
+        return true
       } catch (err) {
         await rm(tmp, { force: true })
         item.done.reject(err)
+        return false
       }
-    }
+    }))
+    const placed = batch.filter((_, i) => outcome[i])
+    const changes = placed.map(item => adoptChange(item.record, item.meta))
     try {
       await c.store.commitLocal(changes)
       for (const item of placed) item.done.resolve()

@@ -14,7 +14,7 @@ import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
-import { applyAction, InstallQueue, LocalChangeError, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
+import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
@@ -61,6 +61,11 @@ export const DEFAULT_RETRY_DELAY_MS = 1_000
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
 /** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
 export const DEFAULT_APPLY_CONCURRENCY = 64
+/**
+ * small files (assembled in memory, at most SMALL_FILE_BYTES each: 32 MiB for all) fetched at
+ * once, beside the others: the more at once, the fewer and bigger the merged block requests
+ */
+export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
 
 /** A coalescing trigger: many requests while running mean one more run. */
 class Trigger {
@@ -382,7 +387,8 @@ export class FolderSync {
       for (const phase of phases) {
         const phaseStarted = Date.now()
         this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
-        await runLimited(phase, DEFAULT_APPLY_CONCURRENCY, async a => {
+        const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
+        await runLimitedBySize(phase, small, async a => {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
@@ -430,15 +436,16 @@ export class FolderSync {
    * caller cuts the peer off); records of devices that may not change this folder are dropped.
    */
   async receiveRecords (pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<number> {
-    const verified: SignedRecord[] = []
+    const checks: Array<Promise<SignedRecord>> = []
     for (const [bytes, signature] of pairs) {
       // cheap checks first: only records that would be kept are worth a signature check
       const record = decodeRecord(bytes)
       if (record.folder !== this.c.folder) continue
       if (record.device === this.c.store.self || !this.c.acceptsChangesFrom(record.device)) continue
-      verified.push(await openSignedRecord(bytes, signature))
+      // verified on the thread pool, all of the batch at once; any failure rejects the batch
+      checks.push(openSignedRecord(bytes, signature, record))
     }
-    return await this.c.store.acceptRemote(verified)
+    return await this.c.store.acceptRemote(await Promise.all(checks))
   }
 
   transfers (): TransferStatus[] {
@@ -459,6 +466,13 @@ export class FolderSync {
     const { localFiles, localBytes } = this.summary
     return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
   }
+}
+
+/** `fn` over small and other items at once, each kind with its own limit */
+async function runLimitedBySize<T> (items: readonly T[], isSmall: (item: T) => boolean, fn: (item: T) => Promise<void>): Promise<void> {
+  const small = items.filter(isSmall)
+  const rest = small.length === 0 ? items : items.filter(i => !isSmall(i))
+  await Promise.all([runLimited(small, DEFAULT_SMALL_FILE_CONCURRENCY, fn), runLimited(rest, DEFAULT_APPLY_CONCURRENCY, fn)])
 }
 
 async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
