@@ -136,6 +136,33 @@ export function findCutPoint (buf: Uint8Array, start: number, end: number, param
   return cut < 0 ? -1 : cut - start
 }
 
+/** Where a chunk's scan stopped: bytes of the chunk already hashed (from its start) and the hash state there. */
+export interface CutScanState {
+  scanned: number
+  hash: number
+}
+
+/**
+ * findCutPoint for a buffer that fills up over time: when no cut is found, `state` remembers how
+ * far the chunk was hashed, and the next call (same chunk start, more bytes) resumes there
+ * instead of hashing the chunk from its start again. On a cut, `state` is reset for the next
+ * chunk. Returns the chunk's length or -1, like findCutPoint, and finds the same cut points.
+ */
+export function findCutPointResuming (buf: Uint8Array, start: number, end: number, state: CutScanState, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): number {
+  const c = configFor(params)
+  if (!(start >= 0 && start <= end && end <= buf.length) || state.scanned < 0 || start + state.scanned > end) {
+    throw new RangeError(`findCutPointResuming: invalid range [${start}, ${end}) from ${state.scanned} for a buffer of ${buf.length} bytes`)
+  }
+  const cut = scan(buf, start, start + state.scanned, end, state.scanned > 0 ? state.hash : 0, c)
+  if (cut < 0) {
+    state.scanned = end - start
+    state.hash = scanHash
+    return -1
+  }
+  state.scanned = state.hash = 0
+  return cut - start
+}
+
 /** Lengths of the chunks of a complete buffer (the last one may be shorter than minBytes). */
 export function chunkLengths (buf: Uint8Array, params: ChunkerParams = DEFAULT_CHUNKER_PARAMS): number[] {
   const c = configFor(params)

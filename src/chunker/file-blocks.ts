@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
 import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
-import { chunkLengths, findCutPoint } from './fastcdc.ts'
+import { chunkLengths, findCutPointResuming, type CutScanState } from './fastcdc.ts'
 
 /** One content-defined block of a file. */
 export interface FileBlock {
@@ -81,6 +81,8 @@ export async function * readFileBlocks (
     let start = 0 // start of the next chunk in the window
     let filled = 0
     let eof = false
+    // the chunk at `start` is hashed once even when it spans several reads
+    const cutState: CutScanState = { scanned: 0, hash: 0 }
     while (!eof || start < filled) {
       signal?.throwIfAborted()
       if (window.length - filled < readSize) {
@@ -96,7 +98,7 @@ export async function * readFileBlocks (
       }
       // cut every complete chunk now in the window
       while (start < filled) {
-        const cut = findCutPoint(window, start, filled, params)
+        const cut = findCutPointResuming(window, start, filled, cutState, params)
         if (cut < 0 && !eof) break
         const size = cut < 0 ? filled - start : cut
         pending.push({ offset: base + start, size, cid: blockCidAsync(window.subarray(start, start + size)) })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertChunkerParams, DEFAULT_CHUNKER_PARAMS } from '../../src/chunker/constants.ts'
 import type { ChunkerParams } from '../../src/chunker/constants.ts'
-import { Chunker, chunkLengths, chunkStream, findCutPoint, GEAR } from '../../src/chunker/fastcdc.ts'
+import { Chunker, chunkLengths, chunkStream, findCutPoint, findCutPointResuming, GEAR } from '../../src/chunker/fastcdc.ts'
 import { readFileBlocks } from '../../src/chunker/file-blocks.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 
@@ -146,6 +146,32 @@ describe('chunkLengths', () => {
     expect(findCutPoint(new Uint8Array(MAX + 10), 0, MAX + 10)).toBe(MAX)
     expect(findCutPoint(new Uint8Array(MAX + 10), 10, MAX + 10)).toBe(MAX)
     expect(() => findCutPoint(data64, 5, 4)).toThrow(RangeError)
+  })
+
+  it('findCutPointResuming finds the same cuts when the data arrives in pieces, hashing each byte once', () => {
+    const buf = data64.subarray(0, 8 * MiB)
+    const next = prng(11)
+    const lengths: number[] = []
+    const state = { scanned: 0, hash: 0 }
+    let start = 0
+    let end = 0
+    while (start < buf.length) {
+      end = Math.min(buf.length, end + 1 + Math.floor(next() * 300 * KiB))
+      while (start < end) {
+        const length = findCutPointResuming(buf, start, end, state)
+        if (length < 0) {
+          // no cut yet: the state says how far this chunk was hashed
+          expect(state.scanned).toBe(end - start)
+          if (end === buf.length) { lengths.push(end - start); start = end }
+          break
+        }
+        expect(state).toEqual({ scanned: 0, hash: 0 })
+        lengths.push(length)
+        start += length
+      }
+    }
+    expect(lengths).toEqual(chunkLengths(buf))
+    expect(() => findCutPointResuming(buf, 0, 10, { scanned: 11, hash: 0 })).toThrow(RangeError)
   })
 })
 
