@@ -64,8 +64,15 @@ const DEFAULT_FILE_MODE = 0o644
 /** Temp files live in the folder's hidden area, on the same file system as their target. */
 export function tempPathFor (root: string, record: FileRecord): string {
   const id = createHash('sha256').update(record.path).update('\0').update(JSON.stringify(record.version)).digest('hex').slice(0, 32)
-  return join(root, TEMP_DIR, `${id}.part`)
+  return join(root, TEMP_DIR, id.slice(0, 1), `${id}.part`)
 }
+
+/**
+ * Temp files are spread over this many subdirectories (named by the first hex digit of their
+ * id): creating thousands of small files in one directory made every create and rename wait
+ * for that directory's lock.
+ */
+export const TEMP_SHARDS = Array.from({ length: 16 }, (_, i) => i.toString(16))
 
 async function statOrUndefined (abs: string) {
   try { return await lstat(abs, { bigint: true }) } catch (err) {
@@ -146,6 +153,7 @@ async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierCom
     if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return false
     if (!(await diskMatchesOwn(c, source.path))) return false
     if (await statOrUndefined(tmp) !== undefined) return true // an earlier attempt's progress wins
+    await mkdir(dirname(tmp), { recursive: true })
     try {
       await rename(join(c.root, source.path), tmp)
       return true

@@ -14,7 +14,7 @@ import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
-import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, TEMP_DIR, type ApplierComponents } from './file-applier.ts'
+import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, TEMP_DIR, TEMP_SHARDS, type ApplierComponents } from './file-applier.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
@@ -165,7 +165,7 @@ export class FolderSync {
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
-    await mkdir(join(this.c.root, TEMP_DIR), { recursive: true })
+    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
     await this.ignore.reload(this.c.root)
     this.refreshTrash()
     this.abort = new AbortController()
@@ -428,7 +428,13 @@ export class FolderSync {
     const dir = join(this.c.root, TEMP_DIR)
     let names: string[]
     try { names = await readdir(dir) } catch { return }
-    for (const name of names) await rm(join(dir, name), { force: true, recursive: true })
+    for (const name of names) {
+      // the shard directories stay; anything else (temp files, older layouts) goes
+      if (!TEMP_SHARDS.includes(name)) { await rm(join(dir, name), { force: true, recursive: true }); continue }
+      let inShard: string[]
+      try { inShard = await readdir(join(dir, name)) } catch { continue }
+      for (const file of inShard) await rm(join(dir, name, file), { force: true, recursive: true })
+    }
   }
 
   /**

@@ -130,6 +130,13 @@ export class Lab {
   }
 }
 
+/** The temp files in a folder's internal temp area (its shard directories looked into), as absolute paths. */
+export async function tempFiles (folder: string): Promise<string[]> {
+  const root = join(folder, '.ferry', 'tmp')
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])
+  return entries.filter(e => !e.isDirectory()).map(e => join(e.parentPath, e.name))
+}
+
 export async function status (d: Device): Promise<DaemonStatus> {
   return await callDaemon<DaemonStatus>(d.home, 'GET', '/status')
 }

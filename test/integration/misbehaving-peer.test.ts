@@ -20,7 +20,7 @@ import { blockCid } from '../../src/hashing/block-cid.ts'
 import type { FileRecord } from '../../src/model/file-record.ts'
 import { INDEX_PROTOCOL } from '../../protocols/index/constants.ts'
 import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
-import { waitFor } from '../helpers/ferry-process.ts'
+import { tempFiles, waitFor } from '../helpers/ferry-process.ts'
 import { csvText } from '../helpers/compressible-data.ts'
 import { compressWith } from '../../protocols/blocks/compression.ts'
 
@@ -137,8 +137,8 @@ describe('a misbehaving member is cut off and never crashes the node', () => {
     expect(lines.some(l => l.includes('cutting off') && l.includes('does not match its hash'))).toBe(true)
     expect(await readdir(folder)).toEqual(['.ferry'])
     // a temp file may stay as a resume point, but the refused bytes never reached it
-    for (const name of await readdir(join(folder, '.ferry', 'tmp'))) {
-      expect((await readFile(join(folder, '.ferry', 'tmp', name), 'utf8')).includes('fake')).toBe(false)
+    for (const file of await tempFiles(folder)) {
+      expect((await readFile(file, 'utf8')).includes('fake')).toBe(false)
     }
   })
 

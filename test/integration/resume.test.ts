@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { open, readdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Lab, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { Lab, status, tempFiles, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = 128
@@ -42,14 +42,14 @@ describe('an interrupted download resumes', () => {
     expect(seen).toMatchObject({ path: 'big.bin', sizeBytes: SIZE_MIB * MIB })
     expect(seen!.doneBytes).toBeLessThan(SIZE_MIB * MIB)
     await lab.stop(b, 'SIGKILL')
-    expect((await readdir(join(b.folder, '.ferry', 'tmp'))).length).toBe(1)
+    expect((await tempFiles(b.folder)).length).toBe(1)
     await lab.start(b)
     await waitConverged([a, b], 120_000)
     const after = await received(b)
     // without resume `after` would be the whole file again
     expect(before + after).toBeLessThanOrEqual(SIZE_MIB * MIB + REFETCH_ALLOWANCE)
     // nothing is left behind once in sync
-    await waitFor('temp area emptied', async () => (await readdir(join(b.folder, '.ferry', 'tmp'))).length === 0)
+    await waitFor('temp area emptied', async () => (await tempFiles(b.folder)).length === 0)
   })
 
   it('after the sender is SIGKILLed halfway and restarted, the receiver fetches only what it lacks', async () => {
@@ -73,6 +73,6 @@ describe('an interrupted download resumes', () => {
     // b kept running: its counter covers both attempts. What reached b before the kill is in its
     // temp file, so the second attempt asks only for the rest.
     expect(await received(b)).toBeLessThanOrEqual(SIZE_MIB * MIB + REFETCH_ALLOWANCE)
-    await waitFor('temp area emptied', async () => (await readdir(join(b.folder, '.ferry', 'tmp'))).length === 0)
+    await waitFor('temp area emptied', async () => (await tempFiles(b.folder)).length === 0)
   })
 })

@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Lab, status, waitConverged, waitFor, treeOf, sameTree } from '../helpers/ferry-process.ts'
+import { Lab, status, tempFiles, waitConverged, waitFor, treeOf, sameTree } from '../helpers/ferry-process.ts'
 
 const DIRS = 40
 const FILES_PER_DIR = 100
@@ -40,6 +40,6 @@ describe('many small files', () => {
     expect(tree.size).toBe(TOTAL + DIRS)
     expect(sameTree(tree, await treeOf(a.folder))).toBe(true)
     // every temp file was either installed or dropped once nothing was left to do
-    await waitFor('temp files swept', async () => (await readdir(join(b.folder, '.ferry', 'tmp'))).length === 0, 30_000)
+    await waitFor('temp files swept', async () => (await tempFiles(b.folder)).length === 0, 30_000)
   })
 })
