@@ -2,7 +2,7 @@ import type { AbstractSublevel } from 'abstract-level'
 import type { PrivateKey } from '@libp2p/interface'
 import type { FileRecord, BlockRef } from '../model/file-record.ts'
 import { bumpVersion } from '../model/version-vector.ts'
-import { decodeStoredRecord, encodeSignedRecord, signRecord, type SignedRecord } from '../log/signed-record.ts'
+import { decodeStoredRecord, encodeSignedRecord, signRecords, type SignedRecord } from '../log/signed-record.ts'
 import { AsyncLock } from './async-lock.ts'
 import { historyEntry, pruneHistory, readHistory, type HistoryEntry } from '../history/record-history.ts'
 import { cidKey } from '../hashing/block-cid.ts'
@@ -346,8 +346,8 @@ export class FolderStore {
           version: c.adopt?.version ?? bumpVersion(previous?.version ?? {}, this.self, seq)
         })
       }
-      // signed on the thread pool, all at once
-      const signed = await Promise.all(records.map(async r => await signRecord(r, this.key)))
+      // one signature for the whole commit (a batch proof per record), on the thread pool
+      const signed = await signRecords(records, this.key)
       const batch = this.db.batch()
       const now = Date.now()
       for (let i = 0; i < signed.length; i++) {
