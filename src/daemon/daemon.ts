@@ -68,9 +68,11 @@ export interface DaemonStatus {
   }>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
-  /** index bytes (frames, both ways) on our subscriptions to each peer since start */
-  indexBytes: Record<string, { received: number, sent: number }>
+  /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
+  indexTraffic: Record<string, IndexTraffic>
 }
+
+export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const RESUBSCRIBE_DELAY_MS = 1_000
@@ -96,7 +98,7 @@ export class Daemon {
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
   private readonly subscriptions = new Map<string, Subscription>()
-  private readonly indexBytes = new Map<string, { received: number, sent: number }>()
+  private readonly indexTraffic = new Map<string, IndexTraffic>()
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
   private readonly api: HttpApi
@@ -406,13 +408,12 @@ export class Daemon {
       let retryMs = RESUBSCRIBE_DELAY_MS
       try {
         const stream = await this.requireNode().dialProtocol(peerIdFromString(peer), [...INDEX_PROTOCOLS], { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-        let bytes = this.indexBytes.get(peer)
-        if (bytes === undefined) this.indexBytes.set(peer, bytes = { received: 0, sent: 0 })
-        const traffic = bytes
+        const traffic = this.indexTraffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
+        this.indexTraffic.set(peer, traffic)
         await subscribeIndex(stream, folder, sync.store.positionVector(), {
-          onRecords: async pairs => { await sync.receiveRecords(pairs) },
+          onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
           segments: segmentIndexOf(sync.store),
-          onTraffic: (received, sent) => { traffic.received += received; traffic.sent += sent },
+          onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
           onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
           onSynced: () => { sub.synced = true; sync.requestSync() }
         })
@@ -485,7 +486,7 @@ export class Daemon {
       peers,
       folders,
       receivedBytes: Object.fromEntries(this.fetcher.receivedBytes),
-      indexBytes: Object.fromEntries([...this.indexBytes].map(([peer, b]) => [peer, { ...b }]))
+      indexTraffic: Object.fromEntries([...this.indexTraffic].map(([peer, t]) => [peer, { ...t }]))
     }
   }
 
