@@ -17,7 +17,7 @@ export const DEFAULT_DELTA_MIN_ENTRIES = 256
 /** a segment never ends before this many entries (the last segment of a list may be shorter) */
 export const SEGMENT_MIN_ENTRIES = 16
 /** a segment always ends at this many entries */
-export const SEGMENT_MAX_ENTRIES = 256
+export const SEGMENT_MAX_ENTRIES = 128
 /** a segment ends after an entry whose digest's first two bytes, big-endian, are 0 modulo this */
 export const SEGMENT_BOUNDARY_MODULUS = 64
 /** segment id: sha2-256 of the segment's entries, as they are in the record bytes */
