@@ -9,7 +9,7 @@ import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-n
 import { Membership } from '../src/daemon/membership.ts'
 import { ControlServer } from '../src/daemon/control-server.ts'
 import { FerryError } from '../src/errors.ts'
-import { INDEX_PROTOCOL, serveIndex } from '../protocols/index/index.ts'
+import { INDEX_PROTOCOLS, serveIndex } from '../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../protocols/blocks/index.ts'
 import { REPLICA_PROTOCOL, serveReplica } from '../protocols/replica/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../protocols/index/constants.ts'
@@ -114,7 +114,8 @@ export class RelayNode {
       relayServer: true
     })
     this.node = node
-    await node.handle(INDEX_PROTOCOL, async (stream, connection) => {
+    // /ferry/index/2 (record deltas) and /1, as a device serves them
+    await node.handle([...INDEX_PROTOCOLS], async (stream, connection) => {
       await serveIndex(stream, connection.remotePeer.toString(), {
         // a trusted device subscribing to a folder shares it with the relay (as its upload does)
         folderStore: async (peer, folder) => this.membership.isTrusted(peer) ? (await this.store.join(folder, peer)).store : undefined,

@@ -1,3 +1,5 @@
-export { INDEX_PROTOCOL } from './constants.ts'
-export { serveIndex, subscribeIndex, type IndexServerComponents, type IndexSubscriptionHandlers } from './index-protocol.ts'
+export { INDEX_PROTOCOL, INDEX_PROTOCOL_2, INDEX_PROTOCOLS } from './constants.ts'
+export { serveIndex, subscribeIndex, type IndexServerComponents, type IndexStreamOptions, type IndexSubscriptionHandlers } from './index-protocol.ts'
 export { decodeIndexMessage, encodeIndexMessage, type IndexMessage } from './messages.ts'
+export { decodeIndexMessageV2, encodeIndexMessageV2, type IndexMessageV2 } from './delta-messages.ts'
+export { segmentIndexOf, SegmentIndex, type SegmentLookup } from './segment-index.ts'

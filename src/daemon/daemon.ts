@@ -13,7 +13,7 @@ import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
-import { INDEX_PROTOCOL, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
+import { INDEX_PROTOCOLS, segmentIndexOf, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
@@ -68,7 +68,11 @@ export interface DaemonStatus {
   }>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
+  /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
+  indexTraffic: Record<string, IndexTraffic>
 }
+
+export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const RESUBSCRIBE_DELAY_MS = 1_000
@@ -94,6 +98,7 @@ export class Daemon {
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
   private readonly subscriptions = new Map<string, Subscription>()
+  private readonly indexTraffic = new Map<string, IndexTraffic>()
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
   private readonly api: HttpApi
@@ -206,7 +211,8 @@ export class Daemon {
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
     })
     this.node = node
-    await node.handle(INDEX_PROTOCOL, async (stream, connection) => {
+    // /ferry/index/2 (record deltas) and /1 for older peers; serveIndex reads stream.protocol
+    await node.handle([...INDEX_PROTOCOLS], async (stream, connection) => {
       await serveIndex(stream, connection.remotePeer.toString(), {
         folderStore: (peer, folder) => this.membership.mayRead(folder, peer) ? this.folders.get(folder)?.store : undefined,
         log: logger('ferry:index:server')
@@ -401,9 +407,14 @@ export class Daemon {
       if (sync === undefined) return
       let retryMs = RESUBSCRIBE_DELAY_MS
       try {
-        const stream = await this.requireNode().dialProtocol(peerIdFromString(peer), INDEX_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        const stream = await this.requireNode().dialProtocol(peerIdFromString(peer), [...INDEX_PROTOCOLS], { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        const traffic = this.indexTraffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
+        this.indexTraffic.set(peer, traffic)
         await subscribeIndex(stream, folder, sync.store.positionVector(), {
-          onRecords: async pairs => { await sync.receiveRecords(pairs) },
+          onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
+          segments: segmentIndexOf(sync.store),
+          onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
+          onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
           onSynced: () => { sub.synced = true; sync.requestSync() }
         })
       } catch (err) {
@@ -474,7 +485,8 @@ export class Daemon {
       listenAddrs: node.getMultiaddrs().map(m => m.toString()),
       peers,
       folders,
-      receivedBytes: Object.fromEntries(this.fetcher.receivedBytes)
+      receivedBytes: Object.fromEntries(this.fetcher.receivedBytes),
+      indexTraffic: Object.fromEntries([...this.indexTraffic].map(([peer, t]) => [peer, { ...t }]))
     }
   }
 

@@ -1,0 +1,69 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { open } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Lab, status, waitFor, waitInSync, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
+import { readFileBlocks } from '../../src/chunker/file-blocks.ts'
+import { encodeRecord } from '../../src/log/record-codec.ts'
+import type { BlockRef } from '../../src/model/file-record.ts'
+import { fileRecordOf } from '../helpers/synthetic-records.ts'
+import type { IndexTraffic } from '../../src/daemon/daemon.ts'
+
+const MIB = 1024 * 1024
+const SIZE_MIB = 192
+
+/**
+ * Two real `ferry start` processes: after 1 MiB is overwritten in the middle of a big file, the
+ * metadata of the change travels as a record delta (/ferry/index/2), both ways (A's new record to
+ * B, B's adopted record back to A), not as the whole block list again.
+ */
+describe('record deltas between two daemons', () => {
+  const lab = new Lab()
+  let a: Device
+  let b: Device
+
+  beforeAll(async () => {
+    await lab.setup()
+    a = await lab.device('a')
+    b = await lab.device('b')
+    await lab.pair(a, b)
+    await Promise.all([lab.start(a), lab.start(b)])
+  })
+  afterAll(async () => { await lab.cleanup() })
+
+  /** what both daemons' index subscriptions have seen so far */
+  async function traffic (): Promise<{ bytes: number, aFromB: IndexTraffic, bFromA: IndexTraffic }> {
+    const [sa, sb] = await Promise.all([status(a), status(b)])
+    const zero = { records: 0, receivedBytes: 0, sentBytes: 0 }
+    const aFromB = sa.indexTraffic[b.id] ?? zero
+    const bFromA = sb.indexTraffic[a.id] ?? zero
+    return { bytes: aFromB.receivedBytes + aFromB.sentBytes + bFromA.receivedBytes + bFromA.sentBytes, aFromB, bFromA }
+  }
+
+  it(`1 MiB overwritten in the middle of a ${SIZE_MIB} MiB file: the index bytes are a small fraction of the record`, async () => {
+    const path = join(a.folder, 'big.bin')
+    await writeRandomFile(path, SIZE_MIB)
+    const first = await waitInSync([a, b], undefined, 120_000)
+    // B adopted A's version and sent its own record back: both directions are done
+    await waitFor('B\'s record to reach A', async () => (await traffic()).aFromB.records >= 1, 60_000)
+    const before = await traffic()
+
+    const fh = await open(path, 'r+')
+    try { await fh.write(randomBytes(MIB), 0, MIB, (SIZE_MIB / 2) * MIB) } finally { await fh.close() }
+    await waitInSync([a, b], first, 120_000)
+    await waitFor('B\'s new record to reach A', async () => (await traffic()).aFromB.records > before.aFromB.records, 60_000)
+    const after = await traffic()
+    expect(after.bFromA.records).toBe(before.bFromA.records + 1)
+    expect(after.aFromB.records).toBe(before.aFromB.records + 1)
+
+    // the whole record of the new version, as index/1 would send it (once each way)
+    const blocks: BlockRef[] = []
+    for await (const blk of readFileBlocks(path)) blocks.push({ cid: blk.cid, size: blk.size })
+    const wholeBytes = encodeRecord(fileRecordOf(blocks, { folder: 'docs', device: a.id, seq: 2, path: 'big.bin' })).byteLength
+    const changeBytes = after.bytes - before.bytes
+    console.log(`${SIZE_MIB} MiB file, ${blocks.length} blocks: whole record ${wholeBytes} B (x2 ways = ${2 * wholeBytes} B); index bytes of the change, both ways: ${changeBytes} B (initial sync: ${before.bytes} B)`)
+    expect(blocks.length).toBeGreaterThan(256) // long enough to go as a skeleton
+    // typically 5-15 %; the bound leaves room for three maximal (128-entry) segments
+    expect(changeBytes).toBeLessThan(2 * wholeBytes * 0.4)
+  })
+})
