@@ -1,4 +1,5 @@
 import type { SignedRecord } from '../../src/log/signed-record.ts'
+import { MAX_BATCH_PROOF_BYTES } from '../../src/log/batch-proof.ts'
 import { MAX_RECORD_BYTES } from '../../src/log/record-codec.ts'
 import { InvalidMessageError } from '../wire/errors.ts'
 import { assembleRecord, hexOf, MAX_ENTRY_BYTES, MIN_ENTRY_BYTES, segmentId, segmentRecord, type RecordSegments } from './block-list-segments.ts'
@@ -26,9 +27,10 @@ function bad (why: string): never { throw new InvalidMessageError(INDEX_PROTOCOL
 /**
  * Upper bound on a batch's records once reassembled, counted with the smallest entry size:
  * a server flushes at DEFAULT_MAX_BATCH_BYTES, which one record (≤ MAX_RECORD_BYTES) may
- * overshoot; signatures are 64 B. A server announcing more is refused before anything is asked.
+ * overshoot; a signature is at most a batch proof (MAX_BATCH_PROOF_BYTES). A server announcing
+ * more is refused before anything is asked.
  */
-const MAX_BATCH_RECORD_BYTES = DEFAULT_MAX_BATCH_BYTES + MAX_RECORD_BYTES + DEFAULT_MAX_RECORDS_PER_BATCH * 128
+const MAX_BATCH_RECORD_BYTES = DEFAULT_MAX_BATCH_BYTES + MAX_RECORD_BYTES + DEFAULT_MAX_RECORDS_PER_BATCH * MAX_BATCH_PROOF_BYTES
 
 /** Server: sends `batch` (skeletons for long block lists), answers `want`s until the `ack`. */
 export async function sendDeltaBatch (io: DeltaMessages, batch: readonly SignedRecord[], minEntries = DEFAULT_DELTA_MIN_ENTRIES): Promise<void> {
