@@ -2,8 +2,8 @@
  * glibc's malloc gives threads their own arenas (up to 8 per core) and reuses freed memory only
  * within an arena: block buffers, TLS records and compression contexts freed on the main thread,
  * the thread pool and V8's GC threads stay resident in separate arenas. With 2 arenas a daemon's
- * peak RSS while syncing a 4 GiB file was ~15-20 MiB lower (docs/DESIGN.md, Memory), at no
- * measurable speed cost. The variable is read by glibc when the process starts, so a daemon
+ * peak RSS while syncing a 4 GiB file was ~15-20 MiB lower in one comparison (docs/DESIGN.md);
+ * its effect on speed is not yet measured apart from the other changes. The variable is read by glibc when the process starts, so a daemon
  * replaces itself (same pid, arguments, stdio) with one that has it, unless the user set it.
  */
 export const DAEMON_MALLOC_ARENAS = 2
