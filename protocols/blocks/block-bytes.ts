@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { blockCidOfDigest, isBlockCid } from '../../src/hashing/block-cid.ts'
+import { digestMatches, isBlockCid } from '../../src/hashing/block-cid.ts'
 
 /**
  * A block's bytes: one buffer, or the pieces it arrived in over the connection. A received
@@ -26,7 +26,7 @@ export function blockBytesMatch (cid: CID, data: BlockBytes): boolean {
   if (!isBlockCid(cid)) return false
   const hash = createHash('sha256')
   for (const part of blockParts(data)) hash.update(part)
-  return blockCidOfDigest(hash.digest()).equals(cid)
+  return digestMatches(cid, hash.digest())
 }
 
 /** Writes `data` at `position` of `fh` (its pieces in one writev); a short write is an error. */

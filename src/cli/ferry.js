@@ -15,5 +15,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`ferry: needs Node >= 22.18 (this is ${process.versions.node}); run it through npm/npx in the repo, which uses the bundled Node 24\n`)
   process.exit(1)
 }
+// Node keeps the type-stripped sources in its compile cache (os.tmpdir()/node-compile-cache):
+// a process whose modules all come from there never loads Node's TypeScript stripper, a
+// WebAssembly build of swc costing ~12 MiB of resident memory for the life of a daemon.
+const { enableCompileCache } = await import('node:module')
+enableCompileCache?.()
 const { main } = await import('./main.ts')
 await main(process.argv.slice(2))

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import {
@@ -10,6 +11,7 @@ import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from '
 import { relayVerifyCommand } from './relay-commands.ts'
 import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
+import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { formatEvent } from './format-event.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { loadConfig } from '../config/config.ts'
@@ -247,7 +249,9 @@ async function waitForSignal (stamp: () => string): Promise<void> {
 
 async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
+  reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
+  flushCompileCache()
   const relay = await RelayNode.open({
     home,
     ...(listen === undefined ? {} : { listen }),
@@ -264,8 +268,11 @@ async function startRelay (home: string, listen: string[] | undefined, retention
 
 async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
+  reexecWithFewMallocArenas()
   // loaded on demand: the other commands start fast without libp2p
   const { Daemon } = await import('../daemon/daemon.ts')
+  // the daemon's modules are in the compile cache now, not only at exit: the next start needs no type stripping
+  flushCompileCache()
   const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
   const daemon = await Daemon.open({
     home,

@@ -4,16 +4,27 @@ import { join } from 'node:path'
 import { Lab, status, waitConverged, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
 
 const MIB = 1024 * 1024
-const SIZE_MIB = 256
-/** issue 3: a device's peak RSS stays under this while it sends or receives a big file */
-const MAX_PEAK_RSS_MIB = 250
+const SIZE_MIB = 512
+/**
+ * Issue 3 asks for under 250 MiB while a 4 GiB file syncs. A 512 MiB file already reaches most
+ * of the peak (block buffers awaiting collection, in-flight windows, malloc's high water); what
+ * grows with the block count is a few MiB more at 4 GiB. Measured here: 162-188 MiB (the
+ * previous code: 200-204 MiB, from a higher idle base, which the idle bound below catches).
+ */
+const MAX_PEAK_RSS_MIB = 225
+/**
+ * A connected daemon before any transfer (peak so far): ~109 MiB with 2 MiB semi-spaces and
+ * 118-121 MiB with 8 MiB ones when its modules come from Node's compile cache; ~132-134 MiB (2
+ * MiB semi-spaces) when it loads Node's TypeScript stripper (and before compact block CIDs).
+ */
+const MAX_IDLE_RSS_MIB = 130
 
-/** peak resident set size of a running process, from the kernel (VmHWM) */
-async function peakRssMiB (d: Device): Promise<number> {
+/** `VmHWM` (peak resident set size) or another size field of a running process, from the kernel */
+async function procStatusMiB (d: Device, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const pid = d.process?.pid
   if (pid === undefined) throw new Error(`${d.name} is not running`)
-  const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))
-  if (m === null) throw new Error('no VmHWM in /proc/<pid>/status')
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'))
+  if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`)
   return Number(m[1]) / 1024
 }
 
@@ -26,14 +37,24 @@ describe('memory stays bounded whatever the file size', () => {
     const a = await lab.device('a')
     const b = await lab.device('b')
     await lab.pair(a, b)
+    // a daemon's first start after its sources changed fills Node's compile cache (as an installed
+    // ferry's first start does); the daemons measured are the ones started after it
+    await lab.start(a)
+    await lab.stop(a)
     await Promise.all([lab.start(a), lab.start(b)])
+    for (const d of [a, b]) {
+      // the daemon replaced itself with one that has few malloc arenas (src/cli/malloc-arenas.ts)
+      expect((await readFile(`/proc/${d.process!.pid!}/environ`, 'latin1')).split('\0')).toContain('MALLOC_ARENA_MAX=2')
+    }
     await waitFor('connected', async () => (await status(a)).peers.every(p => p.connected))
-    const idle = [await peakRssMiB(a), await peakRssMiB(b)]
+    const idle = [await procStatusMiB(a, 'VmHWM'), await procStatusMiB(b, 'VmHWM')]
     await writeRandomFile(join(a.folder, 'big.bin'), SIZE_MIB)
-    await waitConverged([a, b], 120_000)
-    const peak = [await peakRssMiB(a), await peakRssMiB(b)]
+    await waitConverged([a, b], 180_000)
+    const peak = [await procStatusMiB(a, 'VmHWM'), await procStatusMiB(b, 'VmHWM')]
     console.log(`peak RSS MiB, idle -> after ${SIZE_MIB} MiB: sender ${idle[0]!.toFixed(0)} -> ${peak[0]!.toFixed(0)}, receiver ${idle[1]!.toFixed(0)} -> ${peak[1]!.toFixed(0)}`)
     expect(Object.values((await status(b)).receivedBytes).reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(SIZE_MIB * MIB)
+    expect(idle[0]).toBeLessThan(MAX_IDLE_RSS_MIB)
+    expect(idle[1]).toBeLessThan(MAX_IDLE_RSS_MIB)
     expect(peak[0]).toBeLessThan(MAX_PEAK_RSS_MIB)
     expect(peak[1]).toBeLessThan(MAX_PEAK_RSS_MIB)
   })
