@@ -7,7 +7,7 @@
 import { readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import { Lab, status, type Device } from '../../test/helpers/ferry-process.ts'
+import { Lab, status, tempFiles, type Device } from '../../test/helpers/ferry-process.ts'
 import type { DaemonStatus } from '../../src/daemon/daemon.ts'
 import { ProcWatch, type ProcFigures } from './proc-stats.ts'
 import { SocketTracker } from './sockets.ts'
@@ -353,7 +353,7 @@ async function killResume (cfg: BenchConfig, run: ToolRun): Promise<void> {
       await lab.stop(b, 'SIGKILL')
       logB1 = logSince(b, 0)
       await tracker.poll()
-      const partFiles = await readdir(join(b.folder, '.ferry', 'tmp')).catch(() => [] as string[])
+      const partFiles = (await tempFiles(b.folder)).map(f => f.slice(join(b.folder, '.ferry', 'tmp').length + 1))
       const tRestart = performance.now()
       await startDaemon(lab, b)
       const restartMs = performance.now() - tRestart
