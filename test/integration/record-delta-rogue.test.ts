@@ -3,22 +3,19 @@ import { mkdtemp, rm, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encode, decode } from 'cborg'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@libp2p/noise'
-import { yamux } from '@libp2p/yamux'
-import { identify } from '@libp2p/identify'
+import type { Libp2p } from 'libp2p'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import type { PrivateKey } from '@libp2p/interface'
-import { Daemon } from '../../src/daemon/daemon.ts'
+import type { Daemon } from '../../src/daemon/daemon.ts'
 import { deviceAddCommand, folderAddCommand, initCommand, shareCommand } from '../../src/cli/commands.ts'
 import { signRecord } from '../../src/log/signed-record.ts'
 import { INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
 import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
+import { startLocalDaemon, startRogueNode } from '../helpers/rogue-member.ts'
 import { fileRecordOf, syntheticBlocks } from '../helpers/synthetic-records.ts'
 
 /**
@@ -44,19 +41,8 @@ describe('a member sending a bad record delta is cut off', () => {
     const rogueId = peerIdFromPrivateKey(rogueKey).toString()
     await deviceAddCommand(home, rogueId, { addrs: [] })
     await shareCommand(home, 'docs', rogueId, { readOnly: false })
-    const lines: string[] = []
-    const daemon = await Daemon.open({ home, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, print: line => lines.push(line) })
-    await daemon.start()
-    cleanups.push(async () => { await daemon.stop() })
-    const rogue = await createLibp2p({
-      privateKey: rogueKey,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify() }
-    })
-    cleanups.push(async () => { await rogue.stop() })
+    const { daemon, lines } = await startLocalDaemon(home, cleanups)
+    const rogue = await startRogueNode(rogueKey, cleanups)
     return { daemon, folder, rogue, rogueKey, lines }
   }
 
