@@ -57,14 +57,21 @@ export class BlockFetcher {
     const candidates = (): string[] => peers.filter(p => !dead.has(p) && this.c.isConnected(p))
     const take = (peer: string): WantedBlock[] => {
       const batch: WantedBlock[] = []
+      /** blocks looked at but refused by this peer: they stay queued, in order */
+      const skipped: WantedBlock[] = []
       let bytes = 0
-      for (let i = 0; i < queue.length && bytes < DEFAULT_BATCH_BYTES; i++) {
+      let i = 0
+      for (; i < queue.length && bytes < DEFAULT_BATCH_BYTES; i++) {
         const w = queue[i]!
-        if (refusedBy.get(cidKey(w.cid))?.has(peer) === true) continue
+        if (refusedBy.get(cidKey(w.cid))?.has(peer) === true) { skipped.push(w); continue }
         batch.push(w)
         bytes += w.size
-        queue.splice(i--, 1)
       }
+      // the skipped blocks move to the end of the part looked at, which goes in one splice (a
+      // splice per block made a big file's queue quadratic)
+      const from = i - skipped.length
+      for (let k = 0; k < skipped.length; k++) queue[from + k] = skipped[k]!
+      queue.splice(0, from)
       return batch
     }
 

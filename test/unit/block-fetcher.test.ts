@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { randomBytes } from 'node:crypto'
+import { streamPair } from '@libp2p/utils'
+import { logger } from '@libp2p/logger'
+import type { CID } from 'multiformats/cid'
+import { serveBlocks } from '../../protocols/blocks/blocks-protocol.ts'
+import { contiguous } from '../../protocols/blocks/block-bytes.ts'
+import { blockCid, cidKey } from '../../src/hashing/block-cid.ts'
+import { BlockFetcher } from '../../src/sync/block-fetcher.ts'
+
+const MiB = 1024 * 1024
+
+describe('BlockFetcher', () => {
+  it('gets every block once from two peers when one lacks half of them, never asking it twice for a block it lacks', async () => {
+    // 1 MiB blocks: a batch (32 MiB) takes only part of the queue, so the partial peer's later
+    // batches must skip what it refused while keeping those blocks queued, in order, for the other
+    const blocks = Array.from({ length: 80 }, () => { const data = new Uint8Array(randomBytes(MiB)); return { cid: blockCid(data), data } })
+    const byKey = new Map(blocks.map(b => [cidKey(b.cid), b.data]))
+    const lacks = new Set(blocks.filter((_, i) => i % 2 === 1).map(b => cidKey(b.cid)))
+    const asked = { full: new Map<string, number>(), partial: new Map<string, number>() }
+    const readBlock = (peer: 'full' | 'partial') => async (_folder: string, cid: CID): Promise<Uint8Array | undefined> => {
+      const k = cidKey(cid)
+      asked[peer].set(k, (asked[peer].get(k) ?? 0) + 1)
+      return peer === 'partial' && lacks.has(k) ? undefined : byKey.get(k)
+    }
+    const served: Array<Promise<void>> = []
+    const hangUps: string[] = []
+    const fetcher = new BlockFetcher({
+      openBlocksStream: async (peer) => {
+        const [client, server] = await streamPair()
+        served.push(serveBlocks(server, 'me', { mayRead: () => true, readBlock: readBlock(peer as 'full' | 'partial'), log: logger('test:blocks') }))
+        return client
+      },
+      isConnected: () => true,
+      hangUp: (peer) => { hangUps.push(peer) },
+      log: logger('test:fetcher')
+    })
+    const got = new Map<string, number>()
+    const left = await fetcher.fetchSome('f', ['partial', 'full'], blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async (cid, data) => {
+      const k = cidKey(cid)
+      expect(Buffer.from(contiguous(data)).equals(Buffer.from(byKey.get(k)!))).toBe(true)
+      got.set(k, (got.get(k) ?? 0) + 1)
+    })
+    await Promise.all(served)
+    expect(left).toEqual([])
+    expect(hangUps).toEqual([])
+    expect(got.size).toBe(blocks.length)
+    expect([...got.values()].every(n => n === 1)).toBe(true)
+    expect([...asked.partial.values()].every(n => n === 1)).toBe(true)
+    // both peers served: the partial one only what it has
+    expect([...asked.partial.keys()].some(k => !lacks.has(k))).toBe(true)
+    expect([...asked.full.keys()].some(k => lacks.has(k))).toBe(true)
+  })
+})
