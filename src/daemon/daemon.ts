@@ -13,13 +13,12 @@ import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
-import { INDEX_PROTOCOLS, segmentIndexOf, serveIndex, subscribeIndex } from '../../protocols/index/index.ts'
+import { INDEX_PROTOCOLS, serveIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
-import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
-import { InvalidRecordError } from '../log/record-codec.ts'
-import { ForgedRecordError } from '../log/signed-record.ts'
+import { toError } from '../../protocols/wire/errors.ts'
+import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { HttpApi } from '../api/http-api.ts'
@@ -72,15 +71,11 @@ export interface DaemonStatus {
   indexTraffic: Record<string, IndexTraffic>
 }
 
-export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
+export type { IndexTraffic }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
-const RESUBSCRIBE_DELAY_MS = 1_000
-const NOT_MEMBER_RETRY_MS = 5_000
 const DIAL_TIMEOUT_MS = 10_000
 const PROGRESS_INTERVAL_MS = 1_000
-
-interface Subscription { synced: boolean }
 
 /**
  * `ferry start`: one libp2p node, one FolderSync per folder, index subscriptions to every
@@ -97,8 +92,7 @@ export class Daemon {
   private readonly folders = new Map<string, FolderSync>()
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
-  private readonly subscriptions = new Map<string, Subscription>()
-  private readonly indexTraffic = new Map<string, IndexTraffic>()
+  private readonly subscriptions: IndexSubscriptions
   private readonly dialing = new Set<string>()
   private readonly control: ControlServer
   private readonly api: HttpApi
@@ -123,10 +117,20 @@ export class Daemon {
     this.config = config
     this.membership = new Membership(this.self, config)
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
+    this.subscriptions = new IndexSubscriptions({
+      folders: this.folders,
+      foldersSharedWith: peer => this.membership.foldersSharedWith(peer),
+      mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
+      isConnected: peer => this.isConnected(peer),
+      dialIndex: async (peer, protocols, signal) => await this.requireNode().dialProtocol(peer, protocols, { signal }),
+      peerIdOf,
+      hangUp: (peer, reason) => { this.hangUp(peer, reason) },
+      stopped: () => this.stopped
+    })
     this.fetcher = new BlockFetcher({
       openBlocksStream: async (peer, signal) => {
         const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdFromString(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+        return await this.requireNode().dialProtocol(peerIdOf(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
       },
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
@@ -238,7 +242,7 @@ export class Daemon {
       }
       this.opts.print(`peer connected: ${this.nameOf(peer)}`)
       this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
-      this.ensureSubscriptions(peer)
+      this.subscriptions.ensure(peer)
       this.replicas.peerConnected(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
@@ -262,7 +266,7 @@ export class Daemon {
     // peers that connected while the folders were starting found none to subscribe to
     for (const conn of node.getConnections()) {
       const peer = conn.remotePeer.toString()
-      this.ensureSubscriptions(peer)
+      this.subscriptions.ensure(peer)
       this.replicas.peerConnected(peer)
     }
     this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
@@ -384,53 +388,6 @@ export class Daemon {
     return [...new Set(Object.keys(this.config.folders).flatMap(f => this.membership.replicasOf(f)))]
   }
 
-  private ensureSubscriptions (peer: string): void {
-    for (const folder of this.membership.foldersSharedWith(peer)) {
-      const key = `${peer}/${folder}`
-      if (this.subscriptions.has(key) || !this.folders.has(folder)) continue
-      const sub: Subscription = { synced: false }
-      this.subscriptions.set(key, sub)
-      void this.runSubscription(peer, folder, sub).finally(() => {
-        if (this.subscriptions.get(key) === sub) this.subscriptions.delete(key)
-        // the peer may have reconnected while this loop was winding down: its peer:connect found
-        // this subscription still registered and started none, so start one now
-        if (!this.stopped && this.isConnected(peer)) this.ensureSubscriptions(peer)
-      })
-    }
-  }
-
-  /** Keeps one index subscription to `peer` for `folder` while both stay connected and members. */
-  private async runSubscription (peer: string, folder: string, sub: Subscription): Promise<void> {
-    const log = logger(`ferry:index:client:${folder}`)
-    while (!this.stopped && this.isConnected(peer) && this.membership.mayRead(folder, peer)) {
-      const sync = this.folders.get(folder)
-      if (sync === undefined) return
-      let retryMs = RESUBSCRIBE_DELAY_MS
-      try {
-        const stream = await this.requireNode().dialProtocol(peerIdFromString(peer), [...INDEX_PROTOCOLS], { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-        const traffic = this.indexTraffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
-        this.indexTraffic.set(peer, traffic)
-        await subscribeIndex(stream, folder, sync.store.positionVector(), {
-          onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
-          segments: segmentIndexOf(sync.store),
-          onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
-          onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
-          onSynced: () => { sub.synced = true; sync.requestSync() }
-        })
-      } catch (err) {
-        sub.synced = false
-        if (this.stopped) return
-        if (err instanceof InvalidMessageError || err instanceof InvalidRecordError || err instanceof ForgedRecordError) {
-          this.hangUp(peer, err)
-          return
-        }
-        if (err instanceof RemoteError) retryMs = NOT_MEMBER_RETRY_MS
-        log('subscription to %s ended: %s', peer, toError(err).message)
-      }
-      await new Promise(resolve => setTimeout(resolve, retryMs))
-    }
-  }
-
   async reload (): Promise<void> {
     const config = await loadConfig(this.opts.home)
     const connected = (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString())
@@ -455,7 +412,7 @@ export class Daemon {
     this.replicas.update()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
-    for (const conn of this.node?.getConnections() ?? []) this.ensureSubscriptions(conn.remotePeer.toString())
+    for (const conn of this.node?.getConnections() ?? []) this.subscriptions.ensure(conn.remotePeer.toString())
     this.dialAll()
   }
 
@@ -476,7 +433,7 @@ export class Daemon {
       // in sync only if every connected member has told us all it knows
       const heardAll = this.membership.membersOf(sync.folder)
         .filter(p => this.isConnected(p))
-        .every(p => this.subscriptions.get(`${p}/${sync.folder}`)?.synced === true)
+        .every(p => this.subscriptions.synced(p, sync.folder))
       const replica = this.replicas.status(sync.folder)
       return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
     })
@@ -486,7 +443,7 @@ export class Daemon {
       peers,
       folders,
       receivedBytes: Object.fromEntries(this.fetcher.receivedBytes),
-      indexTraffic: Object.fromEntries([...this.indexTraffic].map(([peer, t]) => [peer, { ...t }]))
+      indexTraffic: this.subscriptions.trafficByPeer()
     }
   }
 

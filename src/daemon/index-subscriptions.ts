@@ -1,0 +1,99 @@
+import { logger } from '@libp2p/logger'
+import type { PeerId, Stream } from '@libp2p/interface'
+import type { FolderSync } from '../sync/folder-sync.ts'
+import { INDEX_PROTOCOLS, segmentIndexOf, subscribeIndex } from '../../protocols/index/index.ts'
+import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
+import { InvalidRecordError } from '../log/record-codec.ts'
+import { ForgedRecordError } from '../log/signed-record.ts'
+
+/** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
+export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
+
+const RESUBSCRIBE_DELAY_MS = 1_000
+const NOT_MEMBER_RETRY_MS = 5_000
+const DIAL_TIMEOUT_MS = 10_000
+
+export interface IndexSubscriptionsComponents {
+  folders: ReadonlyMap<string, FolderSync>
+  foldersSharedWith: (peer: string) => Iterable<string>
+  mayRead: (folder: string, peer: string) => boolean
+  isConnected: (peer: string) => boolean
+  dialIndex: (peer: PeerId, protocols: string[], signal: AbortSignal) => Promise<Stream>
+  peerIdOf: (peer: string) => PeerId
+  hangUp: (peer: string, reason: Error) => void
+  stopped: () => boolean
+}
+
+interface Subscription { synced: boolean }
+
+/**
+ * Our `/ferry/index/*` subscriptions: one per (connected peer, shared folder), kept up while the
+ * peer stays connected and a member; a peer that sends bad records is hung up on.
+ */
+export class IndexSubscriptions {
+  private readonly c: IndexSubscriptionsComponents
+  private readonly subscriptions = new Map<string, Subscription>()
+  private readonly traffic = new Map<string, IndexTraffic>()
+
+  constructor (components: IndexSubscriptionsComponents) {
+    this.c = components
+  }
+
+  /** Starts the subscriptions `peer` should have and does not. */
+  ensure (peer: string): void {
+    for (const folder of this.c.foldersSharedWith(peer)) {
+      const key = `${peer}/${folder}`
+      if (this.subscriptions.has(key) || !this.c.folders.has(folder)) continue
+      const sub: Subscription = { synced: false }
+      this.subscriptions.set(key, sub)
+      void this.run(peer, folder, sub).finally(() => {
+        if (this.subscriptions.get(key) === sub) this.subscriptions.delete(key)
+        // the peer may have reconnected while this loop was winding down: its peer:connect found
+        // this subscription still registered and started none, so start one now
+        if (!this.c.stopped() && this.c.isConnected(peer)) this.ensure(peer)
+      })
+    }
+  }
+
+  /** true when our subscription to `peer` for `folder` has received all the peer holds */
+  synced (peer: string, folder: string): boolean {
+    return this.subscriptions.get(`${peer}/${folder}`)?.synced === true
+  }
+
+  /** a copy of the traffic counters, per peer */
+  trafficByPeer (): Record<string, IndexTraffic> {
+    return Object.fromEntries([...this.traffic].map(([peer, t]) => [peer, { ...t }]))
+  }
+
+  /** Keeps one index subscription to `peer` for `folder` while both stay connected and members. */
+  private async run (peer: string, folder: string, sub: Subscription): Promise<void> {
+    const log = logger(`ferry:index:client:${folder}`)
+    while (!this.c.stopped() && this.c.isConnected(peer) && this.c.mayRead(folder, peer)) {
+      const sync = this.c.folders.get(folder)
+      if (sync === undefined) return
+      let retryMs = RESUBSCRIBE_DELAY_MS
+      try {
+        const stream = await this.c.dialIndex(this.c.peerIdOf(peer), [...INDEX_PROTOCOLS], AbortSignal.timeout(DIAL_TIMEOUT_MS))
+        const traffic = this.traffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
+        this.traffic.set(peer, traffic)
+        await subscribeIndex(stream, folder, sync.store.positionVector(), {
+          onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
+          segments: segmentIndexOf(sync.store),
+          onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
+          onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
+          onSynced: () => { sub.synced = true; sync.requestSync() }
+        })
+      } catch (err) {
+        sub.synced = false
+        if (this.c.stopped()) return
+        if (err instanceof InvalidMessageError || err instanceof InvalidRecordError || err instanceof ForgedRecordError) {
+          this.c.hangUp(peer, err)
+          return
+        }
+        if (err instanceof RemoteError) retryMs = NOT_MEMBER_RETRY_MS
+        log('subscription to %s ended: %s', peer, toError(err).message)
+      }
+      await new Promise(resolve => setTimeout(resolve, retryMs))
+    }
+  }
+}
