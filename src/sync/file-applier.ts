@@ -1,21 +1,21 @@
 import { fstatSync, fsync, futimesSync, fchmodSync, lstatSync, renameSync, writeSync } from 'node:fs'
 import { copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
-import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import type { FileRecord } from '../model/file-record.ts'
 import { blockOffsets, EXEC_BITS } from '../model/file-record.ts'
-import { INTERNAL_DIR } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { metaOf } from '../scanner/scan-folder.ts'
 import type { Action } from './planner.ts'
-import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
+import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { blockParts } from '../../protocols/blocks/block-bytes.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
+import { tempPathFor } from './temp-area.ts'
+import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
 
 export interface ApplierComponents {
@@ -58,22 +58,6 @@ function assertBase (c: ApplierComponents, path: string, base: number): void {
   if ((c.store.own(path)?.seq ?? 0) !== base) throw new StalePlanError(path)
 }
 
-export const TEMP_DIR = join(INTERNAL_DIR, 'tmp')
-const DEFAULT_FILE_MODE = 0o644
-
-/** Temp files live in the folder's hidden area, on the same file system as their target. */
-export function tempPathFor (root: string, record: FileRecord): string {
-  const id = createHash('sha256').update(record.path).update('\0').update(JSON.stringify(record.version)).digest('hex').slice(0, 32)
-  return join(root, TEMP_DIR, id.slice(0, 1), `${id}.part`)
-}
-
-/**
- * Temp files are spread over this many subdirectories (named by the first hex digit of their
- * id): creating thousands of small files in one directory made every create and rename wait
- * for that directory's lock.
- */
-export const TEMP_SHARDS = Array.from({ length: 16 }, (_, i) => i.toString(16))
-
 async function statOrUndefined (abs: string) {
   try { return await lstat(abs, { bigint: true }) } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -104,6 +88,8 @@ function diskMatchesOwnStat (c: Pick<ApplierComponents, 'root' | 'store'>, path:
 function adoptChange (record: FileRecord, meta: LocalMeta | null): LocalChange {
   return { path: record.path, type: record.type, size: record.size, mode: record.mode, mtimeMs: record.mtimeMs, deleted: record.deleted, blocks: record.blocks, adopt: record, meta }
 }
+
+const DEFAULT_FILE_MODE = 0o644
 
 function fileMode (record: FileRecord): number {
   return (record.mode & EXEC_BITS) !== 0 ? (DEFAULT_FILE_MODE | EXEC_BITS) & ~0o022 : DEFAULT_FILE_MODE
@@ -356,51 +342,6 @@ async function installSmallFile (record: FileRecord, tmp: string, c: ApplierComp
   await c.installs.install({ record, tmp, base, meta })
 }
 
-/**
- * Bytes of a file's blocks being written at once. A kill loses what is received but not yet
- * written: this, plus the block each stream holds while it waits for room (typically 256 KiB),
- * so a restarted download fetches again well under the 2 MiB the issue allows. 4 MiB was ~3%
- * faster in S1 and lost up to 6 MiB.
- */
-const MAX_PENDING_WRITE_BYTES = 1024 * 1024
-
-/**
- * Positional writes that run while the next blocks arrive (each write is a thread-pool round
- * trip; awaiting it per block stalls the stream behind a busy event loop). `write` waits only
- * when too many bytes are pending; the first failure is thrown by the next call or `flush`.
- */
-class WriteBehind {
-  private readonly fh: FileHandle
-  private readonly pending = new Set<Promise<void>>()
-  private pendingBytes = 0
-  private failure: unknown
-
-  constructor (fh: FileHandle) {
-    this.fh = fh
-  }
-
-  async write (data: BlockBytes, at: number): Promise<void> {
-    while (this.pendingBytes + data.byteLength > MAX_PENDING_WRITE_BYTES && this.pending.size > 0) await Promise.race(this.pending)
-    this.throwIfFailed()
-    this.pendingBytes += data.byteLength
-    const p: Promise<void> = writeBlockBytes(this.fh, data, at).catch(err => { this.failure ??= err }).finally(() => {
-      this.pending.delete(p)
-      this.pendingBytes -= data.byteLength
-    })
-    this.pending.add(p)
-  }
-
-  /** waits for every write; throws the first failure */
-  async flush (): Promise<void> {
-    while (this.pending.size > 0) await Promise.race(this.pending)
-    this.throwIfFailed()
-  }
-
-  private throwIfFailed (): void {
-    if (this.failure !== undefined) throw this.failure
-  }
-}
-
 interface PendingInstall {
   record: FileRecord
   tmp: string
@@ -488,53 +429,6 @@ export class InstallQueue {
 }
 
 const MAX_INSTALL_BATCH = 256
-
-/** Files opened to copy blocks from, kept open for the duration of one file's assembly. */
-export class LocalFiles {
-  private readonly root: string
-  private readonly open = new Map<string, Promise<FileHandle>>()
-
-  constructor (root: string) {
-    this.root = root
-  }
-
-  async handle (path: string): Promise<FileHandle> {
-    let h = this.open.get(path)
-    if (h === undefined) {
-      h = open(join(this.root, path), 'r')
-      this.open.set(path, h)
-      h.catch(() => { this.open.delete(path) })
-    }
-    return await h
-  }
-
-  async close (): Promise<void> {
-    const all = [...this.open.values()]
-    this.open.clear()
-    await Promise.all(all.map(async h => { await (await h).close() }).map(async p => await p.catch(() => {})))
-  }
-}
-
-/** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
-export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number, files?: LocalFiles): Promise<Uint8Array | undefined> {
-  const own = files ?? new LocalFiles(c.root)
-  try {
-    for (const loc of c.store.blockLocations(cid)) {
-      if (loc.size !== size) continue
-      try {
-        const fh = await own.handle(loc.path)
-        const buf = Buffer.allocUnsafe(size)
-        const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
-        if (bytesRead === size && blockMatches(cid, buf)) return buf
-      } catch {
-        // moved or unreadable: try the next location
-      }
-    }
-    return undefined
-  } finally {
-    if (files === undefined) await own.close()
-  }
-}
 
 /**
  * Moves the losing local version aside under its conflict name, as a new version of ours.

@@ -1,0 +1,19 @@
+import { createHash } from 'node:crypto'
+import { join } from 'node:path'
+import type { FileRecord } from '../model/file-record.ts'
+import { INTERNAL_DIR } from '../model/paths.ts'
+
+/** Where downloads are assembled: the folder's hidden area, on the same file system as their targets. */
+export const TEMP_DIR = join(INTERNAL_DIR, 'tmp')
+/** Temp files live in the folder's hidden area, on the same file system as their target. */
+export function tempPathFor (root: string, record: FileRecord): string {
+  const id = createHash('sha256').update(record.path).update('\0').update(JSON.stringify(record.version)).digest('hex').slice(0, 32)
+  return join(root, TEMP_DIR, id.slice(0, 1), `${id}.part`)
+}
+
+/**
+ * Temp files are spread over this many subdirectories (named by the first hex digit of their
+ * id): creating thousands of small files in one directory made every create and rename wait
+ * for that directory's lock.
+ */
+export const TEMP_SHARDS = Array.from({ length: 16 }, (_, i) => i.toString(16))
