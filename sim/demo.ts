@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline'
 import { callDaemon } from '../src/daemon/control-client.ts'
 import type { DaemonStatus } from '../src/daemon/daemon.ts'
 import { FerryError } from '../src/errors.ts'
-import { FERRY_NODE_ENV, FERRY_NODE_FLAGS } from '../src/cli/node-flags.ts'
+import { FERRY_NODE_FLAGS } from '../src/cli/node-flags.ts'
 
 const BIN = resolve(import.meta.dirname, '../src/cli/ferry.js')
 const FOLDER_ID = 'shared'
@@ -50,7 +50,7 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
 async function ferry (...args: string[]): Promise<string> {
   console.log(`  $ ferry ${show(args.join(' '))}`)
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [...FERRY_NODE_FLAGS, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...FERRY_NODE_ENV } })
+    const child = spawn(process.execPath, [...FERRY_NODE_FLAGS, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let [stdout, stderr] = ['', '']
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -86,7 +86,7 @@ async function pair (a: Device, b: Device): Promise<void> {
 
 /** `ferry start` (or `args`) in the background; its log lines are echoed, indented and dimmed. */
 async function startDaemon (d: Device, args = ['--home', d.home, 'start', '--listen', d.addr, '--no-mdns'], ready = 'ferry running'): Promise<void> {
-  const child = spawn(process.execPath, [...FERRY_NODE_FLAGS, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...FERRY_NODE_ENV } })
+  const child = spawn(process.execPath, [...FERRY_NODE_FLAGS, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   d.child = child
   console.log(`  $ ferry ${show(args.join(' '))} &   ${dim(`(pid ${child.pid})`)}`)
   await new Promise<void>((resolve, reject) => {

@@ -1,14 +1,12 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The flag caps V8's young generation at 8 MiB semi-spaces (the default lets them grow to 16 MiB
 // or more, which only costs resident memory: block buffers live outside the heap; issue 3: peak
 // RSS under 250 MiB while syncing a big file). Smaller was worse: with 2 MiB, objects that live
 // a few milliseconds (records, blocks in flight) were promoted and the old generation filled,
 // ~30 full collections while receiving 1 GiB (2-4 with 8 MiB) and S2 (10,000 small files)
 // 11.4 s instead of 9.8 s. Whoever starts ferry without this shebang (tests, bench, demo) passes
-// the same flags: see FERRY_NODE_FLAGS in src/cli/node-flags.ts. MALLOC_ARENA_MAX=2: glibc
-// otherwise gives each thread-pool thread that allocates its own malloc arena, and block-sized
-// buffers freed in one arena are not reused by another (4 GiB sync: peak RSS ~8 MiB lower on
-// each side); FERRY_NODE_ENV carries it to whoever spawns ferry.
+// the same flags: see FERRY_NODE_FLAGS in src/cli/node-flags.ts. (glibc's MALLOC_ARENA_MAX is set
+// by the daemon itself: src/cli/malloc-arenas.ts.)
 // ferry's entry point. The TypeScript sources run directly (Node >= 22.18 strips types).
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 18)) {

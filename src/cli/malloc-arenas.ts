@@ -4,9 +4,8 @@
  * the thread pool and V8's GC threads stay resident in separate arenas. With 2 arenas a daemon's
  * peak RSS while syncing a 4 GiB file was ~15-20 MiB lower in one comparison (docs/DESIGN.md);
  * its effect on speed is not yet measured apart from the other changes. The variable is read
- * by glibc when the process starts: ferry's shebang sets it (and FERRY_NODE_ENV carries it to
- * tests, bench and demo); a daemon started some other way replaces itself (same pid, arguments,
- * stdio) with one that has it, unless the user set it.
+ * by glibc when the process starts, so a daemon (or relay) replaces itself (same pid,
+ * arguments, stdio) with one that has it, unless the user set it.
  */
 export const DAEMON_MALLOC_ARENAS = 2
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, readdir, lstat, readFile, open } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { FERRY_NODE_ENV, FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
+import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -94,7 +94,7 @@ export class Lab {
   async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string, args?: string[] } = {}): Promise<void> {
     const args = [...FERRY_NODE_FLAGS, BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns']), ...(opts.args ?? [])]
     const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...FERRY_NODE_ENV } })
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     d.process = child
     d.log = ''
     await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { afterEach, beforeEach } from 'vitest'
 import { Lab, REPO, ferryOk, freePort, status, waitFor, type Device } from './ferry-process.ts'
-import { FERRY_NODE_ENV, FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
+import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 
 const BIN = join(REPO, 'src/cli/ferry.js')
 
@@ -33,7 +33,7 @@ export class RelayLab {
 
   async start (r: Relay, opts: { retentionDays?: number } = {}): Promise<void> {
     const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)])]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...FERRY_NODE_ENV } })
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     r.process = child
     r.log = ''
     await new Promise<void>((resolve, reject) => {
