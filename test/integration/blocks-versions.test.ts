@@ -3,17 +3,14 @@ import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encode, decode } from 'cborg'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@libp2p/noise'
-import { yamux } from '@libp2p/yamux'
-import { identify } from '@libp2p/identify'
+import type { Libp2p } from 'libp2p'
+import { startLocalDaemon, startRogueNode } from '../helpers/in-process-nodes.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import type { PrivateKey } from '@libp2p/interface'
-import { Daemon } from '../../src/daemon/daemon.ts'
+import type { Daemon } from '../../src/daemon/daemon.ts'
 import { deviceAddCommand, folderAddCommand, initCommand, shareCommand } from '../../src/cli/commands.ts'
 import { signRecord } from '../../src/log/signed-record.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
@@ -48,18 +45,8 @@ describe('/ferry/blocks/2 next to peers that only speak /ferry/blocks/1', () => 
     const peerId = peerIdFromPrivateKey(peerKey).toString()
     await deviceAddCommand(home, peerId, { addrs: [] })
     await shareCommand(home, 'docs', peerId, { readOnly: false })
-    const daemon = await Daemon.open({ home, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, print: () => {} })
-    await daemon.start()
-    cleanups.push(async () => { await daemon.stop() })
-    const peer = await createLibp2p({
-      privateKey: peerKey,
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify() }
-    })
-    cleanups.push(async () => { await peer.stop() })
+    const { daemon } = await startLocalDaemon(home, cleanups)
+    const peer = await startRogueNode(peerKey, cleanups)
     return { daemon, folder, peer, peerKey }
   }
 

@@ -17,7 +17,7 @@ import type { FileRecord } from '../../src/model/file-record.ts'
 import { INDEX_PROTOCOL } from '../../protocols/index/constants.ts'
 import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
 import { tempFiles, waitFor } from '../helpers/ferry-process.ts'
-import { startLocalDaemon, startRogueNode } from '../helpers/rogue-member.ts'
+import { startLocalDaemon, startRogueNode } from '../helpers/in-process-nodes.ts'
 import { csvText } from '../helpers/compressible-data.ts'
 import { compressWith } from '../../protocols/blocks/compression.ts'
 

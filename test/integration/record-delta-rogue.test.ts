@@ -15,7 +15,7 @@ import { signRecord } from '../../src/log/signed-record.ts'
 import { INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
 import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
-import { startLocalDaemon, startRogueNode } from '../helpers/rogue-member.ts'
+import { startLocalDaemon, startRogueNode } from '../helpers/in-process-nodes.ts'
 import { fileRecordOf, syntheticBlocks } from '../helpers/synthetic-records.ts'
 
 /**

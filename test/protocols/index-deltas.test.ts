@@ -4,11 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { decode, encode } from 'cborg'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
-import { noise } from '@libp2p/noise'
-import { yamux } from '@libp2p/yamux'
-import { identify } from '@libp2p/identify'
+import type { Libp2p } from 'libp2p'
+import { startRogueNode } from '../helpers/in-process-nodes.ts'
 import { logger } from '@libp2p/logger'
 import { lpStream } from '@libp2p/utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -69,16 +66,7 @@ async function store (name: string, self: string, key: PrivateKey): Promise<Fold
 }
 
 async function node (key: PrivateKey): Promise<Libp2p> {
-  const n = await createLibp2p({
-    privateKey: key,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  cleanups.push(async () => { await n.stop() })
-  return n
+  return await startRogueNode(key, cleanups)
 }
 
 function bigFile (path: string, blocks: readonly BlockRef[]): LocalChange {
