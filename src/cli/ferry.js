@@ -20,3 +20,6 @@ const { enableCompileCache } = await import('node:module')
 enableCompileCache?.()
 const { main } = await import('./main.ts')
 await main(process.argv.slice(2))
+// Everything of ours is closed when main returns. libp2p leaves a 1 s debounce timer armed by its
+// own stop (AddressManager's peer-store update), which would hold a stopped daemon for a second.
+process.exit()

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, readdir, lstat, readFile, open } from 'node:fs/promises'
+import { mkdtemp, mkdir, rm, readdir, lstat, readFile, open, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { callDaemon } from '../../src/daemon/control-client.ts'
 import type { DaemonStatus } from '../../src/daemon/daemon.ts'
 
@@ -96,7 +96,8 @@ export class Lab {
     const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     d.process = child
-    d.log = ''
+    this.keepLog(d)
+    d.log = labLine('start')
     await new Promise<void>((resolve, reject) => {
       const onData = (buf: Buffer): void => {
         d.log += buf.toString()
@@ -112,8 +113,10 @@ export class Lab {
     const child = d.process
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+    d.log += labLine(`stop ${signal}`)
     child.kill(signal)
     const code = await exited
+    d.log += labLine(`exited ${code ?? 'by signal'}`)
     d.process = undefined
     return code
   }
@@ -126,8 +129,25 @@ export class Lab {
         clearTimeout(killer)
       }
     }
+    for (const d of this.devices) this.keepLog(d)
+    if (process.env.FERRY_TEST_LOGS !== undefined && this.kept.length > 0) {
+      await mkdir(process.env.FERRY_TEST_LOGS, { recursive: true })
+      await writeFile(join(process.env.FERRY_TEST_LOGS, `${basename(this.root)}.log`), this.kept.join('\n'))
+    }
     if (this.root !== '') await rm(this.root, { recursive: true, force: true })
   }
+
+  /** With FERRY_TEST_LOGS=dir, every daemon run's output is written there at cleanup, one file per lab. */
+  private readonly kept: string[] = []
+  private keepLog (d: Device): void {
+    if (d.log !== '') this.kept.push(`=== ${d.name}\n${d.log}`)
+    d.log = ''
+  }
+}
+
+/** a timestamped line of the lab's own, put in a device's log (read when a test stalls) */
+function labLine (what: string): string {
+  return `[lab ${new Date().toISOString()}] ${what}\n`
 }
 
 /** The temp files in a folder's internal temp area (its shard directories looked into), as absolute paths. */
@@ -187,12 +207,16 @@ export async function waitInSync (devices: Device[], notHash?: string, timeoutMs
 export async function waitConverged (devices: Device[], timeoutMs = 60_000): Promise<Map<string, string>> {
   const deadline = Date.now() + timeoutMs
   let last = ''
+  for (const d of devices) d.log += labLine('waiting for convergence')
   while (Date.now() < deadline) {
     try {
       const statuses = await Promise.all(devices.map(status))
       if (statuses.every(s => s.folders.every(f => f.inSync))) {
         const trees = await Promise.all(devices.map(d => treeOf(d.folder)))
-        if (trees.every(t => sameTree(t, trees[0]!))) return trees[0]!
+        if (trees.every(t => sameTree(t, trees[0]!))) {
+          for (const d of devices) d.log += labLine('converged')
+          return trees[0]!
+        }
         last = 'trees differ'
       } else {
         last = JSON.stringify(statuses.map(s => s.folders))
