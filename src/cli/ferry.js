@@ -1,12 +1,19 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// The flag caps V8's young generation at 8 MiB semi-spaces (the default lets them grow to 16 MiB
-// or more, which only costs resident memory: block buffers live outside the heap; issue 3: peak
-// RSS under 250 MiB while syncing a big file). Smaller was worse: with 2 MiB, objects that live
-// a few milliseconds (records, blocks in flight) were promoted and the old generation filled,
-// ~30 full collections while receiving 1 GiB (2-4 with 8 MiB) and S2 (10,000 small files)
-// 11.4 s instead of 9.8 s. Whoever starts ferry without this shebang (tests, bench, demo) passes
-// the same flags: see FERRY_NODE_FLAGS in src/cli/node-flags.ts. (glibc's MALLOC_ARENA_MAX is set
-// by the daemon itself: src/cli/malloc-arenas.ts.)
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=100
+// The flags shape V8's garbage collection for a process whose memory is mostly block buffers
+// outside the JS heap (issue 3: peak RSS under 250 MiB while syncing a big file, and CPU).
+// --max-semi-space-size=4 caps the young generation at 4 MiB semi-spaces (the default grows them
+// to 16 MiB or more, which only costs resident memory); with 2 MiB, objects that live a few
+// milliseconds (records, blocks in flight) were promoted and S2 (10,000 small files) slowed.
+// --heap-growing-percent=100 lets the old generation double before its next collection. Without
+// it the old generation keeps little headroom over its live size, so V8's incremental marking
+// starts almost at once after each collection, and every collection also frees the block buffers
+// it finds dead: the sender of a 1 GiB file ran 36-37 full collections (1 GiB, 8 MiB semi-spaces)
+// instead of 12-13, ~1.5 CPU-s more, and buffers awaiting collection peaked higher. Measured (S1,
+// same runs, alternating): 1 GiB sender CPU 6.2-7.2 s -> 4.8-5.1 s, peak RSS 195-202 -> 168-170
+// MiB; 4 GiB sender peak 232 -> 217 MiB; S2 receiver peak 293-297 -> 252-256 MiB.
+// Whoever starts ferry without this shebang (tests, bench, demo) passes the same flags: see
+// FERRY_NODE_FLAGS in src/cli/node-flags.ts. (glibc's MALLOC_ARENA_MAX is set by the daemon
+// itself: src/cli/malloc-arenas.ts.)
 // ferry's entry point. The TypeScript sources run directly (Node >= 22.18 strips types).
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 18)) {

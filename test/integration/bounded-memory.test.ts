@@ -8,16 +8,17 @@ const SIZE_MIB = 512
 /**
  * Issue 3 asks for under 250 MiB while a 4 GiB file syncs. A 512 MiB file already reaches most
  * of the peak (block buffers awaiting collection, in-flight windows, malloc's high water); what
- * grows with the block count is a few MiB more at 4 GiB. Measured here: 162-188 MiB (the
- * previous code: 200-204 MiB, from a higher idle base, which the idle bound below catches).
+ * grows with the block count is a few MiB more at 4 GiB. Measured here: 158-161 MiB with ferry's
+ * GC flags (src/cli/ferry.js; 162-188 MiB before them, 200-204 MiB before that, from a higher
+ * idle base, which the idle bound below catches).
  */
-const MAX_PEAK_RSS_MIB = 225
+const MAX_PEAK_RSS_MIB = 200
 /**
- * A connected daemon before any transfer (peak so far): ~109 MiB with 2 MiB semi-spaces and
- * 118-121 MiB with 8 MiB ones when its modules come from Node's compile cache; ~132-134 MiB (2
- * MiB semi-spaces) when it loads Node's TypeScript stripper (and before compact block CIDs).
+ * A connected daemon before any transfer (peak so far): 111-112 MiB with 4 MiB semi-spaces (118-121
+ * MiB with 8 MiB ones) when its modules come from Node's compile cache; ~132-134 MiB (2 MiB
+ * semi-spaces) when it loads Node's TypeScript stripper (and before compact block CIDs).
  */
-const MAX_IDLE_RSS_MIB = 130
+const MAX_IDLE_RSS_MIB = 125
 
 /** `VmHWM` (peak resident set size) or another size field of a running process, from the kernel */
 async function procStatusMiB (d: Device, field: 'VmHWM' | 'VmRSS'): Promise<number> {
