@@ -129,25 +129,50 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
 
 /**
  * The other half of a rename: when the plan deletes a file of ours holding exactly this content,
- * that file becomes the temp file (a rename, not a copy of every block). Its blocks are still
- * verified like any resumed temp file; its own delete then finds nothing left to remove.
+ * that file becomes the temp file (a rename, not a copy of every block). Returns undefined when
+ * nothing was adopted, else the offsets of the blocks the temp file is known to hold: when the
+ * file still had the inode, size and mtime we scanned (checked before the rename, under the disk
+ * lock, and again on the temp file after it), it holds our record's blocks, on the same evidence
+ * the scanner trusts, and they are not read and hashed again (for a renamed 1 GiB file that was
+ * ~1 s). Blocks not known so are verified like any resumed temp file's; its own delete then
+ * finds nothing left to remove.
  */
-async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<boolean> {
+async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number> | undefined> {
   const source = c.claimRenameSource?.(record)
-  if (source === undefined) return false
+  if (source === undefined) return undefined
   return await c.diskLock.run(async () => {
-    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return false
-    if (!(await diskMatchesOwn(c, source.path))) return false
-    if (await statOrUndefined(tmp) !== undefined) return true // an earlier attempt's progress wins
+    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return undefined
+    if (!(await diskMatchesOwn(c, source.path))) return undefined
+    if (await statOrUndefined(tmp) !== undefined) return new Set<number>() // an earlier attempt's progress wins
+    const own = c.store.own(source.path)
+    const meta = c.store.meta(source.path)
     await mkdir(dirname(tmp), { recursive: true })
     try {
       await rename(join(c.root, source.path), tmp)
-      return true
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      return false
+      return undefined
     }
+    const st = await statOrUndefined(tmp)
+    const now = st === undefined ? undefined : metaOf(st)
+    if (own === undefined || own.deleted || own.type !== 'file' || meta === undefined || now === undefined ||
+      meta.ino !== now.ino || meta.size !== now.size || meta.mtimeNs !== now.mtimeNs) return new Set<number>()
+    return sameOffsets(own, record)
   })
+}
+
+/** offsets where `record` has the same block as `own` */
+function sameOffsets (own: FileRecord, record: FileRecord): Set<number> {
+  const old = new Map<number, string>()
+  let at = 0
+  for (const b of own.blocks) { old.set(at, cidKey(b.cid)); at += b.size }
+  const same = new Set<number>()
+  at = 0
+  for (const b of record.blocks) {
+    if (old.get(at) === cidKey(b.cid)) same.add(at)
+    at += b.size
+  }
+  return same
 }
 
 /** a new version is built on a copy of the old one when at least this share of it is in place */
@@ -166,14 +191,11 @@ async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierCompo
   if (own === undefined || own.deleted || own.type !== 'file' || own.size === 0) return none
   const before = c.store.meta(record.path)
   if (before === undefined) return none
-  const old = new Map<number, string>()
-  let at = 0
-  for (const b of own.blocks) { old.set(at, cidKey(b.cid)); at += b.size }
-  const inPlace = new Set<number>()
+  const inPlace = sameOffsets(own, record)
   let aligned = 0
-  at = 0
+  let at = 0
   for (const b of record.blocks) {
-    if (old.get(at) === cidKey(b.cid)) { aligned += b.size; inPlace.add(at) }
+    if (inPlace.has(at)) aligned += b.size
     at += b.size
   }
   if (aligned < CLONE_MIN_SHARE * record.size) return none
@@ -230,8 +252,8 @@ async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): 
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
   const renamed = await adoptRenameSource(record, tmp, c)
-  if (!renamed && record.size <= SMALL_FILE_BYTES) return await installSmallFile(record, tmp, c, base, signal)
-  const inPlace = await cloneOwnVersion(record, tmp, c)
+  if (renamed === undefined && record.size <= SMALL_FILE_BYTES) return await installSmallFile(record, tmp, c, base, signal)
+  const inPlace = renamed ?? await cloneOwnVersion(record, tmp, c)
   const mode = fileMode(record)
   const { fh, resumed, mode: tmpMode } = await openTemp(tmp, mode)
   c.progress?.start(record.path, record.size)

@@ -47,12 +47,15 @@ describe('two devices keep a folder identical through every change kind', () => 
 
   it('a rename or move moves zero block bytes over the network', async () => {
     const before = await received(b)
+    const inode = (await stat(join(b.folder, 'big.bin'))).ino
     await mkdir(join(a.folder, 'moved'))
     await rename(join(a.folder, 'big.bin'), join(a.folder, 'moved/big-renamed.bin'))
     const tree = await waitConverged([a, b])
     expect(tree.has('big.bin')).toBe(false)
     expect(tree.has('moved/big-renamed.bin')).toBe(true)
     expect(await received(b)).toBe(before)
+    // b renamed its own file too (no copy of its blocks): same inode
+    expect((await stat(join(b.folder, 'moved/big-renamed.bin'))).ino).toBe(inode)
   })
 
   it('an overwrite in the middle of a big file moves about the changed blocks, the rest is copied in place', async () => {
