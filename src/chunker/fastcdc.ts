@@ -20,6 +20,7 @@
  */
 import { assertChunkerParams, DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
+import { GEAR_SCAN_WASM } from './gear-scan-wasm.ts'
 
 export { assertChunkerParams, DEFAULT_CHUNKER_PARAMS }
 export type { ChunkerParams }
@@ -93,6 +94,11 @@ let scanHash = 0
  * can be resumed later with pos = end.
  */
 function scan (buf: Uint8Array, base: number, pos: number, end: number, h: number, c: Config): number {
+  return wasmKernel === undefined ? scanJs(buf, base, pos, end, h, c) : scanWasm(wasmKernel, buf, base, pos, end, h, c)
+}
+
+/** `scan` in JavaScript: the reference, and the fallback where WebAssembly is not available */
+function scanJs (buf: Uint8Array, base: number, pos: number, end: number, h: number, c: Config): number {
   const normal = base + c.avgBytes
   const limit = base + c.maxBytes
   const maskS = c.maskS
@@ -113,6 +119,79 @@ function scan (buf: Uint8Array, base: number, pos: number, end: number, h: numbe
       scanHash = h
       return i + 1
     }
+  }
+  scanHash = h
+  return i >= limit ? limit : -1
+}
+
+/** The same loop compiled to WebAssembly (src/chunker/gear-scan.wat), and its memory. */
+interface WasmKernel {
+  scan: (i: number, stop1: number, stop2: number, h: number, maskS: number, maskL: number) => number
+  hash: { value: number }
+  /** the module's memory from byte WASM_DATA on: the bytes being scanned are copied here */
+  data: Uint8Array
+}
+
+/** The part of the WebAssembly API used here (Node has it; TypeScript's ES libs do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object) => { exports: { scan: WasmKernel['scan'], hash: WasmKernel['hash'], memory: { buffer: ArrayBuffer } } }
+}
+
+/** where the scanned bytes start in the kernel's memory (the gear table is before) */
+const WASM_DATA = 1024
+/** bytes copied into the kernel's memory at a time */
+const WASM_WINDOW = 1024 * 1024
+
+function loadWasmKernel (): WasmKernel | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+  if (wasm === undefined) return undefined
+  try {
+    const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(GEAR_SCAN_WASM, 'base64')))
+    const memory = exports.memory.buffer
+    const table = new DataView(memory, 0, WASM_DATA)
+    for (let i = 0; i < 256; i++) table.setInt32(i * 4, GEAR[i]!, true)
+    return { scan: exports.scan, hash: exports.hash, data: new Uint8Array(memory, WASM_DATA, WASM_WINDOW) }
+  } catch {
+    return undefined // (e.g. node --jitless): the JavaScript loop does the same
+  }
+}
+
+let wasmKernel = loadWasmKernel()
+
+/**
+ * Which implementation of the scan loop runs: 'wasm' (the default where WebAssembly works) or
+ * 'js'. Both find the same cut points; tests and benchmarks compare them. Returns the one
+ * that ran before.
+ */
+export function useGearKernel (kind: 'wasm' | 'js'): 'wasm' | 'js' {
+  const before = wasmKernel === undefined ? 'js' : 'wasm'
+  wasmKernel = kind === 'js' ? undefined : (wasmKernel ?? loadWasmKernel())
+  if (kind === 'wasm' && wasmKernel === undefined) throw new Error('WebAssembly is not available in this runtime')
+  return before
+}
+
+/**
+ * `scan` with the loop in WebAssembly: the bytes to hash are copied into the kernel's memory a
+ * window at a time (~0.05 s per GiB), and the hash carries from one window to the next.
+ */
+function scanWasm (k: WasmKernel, buf: Uint8Array, base: number, pos: number, end: number, h: number, c: Config): number {
+  const normal = base + c.avgBytes
+  const limit = base + c.maxBytes
+  let i = pos < base + c.minBytes ? base + c.minBytes : pos
+  const stop = end < limit ? end : limit
+  while (i < stop) {
+    const n = stop - i < WASM_WINDOW ? stop - i : WASM_WINDOW
+    k.data.set(buf.subarray(i, i + n))
+    // in the window's coordinates: the harder mask before `normal`, the easier one after
+    const harder = normal - i
+    const cut = k.scan(0, harder < 0 ? 0 : harder > n ? n : harder, n, h, c.maskS, c.maskL)
+    h = k.hash.value
+    if (cut >= 0) {
+      scanHash = h
+      return i + cut
+    }
+    i += n
   }
   scanHash = h
   return i >= limit ? limit : -1

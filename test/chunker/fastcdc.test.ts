@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertChunkerParams, DEFAULT_CHUNKER_PARAMS } from '../../src/chunker/constants.ts'
 import type { ChunkerParams } from '../../src/chunker/constants.ts'
-import { Chunker, chunkLengths, chunkStream, findCutPoint, findCutPointResuming, GEAR } from '../../src/chunker/fastcdc.ts'
+import { Chunker, chunkLengths, chunkStream, findCutPoint, findCutPointResuming, GEAR, useGearKernel } from '../../src/chunker/fastcdc.ts'
+import { GEAR_SCAN_WASM } from '../../src/chunker/gear-scan-wasm.ts'
+import { compileGearScan } from '../../scripts/build-gear-wasm.ts'
 import { readFileBlocks } from '../../src/chunker/file-blocks.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 
@@ -250,6 +252,63 @@ describe('Chunker', () => {
 // cascades are possible in theory when a shifted chunk start makes an old cut
 // fall under minBytes or into the stricter maskS region, but are rare: none of
 // these edits, nor 300 random ones tried while writing this, cause more than 1.)
+describe('the scan loop in WebAssembly and in JavaScript', () => {
+  /** runs `f` with the given kernel, then restores the one before */
+  function withKernel<T> (kind: 'wasm' | 'js', f: () => T): T {
+    const before = useGearKernel(kind)
+    try { return f() } finally { useGearKernel(before) }
+  }
+  /** cut points of the stream fed in random pieces through findCutPointResuming */
+  function resumedLengths (buf: Uint8Array, params: ChunkerParams, seed: number): number[] {
+    const lengths: number[] = []
+    const state = { scanned: 0, hash: 0 }
+    let start = 0
+    let end = 0
+    for (const piece of randomPieces(buf, seed, 3 * MiB)) {
+      end += piece.length
+      for (let cut = findCutPointResuming(buf, start, end, state, params); cut >= 0; cut = findCutPointResuming(buf, start, end, state, params)) {
+        lengths.push(cut)
+        start += cut
+      }
+    }
+    if (start < buf.length) lengths.push(buf.length - start)
+    return lengths
+  }
+  const BIG: ChunkerParams = Object.freeze({ minBytes: 256 * KiB, avgBytes: 1 * MiB, maxBytes: 4 * MiB })
+
+  it('the committed module is the one gear-scan.wat compiles to (npm run build:wasm)', async () => {
+    expect(Buffer.from(GEAR_SCAN_WASM, 'base64').equals(Buffer.from(await compileGearScan()))).toBe(true)
+  })
+
+  it('WebAssembly is what runs by default here', () => {
+    expect(useGearKernel('wasm')).toBe('wasm')
+  })
+
+  for (const [name, params, bytes] of [['default', DEFAULT_CHUNKER_PARAMS, 32 * MiB], ['small', SMALL, 1 * MiB], ['4 MiB chunks (scans span windows)', BIG, 48 * MiB]] as const) {
+    it(`both find the same cut points (${name} params), whole and in pieces`, () => {
+      const buf = data64.subarray(0, bytes)
+      const js = withKernel('js', () => chunkLengths(buf, params))
+      const wasm = withKernel('wasm', () => chunkLengths(buf, params))
+      expect(js.length).toBeGreaterThan(10)
+      expect(wasm).toEqual(js)
+      expect(withKernel('wasm', () => resumedLengths(buf, params, 3))).toEqual(js)
+      expect(withKernel('js', () => resumedLengths(buf, params, 4))).toEqual(js)
+      const pieces = withKernel('wasm', () => {
+        const chunker = new Chunker(params)
+        return [...randomPieces(buf, 5, 2 * MiB).flatMap(p => chunker.push(p)), ...chunker.end()]
+      })
+      expect(lengthsOf(pieces)).toEqual(js)
+    })
+  }
+
+  it('both force cuts at maxBytes on content that never cuts, also past a window', () => {
+    const zeros = new Uint8Array(2 * BIG.maxBytes + 3)
+    for (const kind of ['wasm', 'js'] as const) {
+      expect(withKernel(kind, () => chunkLengths(zeros, BIG))).toEqual([BIG.maxBytes, BIG.maxBytes, 3])
+    }
+  })
+})
+
 describe('boundary stability', () => {
   const edits: Array<{ name: string, at: number, insert?: Uint8Array, remove?: number }> = [
     { name: 'insert 1 byte at start', at: 0, insert: Uint8Array.of(0x42) },
