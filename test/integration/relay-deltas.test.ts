@@ -66,8 +66,9 @@ describe('record deltas in uploads to the relay', () => {
     expect(change).toBeGreaterThan(0)
     // only the new segments were sent, with the skeleton (~37 B per segment) and a round trip
     expect(change).toBeLessThan(changedBytes + 64 * after.segments.length + 1024)
-    // typically 10-30 % at this size; the bound leaves room for three maximal (128-entry) segments
-    expect(change).toBeLessThan(wholeBytes * 0.4)
+    // 5-35 % at this size (one or two new segments of ~10); the bound is above the worst of 200
+    // synthetic trials (13.6 KB of a ~30 KB record, docs/DESIGN.md "Record deltas")
+    expect(change).toBeLessThan(wholeBytes * 0.5)
 
     // the relay keeps both versions: the rebuilt record as current, the first as history
     const versions = await revisions(a, 'big.bin')
