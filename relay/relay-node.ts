@@ -11,7 +11,7 @@ import { ControlServer } from '../src/daemon/control-server.ts'
 import { FerryError } from '../src/errors.ts'
 import { INDEX_PROTOCOLS, serveIndex } from '../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../protocols/blocks/index.ts'
-import { REPLICA_PROTOCOL, serveReplica } from '../protocols/replica/index.ts'
+import { REPLICA_PROTOCOLS, serveReplica } from '../protocols/replica/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../protocols/blocks/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as REPLICA_MAX_STREAMS } from '../protocols/replica/constants.ts'
@@ -37,6 +37,11 @@ export interface RelayStatus {
   /** block bytes and blocks stored since this process started */
   receivedBlockBytes: number
   receivedBlocks: number
+  /**
+   * bytes of upload sessions' record messages (`recs`, `want`, `segs`, `ack` frames, both ways)
+   * since this process started: what records cost on the wire, deltas included
+   */
+  uploadRecordBytes: number
   retentionDays: number
 }
 
@@ -67,6 +72,7 @@ export class RelayNode {
   private readonly log = logger('ferry:relay')
   private node?: FerryNode
   private stopped = false
+  private uploadRecordBytes = 0
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -144,19 +150,14 @@ export class RelayNode {
         log: logger('ferry:relay:history')
       })
     }, { maxInboundStreams: HISTORY_MAX_STREAMS })
-    await node.handle(REPLICA_PROTOCOL, async (stream, connection) => {
+    // /ferry/replica/2 (record deltas) and /1; the handler reads the negotiated id from the stream
+    await node.handle([...REPLICA_PROTOCOLS], async (stream, connection) => {
       await serveReplica(stream, connection.remotePeer.toString(), {
-        openFolder: async (peer, folder) => {
-          if (!this.membership.isTrusted(peer)) return undefined
-          const f = await this.store.join(folder, peer)
-          return {
-            positions: () => f.store.positionVector(),
-            lacking: async cids => await this.store.lacking(cids),
-            putBlock: async (cid, data) => { await this.store.putBlock(cid, data) },
-            putRecords: async records => await this.store.putRecords(folder, records)
-          }
-        },
+        openFolder: async (peer, folder) => this.membership.isTrusted(peer) ? await this.store.replicaFolder(folder, peer) : undefined,
         hangUp: (peer, reason) => this.hangUp(peer, reason),
+        onFrame: (type, bytes) => {
+          if (type === 'recs' || type === 'want' || type === 'segs' || type === 'ack') this.uploadRecordBytes += bytes
+        },
         log: logger('ferry:relay:replica')
       })
     }, { maxInboundStreams: REPLICA_MAX_STREAMS })
@@ -219,6 +220,7 @@ export class RelayNode {
       })),
       receivedBlockBytes: this.store.receivedBlockBytes,
       receivedBlocks: this.store.receivedBlocks,
+      uploadRecordBytes: this.uploadRecordBytes,
       retentionDays: this.retentionDays()
     }
   }

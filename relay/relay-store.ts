@@ -10,6 +10,8 @@ import { STRICT_CBOR } from '../src/log/record-codec.ts'
 import { AsyncLock } from '../src/store/async-lock.ts'
 import { FerryError } from '../src/errors.ts'
 import { BlockStore } from './block-store.ts'
+import type { ReplicaFolder } from '../protocols/replica/index.ts'
+import { segmentIndexOf } from '../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
@@ -150,6 +152,22 @@ export class RelayStore {
     const f = this.folders.get(folder)
     if (f === undefined) throw new FerryError(`no folder ${folder} on this relay`, 'ERR_FERRY_FOLDER_NOT_FOUND')
     return await f.store.acceptRemote(records)
+  }
+
+  /**
+   * `folder` as an upload session from `device` sees it (joining it, durably). The caller checked
+   * trust. Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
+   * device's newest per path: the uploader's previous version of a file is among them).
+   */
+  async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
+    const f = await this.join(folder, device)
+    return {
+      positions: () => f.store.positionVector(),
+      lacking: async cids => await this.lacking(cids),
+      putBlock: async (cid, data) => { await this.putBlock(cid, data) },
+      putRecords: async records => await this.putRecords(folder, records),
+      segments: segmentIndexOf(f.store)
+    }
   }
 
   /** Superseded records of one folder, oldest key first. */

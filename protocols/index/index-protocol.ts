@@ -1,12 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
-import { encode } from 'cborg'
 import type { FolderStore } from '../../src/store/folder-store.ts'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
-import { MessageStream } from '../wire/message-stream.ts'
+import { TypedMessageStream } from '../wire/typed-message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
-import { decodeIndexMessage, encodeIndexMessage } from './messages.ts'
-import { decodeIndexMessageV2, encodeIndexMessageV2, type IndexMessageV2 } from './delta-messages.ts'
+import { indexCodec, indexCodecV2, wholeRecordsOnly, type IndexMessageV2 } from './delta-messages.ts'
 import { completeDeltaBatch, sendDeltaBatch, type DeltaBatchStats, type DeltaMessages } from './record-delta.ts'
 import type { SegmentLookup } from './segment-index.ts'
 import {
@@ -29,60 +27,22 @@ export interface IndexStreamOptions {
 
 const SUBSCRIBE_TIMEOUT_MS = 10_000
 
+/** index/1 through the index/2 types: whole records only */
+const indexCodecV1 = wholeRecordsOnly(INDEX_PROTOCOL, indexCodec)
+
 /**
  * One stream's messages, in either version: index/1 streams use the index/1 schema (no
- * skeletons, no `want`/`segs`), index/2 streams the index/2 one. Counts the bytes both ways.
+ * skeletons, no `want`/`segs`), index/2 streams the index/2 one.
  */
-class IndexMessages implements DeltaMessages {
-  readonly ms: MessageStream
-  readonly protocol: string
+class IndexMessages extends TypedMessageStream<IndexMessageV2> implements DeltaMessages<IndexMessageV2> {
   readonly v2: boolean
-  received = 0
-  sent = 0
-  onTraffic?: (received: number, sent: number) => void
 
   constructor (stream: Stream, options: IndexStreamOptions) {
-    this.protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_2
-    this.v2 = this.protocol !== INDEX_PROTOCOL
-    this.ms = new MessageStream(stream, this.protocol, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+    const protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_2
+    const v2 = protocol !== INDEX_PROTOCOL
+    super(stream, protocol, v2 ? indexCodecV2 : indexCodecV1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+    this.v2 = v2
   }
-
-  async send (m: IndexMessageV2): Promise<void> {
-    let body: unknown[]
-    if (this.v2) {
-      body = encodeIndexMessageV2(m)
-    } else {
-      if (m.type === 'want' || m.type === 'segs') throw new InvalidMessageError(this.protocol, `${m.type} is not part of this protocol version`)
-      body = m.type === 'recs'
-        ? ['recs', m.items.map(i => { if (i.kind !== 'whole') throw new Error('index/1 sends records whole'); return [i.bytes, i.signature] })]
-        : encodeIndexMessage(m)
-    }
-    const bytes = encode(body)
-    await this.ms.writeEncoded([bytes])
-    this.count(0, frameLength(bytes.byteLength))
-  }
-
-  async receive (options: { signal?: AbortSignal } = {}): Promise<IndexMessageV2> {
-    const frame = await this.ms.readFrame(options)
-    this.count(frameLength(frame.byteLength), 0)
-    const v = this.ms.decode(frame)
-    if (this.v2) return decodeIndexMessageV2(v)
-    const m = decodeIndexMessage(v)
-    return m.type === 'recs' ? { type: 'recs', items: m.records.map(([bytes, signature]) => ({ kind: 'whole', bytes, signature })) } : m
-  }
-
-  private count (received: number, sent: number): void {
-    this.received += received
-    this.sent += sent
-    this.onTraffic?.(received, sent)
-  }
-}
-
-/** a frame's bytes on the stream: the varint length prefix and the body */
-function frameLength (body: number): number {
-  let prefix = 1
-  for (let n = body; n >= 0x80; n = Math.floor(n / 128)) prefix++
-  return prefix + body
 }
 
 /**
@@ -128,13 +88,8 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
         let batch: SignedRecord[] = []
         let batchBytes = 0
         const flush = async (): Promise<void> => {
-          if (io.v2) {
-            await sendDeltaBatch(io, batch, options.deltaMinEntries)
-          } else {
-            await io.send({ type: 'recs', items: batch.map(s => ({ kind: 'whole', bytes: s.bytes, signature: s.signature })) })
-            const ack = await io.receive()
-            if (ack.type !== 'ack') throw new InvalidMessageError(io.protocol, `expected ack, got ${ack.type}`)
-          }
+          const ack = await sendDeltaBatch(io, batch, io.v2 ? options.deltaMinEntries : Infinity)
+          if (ack.type !== 'ack') throw new InvalidMessageError(io.protocol, `expected want or ack, got ${ack.type}`)
           batch = []
           batchBytes = 0
         }
@@ -180,7 +135,8 @@ export interface IndexSubscriptionHandlers {
  */
 export async function subscribeIndex (stream: Stream, folder: string, positions: Record<string, number>, handlers: IndexSubscriptionHandlers, options: IndexStreamOptions = {}): Promise<void> {
   const io = new IndexMessages(stream, options)
-  io.onTraffic = handlers.onTraffic
+  const onTraffic = handlers.onTraffic
+  if (onTraffic !== undefined) io.onFrame = (_m, bytes, direction) => { direction === 'received' ? onTraffic(bytes, 0) : onTraffic(0, bytes) }
   try {
     await io.send({ type: 'sub', folder, positions })
     while (true) {
@@ -188,9 +144,8 @@ export async function subscribeIndex (stream: Stream, folder: string, positions:
       switch (m.type) {
         case 'recs': {
           const stats: DeltaBatchStats = { skeletons: 0, segments: 0, fetched: 0 }
-          const pairs = io.v2
-            ? await completeDeltaBatch(io, m.items, handlers.segments, stats)
-            : m.items.map(i => i.kind === 'whole' ? [i.bytes, i.signature] as [Uint8Array, Uint8Array] : fail(io.protocol))
+          // on index/1 every item is whole: nothing is asked
+          const pairs = await completeDeltaBatch(io, m.items, handlers.segments, stats)
           await handlers.onRecords(pairs)
           await io.send({ type: 'ack' })
           if (stats.skeletons > 0) handlers.onDeltaBatch?.(stats)
@@ -209,8 +164,4 @@ export async function subscribeIndex (stream: Stream, folder: string, positions:
     io.ms.abort(err)
     throw toError(err)
   }
-}
-
-function fail (protocol: string): never {
-  throw new InvalidMessageError(protocol, 'skeleton on index/1')
 }

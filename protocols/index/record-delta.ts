@@ -3,37 +3,46 @@ import { MAX_BATCH_PROOF_BYTES } from '../../src/log/batch-proof.ts'
 import { MAX_RECORD_BYTES } from '../../src/log/record-codec.ts'
 import { InvalidMessageError } from '../wire/errors.ts'
 import { assembleRecord, hexOf, MAX_ENTRY_BYTES, MIN_ENTRY_BYTES, segmentId, segmentRecord, type RecordSegments } from './block-list-segments.ts'
-import type { IndexMessageV2, RecordItem } from './delta-messages.ts'
+import { isDeltaMessage, type DeltaMessage, type RecordItem } from './delta-messages.ts'
 import type { SegmentLookup } from './segment-index.ts'
 import {
-  INDEX_PROTOCOL_2, DEFAULT_DELTA_MIN_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH,
+  DEFAULT_DELTA_MIN_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH,
   DEFAULT_MAX_WANT_ENTRIES, DEFAULT_MAX_WANT_SEGMENTS
 } from './constants.ts'
 
 /**
- * Record deltas of /ferry/index/2 (docs/PROTOCOL.md §4.5): one `recs` batch, with long block
- * lists sent as segment ids, and the `want`/`segs` exchange that fills in what the receiver
- * does not hold. The server keeps the batch's records until the `ack`, so every segment it
- * announced can be served: no race with a record superseded meanwhile.
+ * Record deltas (docs/PROTOCOL.md §4.5; /ferry/index/2 from server to client, /ferry/replica/2
+ * from device to relay): one `recs` batch, with long block lists sent as segment ids, and the
+ * `want`/`segs` exchange that fills in what the receiver does not hold. The sender keeps the
+ * batch's records until the `ack`, so every segment it announced can be served: no race with a
+ * record superseded meanwhile.
  */
 
-export interface DeltaMessages {
-  send: (m: IndexMessageV2) => Promise<void>
-  receive: () => Promise<IndexMessageV2>
+/**
+ * The stream a batch runs on: a protocol with record deltas (`send` takes its delta messages,
+ * `receive` yields any of its messages, M, delta messages included). Errors name `protocol`.
+ */
+export interface DeltaMessages<M extends { type: string }> {
+  readonly protocol: string
+  send: (m: DeltaMessage) => Promise<void>
+  receive: () => Promise<M>
 }
-
-function bad (why: string): never { throw new InvalidMessageError(INDEX_PROTOCOL_2, why) }
 
 /**
  * Upper bound on a batch's records once reassembled, counted with the smallest entry size:
- * a server flushes at DEFAULT_MAX_BATCH_BYTES, which one record (≤ MAX_RECORD_BYTES) may
- * overshoot; a signature is at most a batch proof (MAX_BATCH_PROOF_BYTES). A server announcing
+ * a sender flushes at DEFAULT_MAX_BATCH_BYTES (index/2 and replica/2 alike), which one record
+ * (≤ MAX_RECORD_BYTES) may overshoot; a signature is at most a batch proof (MAX_BATCH_PROOF_BYTES). A sender announcing
  * more is refused before anything is asked.
  */
 const MAX_BATCH_RECORD_BYTES = DEFAULT_MAX_BATCH_BYTES + MAX_RECORD_BYTES + DEFAULT_MAX_RECORDS_PER_BATCH * MAX_BATCH_PROOF_BYTES
 
-/** Server: sends `batch` (skeletons for long block lists), answers `want`s until the `ack`. */
-export async function sendDeltaBatch (io: DeltaMessages, batch: readonly SignedRecord[], minEntries = DEFAULT_DELTA_MIN_ENTRIES): Promise<void> {
+/**
+ * Sender: sends `batch` (skeletons for long block lists), answers `want`s until the receiver
+ * says something else (its `ack`, which it returns for the caller to check). `minEntries`
+ * Infinity sends every record whole (a version without deltas).
+ */
+export async function sendDeltaBatch<M extends { type: string }> (io: DeltaMessages<M>, batch: readonly SignedRecord[], minEntries = DEFAULT_DELTA_MIN_ENTRIES): Promise<M> {
+  const bad = (why: string): never => { throw new InvalidMessageError(io.protocol, why) }
   const cuts: Array<RecordSegments | undefined> = []
   const items: RecordItem[] = batch.map(s => {
     const cut = s.record.blocks.length > minEntries ? segmentRecord(s.bytes, s.record.blocks) : undefined
@@ -45,8 +54,8 @@ export async function sendDeltaBatch (io: DeltaMessages, batch: readonly SignedR
   await io.send({ type: 'recs', items })
   while (true) {
     const m = await io.receive()
-    if (m.type === 'ack') return
-    if (m.type !== 'want') bad(`expected want or ack, got ${m.type}`)
+    if (!isDeltaMessage(m)) return m
+    if (m.type !== 'want') return bad(`expected want or ack, got ${m.type}`)
     const segments: Uint8Array[] = []
     let entries = 0
     for (const [item, indices] of m.wants) {
@@ -75,12 +84,13 @@ export interface DeltaBatchStats {
 }
 
 /**
- * Client: turns one index/2 batch into the exact signed pairs the author made, asking the
- * server for the segments `local` (and the batch itself) does not have. The result still has to
+ * Receiver: turns one batch into the exact signed pairs the author made, asking the
+ * sender for the segments `local` (and the batch itself) does not have. The result still has to
  * go through openSignedRecord: a wrong head or segment list fails there, a segment whose bytes do
  * not hash to its id fails here (InvalidMessageError).
  */
-export async function completeDeltaBatch (io: DeltaMessages, items: readonly RecordItem[], local: SegmentLookup | undefined, stats?: DeltaBatchStats): Promise<Array<[Uint8Array, Uint8Array]>> {
+export async function completeDeltaBatch<M extends { type: string }> (io: DeltaMessages<M>, items: readonly RecordItem[], local: SegmentLookup | undefined, stats?: DeltaBatchStats): Promise<Array<[Uint8Array, Uint8Array]>> {
+  const bad = (why: string): never => { throw new InvalidMessageError(io.protocol, why) }
   let announced = 0
   for (const item of items) {
     if (item.kind === 'whole') {
@@ -101,7 +111,7 @@ export async function completeDeltaBatch (io: DeltaMessages, items: readonly Rec
   const ask = async (): Promise<void> => {
     await io.send({ type: 'want', wants })
     const m = await io.receive()
-    if (m.type !== 'segs') return bad(`expected segs, got ${m.type}`)
+    if (!isDeltaMessage(m) || m.type !== 'segs') return bad(`expected segs, got ${m.type}`)
     if (m.segments.length !== wanted.length) bad(`segs: ${m.segments.length} segments for ${wanted.length} asked`)
     for (let i = 0; i < wanted.length; i++) {
       const w = wanted[i]!
@@ -123,7 +133,7 @@ export async function completeDeltaBatch (io: DeltaMessages, items: readonly Rec
       const { id, count } = item.segments[j]!
       const key = hexOf(id)
       if (found.has(key) || asked.has(key)) continue
-      // taken now: the store may change while we wait for the server
+      // taken now: the store may change while we wait for the sender
       const held = local?.get(id)
       if (held !== undefined) { found.set(key, held); continue }
       if (wantEntries + count > DEFAULT_MAX_WANT_ENTRIES || wanted.length === DEFAULT_MAX_WANT_SEGMENTS) await ask()

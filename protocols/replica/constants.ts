@@ -2,12 +2,16 @@ import { DEFAULT_MAX_BLOCK_BYTES } from '../blocks/constants.ts'
 
 /** Version is part of the id: a new wire format gets a new id. */
 export const REPLICA_PROTOCOL = '/ferry/replica/1'
+/** replica/1 plus record deltas: long block lists travel as segments the relay may already hold */
+export const REPLICA_PROTOCOL_2 = '/ferry/replica/2'
+/** what a device offers and a relay handles, preferred first */
+export const REPLICA_PROTOCOLS = [REPLICA_PROTOCOL_2, REPLICA_PROTOCOL] as const
 /** `recs` may carry a record with a 10 GiB file's block list; `blk` at most one block */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 export const DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE = DEFAULT_MAX_BLOCK_BYTES
 export const DEFAULT_MAX_CIDS_PER_QUERY = 1024
-export const DEFAULT_MAX_RECORDS_PER_BATCH = 512
-export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
+/** the same batch bounds as the index protocol's: replica/2 shares its record-delta code and limits */
+export { DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_BATCH_BYTES } from '../index/constants.ts'
 export const DEFAULT_MAX_POSITIONS = 4096
 /** uploader: block bytes sent but not yet acknowledged (durable) by the relay */
 export const DEFAULT_MAX_UNACKED_BYTES = 8 * 1024 * 1024

@@ -1,13 +1,15 @@
 import type { CID } from 'multiformats/cid'
 import {
-  REPLICA_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH
+  REPLICA_PROTOCOL, REPLICA_PROTOCOL_2, DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH
 } from './constants.ts'
 import { fieldReaders } from '../wire/fields.ts'
+import type { MessageCodec } from '../wire/typed-message-stream.ts'
+import { wholeRecordsOnly, withDeltas, type WithDeltas } from '../index/delta-messages.ts'
 
 const { bad, cidOf, shortString } = fieldReaders(REPLICA_PROTOCOL)
 
 /**
- * Wire schema of /ferry/replica/1 (docs/PROTOCOL.md §8). CBOR arrays:
+ * Wire schema of /ferry/replica/1 (docs/PROTOCOL.md §11). CBOR arrays:
  *   device -> relay  ['hello', folder]                 once, first
  *   relay -> device  ['pos', [[device, seq], ...]]     the relay's position per log
  *   device -> relay  ['has', [cid, ...]]               which of these do you lack?
@@ -102,3 +104,15 @@ export function decodeReplicaMessage (v: [string, ...unknown[]]): ReplicaMessage
       return bad(`unknown message type ${JSON.stringify(tag).slice(0, 40)}`)
   }
 }
+
+const replicaCodec: MessageCodec<ReplicaMessage> = { encode: encodeReplicaMessage, decode: decodeReplicaMessage }
+
+/**
+ * /ferry/replica/2 (docs/PROTOCOL.md §11.4): replica/1 with record deltas. The device sends
+ * `recs` items that may be skeletons; between a `recs` and its `ack` the relay may send `want`,
+ * the device answers `segs` (protocols/index/record-delta.ts, roles as sender and receiver).
+ */
+export type ReplicaMessageV2 = WithDeltas<ReplicaMessage>
+export const replicaCodecV2 = withDeltas(REPLICA_PROTOCOL_2, replicaCodec)
+/** replica/1 through the replica/2 types: whole records only, byte for byte as before */
+export const replicaCodecV1 = wholeRecordsOnly(REPLICA_PROTOCOL, replicaCodec)

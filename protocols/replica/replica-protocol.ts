@@ -3,12 +3,14 @@ import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
 import { IdleTimeout } from '../wire/idle-timeout.ts'
-import { MessageStream } from '../wire/message-stream.ts'
+import { TypedMessageStream } from '../wire/typed-message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeReplicaMessage, encodeReplicaMessage, type ReplicaMessage } from './messages.ts'
+import { completeDeltaBatch, sendDeltaBatch, type DeltaBatchStats } from '../index/record-delta.ts'
+import type { SegmentLookup } from '../index/segment-index.ts'
+import { replicaCodecV1, replicaCodecV2, type ReplicaMessageV2 } from './messages.ts'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 import {
-  REPLICA_PROTOCOL, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
+  REPLICA_PROTOCOL, REPLICA_PROTOCOL_2, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
   DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES
 } from './constants.ts'
 
@@ -22,6 +24,8 @@ export interface ReplicaFolder {
   putBlock: (cid: CID, data: Uint8Array) => Promise<void>
   /** stores verified records durably before resolving; returns how many were new */
   putRecords: (records: readonly SignedRecord[]) => Promise<number>
+  /** replica/2: block-list segments of the records held here; none: every segment is fetched */
+  segments?: SegmentLookup
 }
 
 export interface ReplicaServerComponents {
@@ -29,42 +33,60 @@ export interface ReplicaServerComponents {
   openFolder: (peer: string, folder: string) => Promise<ReplicaFolder | undefined>
   /** cuts a peer off that sent malformed messages, forged records or corrupt blocks */
   hangUp: (peer: string, reason: Error) => void
+  /** every frame of the session as it passes (type, bytes on the wire including the length prefix) */
+  onFrame?: (type: ReplicaMessageV2['type'], frameBytes: number, direction: 'received' | 'sent') => void
+  /** replica/2: after each batch with skeletons, how many of its segments were fetched */
+  onDeltaBatch?: (stats: DeltaBatchStats) => void
   log: Logger
 }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, REPLICA_PROTOCOL, {
-    maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-    // the uploader keeps up to DEFAULT_MAX_UNACKED_BYTES of blocks in flight behind a message
-    maxBufferedBytes: DEFAULT_MAX_UNACKED_BYTES + DEFAULT_MAX_MESSAGE_BYTES
-  })
+/** Which protocol version runs on a stream. */
+export interface ReplicaStreamOptions {
+  /** the negotiated protocol id; default `stream.protocol`, else replica/2 (in-memory test pairs have none) */
+  protocol?: string
 }
 
-async function send (ms: MessageStream, m: ReplicaMessage): Promise<void> {
-  await ms.write(encodeReplicaMessage(m))
-}
+/**
+ * One session's messages, in either version: replica/1 streams use the replica/1 schema (whole
+ * records, no `want`/`segs`), replica/2 streams the replica/2 one.
+ */
+class ReplicaMessages extends TypedMessageStream<ReplicaMessageV2> {
+  readonly v2: boolean
 
-async function receive (ms: MessageStream, options: { signal?: AbortSignal } = {}): Promise<ReplicaMessage> {
-  return decodeReplicaMessage(await ms.read(options))
+  constructor (stream: Stream, options: ReplicaStreamOptions) {
+    const protocol = options.protocol ?? stream.protocol ?? REPLICA_PROTOCOL_2
+    const v2 = protocol !== REPLICA_PROTOCOL
+    super(stream, protocol, v2 ? replicaCodecV2 : replicaCodecV1, {
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      // the uploader keeps up to DEFAULT_MAX_UNACKED_BYTES of blocks in flight behind a message
+      maxBufferedBytes: DEFAULT_MAX_UNACKED_BYTES + DEFAULT_MAX_MESSAGE_BYTES
+    })
+    this.v2 = v2
+  }
 }
 
 /**
  * Relay side of one upload session: after `hello`, answers `has` with what it lacks, stores each
  * `blk` (hash-checked, fsynced) and answers `got`, verifies and stores `recs` and answers `ack`.
  * Every answer is sent only once the data is durable, so an acknowledged item survives a crash.
+ * On replica/2 a `recs` may carry skeletons: the relay takes the segments it holds from
+ * `folder.segments` and asks the device for the rest before verifying (record-delta.ts).
  */
-export async function serveReplica (stream: Stream, peer: string, components: ReplicaServerComponents): Promise<void> {
-  const ms = messages(stream)
+export async function serveReplica (stream: Stream, peer: string, components: ReplicaServerComponents, options: ReplicaStreamOptions = {}): Promise<void> {
+  const io = new ReplicaMessages(stream, options)
+  const ms = io.ms
+  const onFrame = components.onFrame
+  if (onFrame !== undefined) io.onFrame = (m, bytes, direction) => { onFrame(m.type, bytes, direction) }
   try {
-    const hello = await receive(ms, { signal: AbortSignal.timeout(DEFAULT_HELLO_TIMEOUT_MS) })
-    if (hello.type !== 'hello') throw new InvalidMessageError(REPLICA_PROTOCOL, `expected hello, got ${hello.type}`)
+    const hello = await io.receive({ signal: AbortSignal.timeout(DEFAULT_HELLO_TIMEOUT_MS) })
+    if (hello.type !== 'hello') throw new InvalidMessageError(io.protocol, `expected hello, got ${hello.type}`)
     const folder = await components.openFolder(peer, hello.folder)
     if (folder === undefined) {
-      await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${hello.folder}` })
+      await io.send({ type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${hello.folder}` })
       await ms.close()
       return
     }
-    await send(ms, { type: 'pos', positions: folder.positions() })
+    await io.send({ type: 'pos', positions: folder.positions() })
     // blocks are written (and fsynced) several at a time; each `got` goes out, in order, as soon
     // as its block and every earlier one are durable, without waiting for the next message
     let writing = 0
@@ -72,9 +94,9 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
     let acks: Promise<void> = Promise.resolve()
     let failed: Error | undefined
     while (true) {
-      let m: ReplicaMessage
+      let m: ReplicaMessageV2
       try {
-        m = await receive(ms)
+        m = await io.receive()
       } catch (err) {
         if (failed !== undefined) throw failed
         if (err instanceof TruncatedStreamError && stream.status !== 'reset' && stream.status !== 'aborted') break // clean end
@@ -92,7 +114,7 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
         done.catch(() => {}) // observed by the ack chain
         acks = acks.then(async () => {
           await done
-          await send(ms, { type: 'got', cid })
+          await io.send({ type: 'got', cid })
         }).finally(() => {
           writing--
           slotFreed?.resolve()
@@ -107,21 +129,26 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
       await acks
       switch (m.type) {
         case 'has':
-          await send(ms, { type: 'lack', cids: await folder.lacking(m.cids) })
+          await io.send({ type: 'lack', cids: await folder.lacking(m.cids) })
           break
         case 'recs': {
+          // skeletons (replica/2 only) are rebuilt into the author's exact bytes first; a
+          // segment that does not match its id fails here, a wrong head or list in openSignedRecord
+          const stats: DeltaBatchStats = { skeletons: 0, segments: 0, fetched: 0 }
+          const pairs = await completeDeltaBatch(io, m.items, folder.segments, stats)
           const verified: SignedRecord[] = []
-          for (const [bytes, signature] of m.records) {
+          for (const [bytes, signature] of pairs) {
             const s = await openSignedRecord(bytes, signature)
-            if (s.record.folder !== hello.folder) throw new InvalidMessageError(REPLICA_PROTOCOL, `record of folder ${s.record.folder} in a session for ${hello.folder}`)
+            if (s.record.folder !== hello.folder) throw new InvalidMessageError(io.protocol, `record of folder ${s.record.folder} in a session for ${hello.folder}`)
             verified.push(s)
           }
           const count = await folder.putRecords(verified)
-          await send(ms, { type: 'ack', count })
+          await io.send({ type: 'ack', count })
+          if (stats.skeletons > 0) components.onDeltaBatch?.(stats)
           break
         }
         default:
-          throw new InvalidMessageError(REPLICA_PROTOCOL, `unexpected ${m.type}`)
+          throw new InvalidMessageError(io.protocol, `unexpected ${m.type}`)
       }
     }
     await acks
@@ -143,43 +170,59 @@ export interface BlockToSend { cid: CID, size: number }
  * `sendRecords` in any order, then `close`. Any failure aborts the stream and throws; the next
  * session simply asks again, which is what makes uploads resumable.
  */
+export interface ReplicaClientOptions extends ReplicaStreamOptions {
+  /** how long to wait for any answer before giving up on the session (default DEFAULT_IDLE_TIMEOUT_MS) */
+  idleTimeoutMs?: number
+  /** replica/2: records with more block entries than this go as skeletons (default DEFAULT_DELTA_MIN_ENTRIES) */
+  deltaMinEntries?: number
+  /** every frame of the session as it passes (type, bytes on the wire including the length prefix) */
+  onFrame?: ReplicaServerComponents['onFrame']
+}
+
 export class ReplicaClient {
-  private readonly ms: MessageStream
+  private readonly io: ReplicaMessages
   readonly positions: Record<string, number>
   /** one idle timer for the session, restarted per answer awaited */
   private readonly idle: IdleTimeout
+  private readonly deltaMinEntries: number | undefined
 
-  private constructor (ms: MessageStream, positions: Record<string, number>, idleTimeoutMs: number) {
-    this.ms = ms
+  private constructor (io: ReplicaMessages, positions: Record<string, number>, options: ReplicaClientOptions) {
+    this.io = io
     this.positions = positions
-    this.idle = new IdleTimeout(idleTimeoutMs)
+    this.idle = new IdleTimeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS)
+    // replica/1 has no skeletons: every record goes whole
+    this.deltaMinEntries = io.v2 ? options.deltaMinEntries : Infinity
   }
 
-  static async open (stream: Stream, folder: string, options: { idleTimeoutMs?: number } = {}): Promise<ReplicaClient> {
-    const ms = messages(stream)
-    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+  /** the protocol version this session runs */
+  get protocol (): string { return this.io.protocol }
+
+  static async open (stream: Stream, folder: string, options: ReplicaClientOptions = {}): Promise<ReplicaClient> {
+    const io = new ReplicaMessages(stream, options)
+    const onFrame = options.onFrame
+    if (onFrame !== undefined) io.onFrame = (m, bytes, direction) => { onFrame(m.type, bytes, direction) }
     try {
-      await send(ms, { type: 'hello', folder })
-      const m = await receive(ms, { signal: AbortSignal.timeout(idleTimeoutMs) })
-      if (m.type === 'err') throw new RemoteError(REPLICA_PROTOCOL, m.code, m.message)
-      if (m.type !== 'pos') throw new InvalidMessageError(REPLICA_PROTOCOL, `expected pos, got ${m.type}`)
-      return new ReplicaClient(ms, m.positions, idleTimeoutMs)
+      await io.send({ type: 'hello', folder })
+      const m = await io.receive({ signal: AbortSignal.timeout(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) })
+      if (m.type === 'err') throw new RemoteError(io.protocol, m.code, m.message)
+      if (m.type !== 'pos') throw new InvalidMessageError(io.protocol, `expected pos, got ${m.type}`)
+      return new ReplicaClient(io, m.positions, options)
     } catch (err) {
-      ms.abort(err)
+      io.ms.abort(err)
       throw toError(err)
     }
   }
 
-  private async answer (): Promise<ReplicaMessage> {
-    const m = await this.idle.during(async signal => await receive(this.ms, { signal }))
-    if (m.type === 'err') throw new RemoteError(REPLICA_PROTOCOL, m.code, m.message)
+  private async answer (): Promise<ReplicaMessageV2> {
+    const m = await this.idle.during(async signal => await this.io.receive({ signal }))
+    if (m.type === 'err') throw new RemoteError(this.io.protocol, m.code, m.message)
     return m
   }
 
   private async guard<T> (fn: () => Promise<T>): Promise<T> {
     try { return await fn() } catch (err) {
       this.idle.clear()
-      this.ms.abort(err)
+      this.io.ms.abort(err)
       throw toError(err)
     }
   }
@@ -190,12 +233,12 @@ export class ReplicaClient {
       const out: CID[] = []
       for (let i = 0; i < cids.length; i += DEFAULT_MAX_CIDS_PER_QUERY) {
         const part = cids.slice(i, i + DEFAULT_MAX_CIDS_PER_QUERY)
-        await send(this.ms, { type: 'has', cids: part })
+        await this.io.send({ type: 'has', cids: part })
         const m = await this.answer()
-        if (m.type !== 'lack') throw new InvalidMessageError(REPLICA_PROTOCOL, `expected lack, got ${m.type}`)
+        if (m.type !== 'lack') throw new InvalidMessageError(this.io.protocol, `expected lack, got ${m.type}`)
         const asked = new Set(part.map(cidKey))
         for (const c of m.cids) {
-          if (!asked.has(c.toString())) throw new InvalidMessageError(REPLICA_PROTOCOL, `lack names a cid not asked about: ${c.toString()}`)
+          if (!asked.has(c.toString())) throw new InvalidMessageError(this.io.protocol, `lack names a cid not asked about: ${c.toString()}`)
           out.push(c)
         }
       }
@@ -216,7 +259,7 @@ export class ReplicaClient {
       const awaitOne = async (): Promise<void> => {
         const m = await this.answer()
         const expected = inFlight.shift()
-        if (m.type !== 'got' || expected === undefined || !m.cid.equals(expected.cid)) throw new InvalidMessageError(REPLICA_PROTOCOL, `expected got, got ${m.type}`)
+        if (m.type !== 'got' || expected === undefined || !m.cid.equals(expected.cid)) throw new InvalidMessageError(this.io.protocol, `expected got, got ${m.type}`)
         inFlightBytes -= expected.size
         onAcked(expected)
       }
@@ -224,7 +267,7 @@ export class ReplicaClient {
         const data = await read(b)
         if (data === undefined) { unreadable.push(b); continue }
         while (inFlight.length > 0 && inFlightBytes + data.byteLength > DEFAULT_MAX_UNACKED_BYTES) await awaitOne()
-        await send(this.ms, { type: 'blk', cid: b.cid, data })
+        await this.io.send({ type: 'blk', cid: b.cid, data })
         inFlight.push(b)
         inFlightBytes += b.size
       }
@@ -233,21 +276,25 @@ export class ReplicaClient {
     })
   }
 
-  /** Sends records in batches; resolves once the relay acknowledged all of them as durable. */
+  /**
+   * Sends records in batches; resolves once the relay acknowledged all of them as durable. On
+   * replica/2 long block lists go as skeletons and the relay's `want`s are answered from the
+   * batch's records until its `ack`.
+   */
   async sendRecords (records: readonly SignedRecord[]): Promise<void> {
     await this.guard(async () => {
-      let batch: Array<[Uint8Array, Uint8Array]> = []
+      const io = { protocol: this.io.protocol, send: async (m: ReplicaMessageV2) => { await this.io.send(m) }, receive: async () => await this.answer() }
+      let batch: SignedRecord[] = []
       let bytes = 0
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return
-        await send(this.ms, { type: 'recs', records: batch })
-        const m = await this.answer()
-        if (m.type !== 'ack') throw new InvalidMessageError(REPLICA_PROTOCOL, `expected ack, got ${m.type}`)
+        const m = await sendDeltaBatch(io, batch, this.deltaMinEntries)
+        if (m.type !== 'ack') throw new InvalidMessageError(this.io.protocol, `expected ack, got ${m.type}`)
         batch = []
         bytes = 0
       }
       for (const s of records) {
-        batch.push([s.bytes, s.signature])
+        batch.push(s)
         bytes += s.bytes.byteLength + s.signature.byteLength
         if (batch.length >= DEFAULT_MAX_RECORDS_PER_BATCH || bytes >= DEFAULT_MAX_BATCH_BYTES) await flush()
       }
@@ -257,11 +304,11 @@ export class ReplicaClient {
 
   async close (): Promise<void> {
     this.idle.clear()
-    await this.ms.close()
+    await this.io.ms.close()
   }
 
   abort (err: Error): void {
     this.idle.clear()
-    this.ms.abort(err)
+    this.io.ms.abort(err)
   }
 }

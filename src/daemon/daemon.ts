@@ -38,7 +38,7 @@ import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
-import { REPLICA_PROTOCOL } from '../../protocols/replica/index.ts'
+import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { dialViaRelays } from '../replica/relayed-dial.ts'
 
 export interface DaemonOptions {
@@ -142,7 +142,7 @@ export class Daemon {
       readBlock: async (folder, cid) => await this.folders.get(folder)?.readBlock(cid),
       openStream: async (peer, signal) => {
         const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdFromString(peer), REPLICA_PROTOCOL, { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+        return await this.requireNode().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
       },
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason)

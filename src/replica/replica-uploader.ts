@@ -14,7 +14,7 @@ export interface ReplicaUploaderComponents {
   store: FolderStore
   /** verified bytes of one of our blocks from our files, or undefined (file changed or gone) */
   readBlock: (cid: CID, size: number) => Promise<Uint8Array | undefined>
-  /** opens a /ferry/replica/1 stream to the replica */
+  /** opens a /ferry/replica/2 (or /1) stream to the replica */
   openStream: (signal?: AbortSignal) => Promise<Stream>
   isConnected: () => boolean
   hangUp: (reason: Error) => void

@@ -62,16 +62,7 @@ describe('replica protocol against a real relay store', () => {
 
   function components (member = true): ReplicaServerComponents {
     return {
-      openFolder: async (peer, folder) => {
-        if (!member) return undefined
-        const f = await relay.join(folder, peer)
-        return {
-          positions: () => f.store.positionVector(),
-          lacking: async cids => await relay.lacking(cids),
-          putBlock: async (cid, data) => { await relay.putBlock(cid, data) },
-          putRecords: async records => await relay.putRecords(folder, records)
-        }
-      },
+      openFolder: async (peer, folder) => member ? await relay.replicaFolder(folder, peer) : undefined,
       hangUp: (_peer, reason) => { hungUp.push(reason) },
       log
     }
