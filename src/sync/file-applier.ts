@@ -1,5 +1,5 @@
 import { fstatSync, fsync, futimesSync, fchmodSync, lstatSync, renameSync, writeSync } from 'node:fs'
-import { copyFile, constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
+import { constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
@@ -15,8 +15,12 @@ import { blockParts } from '../../protocols/blocks/block-bytes.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
 import { tempPathFor } from './temp-area.ts'
+import { diskMatchesOwn, diskMatchesOwnStat, statOrUndefined } from './disk-state.ts'
+import { adoptRenameSource, cloneOwnVersion } from './temp-reuse.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
+
+export { diskMatchesOwn }
 
 export interface ApplierComponents {
   root: string
@@ -56,33 +60,6 @@ export class StalePlanError extends FerryError {
 /** Under the disk lock: the record the plan was made against must still be ours. */
 function assertBase (c: ApplierComponents, path: string, base: number): void {
   if ((c.store.own(path)?.seq ?? 0) !== base) throw new StalePlanError(path)
-}
-
-async function statOrUndefined (abs: string) {
-  try { return await lstat(abs, { bigint: true }) } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-}
-
-/**
- * True when the disk still holds what our own record says (so replacing it loses nothing the
- * scanner has not seen). A missing file is accepted: replacing nothing loses nothing.
- */
-export async function diskMatchesOwn (c: Pick<ApplierComponents, 'root' | 'store'>, path: string): Promise<boolean> {
-  return diskMatchesOwnStat(c, path, await statOrUndefined(join(c.root, path)))
-}
-
-/** diskMatchesOwn with the path's lstat already taken (undefined: nothing there) */
-function diskMatchesOwnStat (c: Pick<ApplierComponents, 'root' | 'store'>, path: string, st: Awaited<ReturnType<typeof statOrUndefined>>): boolean {
-  if (st === undefined) return true
-  const own = c.store.own(path)
-  if (own === undefined || own.deleted) return false
-  if (own.type === 'dir') return st.isDirectory()
-  if (!st.isFile()) return false
-  const meta = c.store.meta(path)
-  const now = metaOf(st)
-  return meta !== undefined && meta.ino === now.ino && meta.size === now.size && meta.mtimeNs === now.mtimeNs
 }
 
 function adoptChange (record: FileRecord, meta: LocalMeta | null): LocalChange {
@@ -125,91 +102,6 @@ async function makeDir (record: FileRecord, c: ApplierComponents, base: number):
     await mkdir(abs, { recursive: true })
     await c.store.commitLocal([adoptChange(record, null)])
   })
-}
-
-/**
- * The other half of a rename: when the plan deletes a file of ours holding exactly this content,
- * that file becomes the temp file (a rename, not a copy of every block). Returns undefined when
- * nothing was adopted, else the offsets of the blocks the temp file is known to hold: when the
- * file still had the inode, size and mtime we scanned (checked before the rename, under the disk
- * lock, and again on the temp file after it), it holds our record's blocks, on the same evidence
- * the scanner trusts, and they are not read and hashed again (for a renamed 1 GiB file that was
- * ~1 s). Blocks not known so are verified like any resumed temp file's; its own delete then
- * finds nothing left to remove.
- */
-async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number> | undefined> {
-  const source = c.claimRenameSource?.(record)
-  if (source === undefined) return undefined
-  return await c.diskLock.run(async () => {
-    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return undefined
-    if (!(await diskMatchesOwn(c, source.path))) return undefined
-    if (await statOrUndefined(tmp) !== undefined) return new Set<number>() // an earlier attempt's progress wins
-    const own = c.store.own(source.path)
-    const meta = c.store.meta(source.path)
-    await mkdir(dirname(tmp), { recursive: true })
-    try {
-      await rename(join(c.root, source.path), tmp)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      return undefined
-    }
-    const st = await statOrUndefined(tmp)
-    const now = st === undefined ? undefined : metaOf(st)
-    if (own === undefined || own.deleted || own.type !== 'file' || meta === undefined || now === undefined ||
-      meta.ino !== now.ino || meta.size !== now.size || meta.mtimeNs !== now.mtimeNs) return new Set<number>()
-    return sameOffsets(own, record)
-  })
-}
-
-/** offsets where `record` has the same block as `own` */
-function sameOffsets (own: FileRecord, record: FileRecord): Set<number> {
-  const old = new Map<number, string>()
-  let at = 0
-  for (const b of own.blocks) { old.set(at, cidKey(b.cid)); at += b.size }
-  const same = new Set<number>()
-  at = 0
-  for (const b of record.blocks) {
-    if (old.get(at) === cidKey(b.cid)) same.add(at)
-    at += b.size
-  }
-  return same
-}
-
-/** a new version is built on a copy of the old one when at least this share of it is in place */
-const CLONE_MIN_SHARE = 0.5
-
-/**
- * An edit of a big file: when most of the new version's blocks sit at the same offsets in our
- * current copy (an overwrite in place, an append), the temp file starts as a kernel-side copy of
- * it (copy_file_range, or a reflink where the file system has them), and only the other blocks
- * are written. The copy's blocks are verified like any resumed temp file's; a copy made while
- * the file changed is thrown away.
- */
-async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number>> {
-  const none = new Set<number>()
-  const own = c.store.own(record.path)
-  if (own === undefined || own.deleted || own.type !== 'file' || own.size === 0) return none
-  const before = c.store.meta(record.path)
-  if (before === undefined) return none
-  const inPlace = sameOffsets(own, record)
-  let aligned = 0
-  let at = 0
-  for (const b of record.blocks) {
-    if (inPlace.has(at)) aligned += b.size
-    at += b.size
-  }
-  if (aligned < CLONE_MIN_SHARE * record.size) return none
-  if (await statOrUndefined(tmp) !== undefined) return none // an earlier attempt's progress wins
-  const abs = join(c.root, record.path)
-  try {
-    if (!(await diskMatchesOwn(c, record.path))) return none
-    await copyFile(abs, tmp, constants.COPYFILE_FICLONE)
-    // unchanged during the copy (inode, size, mtime as scanned): the copy holds the scanned
-    // blocks, on the same evidence the scanner trusts
-    if (await diskMatchesOwn(c, record.path) && c.store.meta(record.path) === before) return inPlace
-  } catch {}
-  await rm(tmp, { force: true })
-  return none
 }
 
 const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT

@@ -1,0 +1,95 @@
+import { copyFile, constants, mkdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { FileRecord } from '../model/file-record.ts'
+import { cidKey } from '../hashing/block-cid.ts'
+import { metaOf } from '../scanner/scan-folder.ts'
+import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
+import type { ApplierComponents } from './file-applier.ts'
+
+// A download's temp file can start as one of our own files instead of empty: the source of a
+// rename (moved, not copied), or a kernel-side copy of our old version of an edited file.
+
+/**
+ * The other half of a rename: when the plan deletes a file of ours holding exactly this content,
+ * that file becomes the temp file (a rename, not a copy of every block). Returns undefined when
+ * nothing was adopted, else the offsets of the blocks the temp file is known to hold: when the
+ * file still had the inode, size and mtime we scanned (checked before the rename, under the disk
+ * lock, and again on the temp file after it), it holds our record's blocks, on the same evidence
+ * the scanner trusts, and they are not read and hashed again (for a renamed 1 GiB file that was
+ * ~1 s). Blocks not known so are verified like any resumed temp file's; its own delete then
+ * finds nothing left to remove.
+ */
+export async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number> | undefined> {
+  const source = c.claimRenameSource?.(record)
+  if (source === undefined) return undefined
+  return await c.diskLock.run(async () => {
+    if ((c.store.own(source.path)?.seq ?? 0) !== source.base) return undefined
+    if (!(await diskMatchesOwn(c, source.path))) return undefined
+    if (await statOrUndefined(tmp) !== undefined) return new Set<number>() // an earlier attempt's progress wins
+    const own = c.store.own(source.path)
+    const meta = c.store.meta(source.path)
+    await mkdir(dirname(tmp), { recursive: true })
+    try {
+      await rename(join(c.root, source.path), tmp)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      return undefined
+    }
+    const st = await statOrUndefined(tmp)
+    const now = st === undefined ? undefined : metaOf(st)
+    if (own === undefined || own.deleted || own.type !== 'file' || meta === undefined || now === undefined ||
+      meta.ino !== now.ino || meta.size !== now.size || meta.mtimeNs !== now.mtimeNs) return new Set<number>()
+    return sameOffsets(own, record)
+  })
+}
+
+/** offsets where `record` has the same block as `own` */
+function sameOffsets (own: FileRecord, record: FileRecord): Set<number> {
+  const old = new Map<number, string>()
+  let at = 0
+  for (const b of own.blocks) { old.set(at, cidKey(b.cid)); at += b.size }
+  const same = new Set<number>()
+  at = 0
+  for (const b of record.blocks) {
+    if (old.get(at) === cidKey(b.cid)) same.add(at)
+    at += b.size
+  }
+  return same
+}
+
+/** a new version is built on a copy of the old one when at least this share of it is in place */
+const CLONE_MIN_SHARE = 0.5
+
+/**
+ * An edit of a big file: when most of the new version's blocks sit at the same offsets in our
+ * current copy (an overwrite in place, an append), the temp file starts as a kernel-side copy of
+ * it (copy_file_range, or a reflink where the file system has them), and only the other blocks
+ * are written. The copy's blocks are verified like any resumed temp file's; a copy made while
+ * the file changed is thrown away.
+ */
+export async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number>> {
+  const none = new Set<number>()
+  const own = c.store.own(record.path)
+  if (own === undefined || own.deleted || own.type !== 'file' || own.size === 0) return none
+  const before = c.store.meta(record.path)
+  if (before === undefined) return none
+  const inPlace = sameOffsets(own, record)
+  let aligned = 0
+  let at = 0
+  for (const b of record.blocks) {
+    if (inPlace.has(at)) aligned += b.size
+    at += b.size
+  }
+  if (aligned < CLONE_MIN_SHARE * record.size) return none
+  if (await statOrUndefined(tmp) !== undefined) return none // an earlier attempt's progress wins
+  const abs = join(c.root, record.path)
+  try {
+    if (!(await diskMatchesOwn(c, record.path))) return none
+    await copyFile(abs, tmp, constants.COPYFILE_FICLONE)
+    // unchanged during the copy (inode, size, mtime as scanned): the copy holds the scanned
+    // blocks, on the same evidence the scanner trusts
+    if (await diskMatchesOwn(c, record.path) && c.store.meta(record.path) === before) return inPlace
+  } catch {}
+  await rm(tmp, { force: true })
+  return none
+}
