@@ -59,7 +59,7 @@ export class ReadOnlyFolders {
       'POST /revert': async (req): Promise<RevertResult & { folder: string }> => {
         const sync = this.readOnlyFolder(req.body, req.query)
         const changes = localChangesOf(sync, d => this.c.acceptsChangesFrom(sync.folder, d))
-        const result = await revertLocalChanges(changes, sync.applierComponents)
+        const result = await sync.applyOutsideLoop(async c => await revertLocalChanges(changes, c))
         sync.requestScan()
         sync.requestSync()
         return { folder: sync.folder, ...result }

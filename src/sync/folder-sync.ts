@@ -156,7 +156,22 @@ export class FolderSync {
   get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
   /** the applier's components, for one-off actions outside the sync loop (revert) */
-  get applierComponents (): ApplierComponents { return this.applier }
+  /** installs running outside the sync loop (ferry revert): the temp area is not swept meanwhile */
+  private outsideInstalls = 0
+
+  /**
+   * Runs `job` with the applier outside the sync loop (`ferry revert`). Its temp files are not
+   * swept by an idle sync pass meanwhile (a pass with nothing to do removes every temp file:
+   * under load one was removed between a revert's write and its rename).
+   */
+  async applyOutsideLoop<T> (job: (c: ApplierComponents) => Promise<T>): Promise<T> {
+    this.outsideInstalls++
+    try {
+      return await job(this.applier)
+    } finally {
+      this.outsideInstalls--
+    }
+  }
 
   /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
   async readBlock (cid: CID): Promise<Uint8Array | undefined> {
@@ -430,11 +445,15 @@ export class FolderSync {
     let names: string[]
     try { names = await readdir(dir) } catch { return }
     for (const name of names) {
+      if (this.outsideInstalls > 0) return
       // the shard directories stay; anything else (temp files, older layouts) goes
       if (!TEMP_SHARDS.includes(name)) { await rm(join(dir, name), { force: true, recursive: true }); continue }
       let inShard: string[]
       try { inShard = await readdir(join(dir, name)) } catch { continue }
-      for (const file of inShard) await rm(join(dir, name, file), { force: true, recursive: true })
+      for (const file of inShard) {
+        if (this.outsideInstalls > 0) return
+        await rm(join(dir, name, file), { force: true, recursive: true })
+      }
     }
   }
 
