@@ -155,7 +155,6 @@ export class FolderSync {
   get folder (): string { return this.c.folder }
   get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
-  /** the applier's components, for one-off actions outside the sync loop (revert) */
   /** installs running outside the sync loop (ferry revert): the temp area is not swept meanwhile */
   private outsideInstalls = 0
 
