@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
@@ -15,7 +15,7 @@ import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
 import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
-import { TEMP_DIR, TEMP_SHARDS } from './temp-area.ts'
+import { sweepTempArea, TEMP_DIR, TEMP_SHARDS } from './temp-area.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
@@ -440,20 +440,7 @@ export class FolderSync {
 
   /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
   private async cleanTemp (): Promise<void> {
-    const dir = join(this.c.root, TEMP_DIR)
-    let names: string[]
-    try { names = await readdir(dir) } catch { return }
-    for (const name of names) {
-      if (this.outsideInstalls > 0) return
-      // the shard directories stay; anything else (temp files, older layouts) goes
-      if (!TEMP_SHARDS.includes(name)) { await rm(join(dir, name), { force: true, recursive: true }); continue }
-      let inShard: string[]
-      try { inShard = await readdir(join(dir, name)) } catch { continue }
-      for (const file of inShard) {
-        if (this.outsideInstalls > 0) return
-        await rm(join(dir, name, file), { force: true, recursive: true })
-      }
-    }
+    await sweepTempArea(this.c.root, () => this.outsideInstalls > 0)
   }
 
   /**

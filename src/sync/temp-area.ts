@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR } from '../model/paths.ts'
@@ -17,3 +18,24 @@ export function tempPathFor (root: string, record: FileRecord): string {
  * for that directory's lock.
  */
 export const TEMP_SHARDS = Array.from({ length: 16 }, (_, i) => i.toString(16))
+
+/**
+ * Removes every temp file of the folder at `root` (the shard directories stay; anything else in
+ * the temp area, temp files or older layouts, goes). Stops as soon as `inUse()` says an install
+ * may be writing one.
+ */
+export async function sweepTempArea (root: string, inUse: () => boolean): Promise<void> {
+  const dir = join(root, TEMP_DIR)
+  let names: string[]
+  try { names = await readdir(dir) } catch { return }
+  for (const name of names) {
+    if (inUse()) return
+    if (!TEMP_SHARDS.includes(name)) { await rm(join(dir, name), { force: true, recursive: true }); continue }
+    let inShard: string[]
+    try { inShard = await readdir(join(dir, name)) } catch { continue }
+    for (const file of inShard) {
+      if (inUse()) return
+      await rm(join(dir, name, file), { force: true, recursive: true })
+    }
+  }
+}
