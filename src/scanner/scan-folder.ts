@@ -58,7 +58,8 @@ export function metaOf (st: { ino: bigint, size: bigint, mtimeNs: bigint, mode: 
   return { ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), mode: Number(st.mode & 0o777n) }
 }
 
-function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
+/** same inode, size and mtime: the evidence that a file still holds what was scanned */
+export function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
   return a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs
 }
 

@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FolderStore } from '../store/folder-store.ts'
-import { metaOf } from '../scanner/scan-folder.ts'
+import { metaOf, sameMeta } from '../scanner/scan-folder.ts'
 
 /** What the checks of the disk against our own records need. */
 interface DiskStateComponents {
@@ -32,7 +32,5 @@ export function diskMatchesOwnStat (c: DiskStateComponents, path: string, st: Aw
   if (own === undefined || own.deleted) return false
   if (own.type === 'dir') return st.isDirectory()
   if (!st.isFile()) return false
-  const meta = c.store.meta(path)
-  const now = metaOf(st)
-  return meta !== undefined && meta.ino === now.ino && meta.size === now.size && meta.mtimeNs === now.mtimeNs
+  return sameMeta(c.store.meta(path), metaOf(st))
 }

@@ -2,7 +2,7 @@ import { copyFile, constants, mkdir, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { metaOf } from '../scanner/scan-folder.ts'
+import { metaOf, sameMeta } from '../scanner/scan-folder.ts'
 import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
 import type { ApplierComponents } from './file-applier.ts'
 
@@ -36,9 +36,7 @@ export async function adoptRenameSource (record: FileRecord, tmp: string, c: App
       return undefined
     }
     const st = await statOrUndefined(tmp)
-    const now = st === undefined ? undefined : metaOf(st)
-    if (own === undefined || own.deleted || own.type !== 'file' || meta === undefined || now === undefined ||
-      meta.ino !== now.ino || meta.size !== now.size || meta.mtimeNs !== now.mtimeNs) return new Set<number>()
+    if (own === undefined || own.deleted || own.type !== 'file' || st === undefined || !sameMeta(meta, metaOf(st))) return new Set<number>()
     return sameOffsets(own, record)
   })
 }
