@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { securePrivateDir } from './private-dir.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { emptyConfig, loadConfig, saveConfig, validateFolderId, type Config, type Role } from '../config/config.ts'
@@ -8,14 +8,15 @@ import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { FerryError } from '../errors.ts'
+import { checkNewFolder } from '../config/folder-path-check.ts'
 
 /** Command handlers return data; main.ts prints it (text or --json). */
 
-export async function initCommand (home: string): Promise<{ deviceId: string, home: string }> {
-  await mkdir(home, { recursive: true, mode: 0o700 })
+export async function initCommand (home: string): Promise<{ deviceId: string, home: string, tightenedFrom?: string }> {
+  const tightened = await securePrivateDir(home)
   const key = await createDeviceKey(home)
   await saveConfig(home, emptyConfig())
-  return { deviceId: deviceIdOf(key), home }
+  return { deviceId: deviceIdOf(key), home, ...(tightened === undefined ? {} : { tightenedFrom: tightened }) }
 }
 
 export async function idCommand (home: string): Promise<{ deviceId: string }> {
@@ -38,24 +39,12 @@ export async function folderAddCommand (home: string, path: string, id: string):
   validateFolderId(id)
   await loadDeviceKey(home)
   const config = await loadConfig(home)
-  const abs = resolve(path)
-  checkNewFolder(config, id, abs)
-  await mkdir(abs, { recursive: true })
-  config.folders[id] = { path: abs, members: {} }
+  // the real path (symlinks resolved): what is recorded, created and later compared
+  const real = await checkNewFolder(config, id, path, home)
+  await mkdir(real, { recursive: true })
+  config.folders[id] = { path: real, members: {} }
   await commit(home, config)
-  return { id, path: abs }
-}
-
-/** A new folder needs a free id and a directory that is not inside (or around) another folder. */
-export function checkNewFolder (config: Config, id: string, abs: string): void {
-  if (config.folders[id] !== undefined) {
-    throw new FerryError(`folder ${id} already exists (at ${config.folders[id].path})`, 'ERR_FERRY_FOLDER_EXISTS', 'run `ferry folder list`')
-  }
-  for (const [other, f] of Object.entries(config.folders)) {
-    if (f.path === abs || abs.startsWith(f.path + '/') || f.path.startsWith(abs + '/')) {
-      throw new FerryError(`${abs} overlaps folder ${other} at ${f.path}`, 'ERR_FERRY_FOLDER_OVERLAP')
-    }
-  }
+  return { id, path: real }
 }
 
 export interface FolderListEntry { id: string, path: string, members: Record<string, Role> }

@@ -85,7 +85,7 @@ async function run (argv: string[]): Promise<number> {
     case 'init': {
       positionals(rest, 0, 'init')
       const r = await initCommand(home)
-      print(r, () => `initialised ${r.home}\n${r.deviceId}`)
+      print(r, () => `${r.tightenedFrom === undefined ? '' : `tightened ${r.home} from mode ${r.tightenedFrom} to 0700 (only you may read it)\n`}initialised ${r.home}\n${r.deviceId}`)
       return 0
     }
     case 'id': {

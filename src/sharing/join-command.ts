@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadConfig, validateFolderId } from '../config/config.ts'
@@ -7,7 +6,8 @@ import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { createNode } from '../node/create-node.ts'
-import { checkNewFolder, commit } from '../cli/commands.ts'
+import { commit } from '../cli/commands.ts'
+import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { JOIN_PROTOCOL, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
@@ -35,8 +35,7 @@ export async function joinCommand (home: string, codeText: string, path: string,
   const self = deviceIdOf(key)
   if (code.device === self) throw new FerryError('this code was made by this device', 'ERR_FERRY_SELF', 'run `ferry join` on the other device')
   validateFolderId(code.folder)
-  const abs = resolve(path)
-  checkNewFolder(await loadConfig(home), code.folder, abs)
+  await checkNewFolder(await loadConfig(home), code.folder, path, home)
   if (code.addrs.length === 0) throw new FerryError('the code carries no address of the inviting device', 'ERR_FERRY_BAD_CODE', 'the inviter\'s daemon must run when it invites')
 
   // if our daemon runs, the inviter learns where to reach it
@@ -80,7 +79,7 @@ export async function joinCommand (home: string, codeText: string, path: string,
 
   // the folder id and path were checked before the secret was spent; check again, then record
   const config = await loadConfig(home)
-  checkNewFolder(config, code.folder, abs)
+  const abs = await checkNewFolder(config, code.folder, path, home)
   const known = config.devices[code.device]
   const name = options.name ?? known?.name
   config.devices[code.device] = { ...(name === undefined ? {} : { name }), addrs: [...new Set([...(known?.addrs ?? []), ...code.addrs])] }
