@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { securePrivateDir } from './private-dir.ts'
+import { validateDeviceName } from './printable.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { emptyConfig, loadConfig, saveConfig, validateFolderId, type Config, type Role } from '../config/config.ts'
@@ -66,6 +67,7 @@ export function validateDeviceId (id: string): string {
 
 export async function deviceAddCommand (home: string, deviceId: string, opts: { addrs: string[], name?: string }): Promise<{ id: string, name?: string, addrs: string[] }> {
   const id = validateDeviceId(deviceId)
+  if (opts.name !== undefined) validateDeviceName(opts.name)
   const self = deviceIdOf(await loadDeviceKey(home))
   if (id === self) throw new FerryError('that is this device\'s own id', 'ERR_FERRY_SELF')
   for (const a of opts.addrs) {

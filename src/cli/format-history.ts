@@ -2,11 +2,12 @@ import type { ConflictCopy } from '../history/conflict-list.ts'
 import { shortDeviceId } from '../sync/conflict-name.ts'
 import type { DeletedFile, Revision, RevisionSource } from '../history/revisions.ts'
 import type { RestoreResult } from '../history/restore.ts'
+import { printable as p } from './printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export function formatConflicts (list: ConflictCopy[]): string {
   if (list.length === 0) return 'no conflicts'
-  return list.map(c => `${c.folder}: ${c.path}\n    beside ${c.original}, version of ${shortDeviceId(c.device)} from ${c.time.replace('T', ' ').replace('.000Z', ' UTC')}`).join('\n')
+  return list.map(c => `${p(c.folder)}: ${p(c.path)}\n    beside ${p(c.original)}, version of ${p(shortDeviceId(c.device))} from ${c.time.replace('T', ' ').replace('.000Z', ' UTC')}`).join('\n')
 }
 
 const when = (iso: string): string => iso.replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC')
@@ -15,29 +16,29 @@ function describeSource (s: RevisionSource): string {
   switch (s.kind) {
     case 'local': return 'local file'
     case 'trash': return 'trash'
-    case 'peer': return `peer ${shortDeviceId(s.device)}`
+    case 'peer': return `peer ${p(shortDeviceId(s.device))}`
     case 'peers': return 'peers (unknown)'
-    case 'relay': return `relay ${s.device === undefined ? '' : shortDeviceId(s.device) + ' '}(${s.status})`
+    case 'relay': return `relay ${s.device === undefined ? '' : p(shortDeviceId(s.device)) + ' '}(${p(s.status)})`
   }
 }
 
 export function formatRevisions (path: string, list: Revision[]): string {
-  const lines = [`${path}: ${list.length} version${list.length === 1 ? '' : 's'}, newest first`]
+  const lines = [`${p(path)}: ${list.length} version${list.length === 1 ? '' : 's'}, newest first`]
   for (const r of list) {
     const what = r.deleted ? 'deleted' : r.type === 'dir' ? 'directory' : formatBytes(r.size)
     const flags = r.current ? ' (current)' : ''
     const from = r.sources.length === 0 ? '' : `  from: ${[...new Set(r.sources.map(describeSource))].join(', ')}`
-    lines.push(`  ${r.versionId}  ${when(r.time)}  ${shortDeviceId(r.device)}  ${what}${flags}${from}`)
+    lines.push(`  ${p(r.versionId)}  ${when(r.time)}  ${p(shortDeviceId(r.device))}  ${what}${flags}${from}`)
   }
   return lines.join('\n')
 }
 
 export function formatDeleted (folder: string, list: DeletedFile[]): string {
-  if (list.length === 0) return `no deleted files known in ${folder}`
-  return list.map(d => `${d.path}  deleted ${when(d.deletedAt)} by ${shortDeviceId(d.deletedBy)}${d.lastVersionId === undefined ? '' : `  last version ${d.lastVersionId} (${formatBytes(d.size ?? 0)})`}`).join('\n')
+  if (list.length === 0) return `no deleted files known in ${p(folder)}`
+  return list.map(d => `${p(d.path)}  deleted ${when(d.deletedAt)} by ${p(shortDeviceId(d.deletedBy))}${d.lastVersionId === undefined ? '' : `  last version ${p(d.lastVersionId)} (${formatBytes(d.size ?? 0)})`}`).join('\n')
 }
 
 export function formatRestore (r: RestoreResult): string {
   const parts = Object.entries(r.from).filter(([, n]) => n > 0).map(([k, n]) => `${formatBytes(n)} from ${k}`)
-  return `restored version ${r.versionId} of ${r.path}${r.to === r.path ? '' : ` to ${r.to}`} (${formatBytes(r.size)}${parts.length > 0 ? ': ' + parts.join(', ') : ''})${r.recorded ? '; it syncs as a new version' : '; it will be recorded at the next scan'}`
+  return `restored version ${p(r.versionId)} of ${p(r.path)}${r.to === r.path ? '' : ` to ${p(r.to)}`} (${formatBytes(r.size)}${parts.length > 0 ? ': ' + parts.join(', ') : ''})${r.recorded ? '; it syncs as a new version' : '; it will be recorded at the next scan'}`
 }

@@ -1,14 +1,15 @@
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import type { VerifyReport } from '../../relay/verify.ts'
+import { printable as p } from './printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export function formatRelayStatus (s: RelayStatus): string {
-  const lines = [`relay ${s.deviceId} (history kept ${s.retentionDays} days)`]
-  for (const a of s.listenAddrs) lines.push(`  listening ${a}`)
+  const lines = [`relay ${p(s.deviceId)} (history kept ${s.retentionDays} days)`]
+  for (const a of s.listenAddrs) lines.push(`  listening ${p(a)}`)
   lines.push(`devices (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected)`)
-  for (const p of s.peers) lines.push(`  ${p.connected ? 'connected   ' : 'disconnected'} ${p.name ?? ''} ${p.id}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   lines.push('folders')
-  for (const f of s.folders) lines.push(`  ${f.id}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)`)
+  for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)`)
   lines.push(`received ${s.receivedBlocks} blocks (${formatBytes(s.receivedBlockBytes)}) since start`)
   return lines.join('\n')
 }
@@ -18,7 +19,7 @@ export function formatVerifyReport (r: VerifyReport): string {
     `${r.blocks} blocks (${formatBytes(r.blockBytes)}), ${r.records} records, ${r.history} history records checked`
   ]
   for (const c of r.damagedBlocks) lines.push(`damaged block ${c} (quarantined; devices that hold it upload it again)`)
-  for (const d of r.damagedRecords) lines.push(`damaged record ${d.folder} ${d.key}: ${d.error}`)
+  for (const d of r.damagedRecords) lines.push(`damaged record ${p(d.folder)} ${p(d.key)}: ${p(d.error)}`)
   if (r.missingBlocks > 0) lines.push(`${r.missingBlocks} block(s) referenced by records are not uploaded yet`)
   lines.push(r.ok ? 'ok' : 'DAMAGE FOUND')
   return lines.join('\n')

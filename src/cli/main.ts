@@ -13,6 +13,7 @@ import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { formatEvent } from './format-event.ts'
+import { printable, printableText } from './printable.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../sharing/sharing-commands.ts'
@@ -79,7 +80,8 @@ async function run (argv: string[]): Promise<number> {
   const [command, ...rest] = args
   if (v.help || command === undefined || command === 'help') { out(USAGE); return command === undefined && !v.help ? 2 : 0 }
   const home = resolveHome(v.home)
-  const print = (data: unknown, text: () => string): void => out(v.json ? JSON.stringify(data, null, 2) : text())
+  // text output never carries control characters from names or paths (JSON escapes them itself)
+  const print = (data: unknown, text: () => string): void => out(v.json ? JSON.stringify(data, null, 2) : printableText(text()))
 
   switch (command) {
     case 'init': {
@@ -116,7 +118,7 @@ async function run (argv: string[]): Promise<number> {
       if (sub !== 'add') throw new UsageError('usage: ferry device add <deviceId> [--addr MA]... [--name NAME]')
       const [id] = positionals(more, 1, 'device add <deviceId> [--addr MA]... [--name NAME]')
       const r = await deviceAddCommand(home, id!, { addrs: v.addr, ...(v.name === undefined ? {} : { name: v.name }) })
-      print(r, () => `trusting ${r.name === undefined ? '' : r.name + ' '}${r.id}${r.addrs.length > 0 ? ' at ' + r.addrs.join(', ') : ''}`)
+      print(r, () => `trusting ${r.name === undefined ? '' : printable(r.name) + ' '}${r.id}${r.addrs.length > 0 ? ' at ' + r.addrs.join(', ') : ''}`)
       return 0
     }
     case 'share': {
@@ -164,7 +166,7 @@ async function run (argv: string[]): Promise<number> {
       const stop = new AbortController()
       process.once('SIGINT', () => stop.abort())
       process.once('SIGTERM', () => stop.abort())
-      await followEvents(home, e => out(v.json ? JSON.stringify(e) : formatEvent(e, names)), {
+      await followEvents(home, e => out(v.json ? JSON.stringify(e) : printableText(formatEvent(e, names))), {
         signal: stop.signal,
         // on stderr, so that stdout carries events only; tells a script the stream is live
         onOpen: () => process.stderr.write(`following events of ${home} (Ctrl-C stops)\n`)
@@ -256,7 +258,7 @@ async function startRelay (home: string, listen: string[] | undefined, retention
     home,
     ...(listen === undefined ? {} : { listen }),
     ...(retentionDays === undefined ? {} : { retentionDays }),
-    print: line => out(`${stamp()} ${line}`)
+    print: line => out(`${stamp()} ${printable(line)}`)
   })
   await relay.start()
   out(`${stamp()} ferry relay running; stop with Ctrl-C`)
@@ -279,7 +281,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     ...(listen === undefined ? {} : { listen }),
     mdns,
     apiPort,
-    print: line => view.print(`${stamp()} ${line}`),
+    print: line => view.print(`${stamp()} ${printable(line)}`),
     onProgress: transfers => view.update(transfers)
   })
   await daemon.start()
@@ -295,10 +297,11 @@ export async function main (argv: string[]): Promise<void> {
     process.exitCode = await run(argv)
   } catch (err) {
     if (err instanceof FerryError) {
-      process.stderr.write(`ferry: ${err.message}${err.hint === undefined ? '' : ` (${err.hint})`}\n`)
+      process.stderr.write(`ferry: ${printable(err.message)}${err.hint === undefined ? '' : ` (${printable(err.hint)})`}\n`)
       process.exitCode = err instanceof UsageError ? 2 : 1
     } else {
-      process.stderr.write(`ferry: unexpected error: ${(err as Error).message ?? String(err)}\n`)
+      // one line: a library's message may span many (the stack is behind FERRY_DEBUG_STACK)
+      process.stderr.write(`ferry: unexpected error: ${printable(((err as Error).message ?? String(err)).trim().split('\n')[0] ?? '')}\n`)
       if (process.env.FERRY_DEBUG_STACK !== undefined) process.stderr.write(`${(err as Error).stack ?? ''}\n`)
       process.exitCode = 1
     }

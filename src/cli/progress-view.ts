@@ -1,4 +1,5 @@
 import type { TransferStatus } from '../sync/transfer-progress.ts'
+import { printable as p } from './printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export const DEFAULT_PROGRESS_LINE_INTERVAL_MS = 5_000
@@ -6,7 +7,7 @@ export const DEFAULT_PROGRESS_LINE_INTERVAL_MS = 5_000
 export function describeTransfer (t: TransferStatus): string {
   const pct = t.sizeBytes === 0 ? 100 : Math.floor(t.doneBytes / t.sizeBytes * 100)
   const eta = t.etaSeconds === undefined ? '' : `, ETA ${t.etaSeconds} s`
-  return `${t.folder}/${t.path}: ${pct}% of ${formatBytes(t.sizeBytes)}, ${formatBytes(t.bytesPerSecond)}/s${eta}`
+  return `${p(t.folder)}/${p(t.path)}: ${pct}% of ${formatBytes(t.sizeBytes)}, ${formatBytes(t.bytesPerSecond)}/s${eta}`
 }
 
 /**
@@ -58,7 +59,7 @@ export class ProgressView {
     const filled = size === 0 ? width : Math.round(done / size * width)
     const eta = rate > 0 ? `ETA ${Math.ceil((size - done) / rate)} s` : ''
     const first = transfers[0]!
-    const label = transfers.length === 1 ? first.path : `${transfers.length} files`
+    const label = transfers.length === 1 ? p(first.path) : `${transfers.length} files`
     this.out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${formatBytes(done)}/${formatBytes(size)} ${formatBytes(rate)}/s ${eta} ${label}`)
     this.barShown = true
   }

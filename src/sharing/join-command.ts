@@ -7,6 +7,7 @@ import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { createNode } from '../node/create-node.ts'
 import { commit } from '../cli/commands.ts'
+import { validateDeviceName } from '../cli/printable.ts'
 import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
@@ -30,6 +31,7 @@ const HINTS: Record<string, string> = {
  * running daemon is told to reload (and then connects by itself).
  */
 export async function joinCommand (home: string, codeText: string, path: string, options: { name?: string } = {}): Promise<JoinResult> {
+  if (options.name !== undefined) validateDeviceName(options.name)
   const code = decodePairingCode(codeText)
   const key = await loadDeviceKey(home)
   const self = deviceIdOf(key)
