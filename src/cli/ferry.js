@@ -26,7 +26,16 @@ if (major < 22 || (major === 22 && minor < 18)) {
 const { enableCompileCache } = await import('node:module')
 enableCompileCache?.()
 const { main } = await import('./main.ts')
+// A reader that went away (`ferry ... | head`) is not an error of ours: stop writing quietly.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 await main(process.argv.slice(2))
+// Output to a pipe is written asynchronously once the pipe's buffer (64 KiB) is full: exiting
+// now would cut it there. A write's callback runs once it and everything before it is flushed.
+const flushed = stream => new Promise(resolve => {
+  if (stream.destroyed || stream.writableLength === 0) resolve()
+  else stream.write('', () => resolve())
+})
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
 // Everything of ours is closed when main returns. libp2p leaves a 1 s debounce timer armed by its
 // own stop (AddressManager's peer-store update), which would hold a stopped daemon for a second.
 process.exit()

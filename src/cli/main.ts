@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
@@ -211,11 +212,11 @@ async function run (argv: string[]): Promise<number> {
         retentionDays = Number(v.retention)
         if (!Number.isFinite(retentionDays) || retentionDays < 0) throw new UsageError(`--retention must be a number of days >= 0, not ${JSON.stringify(v.retention)}`)
       }
-      return await startRelay(home, v.listen.length > 0 ? v.listen : undefined, retentionDays)
+      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays)
     }
     case 'start': {
       positionals(rest, 0, 'start')
-      return await startDaemon(home, v.listen.length > 0 ? v.listen : undefined, !v['no-mdns'], parsePort(v['api-port']))
+      return await startDaemon(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, !v['no-mdns'], parsePort(v['api-port']))
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
@@ -229,6 +230,16 @@ function parseDuration (v: string): number {
   const m = /^(\d{1,7})([smhd]?)$/.exec(v.trim())
   if (m === null) throw new UsageError(`--expires takes a duration like 30m, 24h or 7d, not ${JSON.stringify(v)}`)
   return Number(m[1]) * DURATION_UNITS_S[m[2] === '' ? 's' : m[2]!]!
+}
+
+/** --listen values: multiaddrs, checked before anything is started */
+function listenAddrs (list: string[]): string[] {
+  for (const a of list) {
+    try { multiaddr(a) } catch {
+      throw new UsageError(`--listen takes a multiaddr like /ip4/0.0.0.0/tcp/4001, not ${JSON.stringify(a)}`)
+    }
+  }
+  return list
 }
 
 function parsePort (v: string | undefined): number {

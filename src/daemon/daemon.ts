@@ -21,6 +21,7 @@ import { toError } from '../../protocols/wire/errors.ts'
 import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
+import { describeStartError } from './start-error.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
 import type { Routes } from '../api/router.ts'
@@ -204,6 +205,17 @@ export class Daemon {
       await this.db.close()
       throw err
     }
+    try {
+      await this.startNetwork()
+    } catch (err) {
+      // leave nothing behind: api.json, the socket, the database lock, a node that listens
+      await this.stop().catch(() => {})
+      throw describeStartError(err)
+    }
+  }
+
+  /** The node, its protocols, the folders and timers: `start` undoes everything if this fails. */
+  private async startNetwork (): Promise<void> {
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
