@@ -42,6 +42,10 @@ export async function followEvents (home: string, onEvent: (e: FerryEvent) => vo
     const req = request({ host: '127.0.0.1', port: info.port, path: '/events', headers, ...(options.signal === undefined ? {} : { signal: options.signal }) }, res => {
       if (res.statusCode !== 200) {
         res.resume()
+        if (res.statusCode === 503) {
+          reject(new FerryError('the daemon has as many event streams open as it serves', 'ERR_FERRY_TOO_MANY_STREAMS', 'close another `ferry events`, or try again later'))
+          return
+        }
         reject(new FerryError(`the daemon's HTTP API answered ${res.statusCode ?? '?'}`, res.statusCode === 401 ? 'ERR_FERRY_UNAUTHORIZED' : 'ERR_FERRY_DAEMON', 'the token in api.json may be stale: restart the daemon'))
         return
       }
