@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { loadConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
@@ -22,6 +22,7 @@ import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { describeStartError } from './start-error.ts'
+import { peerIdOf } from './peer-ids.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
 import type { Routes } from '../api/router.ts'
@@ -473,15 +474,4 @@ export class Daemon {
     await this.node?.stop()
     await this.db.close()
   }
-}
-
-/** parsed peer ids of the devices we know (asked per file fetched: parsing each time showed up) */
-const peerIds = new Map<string, PeerId>()
-function peerIdOf (peer: string): PeerId {
-  let id = peerIds.get(peer)
-  if (id === undefined) {
-    id = peerIdFromString(peer)
-    if (peerIds.size < 10_000) peerIds.set(peer, id)
-  }
-  return id
 }
