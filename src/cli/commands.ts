@@ -8,6 +8,7 @@ import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { FerryError } from '../errors.ts'
+import { initFolderRoot } from '../sync/folder-health.ts'
 
 /** Command handlers return data; main.ts prints it (text or --json). */
 
@@ -40,8 +41,9 @@ export async function folderAddCommand (home: string, path: string, id: string):
   const config = await loadConfig(home)
   const abs = resolve(path)
   checkNewFolder(config, id, abs)
-  await mkdir(abs, { recursive: true })
-  config.folders[id] = { path: abs, members: {} }
+  // the marker and file system id let the daemon tell this directory from an unmounted disk
+  const fsid = await initFolderRoot(abs, id)
+  config.folders[id] = { path: abs, members: {}, fsid }
   await commit(home, config)
   return { id, path: abs }
 }
@@ -126,4 +128,9 @@ export async function unshareCommand (home: string, folderId: string, deviceId: 
 
 export async function statusCommand (home: string): Promise<DaemonStatus | RelayStatus> {
   return await callDaemon<DaemonStatus | RelayStatus>(home, 'GET', '/status')
+}
+
+/** `ferry folder confirm-deletes <folderId>`: the deletes mass-delete protection holds are recorded. */
+export async function confirmDeletesCommand (home: string, folder: string): Promise<{ folder: string, confirmed: number }> {
+  return await callDaemon(home, 'POST', '/confirm-deletes', 60_000, { folder })
 }

@@ -22,5 +22,13 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} receiving ${e.folder}/${e.path} ${formatBytes(e.doneBytes)} / ${formatBytes(e.sizeBytes)}`
     case 'share.accepted':
       return `${time} ${e.name ?? who(e.device)} ${e.device} joined ${e.folder} (${e.role})`
+    case 'folder.stopped':
+      return `${time} folder ${e.folder} stopped: ${e.reason}`
+    case 'folder.resumed':
+      return `${time} folder ${e.folder} resumed`
+    case 'deletes.held':
+      return `${time} holding ${e.count} deletes in ${e.folder} (${e.reason}): \`ferry folder confirm-deletes ${e.folder}\` or \`ferry revert ${e.folder}\``
+    case 'deletes.confirmed':
+      return `${time} ${e.count} held deletes in ${e.folder} confirmed`
   }
 }

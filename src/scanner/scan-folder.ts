@@ -34,6 +34,11 @@ export interface ScanOptions {
    * already hold of such a path is left as it is: see DESIGN.md, Ignore rules).
    */
   ignored?: (path: string, isDir: boolean) => boolean
+  /**
+   * Given, tombstones are handed here instead of committed: the caller decides when (after
+   * checking the root is still there) and whether (mass-delete protection). See folder-guard.ts.
+   */
+  onTombstone?: (change: LocalChange) => void
 }
 
 export interface ScanResult {
@@ -169,7 +174,9 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
 
   const tombstone = async (path: string, own: FileRecord, base: number): Promise<void> => {
     if (ignored(path, own.type === 'dir')) return
-    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base })
+    const change: LocalChange = { path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }
+    if (opts.onTombstone !== undefined) opts.onTombstone(change)
+    else await add(change)
   }
 
   if (opts.paths === undefined) {

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -9,6 +8,7 @@ import type { DaemonStatus } from '../daemon/daemon.ts'
 import { createNode } from '../node/create-node.ts'
 import { checkNewFolder, commit } from '../cli/commands.ts'
 import { FerryError } from '../errors.ts'
+import { initFolderRoot } from '../sync/folder-health.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { JOIN_PROTOCOL, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
 import { decodePairingCode } from './pairing-code.ts'
@@ -84,8 +84,8 @@ export async function joinCommand (home: string, codeText: string, path: string,
   const known = config.devices[code.device]
   const name = options.name ?? known?.name
   config.devices[code.device] = { ...(name === undefined ? {} : { name }), addrs: [...new Set([...(known?.addrs ?? []), ...code.addrs])] }
-  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}) }
-  await mkdir(abs, { recursive: true })
+  const fsid = await initFolderRoot(abs, code.folder)
+  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}), fsid }
   const { daemonReloaded } = await commit(home, config)
   return { folder: code.folder, path: abs, inviter: code.device, role, daemonReloaded }
 }

@@ -6,7 +6,7 @@ import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
-import { AsyncLock } from '../store/async-lock.ts'
+import type { LocalChange } from '../store/folder-store.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
 import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
 import type { VersionCatalogComponents } from '../history/revisions.ts'
@@ -21,6 +21,9 @@ import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
+import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
+import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
+import { reinstallRecords, type RevertResult } from './revert.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -32,6 +35,10 @@ export interface FolderSyncComponents {
   fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
   /** something happened worth a line in the daemon's log */
   onEvent?: (e: FolderEvent) => void
+  /** the folder's settings in config.json (read each time: a reload applies them) */
+  settings?: () => FolderSettings
+  /** records the root's file system id for a folder that predates it (config `fsid`) */
+  recordFsid?: (fsid: string) => Promise<void>
 }
 
 export type FolderEvent =
@@ -40,6 +47,8 @@ export type FolderEvent =
   | { type: 'failed', folder: string, path: string, error: string }
   /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
   | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
+  /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
+  | GuardEvent
 
 export interface FolderStatus {
   id: string
@@ -54,6 +63,10 @@ export interface FolderStatus {
   stateHash: string
   /** files being received right now */
   transfers: TransferStatus[]
+  /** the folder is stopped: its root is missing, not a directory, on another file system, or lacks its marker */
+  stopped?: FolderStopped
+  /** mass-delete protection holds these deletes until `ferry folder confirm-deletes` or `ferry revert` */
+  heldDeletes?: HeldDeletes
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -99,7 +112,11 @@ class Trigger {
  */
 export class FolderSync {
   private readonly c: FolderSyncComponents
-  private readonly diskLock = new AsyncLock()
+  private readonly diskLock: GuardedLock
+  /** root health (stop / resume) and the deletes' settle time and mass-delete protection */
+  private readonly guard: FolderGuard
+  /** paths `ferry revert` is bringing back: a scan meanwhile does not tombstone them again */
+  private readonly reinstalling = new Set<string>()
   private readonly scanTrigger = new Trigger()
   private readonly syncTrigger = new Trigger()
   private readonly watcher: FolderWatcher
@@ -133,6 +150,23 @@ export class FolderSync {
 
   constructor (components: FolderSyncComponents) {
     this.c = components
+    this.guard = new FolderGuard({
+      folder: components.folder,
+      root: components.root,
+      store: components.store,
+      log: components.log,
+      settings: components.settings ?? (() => ({})),
+      ...(components.recordFsid === undefined ? {} : { recordFsid: components.recordFsid }),
+      commit: async changes => await this.commitTombstones(changes),
+      liveFiles: () => { this.refreshPlan(); return this.summary.localFiles },
+      onEvent: e => this.c.onEvent?.(e),
+      onStopped: () => { void this.watcher.stop() },
+      onResumed: async () => {
+        await this.activate()
+        this.invalidatePlan()
+      }
+    })
+    this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.progress = new TransferProgress(components.folder)
     this.trashIndex = new TrashIndex(components.root, components.store)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
@@ -164,6 +198,7 @@ export class FolderSync {
    * under load one was removed between a revert's write and its rename).
    */
   async applyOutsideLoop<T> (job: (c: ApplierComponents) => Promise<T>): Promise<T> {
+    this.assertRunning()
     this.outsideInstalls++
     try {
       return await job(this.applier)
@@ -177,25 +212,48 @@ export class FolderSync {
     return await this.blockSource.read(cid)
   }
 
+  /**
+   * Starts syncing, or, when the root is not as it must be (folder-health.ts), starts stopped:
+   * the root of an existing folder is never created here, and the folder resumes by itself once
+   * the root is back.
+   */
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
-    await mkdir(this.c.root, { recursive: true })
-    // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
-    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
-    await this.ignore.reload(this.c.root)
-    this.refreshTrash()
+    const stop = await this.guard.inspect()
     this.abort = new AbortController()
-    await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
       for (const p of paths) this.dirty.add(p)
       this.sortedPlan = undefined
       this.syncTrigger.request()
     })
-    this.requestScan()
     this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
     this.rescanTimer = setInterval(() => this.requestScan(), options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS)
+    this.guard.start()
+    if (stop !== undefined) this.guard.stop(stop)
+    else await this.activate()
+  }
+
+  /** The root is there (start, resume): temp area, rules, trash, a fresh watcher on it, a full scan. */
+  private async activate (): Promise<void> {
+    // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
+    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
+    await this.ignore.reload(this.c.root)
+    this.refreshTrash()
+    // (on resume: the old watch may follow the directory that was moved away)
+    await this.watcher.stop()
+    await this.watcher.start()
+    this.requestScan()
+    this.requestSync()
+  }
+
+  get stopped (): FolderStopped | undefined { return this.guard.stopped }
+
+  private assertRunning (): void {
+    const stopped = this.guard.stopped
+    if (stopped !== undefined) throw new FolderStoppedError(this.c.folder, stopped)
   }
 
   async stop (): Promise<void> {
+    this.guard.close()
     await this.watcher.stop()
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
@@ -204,7 +262,7 @@ export class FolderSync {
     this.abort.abort()
     await Promise.allSettled(this.loops)
     // wait for an in-flight commit to land before the database closes
-    await this.diskLock.run(async () => {})
+    await this.diskLock.drain()
     await this.blockSource.close()
   }
 
@@ -247,6 +305,7 @@ export class FolderSync {
   }
 
   private async scanOnce (): Promise<void> {
+    if (this.guard.stopped !== undefined) return
     this.scanning = true
     const started = Date.now()
     let full = this.fullScan
@@ -259,8 +318,12 @@ export class FolderSync {
         this.invalidatePlan()
         full = true
       }
+      // content recorded under a new name by this scan: a tombstone of that content is a rename
+      const recorded = new Set<string>()
+      const tombstones: LocalChange[] = []
       const result = await scanFolder({
         ...(full ? {} : { paths }),
+        onTombstone: change => { if (!this.reinstalling.has(change.path)) tombstones.push(change) },
         ignored: (p, isDir) => this.ignore.ignores(p, isDir),
         root: this.c.root,
         store: this.c.store,
@@ -268,6 +331,7 @@ export class FolderSync {
         signal: this.abort.signal,
         commit: async changes => {
           const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
+          for (const r of done) if (r.type === 'file' && !r.deleted && r.size > 0) recorded.add(contentKey(r))
           // a change the applier overtook: look again once the dust settles
           if (done.length < changes.length) {
             this.fullScan = true
@@ -276,16 +340,72 @@ export class FolderSync {
           return done.length
         }
       })
+      this.takeTombstones(tombstones, recorded)
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
       }
       this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
+    } catch (err) {
+      if (!(err instanceof FolderStoppedError)) throw err // (the guard stopped the folder and said why)
     } finally {
       this.scanning = false
     }
   }
+
+  /**
+   * A scan's tombstones: the old names of content this scan recorded under a new name (renames,
+   * moves) are committed at once, the root checked; every other delete goes through the
+   * guard's settle time and mass-delete protection (folder-guard.ts).
+   */
+  private takeTombstones (tombstones: LocalChange[], recorded: ReadonlySet<string>): void {
+    const renamed: LocalChange[] = []
+    const deleted: LocalChange[] = []
+    for (const t of tombstones) {
+      const own = this.c.store.own(t.path)
+      if (own !== undefined && own.type === 'file' && !own.deleted && own.size > 0 && recorded.has(contentKey(own))) renamed.push(t)
+      else deleted.push(t)
+    }
+    if (renamed.length > 0) {
+      this.commitTombstones(renamed).catch(err => {
+        if (!(err instanceof FolderStoppedError)) this.c.log.error('%s: recording renames: %s', this.c.folder, (err as Error).message)
+      })
+    }
+    this.guard.addTombstones(deleted)
+  }
+
+  /** Commits tombstones under the disk lock, which checks the root and marker first. */
+  private async commitTombstones (changes: LocalChange[]): Promise<LocalChange[]> {
+    const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
+    if (done.length < changes.length) this.requestScan()
+    const landed = new Set(done.map(r => r.path))
+    return changes.filter(c => landed.has(c.path))
+  }
+
+  /** `ferry folder confirm-deletes`: the deletes mass-delete protection holds are recorded. */
+  async confirmHeldDeletes (): Promise<number> {
+    this.assertRunning()
+    return await this.guard.confirm()
+  }
+
+  /** `ferry revert` of held deletes: the files come back (from local blocks or peers). */
+  async revertHeldDeletes (): Promise<RevertResult> {
+    this.assertRunning()
+    const held = this.guard.deletes.takeHeld()
+    const records = held.map(c => this.c.store.own(c.path)).filter((r): r is FileRecord => r !== undefined && !r.deleted)
+    for (const r of records) this.reinstalling.add(r.path)
+    try {
+      const result = await this.applyOutsideLoop(async c => await reinstallRecords(records, c, this.abort.signal))
+      this.c.log('%s: %d held deletes reverted, %d failed', this.c.folder, result.reverted.length, result.failed.length)
+      return result
+    } finally {
+      for (const r of records) this.reinstalling.delete(r.path)
+      this.requestScan()
+    }
+  }
+
+  get hasHeldDeletes (): boolean { return this.guard.deletes.held.size > 0 }
 
   private retryLater (trigger: Trigger): void {
     if (this.retryTimers.has(trigger)) return
@@ -331,6 +451,7 @@ export class FolderSync {
 
   /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
   async restore (req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
+    this.assertRunning()
     this.refreshTrash()
     return await restoreVersion({
       folder: this.c.folder,
@@ -356,6 +477,7 @@ export class FolderSync {
   }
 
   private async syncOnce (): Promise<void> {
+    if (this.guard.stopped !== undefined) return
     this.syncing = true
     try {
       let actions = this.currentPlan()
@@ -411,6 +533,7 @@ export class FolderSync {
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
+            if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
             failed = true
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
@@ -474,9 +597,12 @@ export class FolderSync {
       needFiles++
       if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
     }
-    const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
+    const stopped = this.guard.stopped
+    const held = this.guard.heldDeletes()
+    const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
+    const inSync = this.planned.size === 0 && !busy && stopped === undefined && held === undefined
     const { localFiles, localBytes } = this.summary
-    return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
   }
 }
 
