@@ -120,7 +120,16 @@ export class FolderGuard {
         if (stop !== undefined) this.stop(stop)
         return
       }
-      if (await this.inspect() !== undefined || this.closed) return
+      const still = await this.inspect()
+      if (this.closed) return
+      if (still !== undefined) {
+        // still stopped, maybe for another reason now (what status shows)
+        if (still.code !== this.stopped.code) {
+          this.stopped = { ...still, since: this.stopped.since }
+          this.c.log.error('%s: still stopped: %s', this.c.folder, still.reason)
+        }
+        return
+      }
       this.stopped = undefined
       this.c.log('%s: resumed: the root is back', this.c.folder)
       this.c.onEvent({ type: 'resumed', folder: this.c.folder })
