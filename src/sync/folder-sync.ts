@@ -21,6 +21,8 @@ import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
+import { Trigger } from './trigger.ts'
+import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
 import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
 import { reinstallRecords, type RevertResult } from './revert.ts'
@@ -81,29 +83,6 @@ export const DEFAULT_APPLY_CONCURRENCY = 64
  */
 export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
 
-/** A coalescing trigger: many requests while running mean one more run. */
-class Trigger {
-  private requested = false
-  private wake?: () => void
-  request (): void { this.requested = true; this.wake?.() }
-  async next (signal: AbortSignal): Promise<void> {
-    while (!this.requested) {
-      signal.throwIfAborted()
-      await new Promise<void>(resolve => {
-        const done = (): void => {
-          signal.removeEventListener('abort', done)
-          this.wake = undefined
-          resolve()
-        }
-        this.wake = done
-        signal.addEventListener('abort', done)
-      })
-    }
-    signal.throwIfAborted()
-    this.requested = false
-  }
-  get pending (): boolean { return this.requested }
-}
 
 /**
  * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
@@ -525,7 +504,7 @@ export class FolderSync {
         const phaseStarted = Date.now()
         this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
         const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
-        await runLimitedBySize(phase, small, async a => {
+        await runLimitedBySize(phase, small, { small: DEFAULT_SMALL_FILE_CONCURRENCY, other: DEFAULT_APPLY_CONCURRENCY }, async a => {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
@@ -604,19 +583,4 @@ export class FolderSync {
     const { localFiles, localBytes } = this.summary
     return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
   }
-}
-
-/** `fn` over small and other items at once, each kind with its own limit */
-async function runLimitedBySize<T> (items: readonly T[], isSmall: (item: T) => boolean, fn: (item: T) => Promise<void>): Promise<void> {
-  const small = items.filter(isSmall)
-  const rest = small.length === 0 ? items : items.filter(i => !isSmall(i))
-  await Promise.all([runLimited(small, DEFAULT_SMALL_FILE_CONCURRENCY, fn), runLimited(rest, DEFAULT_APPLY_CONCURRENCY, fn)])
-}
-
-async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!)
-  })
-  await Promise.all(workers)
 }
