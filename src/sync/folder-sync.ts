@@ -297,8 +297,6 @@ export class FolderSync {
         this.invalidatePlan()
         full = true
       }
-      // content recorded under a new name by this scan: a tombstone of that content is a rename
-      const recorded = new Set<string>()
       const tombstones: LocalChange[] = []
       const result = await scanFolder({
         ...(full ? {} : { paths }),
@@ -310,7 +308,6 @@ export class FolderSync {
         signal: this.abort.signal,
         commit: async changes => {
           const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
-          for (const r of done) if (r.type === 'file' && !r.deleted && r.size > 0) recorded.add(contentKey(r))
           // a change the applier overtook: look again once the dust settles
           if (done.length < changes.length) {
             this.fullScan = true
@@ -319,7 +316,8 @@ export class FolderSync {
           return done.length
         }
       })
-      this.takeTombstones(tombstones, recorded)
+      // every delete waits for the guard's settle time and mass-delete protection
+      this.guard.addTombstones(tombstones)
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
@@ -331,27 +329,6 @@ export class FolderSync {
     } finally {
       this.scanning = false
     }
-  }
-
-  /**
-   * A scan's tombstones: the old names of content this scan recorded under a new name (renames,
-   * moves) are committed at once, the root checked; every other delete goes through the
-   * guard's settle time and mass-delete protection (folder-guard.ts).
-   */
-  private takeTombstones (tombstones: LocalChange[], recorded: ReadonlySet<string>): void {
-    const renamed: LocalChange[] = []
-    const deleted: LocalChange[] = []
-    for (const t of tombstones) {
-      const own = this.c.store.own(t.path)
-      if (own !== undefined && own.type === 'file' && !own.deleted && own.size > 0 && recorded.has(contentKey(own))) renamed.push(t)
-      else deleted.push(t)
-    }
-    if (renamed.length > 0) {
-      this.commitTombstones(renamed).catch(err => {
-        if (!(err instanceof FolderStoppedError)) this.c.log.error('%s: recording renames: %s', this.c.folder, (err as Error).message)
-      })
-    }
-    this.guard.addTombstones(deleted)
   }
 
   /** Commits tombstones under the disk lock, which checks the root and marker first. */
