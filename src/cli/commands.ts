@@ -10,6 +10,7 @@ import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { FerryError } from '../errors.ts'
 import { checkNewFolder } from '../config/folder-path-check.ts'
+import { initFolderRoot } from '../sync/folder-health.ts'
 
 /** Command handlers return data; main.ts prints it (text or --json). */
 
@@ -42,8 +43,9 @@ export async function folderAddCommand (home: string, path: string, id: string):
   const config = await loadConfig(home)
   // the real path (symlinks resolved): what is recorded, created and later compared
   const real = await checkNewFolder(config, id, path, home)
-  await mkdir(real, { recursive: true })
-  config.folders[id] = { path: real, members: {} }
+  // the marker and file system id let the daemon tell this directory from an unmounted disk
+  const fsid = await initFolderRoot(real, id)
+  config.folders[id] = { path: real, members: {}, fsid }
   await commit(home, config)
   return { id, path: real }
 }
@@ -117,4 +119,9 @@ export async function unshareCommand (home: string, folderId: string, deviceId: 
 
 export async function statusCommand (home: string): Promise<DaemonStatus | RelayStatus> {
   return await callDaemon<DaemonStatus | RelayStatus>(home, 'GET', '/status')
+}
+
+/** `ferry folder confirm-deletes <folderId>`: the deletes mass-delete protection holds are recorded. */
+export async function confirmDeletesCommand (home: string, folder: string): Promise<{ folder: string, confirmed: number }> {
+  return await callDaemon(home, 'POST', '/confirm-deletes', 60_000, { folder })
 }

@@ -24,5 +24,13 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} receiving ${f}/${p(e.path)} ${formatBytes(e.doneBytes)} / ${formatBytes(e.sizeBytes)}`
     case 'share.accepted':
       return `${time} ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)} joined ${f} (${e.role})`
+    case 'folder.stopped':
+      return `${time} folder ${f} stopped: ${p(e.reason)}`
+    case 'folder.resumed':
+      return `${time} folder ${f} resumed`
+    case 'deletes.held':
+      return `${time} holding ${e.count} deletes in ${f} (${p(e.reason)}): \`ferry folder confirm-deletes ${f}\` or \`ferry revert ${f}\``
+    case 'deletes.confirmed':
+      return `${time} ${e.count} held deletes in ${f} confirmed`
   }
 }

@@ -4,7 +4,7 @@ import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import {
-  deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
+  confirmDeletesCommand, deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
 } from './commands.ts'
 import { formatFolders, formatStatus } from './format.ts'
 import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
@@ -24,6 +24,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   id                                     print the device id
   folder add <path> --id <folderId>      sync a directory as a folder
   folder list [--json]                   list folders and their members
+  folder confirm-deletes <folderId>      record the deletes mass-delete protection holds
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
   share <folderId> <deviceId> [--read-only|--replica]  make a device a member (--replica: a relay)
   unshare <folderId> <deviceId>                        stop sharing a folder with a device
@@ -32,7 +33,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   events [--json]                        follow the running node's events (one line each)
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
   join <code> <path> [--name NAME]       join a folder someone invited this device to
-  revert <folderId>                      read-only member: discard local changes, take the shared state
+  revert <folderId>                      bring back files whose deletes are held; read-only member: discard local changes
   conflicts [--json]                     conflict copies kept in every folder
   revisions <folderId> <path> [--json]   every known version of a file, newest first
   revisions <folderId> --deleted         deleted files that can be restored
@@ -112,7 +113,13 @@ async function run (argv: string[]): Promise<number> {
         print(r, () => formatFolders(r))
         return 0
       }
-      throw new UsageError('usage: ferry folder add|list')
+      if (sub === 'confirm-deletes') {
+        const [folder] = positionals(more, 1, 'folder confirm-deletes <folderId>')
+        const r = await confirmDeletesCommand(home, folder!)
+        print(r, () => `${r.folder}: ${r.confirmed} delete${r.confirmed === 1 ? '' : 's'} recorded`)
+        return 0
+      }
+      throw new UsageError('usage: ferry folder add|list|confirm-deletes')
     }
     case 'device': {
       const [sub, ...more] = rest
@@ -157,7 +164,7 @@ async function run (argv: string[]): Promise<number> {
     case 'revert': {
       const [folder] = positionals(rest, 1, 'revert <folderId>')
       const r = await revertCommand(home, folder!)
-      print(r, () => `${r.folder}: ${r.reverted.length === 0 ? 'no local changes' : `reverted ${r.reverted.length} local change${r.reverted.length === 1 ? '' : 's'}`}`)
+      print(r, () => `${r.folder}: ${r.reverted.length === 0 ? 'no local changes' : `reverted ${r.reverted.length} change${r.reverted.length === 1 ? '' : 's'}`}`)
       return 0
     }
     case 'events': {
@@ -292,6 +299,8 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     ...(listen === undefined ? {} : { listen }),
     mdns,
     apiPort,
+    // how often every folder is walked in full (default 60 s); for tests and tuning
+    ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
     print: line => view.print(`${stamp()} ${printable(line)}`),
     onProgress: transfers => view.update(transfers)
   })

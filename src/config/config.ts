@@ -21,6 +21,13 @@ export interface FolderConfig {
   role?: Role
   /** days the local trash and superseded records are kept (default 14) */
   retentionDays?: number
+  /**
+   * file system id (st_dev) of the root when the folder was added: on another file system the
+   * folder stops (an unmounted disk). Absent for folders from before it; recorded on start.
+   */
+  fsid?: string
+  /** mass-delete protection (defaults: enabled, ratio 0.5, minFiles 10, dirFiles 100) */
+  deleteProtection?: { enabled?: boolean, ratio?: number, minFiles?: number, dirFiles?: number }
 }
 
 export interface Config {
@@ -68,6 +75,16 @@ function checkConfig (v: unknown, file: string): Config {
     if (typeof f.path !== 'string') bad(`folder ${id}: path missing`)
     for (const role of Object.values(f.members ?? {})) if (!ROLES.includes(role)) bad(`folder ${id}: bad role ${String(role)}`)
     if (f.retentionDays !== undefined && !(typeof f.retentionDays === 'number' && f.retentionDays >= 0)) bad(`folder ${id}: retentionDays must be a number >= 0`)
+    if (f.fsid !== undefined && typeof f.fsid !== 'string') bad(`folder ${id}: fsid must be a string`)
+    const dp = f.deleteProtection
+    if (dp !== undefined) {
+      if (typeof dp !== 'object' || dp === null) bad(`folder ${id}: deleteProtection must be an object`)
+      if (dp.enabled !== undefined && typeof dp.enabled !== 'boolean') bad(`folder ${id}: deleteProtection.enabled must be true or false`)
+      if (dp.ratio !== undefined && !(typeof dp.ratio === 'number' && dp.ratio >= 0 && dp.ratio <= 1)) bad(`folder ${id}: deleteProtection.ratio must be a number from 0 to 1`)
+      for (const k of ['minFiles', 'dirFiles'] as const) {
+        if (dp[k] !== undefined && !(Number.isInteger(dp[k]) && dp[k] >= 0)) bad(`folder ${id}: deleteProtection.${k} must be an integer >= 0`)
+      }
+    }
   }
   return c as Config
 }

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { loadConfig, type Config } from '../config/config.ts'
+import { loadConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
@@ -35,6 +35,7 @@ import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
+import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
 import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
@@ -164,9 +165,12 @@ export class Daemon {
       acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
     })
     // one route table for the CLI's unix socket and the token-guarded HTTP API
+    const readOnlyRoutes = this.readOnly.routes()
     const routes: Routes = {
       ...this.sharing.routes(),
-      ...this.readOnly.routes(),
+      ...readOnlyRoutes,
+      // POST /confirm-deletes; POST /revert also reverts held deletes (mass-delete protection)
+      ...folderGuardRoutes({ folder: id => this.folders.get(id), isReadOnly: id => this.config.folders[id]?.role === 'read-only', readOnlyRevert: readOnlyRoutes['POST /revert']! }),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config }),
@@ -322,7 +326,9 @@ export class Daemon {
           const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
-        onEvent: e => this.report(e)
+        onEvent: e => this.report(e),
+        settings: () => this.config.folders[id] ?? {},
+        recordFsid: async fsid => { await this.recordFsid(id, fsid) }
       })
       this.folders.set(id, sync)
       await sync.start(this.opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.opts.rescanIntervalMs })
@@ -330,8 +336,20 @@ export class Daemon {
     }
   }
 
+  /** a folder from before file system ids gets its own recorded (config `fsid`), once */
+  private async recordFsid (id: string, fsid: string): Promise<void> {
+    const config = await loadConfig(this.opts.home)
+    const fc = config.folders[id]
+    if (fc === undefined || fc.fsid !== undefined) return
+    fc.fsid = fsid
+    await saveConfig(this.opts.home, config)
+    const live = this.config.folders[id]
+    if (live !== undefined) live.fsid = fsid
+  }
+
   private report (e: FolderEvent): void {
     switch (e.type) {
+      case 'stopped': case 'resumed': case 'deletes-held': case 'deletes-confirmed': reportGuardEvent(e, this.events, this.opts.print); break
       case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
       case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
       case 'failed': this.opts.print(`${e.folder}: ${e.path}: ${e.error}`); break

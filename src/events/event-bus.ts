@@ -14,6 +14,12 @@ export type EventFields =
   | { type: 'transfer.progress', folder: string, path: string, sizeBytes: number, doneBytes: number, bytesPerSecond: number }
   /** someone joined a folder with an invitation of ours */
   | { type: 'share.accepted', folder: string, device: string, role: Role, name?: string }
+  /** the folder stopped syncing (its root is missing, not a directory, on another file system, or lacks its marker) / resumed */
+  | { type: 'folder.stopped', folder: string, code: string, reason: string }
+  | { type: 'folder.resumed', folder: string }
+  /** mass-delete protection holds `count` deletes (paths: the first 20) / the user confirmed them */
+  | { type: 'deletes.held', folder: string, count: number, paths: string[], reason: string }
+  | { type: 'deletes.confirmed', folder: string, count: number }
 
 export type EventType = EventFields['type']
 

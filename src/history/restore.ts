@@ -9,7 +9,7 @@ import type { AsyncLock } from '../store/async-lock.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { readLocalBlock } from '../sync/local-blocks.ts'
-import { TEMP_DIR } from '../sync/temp-area.ts'
+import { makeTempDir, TEMP_DIR } from '../sync/temp-area.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
 import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
@@ -104,7 +104,7 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
   const trashFiles = (await listTrash(c.root)).filter(e => e.path === path).sort((x, y) => y.trashedAtMs - x.trashedAtMs).map(e => e.file)
 
   const tmp = join(c.root, TEMP_DIR, `restore-${randomUUID()}.part`)
-  await mkdir(dirname(tmp), { recursive: true })
+  await makeTempDir(c.root, dirname(tmp))
   const from = { trash: 0, local: 0, peers: 0 }
   const fh = await open(tmp, 'w', 0o600)
   try {

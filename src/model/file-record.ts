@@ -39,7 +39,7 @@ export const EXEC_BITS = 0o111
  * What must match for two records to describe the same content: type, deletion, exec bits and
  * the ordered block list. Two concurrent versions with equal content are not a conflict.
  */
-export function contentKey (r: FileRecord): string {
+export function contentKey (r: Pick<FileRecord, 'deleted' | 'type' | 'mode' | 'size' | 'blocks'>): string {
   if (r.deleted) return 'deleted'
   if (r.type === 'dir') return 'dir'
   const exec = (r.mode & EXEC_BITS) !== 0 ? 'x' : '-'

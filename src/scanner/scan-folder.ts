@@ -3,7 +3,7 @@ import { lstat, readdir } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
-import type { BlockRef, FileRecord } from '../model/file-record.ts'
+import { contentKey, type BlockRef, type FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR, pathDepth, validatePath } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import { readFileBlocks } from '../chunker/file-blocks.ts'
@@ -34,6 +34,13 @@ export interface ScanOptions {
    * already hold of such a path is left as it is: see DESIGN.md, Ignore rules).
    */
   ignored?: (path: string, isDir: boolean) => boolean
+  /**
+   * Given, tombstones are handed here instead of committed: the caller decides when (after
+   * checking the root is still there) and whether (mass-delete protection). See folder-guard.ts.
+   * The old name of content this scan recorded under a new name (a rename) is still committed
+   * with it, in the same batch: receivers then see a rename.
+   */
+  onTombstone?: (change: LocalChange) => void
 }
 
 export interface ScanResult {
@@ -79,6 +86,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   /** directories we could not read: their known content must not be tombstoned */
   const unreadable: string[] = []
   let pending: LocalChange[] = []
+  /** content of the files this scan records (a tombstone of the same content is a rename) */
+  const recorded = new Set<string>()
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return
@@ -87,6 +96,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     result.changed += (await opts.commit(batch)) ?? batch.length
   }
   const add = async (c: LocalChange): Promise<void> => {
+    if (!c.deleted && c.type === 'file' && c.size > 0) recorded.add(contentKey(c))
     pending.push(c)
     if (pending.length >= batchSize) await flush()
   }
@@ -169,7 +179,10 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
 
   const tombstone = async (path: string, own: FileRecord, base: number): Promise<void> => {
     if (ignored(path, own.type === 'dir')) return
-    await add({ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base })
+    const change: LocalChange = { path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }
+    const renamed = own.type === 'file' && own.size > 0 && recorded.has(contentKey(own))
+    if (opts.onTombstone !== undefined && !renamed) opts.onTombstone(change)
+    else await add(change)
   }
 
   if (opts.paths === undefined) {

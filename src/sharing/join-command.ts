@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadConfig, validateFolderId } from '../config/config.ts'
@@ -10,6 +9,7 @@ import { commit } from '../cli/commands.ts'
 import { validateDeviceName } from '../cli/printable.ts'
 import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
+import { initFolderRoot } from '../sync/folder-health.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { JOIN_PROTOCOL, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
 import { decodePairingCode } from './pairing-code.ts'
@@ -85,8 +85,8 @@ export async function joinCommand (home: string, codeText: string, path: string,
   const known = config.devices[code.device]
   const name = options.name ?? known?.name
   config.devices[code.device] = { ...(name === undefined ? {} : { name }), addrs: [...new Set([...(known?.addrs ?? []), ...code.addrs])] }
-  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}) }
-  await mkdir(abs, { recursive: true })
+  const fsid = await initFolderRoot(abs, code.folder)
+  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}), fsid }
   const { daemonReloaded } = await commit(home, config)
   return { folder: code.folder, path: abs, inviter: code.device, role, daemonReloaded }
 }

@@ -14,7 +14,7 @@ import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { blockParts } from '../../protocols/blocks/block-bytes.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
-import { tempPathFor } from './temp-area.ts'
+import { makeTempDir, tempPathFor } from './temp-area.ts'
 import { diskMatchesOwn, diskMatchesOwnStat, statOrUndefined } from './disk-state.ts'
 import { adoptRenameSource, cloneOwnVersion } from './temp-reuse.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
@@ -110,13 +110,13 @@ const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT
  * Opens (or creates) the temp file of `record`; `resumed` when an earlier attempt left content
  * in it. One open and one fstat: a file of a thousand small ones costs a few system calls less.
  */
-async function openTemp (tmp: string, mode: number): Promise<{ fh: FileHandle, resumed: boolean, mode: number }> {
+async function openTemp (root: string, tmp: string, mode: number): Promise<{ fh: FileHandle, resumed: boolean, mode: number }> {
   let fh: FileHandle
   try {
     fh = await open(tmp, OPEN_OR_CREATE, mode)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await mkdir(dirname(tmp), { recursive: true }) // the temp area was removed under us
+    await makeTempDir(root, dirname(tmp)) // the temp area was removed under us
     fh = await open(tmp, OPEN_OR_CREATE, mode)
   }
   try {
@@ -147,7 +147,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
   if (renamed === undefined && record.size <= SMALL_FILE_BYTES) return await installSmallFile(record, tmp, c, base, signal)
   const inPlace = renamed ?? await cloneOwnVersion(record, tmp, c)
   const mode = fileMode(record)
-  const { fh, resumed, mode: tmpMode } = await openTemp(tmp, mode)
+  const { fh, resumed, mode: tmpMode } = await openTemp(c.root, tmp, mode)
   c.progress?.start(record.path, record.size)
   const writes = new WriteBehind(fh)
   const files = new LocalFiles(c.root)
@@ -236,7 +236,7 @@ async function installSmallFile (record: FileRecord, tmp: string, c: ApplierComp
       fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      await mkdir(dirname(tmp), { recursive: true }) // the temp area was removed under us
+      await makeTempDir(c.root, dirname(tmp)) // the temp area was removed under us
       fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
     }
     const fd = fh.fd

@@ -6,7 +6,7 @@ import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
-import { AsyncLock } from '../store/async-lock.ts'
+import type { LocalChange } from '../store/folder-store.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
 import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
 import type { VersionCatalogComponents } from '../history/revisions.ts'
@@ -21,6 +21,11 @@ import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
+import { Trigger } from './trigger.ts'
+import { runLimitedBySize } from './run-limited.ts'
+import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
+import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
+import { reinstallRecords, type RevertResult } from './revert.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -32,6 +37,10 @@ export interface FolderSyncComponents {
   fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
   /** something happened worth a line in the daemon's log */
   onEvent?: (e: FolderEvent) => void
+  /** the folder's settings in config.json (read each time: a reload applies them) */
+  settings?: () => FolderSettings
+  /** records the root's file system id for a folder that predates it (config `fsid`) */
+  recordFsid?: (fsid: string) => Promise<void>
 }
 
 export type FolderEvent =
@@ -40,6 +49,8 @@ export type FolderEvent =
   | { type: 'failed', folder: string, path: string, error: string }
   /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
   | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
+  /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
+  | GuardEvent
 
 export interface FolderStatus {
   id: string
@@ -54,6 +65,10 @@ export interface FolderStatus {
   stateHash: string
   /** files being received right now */
   transfers: TransferStatus[]
+  /** the folder is stopped: its root is missing, not a directory, on another file system, or lacks its marker */
+  stopped?: FolderStopped
+  /** mass-delete protection holds these deletes until `ferry folder confirm-deletes` or `ferry revert` */
+  heldDeletes?: HeldDeletes
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -68,29 +83,6 @@ export const DEFAULT_APPLY_CONCURRENCY = 64
  */
 export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
 
-/** A coalescing trigger: many requests while running mean one more run. */
-class Trigger {
-  private requested = false
-  private wake?: () => void
-  request (): void { this.requested = true; this.wake?.() }
-  async next (signal: AbortSignal): Promise<void> {
-    while (!this.requested) {
-      signal.throwIfAborted()
-      await new Promise<void>(resolve => {
-        const done = (): void => {
-          signal.removeEventListener('abort', done)
-          this.wake = undefined
-          resolve()
-        }
-        this.wake = done
-        signal.addEventListener('abort', done)
-      })
-    }
-    signal.throwIfAborted()
-    this.requested = false
-  }
-  get pending (): boolean { return this.requested }
-}
 
 /**
  * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
@@ -99,7 +91,11 @@ class Trigger {
  */
 export class FolderSync {
   private readonly c: FolderSyncComponents
-  private readonly diskLock = new AsyncLock()
+  private readonly diskLock: GuardedLock
+  /** root health (stop / resume) and the deletes' settle time and mass-delete protection */
+  private readonly guard: FolderGuard
+  /** paths `ferry revert` is bringing back: a scan meanwhile does not tombstone them again */
+  private readonly reinstalling = new Set<string>()
   private readonly scanTrigger = new Trigger()
   private readonly syncTrigger = new Trigger()
   private readonly watcher: FolderWatcher
@@ -133,6 +129,23 @@ export class FolderSync {
 
   constructor (components: FolderSyncComponents) {
     this.c = components
+    this.guard = new FolderGuard({
+      folder: components.folder,
+      root: components.root,
+      store: components.store,
+      log: components.log,
+      settings: components.settings ?? (() => ({})),
+      ...(components.recordFsid === undefined ? {} : { recordFsid: components.recordFsid }),
+      commit: async changes => await this.commitTombstones(changes),
+      liveFiles: () => { this.refreshPlan(); return this.summary.localFiles },
+      onEvent: e => this.c.onEvent?.(e),
+      onStopped: () => { void this.watcher.stop() },
+      onResumed: async () => {
+        await this.activate()
+        this.invalidatePlan()
+      }
+    })
+    this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.progress = new TransferProgress(components.folder)
     this.trashIndex = new TrashIndex(components.root, components.store)
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
@@ -164,6 +177,7 @@ export class FolderSync {
    * under load one was removed between a revert's write and its rename).
    */
   async applyOutsideLoop<T> (job: (c: ApplierComponents) => Promise<T>): Promise<T> {
+    this.assertRunning()
     this.outsideInstalls++
     try {
       return await job(this.applier)
@@ -177,25 +191,48 @@ export class FolderSync {
     return await this.blockSource.read(cid)
   }
 
+  /**
+   * Starts syncing, or, when the root is not as it must be (folder-health.ts), starts stopped:
+   * the root of an existing folder is never created here, and the folder resumes by itself once
+   * the root is back.
+   */
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
-    await mkdir(this.c.root, { recursive: true })
-    // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
-    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
-    await this.ignore.reload(this.c.root)
-    this.refreshTrash()
+    const stop = await this.guard.inspect()
     this.abort = new AbortController()
-    await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
       for (const p of paths) this.dirty.add(p)
       this.sortedPlan = undefined
       this.syncTrigger.request()
     })
-    this.requestScan()
     this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
     this.rescanTimer = setInterval(() => this.requestScan(), options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS)
+    this.guard.start()
+    if (stop !== undefined) this.guard.stop(stop)
+    else await this.activate()
+  }
+
+  /** The root is there (start, resume): temp area, rules, trash, a fresh watcher on it, a full scan. */
+  private async activate (): Promise<void> {
+    // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
+    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
+    await this.ignore.reload(this.c.root)
+    this.refreshTrash()
+    // (on resume: the old watch may follow the directory that was moved away)
+    await this.watcher.stop()
+    await this.watcher.start()
+    this.requestScan()
+    this.requestSync()
+  }
+
+  get stopped (): FolderStopped | undefined { return this.guard.stopped }
+
+  private assertRunning (): void {
+    const stopped = this.guard.stopped
+    if (stopped !== undefined) throw new FolderStoppedError(this.c.folder, stopped)
   }
 
   async stop (): Promise<void> {
+    this.guard.close()
     await this.watcher.stop()
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
@@ -204,7 +241,7 @@ export class FolderSync {
     this.abort.abort()
     await Promise.allSettled(this.loops)
     // wait for an in-flight commit to land before the database closes
-    await this.diskLock.run(async () => {})
+    await this.diskLock.drain()
     await this.blockSource.close()
   }
 
@@ -247,6 +284,7 @@ export class FolderSync {
   }
 
   private async scanOnce (): Promise<void> {
+    if (this.guard.stopped !== undefined) return
     this.scanning = true
     const started = Date.now()
     let full = this.fullScan
@@ -259,8 +297,10 @@ export class FolderSync {
         this.invalidatePlan()
         full = true
       }
+      const tombstones: LocalChange[] = []
       const result = await scanFolder({
         ...(full ? {} : { paths }),
+        onTombstone: change => { if (!this.reinstalling.has(change.path)) tombstones.push(change) },
         ignored: (p, isDir) => this.ignore.ignores(p, isDir),
         root: this.c.root,
         store: this.c.store,
@@ -276,16 +316,52 @@ export class FolderSync {
           return done.length
         }
       })
+      // every delete waits for the guard's settle time and mass-delete protection
+      this.guard.addTombstones(tombstones)
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
       }
       this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
+    } catch (err) {
+      if (!(err instanceof FolderStoppedError)) throw err // (the guard stopped the folder and said why)
     } finally {
       this.scanning = false
     }
   }
+
+  /** Commits tombstones under the disk lock, which checks the root and marker first. */
+  private async commitTombstones (changes: LocalChange[]): Promise<LocalChange[]> {
+    const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
+    if (done.length < changes.length) this.requestScan()
+    const landed = new Set(done.map(r => r.path))
+    return changes.filter(c => landed.has(c.path))
+  }
+
+  /** `ferry folder confirm-deletes`: the deletes mass-delete protection holds are recorded. */
+  async confirmHeldDeletes (): Promise<number> {
+    this.assertRunning()
+    return await this.guard.confirm()
+  }
+
+  /** `ferry revert` of held deletes: the files come back (from local blocks or peers). */
+  async revertHeldDeletes (): Promise<RevertResult> {
+    this.assertRunning()
+    const held = this.guard.deletes.takeHeld()
+    const records = held.map(c => this.c.store.own(c.path)).filter((r): r is FileRecord => r !== undefined && !r.deleted)
+    for (const r of records) this.reinstalling.add(r.path)
+    try {
+      const result = await this.applyOutsideLoop(async c => await reinstallRecords(records, c, this.abort.signal))
+      this.c.log('%s: %d held deletes reverted, %d failed', this.c.folder, result.reverted.length, result.failed.length)
+      return result
+    } finally {
+      for (const r of records) this.reinstalling.delete(r.path)
+      this.requestScan()
+    }
+  }
+
+  get hasHeldDeletes (): boolean { return this.guard.deletes.held.size > 0 }
 
   private retryLater (trigger: Trigger): void {
     if (this.retryTimers.has(trigger)) return
@@ -331,6 +407,7 @@ export class FolderSync {
 
   /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
   async restore (req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
+    this.assertRunning()
     this.refreshTrash()
     return await restoreVersion({
       folder: this.c.folder,
@@ -356,6 +433,7 @@ export class FolderSync {
   }
 
   private async syncOnce (): Promise<void> {
+    if (this.guard.stopped !== undefined) return
     this.syncing = true
     try {
       let actions = this.currentPlan()
@@ -403,7 +481,7 @@ export class FolderSync {
         const phaseStarted = Date.now()
         this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
         const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
-        await runLimitedBySize(phase, small, async a => {
+        await runLimitedBySize(phase, small, { small: DEFAULT_SMALL_FILE_CONCURRENCY, other: DEFAULT_APPLY_CONCURRENCY }, async a => {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
@@ -411,6 +489,7 @@ export class FolderSync {
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
+            if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
             failed = true
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
@@ -474,23 +553,11 @@ export class FolderSync {
       needFiles++
       if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
     }
-    const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
+    const stopped = this.guard.stopped
+    const held = this.guard.heldDeletes()
+    const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
+    const inSync = this.planned.size === 0 && !busy && stopped === undefined && held === undefined
     const { localFiles, localBytes } = this.summary
-    return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
   }
-}
-
-/** `fn` over small and other items at once, each kind with its own limit */
-async function runLimitedBySize<T> (items: readonly T[], isSmall: (item: T) => boolean, fn: (item: T) => Promise<void>): Promise<void> {
-  const small = items.filter(isSmall)
-  const rest = small.length === 0 ? items : items.filter(i => !isSmall(i))
-  await Promise.all([runLimited(small, DEFAULT_SMALL_FILE_CONCURRENCY, fn), runLimited(rest, DEFAULT_APPLY_CONCURRENCY, fn)])
-}
-
-async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!)
-  })
-  await Promise.all(workers)
 }

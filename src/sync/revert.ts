@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
+import type { FileRecord } from '../model/file-record.ts'
 
 export interface RevertResult {
   reverted: string[]
@@ -50,4 +51,25 @@ async function removeUnshared (path: string, c: ApplierComponents, base: number)
     else if (st !== undefined) await unlink(abs)
     await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
   })
+}
+
+/**
+ * Puts our own versions of `records` back on disk (`ferry revert` of deletes mass-delete
+ * protection held): their content comes from local blocks or from peers that hold it, no new
+ * version is made. A path that holds something again is left as it is.
+ */
+export async function reinstallRecords (records: readonly FileRecord[], c: ApplierComponents, signal?: AbortSignal): Promise<RevertResult> {
+  const actions: Action[] = records.map(r => r.type === 'dir' ? { kind: 'mkdir', path: r.path, record: r } : { kind: 'fetch', path: r.path, record: r })
+  const result: RevertResult = { reverted: [], failed: [] }
+  for (const a of sortActions(actions)) {
+    const own = c.store.own(a.path)
+    try {
+      if (own === undefined || own.deleted || own.seq !== a.record.seq) throw new StalePlanError(a.path)
+      if (await lstat(join(c.root, a.path)).then(() => false, () => true)) await applyAction(a, c, own.seq, signal)
+      result.reverted.push(a.path)
+    } catch (err) {
+      result.failed.push({ path: a.path, error: (err as Error).message })
+    }
+  }
+  return result
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR } from '../model/paths.ts'
@@ -10,6 +10,16 @@ export const TEMP_DIR = join(INTERNAL_DIR, 'tmp')
 export function tempPathFor (root: string, record: FileRecord): string {
   const id = createHash('sha256').update(record.path).update('\0').update(JSON.stringify(record.version)).digest('hex').slice(0, 32)
   return join(root, TEMP_DIR, id.slice(0, 1), `${id}.part`)
+}
+
+/**
+ * Creates `dir` in the temp area again (it was removed under us), but never the folder's root
+ * or its internal area: where those are gone the folder is stopped (folder-health.ts), and a
+ * recreated root would be an empty folder. Throws ENOENT then.
+ */
+export async function makeTempDir (root: string, dir: string): Promise<void> {
+  await stat(join(root, INTERNAL_DIR))
+  await mkdir(dir, { recursive: true })
 }
 
 /**

@@ -38,7 +38,7 @@ export class EventTail {
         return found !== undefined
       }, timeoutMs)
     } catch (err) {
-      throw new Error(`${(err as Error).message} (events so far: ${JSON.stringify(this.events.map(e => [e.type, 'path' in e ? e.path : e.device]))}; stderr: ${this.stderr})`)
+      throw new Error(`${(err as Error).message} (events so far: ${JSON.stringify(this.events.map(e => [e.type, 'path' in e ? e.path : 'device' in e ? e.device : e.folder]))}; stderr: ${this.stderr})`)
     }
     return found!
   }
