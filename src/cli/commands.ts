@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import { securePrivateDir } from './private-dir.ts'
 import { validateDeviceName } from './printable.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
