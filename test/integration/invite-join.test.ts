@@ -65,7 +65,7 @@ describe('sharing with a pairing code', () => {
     expect(joined.code).toBe(0)
     expect(joined.stdout).toContain(`joined folder docs at ${bDocs} (read-write)`)
     expect((await config(b)).devices[a.id]).toMatchObject({ name: 'a', addrs: [a.addr] })
-    expect((await config(b)).folders.docs).toEqual({ path: bDocs, members: { [a.id]: 'owner' } })
+    expect((await config(b)).folders.docs).toEqual({ path: bDocs, members: { [a.id]: 'owner' }, fsid: expect.any(String) })
     expect((await config(a)).folders.docs!.members).toEqual({ [b.id]: 'read-write' })
     expect((await config(a)).devices[b.id]).toBeDefined()
     const accepted = await tail.next('share accepted', e => e.type === 'share.accepted')
