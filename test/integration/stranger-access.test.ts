@@ -22,7 +22,7 @@ import { readApiInfo } from '../../src/api/api-token.ts'
 import { DHT_PROTOCOL } from '../../src/node/create-node.ts'
 import { JOIN_PROTOCOL, requestJoin } from '../../protocols/join/index.ts'
 import { INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
-import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
 import type { Config } from '../../src/config/config.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
 import { startLocalDaemon, type Cleanups } from '../helpers/in-process-nodes.ts'
@@ -98,7 +98,7 @@ describe('strangers during a pending invitation', () => {
       ['/ipfs/ping/1.0.0', new Uint8Array(32)],
       [DHT_PROTOCOL, undefined],
       [INDEX_PROTOCOL_2, encode(['sub', 'docs', []])],
-      [BLOCKS_PROTOCOLS[0], encode(['want', 'docs', [cid.bytes]])]
+      [BLOCKS_PROTOCOL, encode(['want', 'docs', [cid.bytes]])]
     ]
     for (const [protocol, request] of asked) {
       const stream = await stranger.dialProtocol(aId, protocol, { signal: AbortSignal.timeout(10_000) })
