@@ -376,7 +376,8 @@ export class Daemon {
 
   private hangUp (peer: string, reason: Error): void {
     this.opts.print(`cutting off ${this.nameOf(peer)}: ${reason.message}`)
-    void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    // peer ids here come from connections or the checked config; a bad one must still not throw
+    try { void this.node?.hangUp(peerIdFromString(peer)).catch(() => {}) } catch {}
   }
 
   /** replica members of any of our folders: relays, which can also relay connections */

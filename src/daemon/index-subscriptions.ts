@@ -48,7 +48,9 @@ export class IndexSubscriptions {
       if (this.subscriptions.has(key) || !this.c.folders.has(folder)) continue
       const sub: Subscription = { synced: false }
       this.subscriptions.set(key, sub)
-      void this.run(peer, folder, sub).finally(() => {
+      void this.run(peer, folder, sub).catch(err => {
+        logger(`ferry:index:client:${folder}`)('subscription to %s failed: %s', peer, toError(err).message)
+      }).finally(() => {
         if (this.subscriptions.get(key) === sub) this.subscriptions.delete(key)
         // the peer may have reconnected while this loop was winding down: its peer:connect found
         // this subscription still registered and started none, so start one now
