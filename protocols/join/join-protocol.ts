@@ -32,8 +32,19 @@ async function send (ms: MessageStream, m: JoinMessage): Promise<void> {
 export async function serveJoin (stream: Stream, peer: string, components: JoinServerComponents): Promise<JoinRole | undefined> {
   const ms = messages(stream)
   try {
-    const m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    if (m.type !== 'join') throw new InvalidMessageError(JOIN_PROTOCOL, `expected join, got ${m.type}`)
+    let m: JoinMessage
+    try {
+      m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
+      if (m.type !== 'join') throw new InvalidMessageError(JOIN_PROTOCOL, `expected join, got ${m.type}`)
+    } catch (err) {
+      // a request that does not fit the schema (an address that does not parse...) is answered
+      // with its reason, so the joiner's user sees it; nothing of it is used
+      if (!(err instanceof InvalidMessageError)) throw err
+      components.log('join from %s refused: %s', peer, err.message)
+      await send(ms, { type: 'err', code: err.code, message: err.message.slice(0, 1024) })
+      await ms.close()
+      return undefined
+    }
     let role: JoinRole | undefined
     try {
       role = await components.accept(peer, { folder: m.folder, secret: m.secret, addrs: m.addrs })

@@ -1,7 +1,22 @@
 import { DEFAULT_MAX_ADDR_CHARS, DEFAULT_MAX_ADDRS, JOIN_PROTOCOL, SECRET_BYTES } from './constants.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { fieldReaders } from '../wire/fields.ts'
 
 const { bad, shortString } = fieldReaders(JOIN_PROTOCOL)
+/** same rule as config folder ids: they end up in config.json and in record keys */
+const FOLDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+function folderId (v: unknown): string {
+  const s = shortString(v, 'folder', 64)
+  return FOLDER_ID.test(s) ? s : bad('folder is not a valid folder id')
+}
+
+/** an address the joiner can be dialled at: it must parse, it ends up in the inviter's config */
+function addr (v: unknown): string {
+  const s = shortString(v, 'addr', DEFAULT_MAX_ADDR_CHARS)
+  try { multiaddr(s) } catch { return bad(`addr ${JSON.stringify(s.slice(0, 40))} is not a multiaddr`) }
+  return s
+}
 
 /**
  * Wire schema of /ferry/join/1 (docs/PROTOCOL.md). CBOR arrays:
@@ -23,20 +38,21 @@ export function encodeJoinMessage (m: JoinMessage): unknown[] {
 }
 
 export function decodeJoinMessage (v: [string, ...unknown[]]): JoinMessage {
-  const [tag, ...rest] = v
+  if (!Array.isArray(v)) return bad('not an array')
+  const [tag, ...rest] = v as unknown[]
   switch (tag) {
     case 'join': {
       if (rest.length !== 3) return bad('join: expected [folder, secret, addrs]')
       const [folder, secret, addrs] = rest
       if (!(secret instanceof Uint8Array) || secret.byteLength !== SECRET_BYTES) return bad(`join: secret must be ${SECRET_BYTES} bytes`)
       if (!Array.isArray(addrs) || addrs.length > DEFAULT_MAX_ADDRS) return bad(`join: at most ${DEFAULT_MAX_ADDRS} addrs`)
-      return { type: 'join', folder: shortString(folder, 'folder', 256), secret, addrs: addrs.map(a => shortString(a, 'addr', DEFAULT_MAX_ADDR_CHARS)) }
+      return { type: 'join', folder: folderId(folder), secret, addrs: addrs.map(addr) }
     }
     case 'welcome': {
       if (rest.length !== 2) return bad('welcome: expected [folder, role]')
       const role = rest[1]
       if (role !== 'read-write' && role !== 'read-only') return bad('welcome: bad role')
-      return { type: 'welcome', folder: shortString(rest[0], 'folder', 256), role }
+      return { type: 'welcome', folder: folderId(rest[0]), role }
     }
     case 'err':
       if (rest.length !== 2) return bad('err: expected [code, message]')

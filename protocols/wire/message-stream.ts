@@ -63,12 +63,7 @@ export class MessageStream {
 
   /** A frame's strict CBOR as a tagged array, else InvalidMessageError. */
   decode (frame: Uint8ArrayList): [string, ...unknown[]] {
-    let v: unknown
-    try { v = decode(frame.subarray(), STRICT_CBOR) } catch (err) {
-      throw new InvalidMessageError(this.protocol, `bad CBOR (${(err as Error).message})`)
-    }
-    if (!Array.isArray(v) || typeof v[0] !== 'string') throw new InvalidMessageError(this.protocol, 'not a tagged array')
-    return v as [string, ...unknown[]]
+    return decodeFrame(this.protocol, frame.subarray())
   }
 
   /** Sends one message; waits while the muxer's queue is over the bound. */
@@ -107,6 +102,16 @@ export class MessageStream {
   abort (err: unknown): void {
     this.stream.abort(toError(err))
   }
+}
+
+/** A frame's strict CBOR as a tagged array (a string first), else InvalidMessageError of `protocol`. */
+export function decodeFrame (protocol: string, bytes: Uint8Array): [string, ...unknown[]] {
+  let v: unknown
+  try { v = decode(bytes, STRICT_CBOR) } catch (err) {
+    throw new InvalidMessageError(protocol, `bad CBOR (${(err as Error).message})`)
+  }
+  if (!Array.isArray(v) || typeof v[0] !== 'string') throw new InvalidMessageError(protocol, 'not a tagged array')
+  return v as [string, ...unknown[]]
 }
 
 function varint (n: number): Uint8Array {

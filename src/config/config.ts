@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FerryError } from '../errors.ts'
 import { writeFileAtomic } from './atomic-write.ts'
+import { checkConfig, ConfigError, FOLDER_ID_PATTERN, type CheckedConfig } from './check-config.ts'
+
+export { ConfigError, ROLES, checkConfig, type CheckedConfig } from './check-config.ts'
 
 export type Role = 'owner' | 'read-write' | 'read-only' | 'replica'
-export const ROLES: readonly Role[] = ['owner', 'read-write', 'read-only', 'replica']
 
 export interface DeviceConfig {
   name?: string
@@ -38,13 +40,15 @@ export interface Config {
 
 export const CONFIG_FILE = 'config.json'
 
-export class ConfigError extends FerryError {}
-
 export function emptyConfig (): Config {
   return { version: 1, devices: {}, folders: {} }
 }
 
-export async function loadConfig (home: string): Promise<Config> {
+/**
+ * The config with its bad entries left out (see checkConfig); `skipped` names them. Throws
+ * ConfigError when the file is missing, not JSON, or unusable as a whole.
+ */
+export async function readConfig (home: string): Promise<CheckedConfig> {
   let text: string
   try {
     text = await readFile(join(home, CONFIG_FILE), 'utf8')
@@ -52,7 +56,7 @@ export async function loadConfig (home: string): Promise<Config> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ConfigError(`no ferry identity in ${home}`, 'ERR_FERRY_NOT_INITIALIZED', 'run `ferry init` first, or pass --home')
     }
-    throw err
+    throw new ConfigError(`cannot read ${join(home, CONFIG_FILE)}: ${(err as Error).message}`, 'ERR_FERRY_BAD_CONFIG')
   }
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch {
@@ -61,32 +65,9 @@ export async function loadConfig (home: string): Promise<Config> {
   return checkConfig(parsed, join(home, CONFIG_FILE))
 }
 
-function checkConfig (v: unknown, file: string): Config {
-  const bad = (why: string): never => { throw new ConfigError(`${file}: ${why}`, 'ERR_FERRY_BAD_CONFIG') }
-  if (typeof v !== 'object' || v === null) return bad('not an object')
-  const c = v as Partial<Config>
-  if (c.version !== 1) bad('unknown version')
-  if (typeof c.devices !== 'object' || c.devices === null) bad('devices missing')
-  if (typeof c.folders !== 'object' || c.folders === null) bad('folders missing')
-  for (const [id, d] of Object.entries(c.devices!)) {
-    if (!Array.isArray(d.addrs)) bad(`device ${id}: addrs must be an array`)
-  }
-  for (const [id, f] of Object.entries(c.folders!)) {
-    if (typeof f.path !== 'string') bad(`folder ${id}: path missing`)
-    for (const role of Object.values(f.members ?? {})) if (!ROLES.includes(role)) bad(`folder ${id}: bad role ${String(role)}`)
-    if (f.retentionDays !== undefined && !(typeof f.retentionDays === 'number' && f.retentionDays >= 0)) bad(`folder ${id}: retentionDays must be a number >= 0`)
-    if (f.fsid !== undefined && typeof f.fsid !== 'string') bad(`folder ${id}: fsid must be a string`)
-    const dp = f.deleteProtection
-    if (dp !== undefined) {
-      if (typeof dp !== 'object' || dp === null) bad(`folder ${id}: deleteProtection must be an object`)
-      if (dp.enabled !== undefined && typeof dp.enabled !== 'boolean') bad(`folder ${id}: deleteProtection.enabled must be true or false`)
-      if (dp.ratio !== undefined && !(typeof dp.ratio === 'number' && dp.ratio >= 0 && dp.ratio <= 1)) bad(`folder ${id}: deleteProtection.ratio must be a number from 0 to 1`)
-      for (const k of ['minFiles', 'dirFiles'] as const) {
-        if (dp[k] !== undefined && !(Number.isInteger(dp[k]) && dp[k] >= 0)) bad(`folder ${id}: deleteProtection.${k} must be an integer >= 0`)
-      }
-    }
-  }
-  return c as Config
+/** The config with its bad entries left out (the daemon reports them: readConfig). */
+export async function loadConfig (home: string): Promise<Config> {
+  return (await readConfig(home)).config
 }
 
 export async function saveConfig (home: string, config: Config): Promise<void> {
@@ -95,7 +76,7 @@ export async function saveConfig (home: string, config: Config): Promise<void> {
 
 /** Folder ids travel in records and protocol ids: keep them boring. */
 export function validateFolderId (id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
+  if (!FOLDER_ID_PATTERN.test(id)) {
     throw new ConfigError(`invalid folder id ${JSON.stringify(id)}`, 'ERR_FERRY_BAD_FOLDER_ID', 'use 1-64 letters, digits, ".", "_" or "-"')
   }
   return id

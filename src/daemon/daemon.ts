@@ -2,10 +2,9 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { loadConfig, saveConfig, type Config } from '../config/config.ts'
+import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
@@ -42,7 +41,8 @@ import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
-import { dialViaRelays } from '../replica/relayed-dial.ts'
+import { DeviceDialer } from './device-dialer.ts'
+import { onlyTrusted } from '../node/stranger-guard.ts'
 
 export interface DaemonOptions {
   home: string
@@ -78,6 +78,8 @@ export type { IndexTraffic }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const DIAL_TIMEOUT_MS = 10_000
+/** one line per config entry skipped; more are counted */
+const MAX_SKIPPED_LINES = 20
 const PROGRESS_INTERVAL_MS = 1_000
 
 /**
@@ -96,7 +98,7 @@ export class Daemon {
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
-  private readonly dialing = new Set<string>()
+  private readonly dialer: DeviceDialer
   private readonly control: ControlServer
   private readonly api: HttpApi
   /** what `GET /events` streams */
@@ -113,12 +115,22 @@ export class Daemon {
     log: logger('ferry:retention')
   })
 
-  private constructor (opts: DaemonOptions, key: PrivateKey, config: Config) {
+  private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
     this.key = key
     this.self = deviceIdOf(key)
     this.config = config
     this.membership = new Membership(this.self, config)
+    this.reportSkipped(skipped)
+    this.dialer = new DeviceDialer({
+      node: () => this.requireNode(),
+      devices: () => this.config.devices,
+      isTrusted: peer => this.membership.isTrusted(peer),
+      isConnected: peer => this.isConnected(peer),
+      relays: () => this.relays(),
+      stopped: () => this.stopped,
+      log: this.log
+    })
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.subscriptions = new IndexSubscriptions({
       folders: this.folders,
@@ -183,8 +195,8 @@ export class Daemon {
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
     const key = await loadDeviceKey(opts.home)
-    const config = await loadConfig(opts.home)
-    return new Daemon(opts, key, config)
+    const { config, skipped } = await readConfig(opts.home)
+    return new Daemon(opts, key, config, skipped)
   }
 
   private requireNode (): FerryNode {
@@ -224,34 +236,44 @@ export class Daemon {
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
-      // a pending invitation lets strangers connect, for /ferry/join/1 only: every other
-      // protocol checks folder membership, and the connection is closed after a while (peer:connect)
-      isTrusted: id => this.membership.isTrusted(id) || this.sharing.admitsStrangers(),
+      isTrusted: id => this.membership.isTrusted(id),
+      // a pending invitation lets strangers connect, for /ferry/join/1 only: every other protocol
+      // refuses them (onlyTrusted), and the connection is closed once the join is over or after
+      // a while (peer:connect)
+      admitsStrangers: () => this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
     })
     this.node = node
     // /ferry/index/2 (record deltas) and /1 for older peers; serveIndex reads stream.protocol
-    await node.handle([...INDEX_PROTOCOLS], async (stream, connection) => {
+    const trusted = (peer: string): boolean => this.membership.isTrusted(peer)
+    await node.handle([...INDEX_PROTOCOLS], onlyTrusted(trusted, async (stream, connection) => {
       await serveIndex(stream, connection.remotePeer.toString(), {
         folderStore: (peer, folder) => this.membership.mayRead(folder, peer) ? this.folders.get(folder)?.store : undefined,
         log: logger('ferry:index:server')
       })
-    }, { maxInboundStreams: INDEX_MAX_STREAMS })
+    }), { maxInboundStreams: INDEX_MAX_STREAMS })
     // /ferry/blocks/2 and, for older peers, /1 (raw blocks only); one handler, it reads stream.protocol
-    await node.handle([...BLOCKS_PROTOCOLS], async (stream, connection) => {
+    await node.handle([...BLOCKS_PROTOCOLS], onlyTrusted(trusted, async (stream, connection) => {
       await serveBlocks(stream, connection.remotePeer.toString(), {
         mayRead: (peer, folder) => this.membership.mayRead(folder, peer) && this.folders.has(folder),
         readBlock: async (folder, cid) => await this.readBlock(folder, cid),
         log: logger('ferry:blocks:server')
       })
-    }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
+    }), { maxInboundStreams: BLOCKS_MAX_STREAMS })
     await node.handle(JOIN_PROTOCOL, async (stream, connection) => {
-      await this.sharing.handleJoin(stream, connection.remotePeer.toString())
+      const peer = connection.remotePeer.toString()
+      try {
+        await this.sharing.handleJoin(stream, peer)
+      } finally {
+        // a stranger's connection was for this join only (a new member reconnects as trusted)
+        if (!this.membership.isTrusted(peer)) await connection.close().catch(() => {})
+      }
     }, { maxInboundStreams: JOIN_MAX_STREAMS })
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
+      this.dialer.connected(peer)
       if (!this.membership.isTrusted(peer)) {
         // admitted for a join: it gets that long to finish
         setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
@@ -265,13 +287,14 @@ export class Daemon {
     })
     node.addEventListener('peer:disconnect', e => {
       const peer = e.detail.toString()
+      this.dialer.disconnected(peer)
       if (!this.membership.isTrusted(peer)) return
       this.opts.print(`peer disconnected: ${this.nameOf(peer)}`)
       this.events.publish({ type: 'peer.disconnected', device: peer, ...this.nameField(peer) })
     })
     node.addEventListener('peer:discovery', e => {
       const peer = e.detail.id.toString()
-      if (this.membership.isTrusted(peer) && !this.isConnected(peer)) void this.dial(peer)
+      if (this.membership.isTrusted(peer) && !this.isConnected(peer)) void this.dialer.dial(peer)
     })
     await node.start()
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
@@ -286,14 +309,20 @@ export class Daemon {
       this.subscriptions.ensure(peer)
       this.replicas.peerConnected(peer)
     }
-    this.dialTimer = setInterval(() => this.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
+    this.dialTimer = setInterval(() => this.dialer.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     this.progressTimer = setInterval(() => {
       const transfers = this.transfers()
       onProgress?.(transfers)
       for (const t of transfers) this.events.publish({ type: 'transfer.progress', folder: t.folder, path: t.path, sizeBytes: t.sizeBytes, doneBytes: t.doneBytes, bytesPerSecond: t.bytesPerSecond })
     }, PROGRESS_INTERVAL_MS)
-    this.dialAll()
+    this.dialer.dialAll()
+  }
+
+  /** config entries that did not pass the checks: one line each, the daemon runs without them */
+  private reportSkipped (skipped: readonly string[]): void {
+    for (const line of skipped.slice(0, MAX_SKIPPED_LINES)) this.opts.print(`config: skipped ${line}`)
+    if (skipped.length > MAX_SKIPPED_LINES) this.opts.print(`config: skipped ${skipped.length - MAX_SKIPPED_LINES} more entries`)
   }
 
   private nameField (peer: string): { name?: string } {
@@ -378,40 +407,8 @@ export class Daemon {
 
   private hangUp (peer: string, reason: Error): void {
     this.opts.print(`cutting off ${this.nameOf(peer)}: ${reason.message}`)
-    void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
-  }
-
-  private dialAll (): void {
-    for (const peer of Object.keys(this.config.devices)) {
-      if (!this.membership.isTrusted(peer) || this.isConnected(peer)) continue
-      void this.dial(peer)
-    }
-  }
-
-  private async dial (peer: string): Promise<void> {
-    if (this.dialing.has(peer) || this.stopped) return
-    this.dialing.add(peer)
-    try {
-      const node = this.requireNode()
-      const addrs = (this.config.devices[peer]?.addrs ?? []).map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
-      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-      if (addrs.length > 0) {
-        try {
-          await node.dial(addrs, { signal })
-          return
-        } catch (err) {
-          this.log('dialing %s at %s failed: %s', peer, addrs.join(','), toError(err).message)
-        }
-      }
-      // addresses learnt from mDNS live in the peer store
-      const direct = await node.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => true, err => {
-        this.log('dialing %s failed: %s', peer, toError(err).message)
-        return false
-      })
-      if (!direct && !this.isConnected(peer)) await dialViaRelays(node, peer, this.relays().filter(r => r !== peer && this.isConnected(r)), this.log)
-    } finally {
-      this.dialing.delete(peer)
-    }
+    // peer ids here come from connections or the checked config; a bad one must still not throw
+    try { void this.node?.hangUp(peerIdFromString(peer)).catch(() => {}) } catch {}
   }
 
   /** replica members of any of our folders: relays, which can also relay connections */
@@ -420,7 +417,8 @@ export class Daemon {
   }
 
   async reload (): Promise<void> {
-    const config = await loadConfig(this.opts.home)
+    const { config, skipped } = await readConfig(this.opts.home)
+    this.reportSkipped(skipped)
     const connected = (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString())
     const access = (peer: string): string => JSON.stringify(this.membership.foldersSharedWith(peer).map(f => [f, this.membership.role(f, peer)]))
     const before = new Map(connected.map(p => [p, access(p)]))
@@ -444,7 +442,9 @@ export class Daemon {
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
     for (const conn of this.node?.getConnections() ?? []) this.subscriptions.ensure(conn.remotePeer.toString())
-    this.dialAll()
+    // the user may have fixed an address or a trust: try everyone again now
+    this.dialer.reset()
+    this.dialer.dialAll()
   }
 
   private transfers (): TransferStatus[] {

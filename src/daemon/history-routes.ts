@@ -5,6 +5,7 @@ import type { Route } from './control-server.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
 import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type RemoteHistory, type Revision } from '../history/revisions.ts'
 import type { RestoreResult } from '../history/restore.ts'
+import { bodyObject } from '../api/body-fields.ts'
 
 export interface HistoryRoutesComponents {
   folders: () => ReadonlyMap<string, FolderSync>
@@ -45,7 +46,7 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
     },
     'GET /deleted': async ({ query }): Promise<DeletedFile[]> => await deletedFiles(catalog(folderOf(query.get('folder') ?? undefined))),
     'POST /restore': async ({ body }): Promise<RestoreResult> => {
-      const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+      const b = bodyObject(body)
       const sync = folderOf(b.folder)
       const str = (k: string): string | undefined => {
         const v = b[k]

@@ -5,12 +5,14 @@ import { INDEX_PROTOCOLS, segmentIndexOf, subscribeIndex } from '../../protocols
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
+import { Backoff } from '../node/backoff.ts'
 
 /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
 export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
 
-const RESUBSCRIBE_DELAY_MS = 1_000
-const NOT_MEMBER_RETRY_MS = 5_000
+/** a failing subscription is retried after 1-2 s, 2-4 s, ... up to a minute; a refused one from 5 s */
+const resubscribe = new Backoff({ baseMs: 1_000, capMs: 60_000 })
+const refused = new Backoff({ baseMs: 5_000, capMs: 5 * 60_000 })
 const DIAL_TIMEOUT_MS = 10_000
 
 export interface IndexSubscriptionsComponents {
@@ -46,7 +48,9 @@ export class IndexSubscriptions {
       if (this.subscriptions.has(key) || !this.c.folders.has(folder)) continue
       const sub: Subscription = { synced: false }
       this.subscriptions.set(key, sub)
-      void this.run(peer, folder, sub).finally(() => {
+      void this.run(peer, folder, sub).catch(err => {
+        logger(`ferry:index:client:${folder}`)('subscription to %s failed: %s', peer, toError(err).message)
+      }).finally(() => {
         if (this.subscriptions.get(key) === sub) this.subscriptions.delete(key)
         // the peer may have reconnected while this loop was winding down: its peer:connect found
         // this subscription still registered and started none, so start one now
@@ -68,10 +72,11 @@ export class IndexSubscriptions {
   /** Keeps one index subscription to `peer` for `folder` while both stay connected and members. */
   private async run (peer: string, folder: string, sub: Subscription): Promise<void> {
     const log = logger(`ferry:index:client:${folder}`)
+    let failures = 0
     while (!this.c.stopped() && this.c.isConnected(peer) && this.c.mayRead(folder, peer)) {
       const sync = this.c.folders.get(folder)
       if (sync === undefined) return
-      let retryMs = RESUBSCRIBE_DELAY_MS
+      let retryMs: number
       try {
         const stream = await this.c.dialIndex(this.c.peerIdOf(peer), [...INDEX_PROTOCOLS], AbortSignal.timeout(DIAL_TIMEOUT_MS))
         const traffic = this.traffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
@@ -81,8 +86,10 @@ export class IndexSubscriptions {
           segments: segmentIndexOf(sync.store),
           onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
           onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
-          onSynced: () => { sub.synced = true; sync.requestSync() }
+          onSynced: () => { sub.synced = true; failures = 0; sync.requestSync() }
         })
+        // the server ended a subscription that worked: resubscribe soon
+        retryMs = resubscribe.delayFor(Math.max(1, failures))
       } catch (err) {
         sub.synced = false
         if (this.c.stopped()) return
@@ -90,7 +97,8 @@ export class IndexSubscriptions {
           this.c.hangUp(peer, err)
           return
         }
-        if (err instanceof RemoteError) retryMs = NOT_MEMBER_RETRY_MS
+        failures++
+        retryMs = (err instanceof RemoteError ? refused : resubscribe).delayFor(failures)
         log('subscription to %s ended: %s', peer, toError(err).message)
       }
       await new Promise(resolve => setTimeout(resolve, retryMs))

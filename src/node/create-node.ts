@@ -8,7 +8,8 @@ import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerInfo, PrivateKey } from '@libp2p/interface'
+import { trustedOnly } from './stranger-guard.ts'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
@@ -19,8 +20,20 @@ export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 export interface NodeOptions {
   privateKey: PrivateKey
   listen: string[]
-  /** only these devices may connect, in either direction */
+  /** only these devices may connect, in either direction, and use any protocol */
   isTrusted: (peerId: string) => boolean
+  /**
+   * While this answers true (an invitation is pending), other devices may connect too, inbound
+   * only. Every protocol of the node's services (identify, ping, DHT, relay) refuses their
+   * streams and the DHT never learns of them: only handlers the caller registers itself without
+   * `onlyTrusted` (the join protocol) serve them.
+   */
+  admitsStrangers?: () => boolean
+  /**
+   * Abort a connection whose ping fails (default true). A joiner's node turns it off: the
+   * inviter answers nothing but the join protocol while the joiner is still a stranger to it.
+   */
+  abortOnPingFailure?: boolean
   mdns: boolean
   /**
    * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
@@ -48,19 +61,24 @@ export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify
  * only trusted devices in or out.
  */
 export async function createNode (opts: NodeOptions): Promise<FerryNode> {
-  const deny = (peer: { toString: () => string }): boolean => !opts.isTrusted(peer.toString())
+  const trusted = (peer: string): boolean => opts.isTrusted(peer)
+  const deny = (peer: { toString: () => string }): boolean => !trusted(peer.toString())
+  const denyInbound = (peer: { toString: () => string }): boolean => deny(peer) && opts.admitsStrangers?.() !== true
+  // the DHT keeps, and tells others of, trusted devices only; every address of theirs is kept
+  // (LAN and loopback included)
+  const trustedPeers = (info: PeerInfo): PeerInfo => trusted(info.id.toString()) ? passthroughMapper(info) : { id: info.id, multiaddrs: [] }
   return await createLibp2p({
     privateKey: opts.privateKey,
     // devices also listen through relays (a reservation on each trusted relay they connect to),
     // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
     addresses: { listen: opts.relayServer !== true && opts.circuitListen === true ? [...new Set([...opts.listen, '/p2p-circuit'])] : opts.listen },
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [tcp(), trustedOnly(circuitRelayTransport(), trusted)],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [socketTls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],
     connectionGater: {
       denyDialPeer: deny,
-      denyInboundEncryptedConnection: deny,
+      denyInboundEncryptedConnection: denyInbound,
       denyOutboundEncryptedConnection: deny
     },
     connectionManager: {
@@ -68,17 +86,17 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50
     },
-    connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: true },
+    connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: opts.abortOnPingFailure ?? true },
     peerDiscovery: opts.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: DEFAULT_MDNS_INTERVAL_MS })] : [],
     services: {
-      identify: identify(),
-      ping: ping(),
-      // a private kad-dht among trusted devices and their relays (the gater keeps everyone else
-      // out): dialing a device we have no address for looks it up here. Every address is kept
-      // (LAN and loopback included): all peers in this DHT are trusted.
-      dht: kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+      identify: trustedOnly(identify(), trusted),
+      ping: trustedOnly(ping(), trusted),
+      // a private kad-dht among trusted devices and their relays: dialing a device we have no
+      // address for looks it up here. Strangers admitted for a join can neither query it nor
+      // enter its routing table.
+      dht: trustedOnly(kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: trustedPeers }), trusted),
       ...(opts.relayServer === true
-        ? { relay: circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }) }
+        ? { relay: trustedOnly(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }), trusted) }
         : {})
     }
   }) as FerryNode

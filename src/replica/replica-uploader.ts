@@ -96,7 +96,7 @@ export class ReplicaUploader {
     if (!this.c.isConnected()) { this.synced = false; return }
     clearTimeout(this.retryTimer)
     this.running = true
-    void this.loop().finally(() => { this.running = false })
+    void this.loop().catch(err => { this.c.log('upload of %s to %s failed: %s', this.c.folder, this.c.replica, toError(err).message) }).finally(() => { this.running = false })
   }
 
   private retryIn (ms: number): void {

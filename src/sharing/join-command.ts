@@ -48,7 +48,8 @@ export async function joinCommand (home: string, codeText: string, path: string,
     if (!(err instanceof NoDaemonError)) throw err
   }
 
-  const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device, mdns: false })
+  // the inviter answers nothing but the join protocol (not ping) until we are a member
+  const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device, mdns: false, abortOnPingFailure: false })
   let role: JoinRole
   try {
     await node.start()

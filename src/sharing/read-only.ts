@@ -1,6 +1,7 @@
 import type { Role } from '../config/config.ts'
 import { FerryError } from '../errors.ts'
 import type { Routes } from '../api/router.ts'
+import { bodyObject, optionalString } from '../api/body-fields.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
 import { localChanges, type LocalChangeEntry } from '../sync/local-changes.ts'
 import { revertLocalChanges, type RevertResult } from '../sync/revert.ts'
@@ -42,8 +43,8 @@ export class ReadOnlyFolders {
   }
 
   private readOnlyFolder (body: unknown, query: URLSearchParams): FolderSync {
-    const id = (body as { folder?: unknown } | undefined)?.folder ?? query.get('folder')
-    if (typeof id !== 'string') throw new FerryError('which folder? (folder=<id>)', 'ERR_FERRY_BAD_REQUEST')
+    const id = optionalString(bodyObject(body), 'folder', 64) ?? query.get('folder')
+    if (id === null) throw new FerryError('which folder? (folder=<id>)', 'ERR_FERRY_BAD_REQUEST')
     const sync = this.c.folder(id)
     if (sync === undefined) throw new FerryError(`no folder ${id}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
     if (this.c.ownRole(id) !== 'read-only') throw new FerryError(`this device is not read-only in folder ${id}: its changes are shared, there is nothing to revert`, 'ERR_FERRY_NOT_READ_ONLY')

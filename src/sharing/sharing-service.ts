@@ -7,6 +7,7 @@ import type { Routes } from '../api/router.ts'
 import { serveJoin, type JoinRequest, type JoinRole } from '../../protocols/join/index.ts'
 import { Invitations, DEFAULT_INVITATION_TTL_MS } from './invitations.ts'
 import { encodePairingCode } from './pairing-code.ts'
+import { bodyObject, optionalBoolean, optionalInteger, requiredString } from '../api/body-fields.ts'
 
 export interface SharingComponents {
   home: string
@@ -60,19 +61,19 @@ export class SharingService {
   }
 
   private async invite (body: unknown): Promise<InviteResult> {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { folder?: unknown, readOnly?: unknown, ttlSeconds?: unknown }
-    if (typeof b.folder !== 'string') throw new FerryError('invite needs a folder id', 'ERR_FERRY_BAD_REQUEST')
-    const ttl = b.ttlSeconds ?? DEFAULT_INVITATION_TTL_MS / 1000
-    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) throw new FerryError(`the expiry must be 1..${MAX_TTL_SECONDS} seconds`, 'ERR_FERRY_BAD_REQUEST')
+    const b = bodyObject(body)
+    const folder = requiredString(b, 'folder', 64)
+    const readOnly = optionalBoolean(b, 'readOnly') ?? false
+    const ttl = optionalInteger(b, 'ttlSeconds', 1, MAX_TTL_SECONDS) ?? DEFAULT_INVITATION_TTL_MS / 1000
     const config = await loadConfig(this.c.home)
-    if (config.folders[b.folder] === undefined) throw new FerryError(`no folder ${b.folder}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
-    const role: JoinRole = b.readOnly === true ? 'read-only' : 'read-write'
-    const { secret, invitation } = await this.invitations.create(b.folder, role, ttl * 1000)
+    if (config.folders[folder] === undefined) throw new FerryError(`no folder ${folder}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
+    const role: JoinRole = readOnly ? 'read-only' : 'read-write'
+    const { secret, invitation } = await this.invitations.create(folder, role, ttl * 1000)
     const addrs = [...new Set(this.c.listenAddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')))]
     const relay = relayOf(config)
-    const code = encodePairingCode({ folder: b.folder, device: this.c.self, addrs, ...(relay === undefined ? {} : { relay }), secret })
-    this.c.print(`invitation to ${b.folder} (${role}) made, valid until ${new Date(invitation.expiresAt).toISOString()}`)
-    return { code, folder: b.folder, role, expiresAt: invitation.expiresAt }
+    const code = encodePairingCode({ folder, device: this.c.self, addrs, ...(relay === undefined ? {} : { relay }), secret })
+    this.c.print(`invitation to ${folder} (${role}) made, valid until ${new Date(invitation.expiresAt).toISOString()}`)
+    return { code, folder, role, expiresAt: invitation.expiresAt }
   }
 
   /** Serves one `/ferry/join/1` stream; applies the new member once the joiner has its answer. */

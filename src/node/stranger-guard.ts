@@ -1,0 +1,63 @@
+import type { Connection, PeerId, Stream, StreamHandler, Topology } from '@libp2p/interface'
+import { FerryError } from '../errors.ts'
+
+/** A stream from a device we do not trust, on a protocol other than the join protocol. */
+export class StrangerStreamError extends FerryError {
+  constructor (protocol: string) {
+    super(`${protocol} is for trusted devices only`, 'ERR_FERRY_NOT_TRUSTED')
+  }
+}
+
+export type IsTrusted = (peer: string) => boolean
+
+/**
+ * `handler`, except that a stream from a device `isTrusted` refuses is aborted before the
+ * handler sees it. While an invitation is pending the gater lets any device connect (to join):
+ * every protocol but /ferry/join/1 is wrapped in this.
+ */
+export function onlyTrusted (isTrusted: IsTrusted, handler: StreamHandler): StreamHandler {
+  return (stream: Stream, connection: Connection) => {
+    if (isTrusted(connection.remotePeer.toString())) return handler(stream, connection)
+    stream.abort(new StrangerStreamError(stream.protocol ?? 'this protocol'))
+  }
+}
+
+interface RegistrarLike {
+  handle: (protocol: string | string[], handler: StreamHandler, options?: unknown) => Promise<void>
+  register: (protocol: string, topology: Topology) => Promise<string>
+}
+
+/**
+ * A libp2p service or transport factory whose stream handlers and topologies (what it learns of
+ * peers that connect) see trusted devices only: its `components.registrar` is wrapped, so every
+ * `handle` goes through `onlyTrusted` and a topology's `onConnect` is not told of strangers
+ * (the DHT adds peers to its routing table there). The rest of `components` is passed through.
+ */
+export function trustedOnly<C extends object, T> (factory: (components: C) => T, isTrusted: IsTrusted): (components: C) => T {
+  return (components: C) => {
+    const registrar = (components as { registrar: RegistrarLike }).registrar
+    const guarded = new Proxy(registrar, {
+      get (target, prop) {
+        if (prop === 'handle') {
+          return async (protocol: string | string[], handler: StreamHandler, options?: unknown) => { await target.handle(protocol, onlyTrusted(isTrusted, handler), options) }
+        }
+        if (prop === 'register') {
+          return async (protocol: string, topology: Topology) => await target.register(protocol, new Proxy(topology, {
+            get (t, p) {
+              if (p !== 'onConnect' || t.onConnect === undefined) return Reflect.get(t, p)
+              return (peer: PeerId, conn: Connection) => isTrusted(peer.toString()) ? t.onConnect?.(peer, conn) : undefined
+            }
+          }))
+        }
+        const v = Reflect.get(target, prop) as unknown
+        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+      }
+    })
+    const wrapped = new Proxy(components, {
+      get (target, prop) {
+        return prop === 'registrar' ? guarded : Reflect.get(target, prop)
+      }
+    })
+    return factory(wrapped)
+  }
+}
