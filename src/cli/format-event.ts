@@ -1,5 +1,6 @@
 import type { FerryEvent } from '../events/event-bus.ts'
 import { formatBytes } from './format-bytes.ts'
+import { printablePath } from '../sync/path-errors.ts'
 
 /** One line per event for `ferry events`; devices by name when this device knows one. */
 export function formatEvent (e: FerryEvent, names: Record<string, string | undefined>): string {
@@ -20,6 +21,10 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} ${e.type.slice(5)} ${e.name ?? who(e.device)} ${e.device}`
     case 'transfer.progress':
       return `${time} receiving ${e.folder}/${e.path} ${formatBytes(e.doneBytes)} / ${formatBytes(e.sizeBytes)}`
+    case 'file.error':
+      return `${time} error ${e.folder}/${printablePath(e.path)}: ${e.reason} (${e.code})`
+    case 'file.error.cleared':
+      return `${time} ok again ${e.folder}/${printablePath(e.path)}`
     case 'share.accepted':
       return `${time} ${e.name ?? who(e.device)} ${e.device} joined ${e.folder} (${e.role})`
   }

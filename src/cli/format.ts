@@ -2,6 +2,7 @@ import type { DaemonStatus } from '../daemon/daemon.ts'
 import { formatBytes } from './format-bytes.ts'
 import type { FolderListEntry } from './commands.ts'
 import { describeTransfer } from './progress-view.ts'
+import { printablePath } from '../sync/path-errors.ts'
 
 export function formatStatus (s: DaemonStatus): string {
   const lines = [`device ${s.deviceId}`]
@@ -15,6 +16,7 @@ export function formatStatus (s: DaemonStatus): string {
     if (f.role === 'read-only') lines.push(`    read-only: ${f.localChanges ?? 0} local change${f.localChanges === 1 ? '' : 's'} not accepted by others${(f.localChanges ?? 0) > 0 ? ` (\`ferry revert ${f.id}\` discards them)` : ''}`)
     if (f.replicaInSync !== undefined) lines.push(`    replica: ${f.replicaInSync ? 'holds everything' : 'behind or unreachable'}`)
     for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
+    lines.push(...formatPathErrors(f))
   }
   return lines.join('\n')
 }
@@ -25,4 +27,17 @@ export function formatFolders (list: FolderListEntry[]): string {
     const members = Object.entries(f.members).map(([d, r]) => `    ${d} ${r}`)
     return [`${f.id} ${f.path}`, ...members].join('\n')
   }).join('\n')
+}
+
+/** how many paths shown with their problem in the text status (--json lists up to 1000) */
+const SHOWN_PATH_ERRORS = 5
+
+function formatPathErrors (f: { errors?: Array<{ path: string, reason: string }>, errorCount?: number }): string[] {
+  const errors = f.errors ?? []
+  const count = Math.max(f.errorCount ?? 0, errors.length)
+  if (count === 0) return []
+  const lines = [`    ${count} path${count === 1 ? '' : 's'} not synced because of an error:`]
+  for (const e of errors.slice(0, SHOWN_PATH_ERRORS)) lines.push(`      ${printablePath(e.path)}: ${e.reason}`)
+  if (count > SHOWN_PATH_ERRORS) lines.push(`      ... and ${count - SHOWN_PATH_ERRORS} more (ferry status --json lists them)`)
+  return lines
 }

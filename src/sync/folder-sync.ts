@@ -21,6 +21,10 @@ import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
+import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
+import { Trigger } from './trigger.ts'
+import { runLimitedBySize } from './run-limited.ts'
+import { FreeSpace } from './free-space.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -40,6 +44,9 @@ export type FolderEvent =
   | { type: 'failed', folder: string, path: string, error: string }
   /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
   | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
+  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
+  | { type: 'path-error', folder: string, path: string, code: string, reason: string }
+  | { type: 'path-error-cleared', folder: string, path: string }
 
 export interface FolderStatus {
   id: string
@@ -54,6 +61,10 @@ export interface FolderStatus {
   stateHash: string
   /** files being received right now */
   transfers: TransferStatus[]
+  /** paths with a problem of their own (path-errors.ts), at most MAX_LISTED_PATH_ERRORS */
+  errors: PathError[]
+  /** how many paths have a problem, listed or not */
+  errorCount: number
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -67,30 +78,6 @@ export const DEFAULT_APPLY_CONCURRENCY = 64
  * once, beside the others: the more at once, the fewer and bigger the merged block requests
  */
 export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
-
-/** A coalescing trigger: many requests while running mean one more run. */
-class Trigger {
-  private requested = false
-  private wake?: () => void
-  request (): void { this.requested = true; this.wake?.() }
-  async next (signal: AbortSignal): Promise<void> {
-    while (!this.requested) {
-      signal.throwIfAborted()
-      await new Promise<void>(resolve => {
-        const done = (): void => {
-          signal.removeEventListener('abort', done)
-          this.wake = undefined
-          resolve()
-        }
-        this.wake = done
-        signal.addEventListener('abort', done)
-      })
-    }
-    signal.throwIfAborted()
-    this.requested = false
-  }
-  get pending (): boolean { return this.requested }
-}
 
 /**
  * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
@@ -130,12 +117,19 @@ export class FolderSync {
   private unsubscribe?: () => void
   /** our files' blocks as peers ask for them */
   private readonly blockSource: LocalBlockSource
+  /** per-path problems: unreadable files, names that cannot be synced, downloads that fail */
+  readonly errors: PathErrors
+  private backoffTimer?: NodeJS.Timeout
 
   constructor (components: FolderSyncComponents) {
     this.c = components
     this.progress = new TransferProgress(components.folder)
     this.trashIndex = new TrashIndex(components.root, components.store)
-    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
+    this.errors = new PathErrors({
+      onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
+      onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
+    })
+    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, space: new FreeSpace(components.root) }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
@@ -200,6 +194,7 @@ export class FolderSync {
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
+    clearTimeout(this.backoffTimer)
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -276,6 +271,7 @@ export class FolderSync {
           return done.length
         }
       })
+      this.errors.scanned(result.problems, result.looked)
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
@@ -316,8 +312,12 @@ export class FolderSync {
     }
     for (const p of this.dirty) {
       const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
-      if (a === undefined) this.planned.delete(p)
-      else this.planned.set(p, a)
+      if (a === undefined) {
+        this.planned.delete(p)
+        this.errors.notPlanned(p)
+      } else {
+        this.planned.set(p, a)
+      }
       this.summary.update(p, store.own(p))
     }
     this.dirty.clear()
@@ -363,6 +363,9 @@ export class FolderSync {
         await this.cleanTemp()
         return
       }
+      // paths whose action failed wait their turn (path-errors.ts): the others go ahead
+      actions = this.withoutBackedOff(actions)
+      if (actions.length === 0) return
       // new ignore rules from a peer apply before anything else is installed under the old ones
       // (unless that failed last time: the rules file must not hold up the folder)
       const rules = actions.find(a => a.path === IGNORE_FILE)
@@ -403,17 +406,21 @@ export class FolderSync {
         const phaseStarted = Date.now()
         this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
         const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
-        await runLimitedBySize(phase, small, async a => {
+        await runLimitedBySize(phase, small, { small: DEFAULT_SMALL_FILE_CONCURRENCY, other: DEFAULT_APPLY_CONCURRENCY }, async a => {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
+            this.errors.applied(a.path)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
             failed = true
             if (err instanceof LocalChangeError) this.scanTrigger.request()
-            else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+            else if (!(err instanceof BlocksUnavailableError)) {
+              this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+              this.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
+            }
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
           } finally {
             // decide again next time, whatever happened (a conflict copy also changes what holds its name)
@@ -436,6 +443,16 @@ export class FolderSync {
     } finally {
       this.syncing = false
     }
+  }
+
+  /** The actions whose path may be tried now (path-errors.ts); a wake-up for the others. */
+  private withoutBackedOff (actions: Action[]): Action[] {
+    const { ready, nextAt } = this.errors.due(actions, Date.now())
+    if (nextAt !== undefined) {
+      clearTimeout(this.backoffTimer)
+      this.backoffTimer = setTimeout(() => this.syncTrigger.request(), nextAt - Date.now())
+    }
+    return ready
   }
 
   /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
@@ -476,21 +493,6 @@ export class FolderSync {
     }
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending
     const { localFiles, localBytes } = this.summary
-    return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list() }
+    return { id: this.c.folder, path: this.c.root, inSync: this.planned.size === 0 && !busy, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count }
   }
-}
-
-/** `fn` over small and other items at once, each kind with its own limit */
-async function runLimitedBySize<T> (items: readonly T[], isSmall: (item: T) => boolean, fn: (item: T) => Promise<void>): Promise<void> {
-  const small = items.filter(isSmall)
-  const rest = small.length === 0 ? items : items.filter(i => !isSmall(i))
-  await Promise.all([runLimited(small, DEFAULT_SMALL_FILE_CONCURRENCY, fn), runLimited(rest, DEFAULT_APPLY_CONCURRENCY, fn)])
-}
-
-async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!)
-  })
-  await Promise.all(workers)
 }
