@@ -129,6 +129,38 @@ describe('per-path errors never stop a folder, and they are visible', () => {
     await waitFor('the problems to clear', async () => (await errorsOf(a)).length === 0, 60_000)
   })
 
+  it('an action that keeps failing is reported for its path, retried, and the rest syncs', async () => {
+    lab = new Lab()
+    await lab.setup()
+    const a = await lab.device('a')
+    const b = await lab.device('b')
+    await lab.pair(a, b)
+    await mkdir(join(a.folder, 'd'), { recursive: true })
+    await writeFile(join(a.folder, '.ferryignore'), '*.local\n')
+    await writeFile(join(a.folder, 'd/f.txt'), 'f')
+    await Promise.all([lab.start(a), lab.start(b)])
+    await waitConverged([a, b])
+    // b keeps a file of its own in d/ (ignored: never synced); a replaces d/ by a file, which b
+    // cannot install while d/ holds it
+    await writeFile(join(b.folder, 'd/mine.local'), 'b only')
+    await rm(join(a.folder, 'd'), { recursive: true })
+    await writeFile(join(a.folder, 'd'), 'now a file')
+    await writeFile(join(a.folder, 'other.txt'), 'the rest syncs')
+
+    await waitFor('other.txt on b', async () => await exists(join(b.folder, 'other.txt')), 60_000)
+    await waitFor('d reported on b', async () => (await errorsOf(b)).some(e => e.path === 'd'), 60_000)
+    const e = (await errorsOf(b)).find(x => x.path === 'd')!
+    expect(e.code).toBe('ERR_FERRY_APPLY_FAILED')
+    expect(e.reason).toMatch(/fetch failed: .*ENOTEMPTY/)
+    expect(await readFile(join(b.folder, 'd/mine.local'), 'utf8')).toBe('b only')
+
+    // once b's own file is out of the way, the retry installs the file and the problem clears
+    await rm(join(b.folder, 'd/mine.local'))
+    await waitConverged([a, b], 120_000)
+    expect(await readFile(join(b.folder, 'd'), 'utf8')).toBe('now a file')
+    await waitFor('the problem to clear', async () => (await errorsOf(b)).length === 0)
+  })
+
   it.skipIf(!AS_ROOT)('a file that does not fit on the disk is reported, starves nothing, and arrives once there is room', async () => {
     lab = new Lab()
     await lab.setup()
