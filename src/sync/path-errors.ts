@@ -129,8 +129,8 @@ export class PathErrors {
     return e.retryAt
   }
 
-  /** An action on `path` worked. */
-  applied (path: string): void { this.clear(path) }
+  /** An action on `path` worked: a failed action's problem is over (a scan problem is the scanner's to clear: it looks at what was installed). */
+  applied (path: string): void { this.clearIf(path, 'apply') }
 
   /** Nothing is planned for `path` any more: a failed action's problem is over. */
   notPlanned (path: string): void { this.clearIf(path, 'apply') }
