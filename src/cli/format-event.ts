@@ -1,6 +1,7 @@
 import type { FerryEvent } from '../events/event-bus.ts'
 import { printable as p } from './printable.ts'
 import { formatBytes } from './format-bytes.ts'
+import { printablePath } from '../sync/path-errors.ts'
 
 /** One line per event for `ferry events`; devices by name when this device knows one. */
 export function formatEvent (e: FerryEvent, names: Record<string, string | undefined>): string {
@@ -22,6 +23,10 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} ${e.type.slice(5)} ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)}`
     case 'transfer.progress':
       return `${time} receiving ${f}/${p(e.path)} ${formatBytes(e.doneBytes)} / ${formatBytes(e.sizeBytes)}`
+    case 'file.error':
+      return `${time} error ${f}/${printablePath(e.path)}: ${p(e.reason)} (${e.code})`
+    case 'file.error.cleared':
+      return `${time} ok again ${f}/${printablePath(e.path)}`
     case 'share.accepted':
       return `${time} ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)} joined ${f} (${e.role})`
     case 'folder.stopped':

@@ -3,6 +3,7 @@ import { formatBytes } from './format-bytes.ts'
 import type { FolderListEntry } from './commands.ts'
 import { printable as p } from './printable.ts'
 import { describeTransfer } from './progress-view.ts'
+import { printablePath } from '../sync/path-errors.ts'
 
 export function formatStatus (s: DaemonStatus): string {
   const lines = [`device ${p(s.deviceId)}`]
@@ -18,6 +19,7 @@ export function formatStatus (s: DaemonStatus): string {
     if (f.role === 'read-only') lines.push(`    read-only: ${f.localChanges ?? 0} local change${f.localChanges === 1 ? '' : 's'} not accepted by others${(f.localChanges ?? 0) > 0 ? ` (\`ferry revert ${p(f.id)}\` discards them)` : ''}`)
     if (f.replicaInSync !== undefined) lines.push(`    replica: ${f.replicaInSync ? 'holds everything' : 'behind or unreachable'}`)
     for (const t of f.transfers) lines.push(`    receiving ${describeTransfer(t)}`)
+    lines.push(...formatPathErrors(f))
   }
   return lines.join('\n')
 }
@@ -28,4 +30,17 @@ export function formatFolders (list: FolderListEntry[]): string {
     const members = Object.entries(f.members).map(([d, r]) => `    ${p(d)} ${p(r)}`)
     return [`${p(f.id)} ${p(f.path)}`, ...members].join('\n')
   }).join('\n')
+}
+
+/** how many paths shown with their problem in the text status (--json lists up to 1000) */
+const SHOWN_PATH_ERRORS = 5
+
+function formatPathErrors (f: { errors?: Array<{ path: string, reason: string }>, errorCount?: number }): string[] {
+  const errors = f.errors ?? []
+  const count = Math.max(f.errorCount ?? 0, errors.length)
+  if (count === 0) return []
+  const lines = [`    ${count} path${count === 1 ? '' : 's'} not synced because of an error:`]
+  for (const e of errors.slice(0, SHOWN_PATH_ERRORS)) lines.push(`      ${printablePath(e.path)}: ${e.reason}`)
+  if (count > SHOWN_PATH_ERRORS) lines.push(`      ... and ${count - SHOWN_PATH_ERRORS} more (ferry status --json lists them)`)
+  return lines
 }

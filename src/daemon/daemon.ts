@@ -9,6 +9,7 @@ import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
+import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
@@ -381,7 +382,16 @@ export class Daemon {
       case 'stopped': case 'resumed': case 'deletes-held': case 'deletes-confirmed': reportGuardEvent(e, this.events, this.opts.print); break
       case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
       case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
-      case 'failed': this.opts.print(`${e.folder}: ${e.path}: ${e.error}`); break
+      // (printed once as a path error, below: a failure is retried with a growing delay)
+      case 'failed': this.log('%s: %s: %s', e.folder, e.path, e.error); break
+      case 'path-error':
+        this.opts.print(`${e.folder}: ${printablePath(e.path)}: ${e.reason} (${e.code})`)
+        this.events.publish({ type: 'file.error', folder: e.folder, path: e.path, code: e.code, reason: e.reason })
+        break
+      case 'path-error-cleared':
+        this.opts.print(`${e.folder}: ${printablePath(e.path)}: problem cleared`)
+        this.events.publish({ type: 'file.error.cleared', folder: e.folder, path: e.path })
+        break
       case 'conflict': this.events.publish({ type: 'conflict', folder: e.folder, path: e.path, conflictPath: e.conflictPath, device: e.winner, keptFrom: e.kept }); break
     }
   }

@@ -12,6 +12,10 @@ export type EventFields =
   | { type: 'peer.connected' | 'peer.disconnected', device: string, name?: string }
   /** at most one per file per second; not kept for replay */
   | { type: 'transfer.progress', folder: string, path: string, sizeBytes: number, doneBytes: number, bytesPerSecond: number }
+  /** `path` has a problem of its own (unreadable, a name that cannot be synced, no space...); the rest of the folder syncs on */
+  | { type: 'file.error', folder: string, path: string, code: string, reason: string }
+  /** the problem of `path` is over (it scanned or applied fine, or is gone) */
+  | { type: 'file.error.cleared', folder: string, path: string }
   /** someone joined a folder with an invitation of ours */
   | { type: 'share.accepted', folder: string, device: string, role: Role, name?: string }
   /** the folder stopped syncing (its root is missing, not a directory, on another file system, or lacks its marker) / resumed */

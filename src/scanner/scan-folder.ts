@@ -1,14 +1,15 @@
-import { lstatSync } from 'node:fs'
-import { lstat, readdir } from 'node:fs/promises'
+import { accessSync, constants as fsConstants, lstatSync } from 'node:fs'
+import { lstat } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import { contentKey, type BlockRef, type FileRecord } from '../model/file-record.ts'
-import { INTERNAL_DIR, pathDepth, validatePath } from '../model/paths.ts'
+import { INTERNAL_DIR, parentPath, pathDepth, validatePath } from '../model/paths.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import { readFileBlocks } from '../chunker/file-blocks.ts'
 import { MAX_BLOCKS_PER_RECORD } from '../log/record-codec.ts'
 import { FerryError } from '../errors.ts'
+import { nameProblem, readDirEntries, UNSYNCABLE_NAME } from './unsyncable-name.ts'
 
 export interface ScanOptions {
   root: string
@@ -50,6 +51,32 @@ export interface ScanResult {
   unstable: string[]
   files: number
   dirs: number
+  /**
+   * Paths left as they are because of a problem of their own (unreadable, a name that cannot
+   * be synced, not a file or directory); our records of them stay, nothing is tombstoned.
+   */
+  problems: ScanProblem[]
+  /** a partial scan: the paths it looked at (a full scan looked at everything) */
+  looked?: string[]
+}
+
+export interface ScanProblem { path: string, code: string, reason: string }
+
+/** a file or directory that exists but cannot be read */
+export const UNREADABLE = 'ERR_FERRY_UNREADABLE'
+/** not a regular file or directory (a symbolic link, a socket, a device...) */
+export const NOT_SYNCED_TYPE = 'ERR_FERRY_NOT_SYNCED_TYPE'
+
+class UnreadableFileError extends FerryError {
+  constructor (path: string, err: Error) {
+    super(`cannot read ${path}: ${err.message}`, UNREADABLE)
+  }
+}
+
+/** an error of the operating system about one file (EACCES, EIO, ...), not an abort or a bug */
+function isFileSystemError (err: unknown): err is NodeJS.ErrnoException {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)
 }
 
 const DEFAULT_BATCH_SIZE = 256
@@ -81,7 +108,15 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE
   const read = opts.readBlocks ?? readFileBlocks
   const ignored = opts.ignored ?? (() => false)
-  const result: ScanResult = { changed: 0, unstable: [], files: 0, dirs: 0 }
+  const result: ScanResult = { changed: 0, unstable: [], files: 0, dirs: 0, problems: [] }
+  const problem = (path: string, code: string, reason: string): void => {
+    log('%s: %s', path, reason)
+    result.problems.push({ path, code, reason })
+  }
+  /** for an entry whose name is not a path: ignore rules get their say all the same */
+  const ignoredName = (rel: string, isDir: boolean): boolean => {
+    try { return ignored(rel, isDir) } catch { return false }
+  }
   const seen = new Set<string>()
   /** directories we could not read: their known content must not be tombstoned */
   const unreadable: string[] = []
@@ -116,7 +151,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       change = await scanFile(root, path, st, store, read, signal)
     } catch (err) {
       if (!(err instanceof FerryError)) throw err
-      log.error('%s', err.message) // this file is skipped; the rest of the scan goes on
+      // this file is skipped (its record, if any, stays: it is seen); the rest of the scan goes on
+      problem(path, err.code, err.message)
       return
     }
     if (change === 'unstable') result.unstable.push(path)
@@ -132,35 +168,40 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
 
   const walk = async (dirRel: string): Promise<void> => {
     signal?.throwIfAborted()
-    let entries
+    let entries, invalidUtf8
     try {
-      entries = await readdir(dirRel === '' ? root : join(root, dirRel), { withFileTypes: true })
+      ({ entries, invalidUtf8 } = await readDirEntries(dirRel === '' ? root : join(root, dirRel)))
     } catch (err) {
       log.error('cannot read directory %s: %s', dirRel === '' ? root : dirRel, (err as Error).message)
       unreadable.push(dirRel)
+      if (dirRel !== '') problem(dirRel, UNREADABLE, `cannot read directory: ${(err as Error).message}`)
       return
     }
-    entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    for (const name of invalidUtf8) {
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`
+      if (!ignoredName(rel, false)) problem(rel, UNSYNCABLE_NAME, 'name is not valid UTF-8')
+    }
     for (const entry of entries) {
       if (dirRel === '' && entry.name === INTERNAL_DIR) continue
       const rel = dirRel === '' ? entry.name : `${dirRel}/${entry.name}`
-      let path: string
-      try {
-        path = validatePath(rel)
-      } catch (err) {
-        log('skipping %s: %s', rel, (err as Error).message)
+      const why = nameProblem(entry.name, rel)
+      if (why !== undefined) {
+        if (!ignoredName(rel, entry.isDirectory())) problem(rel, UNSYNCABLE_NAME, why)
         continue
       }
-      if (path !== rel) {
-        log('skipping %s: name is not in NFC form', rel)
-        continue
-      }
+      const path = rel
       await yieldSometimes()
       let st
       try {
         st = lstatSync(join(root, rel), { bigint: true })
-      } catch {
-        continue // vanished since readdir; the next scan records the delete
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // vanished since readdir; the next scan records the delete
+        // there but not to be looked at (a directory without search permission): keep what we hold
+        if (ignoredName(path, entry.isDirectory())) continue
+        seen.add(path)
+        unreadable.push(path)
+        problem(path, UNREADABLE, `cannot look at it: ${(err as Error).message}`)
+        continue
       }
       if (ignored(path, st.isDirectory())) continue
       if (st.isDirectory()) {
@@ -172,7 +213,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         result.files++
         await visitFile(path, st)
       } else {
-        log('skipping %s: not a regular file or directory', rel)
+        problem(path, NOT_SYNCED_TYPE, st.isSymbolicLink() ? 'symbolic link: not synced' : 'not a regular file or directory: not synced')
       }
     }
   }
@@ -198,10 +239,21 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     // shallow first, so a new directory is walked once before its children are looked at
     const targets = [...new Set(opts.paths)].sort((a, b) => pathDepth(a) - pathDepth(b))
     const gone: Array<[string, FileRecord]> = []
+    result.looked = targets
     for (const rel of targets) {
       if (seen.has(rel)) continue
-      let path: string
-      try { path = validatePath(rel) } catch { continue }
+      // a bad name the watcher reported (the full scan says the same of it; a bad parent is
+      // reported itself)
+      const parent = parentPath(rel)
+      if (parent !== '' && !validPath(parent)) continue
+      const why = nameProblem(rel.slice(parent === '' ? 0 : parent.length + 1), rel)
+      if (why !== undefined) {
+        let there
+        try { there = lstatSync(join(root, rel), { throwIfNoEntry: false }) } catch { there = undefined }
+        if (there !== undefined && !ignoredName(rel, there.isDirectory())) problem(rel, UNSYNCABLE_NAME, why)
+        continue
+      }
+      const path = rel
       // what we hold there, as we look at the disk: the lstat is a blocking call, so the applier
       // cannot act in between (a tombstone then fails its base check instead of deleting what
       // the applier installs later). The watcher reports every file the applier installs: this
@@ -209,7 +261,13 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       await yieldSometimes()
       const here = store.own(path)
       let st
-      try { st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false }) } catch { st = undefined }
+      try {
+        st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false })
+      } catch (err) {
+        // there but not to be looked at: what we hold of it stays
+        if (!ignoredName(path, here?.type === 'dir')) problem(path, UNREADABLE, `cannot look at it: ${(err as Error).message}`)
+        continue
+      }
       const before = new Map<string, FileRecord>()
       if (here !== undefined && !here.deleted) {
         before.set(path, here)
@@ -234,6 +292,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
           gone.push([p, r])
         }
         await visitFile(path, st)
+      } else {
+        problem(path, NOT_SYNCED_TYPE, st.isSymbolicLink() ? 'symbolic link: not synced' : 'not a regular file or directory: not synced')
       }
     }
     // after what exists was looked at: a moved file is recognised while its old name's scan
@@ -242,6 +302,10 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   }
   await flush()
   return result
+}
+
+function validPath (path: string): boolean {
+  try { return validatePath(path) === path } catch { return false }
 }
 
 type BigStats = Awaited<ReturnType<typeof statBig>>
@@ -254,6 +318,11 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   const own = store.own(path)
   const live = own !== undefined && !own.deleted && own.type === 'file'
   if (live && sameMeta(store.meta(path), meta)) {
+    // unchanged, but made unreadable (chmod 000): said so, its record stays. Only checked when
+    // the owner may not read it: a system call per unchanged file would double a rescan's cost
+    if ((meta.mode & 0o400) === 0) {
+      try { accessSync(join(root, path), fsConstants.R_OK) } catch (err) { if (isFileSystemError(err) && err.code !== 'ENOENT') throw new UnreadableFileError(path, err) }
+    }
     if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
     // only the executable bits changed: same blocks, new version
     return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta, base: own.seq }
@@ -273,6 +342,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    // (EACCES, EPERM, EIO...): this file is not read; what we hold of it stays
+    if (isFileSystemError(err)) throw new UnreadableFileError(path, err)
     throw err
   }
   if (blocks.length > MAX_BLOCKS_PER_RECORD) {

@@ -19,6 +19,7 @@ import { diskMatchesOwn, diskMatchesOwnStat, statOrUndefined } from './disk-stat
 import { adoptRenameSource, cloneOwnVersion } from './temp-reuse.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
+import type { FreeSpace, Reservation } from './free-space.ts'
 
 export { diskMatchesOwn }
 
@@ -41,6 +42,8 @@ export interface ApplierComponents {
   claimRenameSource?: (record: FileRecord) => { path: string, base: number } | undefined
   /** the losing local version of `path` was just kept as `conflictPath` */
   onConflictCopy?: (path: string, conflictPath: string, local: FileRecord) => void
+  /** downloads are checked against the disk's free space (free-space.ts) */
+  space?: FreeSpace
 }
 
 /** The local file changed under us: leave it, let the scanner record it, plan again. */
@@ -144,7 +147,15 @@ async function holdsBlock (fh: FileHandle, cid: CID, size: number, at: number): 
 async function installFile (record: FileRecord, c: ApplierComponents, base: number, signal?: AbortSignal): Promise<void> {
   const tmp = tempPathFor(c.root, record)
   const renamed = await adoptRenameSource(record, tmp, c)
-  if (renamed === undefined && record.size <= SMALL_FILE_BYTES) return await installSmallFile(record, tmp, c, base, signal)
+  const small = renamed === undefined && record.size <= SMALL_FILE_BYTES
+  const install = async (space?: Reservation): Promise<void> => small ? await installSmallFile(record, tmp, c, base, signal) : await installLargeFile(record, tmp, renamed, c, base, signal, space)
+  if (c.space === undefined) return await install()
+  // what the disk must still take: a temp file from an earlier attempt (or a renamed file) holds some
+  const held = small ? 0 : Number((await statOrUndefined(tmp))?.size ?? 0)
+  await c.space.download(record.path, tmp, Math.max(0, record.size - held), install)
+}
+
+async function installLargeFile (record: FileRecord, tmp: string, renamed: Set<number> | undefined, c: ApplierComponents, base: number, signal?: AbortSignal, space?: Reservation): Promise<void> {
   const inPlace = renamed ?? await cloneOwnVersion(record, tmp, c)
   const mode = fileMode(record)
   const { fh, resumed, mode: tmpMode } = await openTemp(c.root, tmp, mode)
@@ -159,6 +170,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
     const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
       for (const at of offsets.get(cidKey(cid))?.at ?? []) {
         await writes.write(data, at)
+        space?.wrote(data.byteLength)
         c.progress?.add(record.path, data.byteLength)
       }
     }

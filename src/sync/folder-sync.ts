@@ -26,6 +26,8 @@ import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
 import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
 import { reinstallRecords, type RevertResult } from './revert.ts'
+import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
+import { FreeSpace } from './free-space.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -51,6 +53,9 @@ export type FolderEvent =
   | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
   /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
   | GuardEvent
+  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
+  | { type: 'path-error', folder: string, path: string, code: string, reason: string }
+  | { type: 'path-error-cleared', folder: string, path: string }
 
 export interface FolderStatus {
   id: string
@@ -69,6 +74,10 @@ export interface FolderStatus {
   stopped?: FolderStopped
   /** mass-delete protection holds these deletes until `ferry folder confirm-deletes` or `ferry revert` */
   heldDeletes?: HeldDeletes
+  /** paths with a problem of their own (path-errors.ts), at most MAX_LISTED_PATH_ERRORS */
+  errors: PathError[]
+  /** how many paths have a problem, listed or not */
+  errorCount: number
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -126,6 +135,9 @@ export class FolderSync {
   private unsubscribe?: () => void
   /** our files' blocks as peers ask for them */
   private readonly blockSource: LocalBlockSource
+  /** per-path problems: unreadable files, names that cannot be synced, downloads that fail */
+  readonly errors: PathErrors
+  private backoffTimer?: NodeJS.Timeout
 
   constructor (components: FolderSyncComponents) {
     this.c = components
@@ -148,7 +160,11 @@ export class FolderSync {
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.progress = new TransferProgress(components.folder)
     this.trashIndex = new TrashIndex(components.root, components.store)
-    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log }
+    this.errors = new PathErrors({
+      onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
+      onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
+    })
+    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, space: new FreeSpace(components.root) }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
@@ -237,6 +253,7 @@ export class FolderSync {
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
+    clearTimeout(this.backoffTimer)
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -318,6 +335,7 @@ export class FolderSync {
       })
       // every delete waits for the guard's settle time and mass-delete protection
       this.guard.addTombstones(tombstones)
+      this.errors.scanned(result.problems, result.looked)
       if (result.unstable.length > 0) {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
@@ -392,8 +410,12 @@ export class FolderSync {
     }
     for (const p of this.dirty) {
       const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
-      if (a === undefined) this.planned.delete(p)
-      else this.planned.set(p, a)
+      if (a === undefined) {
+        this.planned.delete(p)
+        this.errors.notPlanned(p)
+      } else {
+        this.planned.set(p, a)
+      }
       this.summary.update(p, store.own(p))
     }
     this.dirty.clear()
@@ -441,6 +463,9 @@ export class FolderSync {
         await this.cleanTemp()
         return
       }
+      // paths whose action failed wait their turn (path-errors.ts): the others go ahead
+      actions = this.withoutBackedOff(actions)
+      if (actions.length === 0) return
       // new ignore rules from a peer apply before anything else is installed under the old ones
       // (unless that failed last time: the rules file must not hold up the folder)
       const rules = actions.find(a => a.path === IGNORE_FILE)
@@ -485,6 +510,7 @@ export class FolderSync {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
+            this.errors.applied(a.path)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
@@ -492,7 +518,10 @@ export class FolderSync {
             if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
             failed = true
             if (err instanceof LocalChangeError) this.scanTrigger.request()
-            else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+            else if (!(err instanceof BlocksUnavailableError)) {
+              this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+              this.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
+            }
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
           } finally {
             // decide again next time, whatever happened (a conflict copy also changes what holds its name)
@@ -515,6 +544,16 @@ export class FolderSync {
     } finally {
       this.syncing = false
     }
+  }
+
+  /** The actions whose path may be tried now (path-errors.ts); a wake-up for the others. */
+  private withoutBackedOff (actions: Action[]): Action[] {
+    const { ready, nextAt } = this.errors.due(actions, Date.now())
+    if (nextAt !== undefined) {
+      clearTimeout(this.backoffTimer)
+      this.backoffTimer = setTimeout(() => this.syncTrigger.request(), nextAt - Date.now())
+    }
+    return ready
   }
 
   /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
@@ -558,6 +597,6 @@ export class FolderSync {
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
     const inSync = this.planned.size === 0 && !busy && stopped === undefined && held === undefined
     const { localFiles, localBytes } = this.summary
-    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
   }
 }

@@ -5,7 +5,7 @@ export async function runLimitedBySize<T> (items: readonly T[], isSmall: (item: 
   await Promise.all([runLimited(small, limits.small, fn), runLimited(rest, limits.other, fn)])
 }
 
-async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function runLimited<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]!)

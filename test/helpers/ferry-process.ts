@@ -68,10 +68,15 @@ export class Lab {
     this.root = await mkdtemp(join(tmpdir(), 'ferry-test-'))
   }
 
-  async device (name: string, folderId = 'docs'): Promise<Device> {
+  /** the lab's temp area (everything in it is removed by cleanup) */
+  get dir (): string { return this.root }
+
+  /** `prepareFolder` runs on the folder's path (not made yet) before it is added (to mount something there). */
+  async device (name: string, folderId = 'docs', opts: { prepareFolder?: (path: string) => Promise<void> } = {}): Promise<Device> {
     const home = join(this.root, name, 'home')
     const folder = join(this.root, name, 'folder')
     const id = (await ferryOk(['--home', home, 'init'])).trim().split('\n').at(-1)!
+    await opts.prepareFolder?.(folder)
     await ferryOk(['--home', home, 'folder', 'add', folder, '--id', folderId])
     const port = await freePort()
     const d: Device = { name, home, folder, id, port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
@@ -89,11 +94,16 @@ export class Lab {
 
   /**
    * Starts `ferry start` and resolves once the daemon says it runs. By default it listens on
-   * the device's loopback address without mDNS; `netns` runs it inside a network namespace.
+   * the device's loopback address without mDNS; `netns` runs it inside a network namespace;
+   * `uid` runs it as that user and group (needs root and `setpriv`; its home and folder must be its own).
    */
-  async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string, args?: string[] } = {}): Promise<void> {
+  async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string, args?: string[], uid?: number } = {}): Promise<void> {
     const args = [...FERRY_NODE_FLAGS, BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns']), ...(opts.args ?? [])]
-    const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
+    const [cmd, argv] = opts.netns !== undefined
+      ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
+      : opts.uid !== undefined
+        ? ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', process.execPath, ...args]]
+        : [process.execPath, args]
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     d.process = child
     this.keepLog(d)

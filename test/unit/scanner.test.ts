@@ -22,7 +22,7 @@ describe('scanFolder: first full scan', () => {
 
     const own = store.ownRecords()
     expect([...own.keys()].sort()).toEqual(['a.txt', 'big.bin', 'docs', 'docs/nested', 'docs/readme.md', 'empty.txt', 'emptydir'])
-    expect(result).toEqual({ changed: 7, unstable: [], files: 4, dirs: 3 })
+    expect(result).toEqual({ changed: 7, unstable: [], files: 4, dirs: 3, problems: [] })
 
     for (const path of ['a.txt', 'big.bin', 'empty.txt', 'docs/readme.md']) {
       const abs = join(root, path)
