@@ -243,7 +243,19 @@ export class SimDevice {
           deleted: false,
           blocks: local.blocks
         }, 'conflict')
+        this.disk.delete(action.path) // moved away (a directory may take its place)
         this.takeOver(action.path, action.record)
+        return
+      }
+      case 'dir-over-file': {
+        const local = action.local
+        if (action.conflictPath !== undefined) {
+          this.ensureParents(action.conflictPath, 'scanner')
+          this.disk.set(action.conflictPath, contentIdOf(local))
+          this.newVersion(action.conflictPath, { type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks }, 'conflict')
+        }
+        this.disk.set(action.path, DIR_ENTRY)
+        this.newVersion(action.path, this.dirFields(this.clock()), 'conflict')
         return
       }
       case 'fetch':

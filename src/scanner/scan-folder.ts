@@ -9,6 +9,8 @@ import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.
 import { readFileBlocks } from '../chunker/file-blocks.ts'
 import { MAX_BLOCKS_PER_RECORD } from '../log/record-codec.ts'
 import { FerryError } from '../errors.ts'
+import { fileModeOf } from '../model/file-mode.ts'
+import { safeJoin } from '../sync/safe-path.ts'
 
 export interface ScanOptions {
   root: string
@@ -162,7 +164,9 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         result.files++
         await visitFile(path, st)
       } else {
-        log('skipping %s: not a regular file or directory', rel)
+        // never followed: nothing outside the folder is read. Said once per path and process.
+        // per-path error: report `path` (ERR_FERRY_SYMLINK_SKIPPED / not a regular file) in folders[].errors
+        if (notedSkip(store, path)) log.error('skipping %s: %s, not synced', rel, st.isSymbolicLink() ? 'a symbolic link (never followed)' : 'not a regular file or directory')
       }
     }
   }
@@ -196,7 +200,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       await yieldSometimes()
       const here = store.own(path)
       let st
-      try { st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false }) } catch { st = undefined }
+      // (a path below a link, or below a file, is not there as far as the folder goes: safe-path.ts)
+      try { st = lstatSync(safeJoin(root, path, { leaf: 'any' }), { bigint: true, throwIfNoEntry: false }) } catch { st = undefined }
       const before = new Map<string, FileRecord>()
       if (here !== undefined && !here.deleted) {
         before.set(path, here)
@@ -231,6 +236,16 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   return result
 }
 
+/** paths already reported as skipped (links, sockets...), per folder: said once, not every scan */
+const skipped = new WeakMap<FolderStore, Set<string>>()
+function notedSkip (store: FolderStore, path: string): boolean {
+  let set = skipped.get(store)
+  if (set === undefined) skipped.set(store, set = new Set())
+  if (set.has(path)) return false
+  set.add(path)
+  return true
+}
+
 type BigStats = Awaited<ReturnType<typeof statBig>>
 async function statBig (path: string) { return lstat(path, { bigint: true }) }
 /** files this small are stat'ed again with a blocking call after reading (see MAX_BLOCKING_MS) */
@@ -241,8 +256,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   const own = store.own(path)
   const live = own !== undefined && !own.deleted && own.type === 'file'
   if (live && sameMeta(store.meta(path), meta)) {
-    if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
-    // only the executable bits changed: same blocks, new version
+    if (fileModeOf(own.mode) === meta.mode) return undefined
+    // only the permission bits changed: same blocks, new version
     return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta, base: own.seq }
   }
   // a file we know under another name (renamed or moved here): same inode, size and mtime
@@ -259,7 +274,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
       size += b.size
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    // gone, or replaced by a link since the lstat (opened with O_NOFOLLOW: ELOOP)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') return undefined
     throw err
   }
   if (blocks.length > MAX_BLOCKS_PER_RECORD) {
@@ -269,7 +285,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   try { after = metaOf(size <= SYNC_STAT_BYTES ? lstatSync(abs, { bigint: true }) : await statBig(abs)) } catch { return undefined }
   if (!sameMeta(after, meta) || size !== meta.size) return 'unstable'
   if (live && own.size === size && own.blocks.length === blocks.length &&
-      own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && (own.mode & 0o111) === (meta.mode & 0o111)) {
+      own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && fileModeOf(own.mode) === meta.mode) {
     // touched but identical (or our own write): remember the new stat, keep the version
     await store.setMeta(path, meta)
     return undefined

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
@@ -15,12 +14,16 @@ import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
 import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
-import { sweepTempArea, TEMP_DIR, TEMP_SHARDS } from './temp-area.ts'
+import { prepareTempArea, sweepTempArea } from './temp-area.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { StateSummary } from './state-summary.ts'
+import { UnsafePathError } from './safe-path.ts'
+import { RetryBackoff } from './retry-backoff.ts'
+import { PathTree } from './path-tree.ts'
+import { parentPath } from '../model/paths.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -58,6 +61,8 @@ export interface FolderStatus {
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
+/** a failing action is retried after 1, 2, 4 ... s, at most this far apart (retry-backoff.ts) */
+export const MAX_RETRY_DELAY_MS = 60_000
 /** quiet time after the last watcher event before a catch-up full scan */
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
 /** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
@@ -127,6 +132,11 @@ export class FolderSync {
   private watchedPaths = new Set<string>()
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
+  /** failing actions wait, per path, longer after each failure */
+  private readonly backoff = new RetryBackoff(DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS)
+  private backoffTimer?: NodeJS.Timeout
+  /** the paths records name, by directory: the planner's type-conflict rule looks below a path */
+  private readonly tree = new PathTree()
   private unsubscribe?: () => void
   /** our files' blocks as peers ask for them */
   private readonly blockSource: LocalBlockSource
@@ -180,13 +190,23 @@ export class FolderSync {
   async start (options: { rescanIntervalMs?: number } = {}): Promise<void> {
     await mkdir(this.c.root, { recursive: true })
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
-    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
+    try {
+      await prepareTempArea(this.c.root)
+    } catch (err) {
+      // a link planted as `.ferry`: nothing is written through it; every install of this folder
+      // fails on its temp path (ERR_FERRY_UNSAFE_PATH) until it is replaced by a directory
+      this.c.log.error('%s: temp area: %s', this.c.folder, (err as Error).message)
+    }
     await this.ignore.reload(this.c.root)
     this.refreshTrash()
     this.abort = new AbortController()
     await this.watcher.start()
     this.unsubscribe = this.c.store.onChange(paths => {
-      for (const p of paths) this.dirty.add(p)
+      for (const p of paths) {
+        this.dirty.add(p)
+        // the path's records changed: a failing action on it is tried again at once
+        this.backoff.clear(p)
+      }
       this.sortedPlan = undefined
       this.syncTrigger.request()
     })
@@ -200,6 +220,7 @@ export class FolderSync {
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
+    clearTimeout(this.backoffTimer)
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -224,7 +245,11 @@ export class FolderSync {
     this.scanTrigger.request()
   }
 
-  requestSync (): void { this.syncTrigger.request() }
+  /** something outside changed (a peer connected, an index subscription caught up): sync */
+  requestSync (): void {
+    this.backoff.clearWaitingForPeers()
+    this.syncTrigger.request()
+  }
 
   /** who may change the folder changed: every decision must be made again */
   invalidatePlan (): void {
@@ -295,6 +320,14 @@ export class FolderSync {
     }, DEFAULT_RETRY_DELAY_MS))
   }
 
+  /** a sync pass when the next failed action's wait is over */
+  private scheduleBackoffRetry (): void {
+    const due = this.backoff.nextDue()
+    if (due === undefined) return
+    clearTimeout(this.backoffTimer)
+    this.backoffTimer = setTimeout(() => { this.syncTrigger.request() }, Math.max(0, due - Date.now()))
+  }
+
   /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
     this.refreshPlan()
@@ -310,9 +343,16 @@ export class FolderSync {
       for (const p of store.paths()) this.dirty.add(p)
     }
     if (this.dirty.size === 0) return
+    // a change below a path can change the decision for it (a type conflict): its ancestors
+    // are decided again too
+    for (const p of [...this.dirty]) {
+      this.tree.add(p)
+      for (let a = parentPath(p); a !== '' && !this.dirty.has(a); a = parentPath(a)) this.dirty.add(a)
+    }
     const lookup: PlanLookup = {
       local: { get: p => store.own(p) },
-      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
+      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) },
+      children: p => this.tree.children(p)
     }
     for (const p of this.dirty) {
       const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
@@ -371,6 +411,13 @@ export class FolderSync {
         actions = [rules]
         this.syncTrigger.request()
       }
+      // actions that failed lately wait their turn (retry-backoff.ts)
+      const now = Date.now()
+      if (actions.some(a => !this.backoff.ready(a.path, now))) {
+        actions = actions.filter(a => this.backoff.ready(a.path, now))
+        this.scheduleBackoffRetry()
+        if (actions.length === 0) return
+      }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
       // files this pass deletes, by content: a fetch of the same content is a rename
@@ -386,7 +433,8 @@ export class FolderSync {
         claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
         // reported when the copy is made: installing the winner may still fail and be retried
         onConflictCopy: (path, conflictPath, local) => {
-          const winner = actions.find(x => x.path === path)?.record.modifiedBy ?? ''
+          const a = actions.find(x => x.path === path)
+          const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
           this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
         }
       }
@@ -396,7 +444,7 @@ export class FolderSync {
       const phases: Action[][] = []
       for (const a of actions) {
         const last = phases.at(-1)
-        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir') last.push(a)
+        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir' && a.kind !== 'dir-over-file') last.push(a)
         else phases.push([a])
       }
       for (const phase of phases) {
@@ -407,25 +455,30 @@ export class FolderSync {
           try {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
+            this.backoff.clear(a.path)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
             failed = true
+            const delay = this.backoff.failed(a.path, err instanceof BlocksUnavailableError)
+            // per-path error: report `a.path` with (err as FerryError).code (ERR_FERRY_UNSAFE_PATH,
+            // ERR_FERRY_NOT_A_DIRECTORY...) in folders[].errors; cleared by the backoff.clear above
+            if (err instanceof UnsafePathError) this.c.log.error('%s: %s %s refused: %s (retry in %d s)', this.c.folder, a.kind, a.path, err.message, delay / 1000)
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
           } finally {
             // decide again next time, whatever happened (a conflict copy also changes what holds its name)
             this.dirty.add(a.path)
-            if (a.kind === 'conflict') this.dirty.add(a.conflictPath)
+            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.dirty.add(a.conflictPath)
             this.sortedPlan = undefined
           }
         })
         if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
       }
       if (stale) this.syncTrigger.request()
-      if (failed) this.retryLater(this.syncTrigger)
+      if (failed) this.scheduleBackoffRetry()
       // replacements and deletes keep the old files in the trash
       if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
       this.rulesFirstFailed = rulesFirst && failed

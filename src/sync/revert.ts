@@ -1,8 +1,9 @@
-import { lstat, rmdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { rmdir, unlink } from 'node:fs/promises'
 import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
+import { statOwnPath } from './disk-state.ts'
+import { safeJoin } from './safe-path.ts'
 
 export interface RevertResult {
   reverted: string[]
@@ -44,8 +45,8 @@ async function removeUnshared (path: string, c: ApplierComponents, base: number)
     const own = c.store.own(path)
     if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
     if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
-    const abs = join(c.root, path)
-    const st = await lstat(abs).catch(() => undefined)
+    const abs = safeJoin(c.root, path, { leaf: 'any' })
+    const st = await statOwnPath(c.root, path)
     if (st?.isDirectory() === true) await rmdir(abs)
     else if (st !== undefined) await unlink(abs)
     await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
