@@ -134,7 +134,6 @@ export class FolderSync {
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   /** failing actions wait, per path, longer after each failure */
   private readonly backoff = new RetryBackoff(DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS)
-  private backoffTimer?: NodeJS.Timeout
   /** the paths records name, by directory: the planner's type-conflict rule looks below a path */
   private readonly tree = new PathTree()
   private unsubscribe?: () => void
@@ -220,7 +219,7 @@ export class FolderSync {
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
-    clearTimeout(this.backoffTimer)
+    this.backoff.stop()
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -320,14 +319,6 @@ export class FolderSync {
     }, DEFAULT_RETRY_DELAY_MS))
   }
 
-  /** a sync pass when the next failed action's wait is over */
-  private scheduleBackoffRetry (): void {
-    const due = this.backoff.nextDue()
-    if (due === undefined) return
-    clearTimeout(this.backoffTimer)
-    this.backoffTimer = setTimeout(() => { this.syncTrigger.request() }, Math.max(0, due - Date.now()))
-  }
-
   /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
     this.refreshPlan()
@@ -415,7 +406,7 @@ export class FolderSync {
       const now = Date.now()
       if (actions.some(a => !this.backoff.ready(a.path, now))) {
         actions = actions.filter(a => this.backoff.ready(a.path, now))
-        this.scheduleBackoffRetry()
+        this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
         if (actions.length === 0) return
       }
       // the record each decision was made against; if it moves on, the action is stale
@@ -478,7 +469,7 @@ export class FolderSync {
         if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
       }
       if (stale) this.syncTrigger.request()
-      if (failed) this.scheduleBackoffRetry()
+      if (failed) this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
       // replacements and deletes keep the old files in the trash
       if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
       this.rulesFirstFailed = rulesFirst && failed

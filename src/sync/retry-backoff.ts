@@ -7,6 +7,7 @@
 export class RetryBackoff {
   private readonly baseMs: number
   private readonly maxMs: number
+  private timer?: NodeJS.Timeout
   private readonly failing = new Map<string, { failures: number, notBefore: number, waitsForPeers: boolean }>()
 
   constructor (baseMs: number, maxMs: number) {
@@ -41,6 +42,18 @@ export class RetryBackoff {
     let next: number | undefined
     for (const f of this.failing.values()) if (f.notBefore > now && (next === undefined || f.notBefore < next)) next = f.notBefore
     return next
+  }
+
+  /** calls `wake` once the next waiting path may be tried (one timer; replaces an earlier one) */
+  wakeWhenDue (wake: () => void, now = Date.now()): void {
+    const due = this.nextDue(now)
+    if (due === undefined) return
+    clearTimeout(this.timer)
+    this.timer = setTimeout(wake, due - now)
+  }
+
+  stop (): void {
+    clearTimeout(this.timer)
   }
 
   /** `path` succeeded, or its inputs changed: try it at once next time */
