@@ -1,10 +1,13 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
 import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
 import { chunkLengths, findCutPointResuming, type CutScanState } from './fastcdc.ts'
+
+/** a symbolic link is never read through: the open fails instead (the scanner skips links) */
+const READ_NOFOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)
 
 /** One content-defined block of a file. */
 export interface FileBlock {
@@ -74,7 +77,7 @@ export async function * readFileBlocks (
   // does not pile up garbage buffers.
   const readSize = Math.max(highWaterMark, MIN_READ_BYTES)
   const window = Buffer.allocUnsafe(params.maxBytes + readSize)
-  const fh = await open(path, 'r')
+  const fh = await open(path, READ_NOFOLLOW)
   const pending: Array<{ offset: number, size: number, cid: Promise<CID> }> = []
   try {
     let base = 0 // file offset of window[0]
@@ -125,7 +128,7 @@ export async function * readFileBlocks (
 
 /** Up to `max` bytes from the start of the file, with one thread-pool trip per call. */
 async function readSmall (path: string, max: number): Promise<Uint8Array> {
-  const fh = await open(path, 'r')
+  const fh = await open(path, READ_NOFOLLOW)
   try {
     const buf = new Uint8Array(max)
     let got = 0
@@ -142,7 +145,7 @@ async function readSmall (path: string, max: number): Promise<Uint8Array> {
 
 /** readSmall with blocking calls (small files only) */
 function readSmallSync (path: string, max: number): Uint8Array {
-  const fd = openSync(path, 'r')
+  const fd = openSync(path, READ_NOFOLLOW)
   try {
     const buf = new Uint8Array(max)
     let got = 0

@@ -1,15 +1,17 @@
-import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { chmod, lstat, open, rename, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
-import { dirname, join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '@libp2p/logger'
-import { blockOffsets, contentKey, EXEC_BITS, type FileRecord } from '../model/file-record.ts'
+import { blockOffsets, contentKey, type FileRecord } from '../model/file-record.ts'
+import { fileModeOf } from '../model/file-mode.ts'
 import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { readLocalBlock } from '../sync/local-blocks.ts'
 import { makeTempDir, TEMP_DIR } from '../sync/temp-area.ts'
+import { O_NOFOLLOW, O_RDONLY_NOFOLLOW, parentOf, safeJoin, safeMkdirParent, UnsafePathError } from '../sync/safe-path.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
 import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
@@ -78,7 +80,7 @@ async function chooseVersion (c: RestoreComponents, path: string, id: string | u
 async function readAt (file: string, cid: CID, size: number, at: number): Promise<Uint8Array | undefined> {
   let fh
   try {
-    fh = await open(file, 'r')
+    fh = await open(file, O_RDONLY_NOFOLLOW)
     const buf = new Uint8Array(size)
     const { bytesRead } = await fh.read(buf, 0, size, at)
     return bytesRead === size && blockMatches(cid, buf) ? buf : undefined
@@ -103,10 +105,11 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
   const record = await chooseVersion(c, path, req.version)
   const trashFiles = (await listTrash(c.root)).filter(e => e.path === path).sort((x, y) => y.trashedAtMs - x.trashedAtMs).map(e => e.file)
 
-  const tmp = join(c.root, TEMP_DIR, `restore-${randomUUID()}.part`)
-  await makeTempDir(c.root, dirname(tmp))
+  const tmpRel = `${TEMP_DIR}/restore-${randomUUID()}.part`
+  await makeTempDir(c.root, parentOf(tmpRel))
+  const tmp = safeJoin(c.root, tmpRel)
   const from = { trash: 0, local: 0, peers: 0 }
-  const fh = await open(tmp, 'w', 0o600)
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600)
   try {
     try {
       const offsets = blockOffsets(record)
@@ -146,16 +149,18 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
     } finally {
       await fh.close()
     }
-    await chmod(tmp, (record.mode & EXEC_BITS) !== 0 ? 0o755 : 0o644)
+    await chmod(tmp, fileModeOf(record.mode)) // the version's own bits
     await c.diskLock.run(async () => {
-      const abs = join(c.root, to)
+      // every directory of the target checked (safe-path.ts): nothing is written through a link
+      const abs = safeJoin(c.root, to, { leaf: 'any' })
       let st
       try { st = await lstat(abs) } catch { st = undefined }
       if (st?.isDirectory() === true) throw new FerryError(`${to} is a directory`, 'ERR_FERRY_NOT_A_FILE', 'restore with --to under another name')
+      if (st !== undefined && !st.isFile()) throw new UnsafePathError(to, st.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file')
       // what the target holds now is kept, like anything ferry replaces
       if (st !== undefined) await linkToTrash(c.root, to, c.store.own(to)?.seq ?? 0)
-      await mkdir(dirname(abs), { recursive: true })
-      await rename(tmp, abs)
+      await safeMkdirParent(c.root, to)
+      await rename(tmp, safeJoin(c.root, to, { leaf: 'any' }))
     })
   } catch (err) {
     await rm(tmp, { force: true })

@@ -1,6 +1,7 @@
-import { link, lstat, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { link, lstat, readdir, rename, rm, rmdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { INTERNAL_DIR } from '../model/paths.ts'
+import { safeJoin, safeMkdirParent, UnsafePathError } from '../sync/safe-path.ts'
 
 /**
  * The local trash: a file that ferry replaces or deletes because of a peer's change is kept in
@@ -8,7 +9,7 @@ import { INTERNAL_DIR } from '../model/paths.ts'
  * our record that described it), moved there without copying, for the folder's retention
  * period. Files the user changes are not kept here: their old versions are on other devices.
  */
-export const TRASH_DIR = join(INTERNAL_DIR, 'trash')
+export const TRASH_DIR = `${INTERNAL_DIR}/trash`
 export const DEFAULT_RETENTION_DAYS = 14
 export const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -31,7 +32,12 @@ function stamp (ms: number): string {
 }
 
 export function trashFileFor (root: string, path: string, seq: number, nowMs = Date.now()): string {
-  return join(root, TRASH_DIR, `${path}~${stamp(nowMs)}~${seq}`)
+  return join(root, trashRelFor(path, seq, nowMs))
+}
+
+/** the folder-relative name of a trash file (see trashFileFor) */
+function trashRelFor (path: string, seq: number, nowMs = Date.now()): string {
+  return `${TRASH_DIR}/${path}~${stamp(nowMs)}~${seq}`
 }
 
 /**
@@ -42,24 +48,27 @@ export function trashFileFor (root: string, path: string, seq: number, nowMs = D
  * file is then replaced without being kept).
  */
 export async function linkToTrash (root: string, path: string, seq: number): Promise<boolean> {
-  const to = trashFileFor(root, path, seq)
+  const to = trashRelFor(path, seq)
   try {
-    await mkdir(dirname(to), { recursive: true })
-    await link(join(root, path), to)
+    // every directory on both sides checked (safe-path.ts): nothing is made through a link
+    await safeMkdirParent(root, to)
+    await link(safeJoin(root, path), safeJoin(root, to, { leaf: 'any' }))
     return true
   } catch (err) {
+    if (err instanceof UnsafePathError) throw err // refused, not "cannot link": the file is not replaced
     return (err as NodeJS.ErrnoException).code === 'EEXIST'
   }
 }
 
 /** Moves the file at `path` into the trash (a rename). False when it could not be moved. */
 export async function moveToTrash (root: string, path: string, seq: number): Promise<boolean> {
-  const to = trashFileFor(root, path, seq)
+  const to = trashRelFor(path, seq)
   try {
-    await mkdir(dirname(to), { recursive: true })
-    await rename(join(root, path), to)
+    await safeMkdirParent(root, to)
+    await rename(safeJoin(root, path, { leaf: 'any' }), safeJoin(root, to, { leaf: 'any' }))
     return true
-  } catch {
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw err // refused: the file is not deleted either
     return false
   }
 }
@@ -69,7 +78,8 @@ export async function listTrash (root: string): Promise<TrashEntry[]> {
   const out: TrashEntry[] = []
   const walk = async (rel: string): Promise<void> => {
     let entries
-    try { entries = await readdir(join(root, TRASH_DIR, rel), { withFileTypes: true }) } catch { return }
+    // never listed through a link (`.ferry`, `.ferry/trash` or a directory in it)
+    try { entries = await readdir(safeJoin(root, rel === '' ? TRASH_DIR : `${TRASH_DIR}/${rel}`), { withFileTypes: true }) } catch { return }
     for (const e of entries) {
       const child = rel === '' ? e.name : `${rel}/${e.name}`
       if (e.isDirectory()) { await walk(child); continue }
@@ -94,10 +104,15 @@ export async function cleanTrash (root: string, retentionMs: number, nowMs = Dat
   let removed = 0
   for (const e of await listTrash(root)) {
     if (nowMs - e.trashedAtMs <= retentionMs) continue
+    try { safeJoin(root, `${TRASH_DIR}/${e.file.slice(join(root, TRASH_DIR).length + 1)}`, { leaf: 'any' }) } catch { continue }
     await rm(e.file, { force: true })
     removed++
   }
-  if (removed > 0) await removeEmptyDirs(join(root, TRASH_DIR), false)
+  if (removed > 0) {
+    let dir
+    try { dir = safeJoin(root, TRASH_DIR) } catch { return removed }
+    await removeEmptyDirs(dir, false)
+  }
   return removed
 }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import ignore, { type Ignore } from 'ignore'
@@ -42,11 +43,11 @@ export class IgnoreRules {
 async function readBounded (file: string): Promise<string> {
   let fh
   try {
-    fh = await open(file, 'r')
+    fh = await open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)) // a link is not followed out of the folder
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    // missing, or a directory of that name: no rules
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return ''
+    // missing, a directory of that name, or a symbolic link (ELOOP): no rules
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP') return ''
     throw err
   }
   try {

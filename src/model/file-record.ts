@@ -22,7 +22,7 @@ export interface FileRecord {
   readonly path: string
   readonly type: EntryType
   readonly size: number
-  /** permission bits (0o777 mask); only the executable bits are applied on other devices */
+  /** permission bits (0o777 mask), applied as they are on other devices (file-mode.ts; 0: 0644) */
   readonly mode: number
   readonly mtimeMs: number
   readonly deleted: boolean
@@ -32,7 +32,10 @@ export interface FileRecord {
   readonly blocks: readonly BlockRef[]
 }
 
-/** Executable bits are content; the rest of the mode is local taste. */
+/**
+ * Executable bits are content (a concurrent change of them is a conflict); the other bits are
+ * not: a version that changes only them is adopted, bits included (file-mode.ts).
+ */
 export const EXEC_BITS = 0o111
 
 /**

@@ -10,6 +10,8 @@ import { readFileBlocks } from '../chunker/file-blocks.ts'
 import { MAX_BLOCKS_PER_RECORD } from '../log/record-codec.ts'
 import { FerryError } from '../errors.ts'
 import { nameProblem, readDirEntries, UNSYNCABLE_NAME } from './unsyncable-name.ts'
+import { fileModeOf } from '../model/file-mode.ts'
+import { safeJoin, UnsafePathError } from '../sync/safe-path.ts'
 
 export interface ScanOptions {
   root: string
@@ -213,7 +215,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         result.files++
         await visitFile(path, st)
       } else {
-        problem(path, NOT_SYNCED_TYPE, st.isSymbolicLink() ? 'symbolic link: not synced' : 'not a regular file or directory: not synced')
+        // never followed: nothing outside the folder is read
+        problem(path, NOT_SYNCED_TYPE, st.isSymbolicLink() ? 'symbolic link: not synced (never followed)' : 'not a regular file or directory: not synced')
       }
     }
   }
@@ -261,12 +264,17 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
       await yieldSometimes()
       const here = store.own(path)
       let st
+      // (a path below a link, or below a file, is not there as far as the folder goes: safe-path.ts)
       try {
-        st = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false })
+        st = lstatSync(safeJoin(root, path, { leaf: 'any' }), { bigint: true, throwIfNoEntry: false })
       } catch (err) {
-        // there but not to be looked at: what we hold of it stays
-        if (!ignoredName(path, here?.type === 'dir')) problem(path, UNREADABLE, `cannot look at it: ${(err as Error).message}`)
-        continue
+        if (err instanceof UnsafePathError) {
+          st = undefined
+        } else {
+          // there but not to be looked at: what we hold of it stays
+          if (!ignoredName(path, here?.type === 'dir')) problem(path, UNREADABLE, `cannot look at it: ${(err as Error).message}`)
+          continue
+        }
       }
       const before = new Map<string, FileRecord>()
       if (here !== undefined && !here.deleted) {
@@ -323,8 +331,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     if ((meta.mode & 0o400) === 0) {
       try { accessSync(join(root, path), fsConstants.R_OK) } catch (err) { if (isFileSystemError(err) && err.code !== 'ENOENT') throw new UnreadableFileError(path, err) }
     }
-    if ((own.mode & 0o111) === (meta.mode & 0o111)) return undefined
-    // only the executable bits changed: same blocks, new version
+    if (fileModeOf(own.mode) === meta.mode) return undefined
+    // only the permission bits changed: same blocks, new version
     return { path, type: 'file', size: own.size, mode: meta.mode, mtimeMs: own.mtimeMs, deleted: false, blocks: own.blocks, meta, base: own.seq }
   }
   // a file we know under another name (renamed or moved here): same inode, size and mtime
@@ -341,7 +349,8 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
       size += b.size
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    // gone, or replaced by a link since the lstat (opened with O_NOFOLLOW: ELOOP)
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') return undefined
     // (EACCES, EPERM, EIO...): this file is not read; what we hold of it stays
     if (isFileSystemError(err)) throw new UnreadableFileError(path, err)
     throw err
@@ -353,7 +362,7 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
   try { after = metaOf(size <= SYNC_STAT_BYTES ? lstatSync(abs, { bigint: true }) : await statBig(abs)) } catch { return undefined }
   if (!sameMeta(after, meta) || size !== meta.size) return 'unstable'
   if (live && own.size === size && own.blocks.length === blocks.length &&
-      own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && (own.mode & 0o111) === (meta.mode & 0o111)) {
+      own.blocks.every((b, i) => b.cid.equals(blocks[i]!.cid)) && fileModeOf(own.mode) === meta.mode) {
     // touched but identical (or our own write): remember the new stat, keep the version
     await store.setMeta(path, meta)
     return undefined

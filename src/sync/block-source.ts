@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+import { O_RDONLY_NOFOLLOW, safeJoin } from './safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../hashing/block-cid.ts'
 import type { FolderStore, LocalMeta } from '../store/folder-store.ts'
@@ -77,7 +77,7 @@ export class LocalBlockSource {
 
   /** readAt for a small file, with blocking calls (see SYNC_READ_MAX_FILE_BYTES) */
   private readSmallAt (path: string, offset: number, size: number, cid: CID): Uint8Array | undefined {
-    const fd = openSync(join(this.root, path), 'r')
+    const fd = openSync(safeJoin(this.root, path), O_RDONLY_NOFOLLOW) // never through a link (safe-path.ts)
     try {
       const buf = Buffer.allocUnsafe(size)
       if (readSync(fd, buf, 0, size, offset) !== size) return undefined
@@ -99,7 +99,7 @@ export class LocalBlockSource {
       cached.users++
       return cached
     }
-    const fh = await open(join(this.root, path), 'r')
+    const fh = await open(safeJoin(this.root, path), O_RDONLY_NOFOLLOW) // never through a link (safe-path.ts)
     const raced = this.files.get(path)
     if (raced !== undefined && !raced.closing) {
       await fh.close()

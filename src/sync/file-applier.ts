@@ -1,10 +1,11 @@
-import { fstatSync, fsync, futimesSync, fchmodSync, lstatSync, renameSync, writeSync } from 'node:fs'
-import { constants, lstat, mkdir, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { fsync, futimesSync, fchmodSync, fstatSync, lstatSync, renameSync, writeSync } from 'node:fs'
+import { chmod, constants, lstat, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises'
+import { relative } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import type { FileRecord } from '../model/file-record.ts'
-import { blockOffsets, EXEC_BITS } from '../model/file-record.ts'
+import { blockOffsets } from '../model/file-record.ts'
+import { dirModeOf, fileModeOf } from '../model/file-mode.ts'
 import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import { blockMatches, cidKey } from '../hashing/block-cid.ts'
@@ -15,7 +16,8 @@ import { blockParts } from '../../protocols/blocks/block-bytes.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import { FerryError } from '../errors.ts'
 import { makeTempDir, tempPathFor } from './temp-area.ts'
-import { diskMatchesOwn, diskMatchesOwnStat, statOrUndefined } from './disk-state.ts'
+import { diskMatchesOwn, diskMatchesOwnStat, statOrUndefined, statOwnPath } from './disk-state.ts'
+import { O_NOFOLLOW, parentOf, safeJoin, safeMkdirParent, safeMkdirp, UnsafePathError } from './safe-path.ts'
 import { adoptRenameSource, cloneOwnVersion } from './temp-reuse.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
 import { linkToTrash, moveToTrash } from '../history/trash.ts'
@@ -69,10 +71,9 @@ function adoptChange (record: FileRecord, meta: LocalMeta | null): LocalChange {
   return { path: record.path, type: record.type, size: record.size, mode: record.mode, mtimeMs: record.mtimeMs, deleted: record.deleted, blocks: record.blocks, adopt: record, meta }
 }
 
-const DEFAULT_FILE_MODE = 0o644
-
+/** the bits an installed file gets: exactly the sender's (model/file-mode.ts) */
 function fileMode (record: FileRecord): number {
-  return (record.mode & EXEC_BITS) !== 0 ? (DEFAULT_FILE_MODE | EXEC_BITS) & ~0o022 : DEFAULT_FILE_MODE
+  return fileModeOf(record.mode)
 }
 
 /**
@@ -86,45 +87,94 @@ export async function applyAction (action: Action, c: ApplierComponents, base: n
     case 'fetch': return await installFile(action.record, c, base, signal)
     case 'conflict': {
       const after = await keepConflictCopy(action.path, action.conflictPath, action.local, c, base)
+      // a file that lost to a concurrent directory: the directory takes its place
+      if (action.record.type === 'dir') return await makeDir(action.record, c, after)
       return await installFile(action.record, c, after, signal)
     }
     case 'adopt': return await adopt(action.record, c, base)
     case 'delete': return await remove(action.record, c, base)
+    case 'dir-over-file': return await dirOverFile(action.path, action.local, action.conflictPath, c, base)
   }
+}
+
+/** Creates `path` as a directory with the bits of `mode` (dirModeOf), unless one is there. */
+async function createDir (c: ApplierComponents, path: string, mode: number): Promise<void> {
+  if (await safeMkdirp(c.root, path, dirModeOf(mode))) await chmod(safeJoin(c.root, path), dirModeOf(mode)) // (the umask may have taken bits)
 }
 
 async function makeDir (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
     assertBase(c, record.path, base)
-    const abs = join(c.root, record.path)
-    const st = await statOrUndefined(abs)
+    const st = await statOwnPath(c.root, record.path)
     if (st !== undefined && !st.isDirectory()) {
       if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
       await removeToTrash(c, record.path)
     }
-    await mkdir(abs, { recursive: true })
+    await createDir(c, record.path, record.mode)
     await c.store.commitLocal([adoptChange(record, null)])
   })
 }
 
-const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT
+/**
+ * A type conflict (planner.ts): our file at `path` stands where live entries lie below. It is
+ * kept as `conflictPath` (or, when that is not wanted, goes to the trash), and `path` becomes a
+ * directory: both as new versions of ours, in one commit.
+ */
+async function dirOverFile (path: string, local: FileRecord, conflictPath: string | undefined, c: ApplierComponents, base: number): Promise<void> {
+  await c.diskLock.run(async () => {
+    assertBase(c, path, base)
+    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
+    const st = await statOwnPath(c.root, path)
+    const changes: LocalChange[] = []
+    if (st?.isFile() === true) {
+      if (conflictPath !== undefined) {
+        const to = safeJoin(c.root, conflictPath, { leaf: 'any' })
+        if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
+        await rename(safeJoin(c.root, path), to)
+        const meta = metaOf(await lstat(to, { bigint: true }))
+        changes.push({ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta })
+      } else {
+        await removeToTrash(c, path)
+      }
+    }
+    await createDir(c, path, 0)
+    changes.push({ path, type: 'dir', size: 0, mode: dirModeOf(0), mtimeMs: Date.now(), deleted: false, blocks: [], meta: null, base })
+    await c.store.commitLocal(changes)
+    if (conflictPath !== undefined) c.onConflictCopy?.(path, conflictPath, local)
+  })
+}
+
+const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT | O_NOFOLLOW
+/** temp files are private while they are assembled; they get the record's bits before the rename */
+const TEMP_FILE_MODE = 0o600
+
+/**
+ * Opens the temp file `tmp` (absolute, checked by tempPathFor) with `flags`: when the temp area
+ * was removed under us its directory is made again (checked, safe-path.ts); a temp file left
+ * without write permission (an earlier attempt's, a renamed or copied file of ours) is made
+ * writable first.
+ */
+async function openTempFile (root: string, tmp: string, flags: number): Promise<FileHandle> {
+  try {
+    return await open(tmp, flags, TEMP_FILE_MODE)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') await makeTempDir(root, parentOf(relative(root, tmp))) // the temp area was removed under us
+    else if (code === 'EACCES') await chmod(tmp, TEMP_FILE_MODE)
+    else throw err
+    return await open(tmp, flags, TEMP_FILE_MODE)
+  }
+}
 
 /**
  * Opens (or creates) the temp file of `record`; `resumed` when an earlier attempt left content
  * in it. One open and one fstat: a file of a thousand small ones costs a few system calls less.
  */
-async function openTemp (root: string, tmp: string, mode: number): Promise<{ fh: FileHandle, resumed: boolean, mode: number }> {
-  let fh: FileHandle
-  try {
-    fh = await open(tmp, OPEN_OR_CREATE, mode)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    await makeTempDir(root, dirname(tmp)) // the temp area was removed under us
-    fh = await open(tmp, OPEN_OR_CREATE, mode)
-  }
+async function openTemp (root: string, tmp: string): Promise<{ fh: FileHandle, resumed: boolean }> {
+  const fh = await openTempFile(root, tmp, OPEN_OR_CREATE)
   try {
     const st = await fh.stat()
-    return { fh, resumed: st.size > 0, mode: st.mode & 0o777 }
+    return { fh, resumed: st.size > 0 }
   } catch (err) {
     await fh.close()
     throw err
@@ -158,7 +208,7 @@ async function installFile (record: FileRecord, c: ApplierComponents, base: numb
 async function installLargeFile (record: FileRecord, tmp: string, renamed: Set<number> | undefined, c: ApplierComponents, base: number, signal?: AbortSignal, space?: Reservation): Promise<void> {
   const inPlace = renamed ?? await cloneOwnVersion(record, tmp, c)
   const mode = fileMode(record)
-  const { fh, resumed, mode: tmpMode } = await openTemp(c.root, tmp, mode)
+  const { fh, resumed } = await openTemp(c.root, tmp)
   c.progress?.start(record.path, record.size)
   const writes = new WriteBehind(fh)
   const files = new LocalFiles(c.root)
@@ -195,7 +245,7 @@ async function installLargeFile (record: FileRecord, tmp: string, renamed: Set<n
     }
     if (wanted.length > 0) await c.fetchBlocks(record, wanted, writeBlock, signal)
     await writes.flush()
-    if (tmpMode !== mode) await fh.chmod(mode) // (created with it unless the umask took bits)
+    await fh.chmod(mode) // exactly the record's bits, whatever the umask or the temp file's were
     await fh.utimes(record.mtimeMs / 1000, record.mtimeMs / 1000)
     await fh.sync() // content, size, mode and times durable before the rename
     // what the scan cache will say: a rename keeps inode, size, mtime and mode
@@ -243,19 +293,12 @@ async function installSmallFile (record: FileRecord, tmp: string, c: ApplierComp
     const mode = fileMode(record)
     // the open stays on the thread pool: creating a file is the one costly call here (the
     // file system's inode allocation), and it runs there beside the event loop
-    let fh: FileHandle
-    try {
-      fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      await makeTempDir(c.root, dirname(tmp)) // the temp area was removed under us
-      fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode)
-    }
+    const fh = await openTempFile(c.root, tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | O_NOFOLLOW)
     const fd = fh.fd
     try {
       let done = 0
       while (done < data.byteLength) done += writeSync(fd, data, done, data.byteLength - done, done)
-      if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode) // (unless the umask took bits)
+      if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode) // exactly the record's bits
       futimesSync(fd, record.mtimeMs / 1000, record.mtimeMs / 1000)
       await new Promise<void>((resolve, reject) => { fsync(fd, err => { if (err === null) resolve(); else reject(err) }) })
       meta = metaOf(fstatSync(fd, { bigint: true }))
@@ -322,19 +365,29 @@ export class InstallQueue {
       const { record, tmp } = item
       try {
         if ((c.store.own(record.path)?.seq ?? 0) !== item.base) throw new StalePlanError(record.path)
-        const abs = join(c.root, record.path)
+        // every parent a real directory under the root (safe-path.ts), nothing written through a link
+        const abs = safeJoin(c.root, record.path, { leaf: 'any' })
         // blocking lstat and rename: metadata calls of a few microseconds, where a thread-pool
         // round trip each cost more (a batch holds up the event loop a few milliseconds)
         const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false })
+        if (st !== undefined && !st.isFile() && !st.isDirectory()) throw new UnsafePathError(record.path, st.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file or directory')
         if (!diskMatchesOwnStat(c, record.path, st)) throw new LocalChangeError(record.path)
-        if (st?.isDirectory() === true) await rmdir(abs) // a directory replaced by a file: only if empty
-        else if (st !== undefined) await linkToTrash(c.root, record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
+        if (st?.isDirectory() === true) {
+          // a directory replaced by a file: only if empty. Something unrecorded inside (new, or
+          // ignored): the scanner looks, the planner decides again (a type conflict if it is live)
+          try { await rmdir(abs) } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new LocalChangeError(record.path)
+            throw err
+          }
+        } else if (st !== undefined) {
+          await linkToTrash(c.root, record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
+        }
         try {
           renameSync(tmp, abs)
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || await statOrUndefined(tmp) === undefined) throw err
-          await mkdir(dirname(abs), { recursive: true })
-          await rename(tmp, abs)
+          await safeMkdirParent(c.root, record.path)
+          await rename(tmp, safeJoin(c.root, record.path, { leaf: 'any' }))
         }
         return true
       } catch (err) {
@@ -364,10 +417,10 @@ async function keepConflictCopy (path: string, conflictPath: string, local: File
   return await c.diskLock.run(async () => {
     assertBase(c, path, base)
     if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
-    const from = join(c.root, path)
-    const to = join(c.root, conflictPath)
+    const from = safeJoin(c.root, path, { leaf: 'any' })
+    const to = safeJoin(c.root, conflictPath, { leaf: 'any' })
     if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
-    if (await statOrUndefined(from) === undefined) return base // nothing left to keep
+    if (await statOwnPath(c.root, path) === undefined) return base // nothing left to keep
     await rename(from, to)
     const meta = metaOf(await lstat(to, { bigint: true }))
     await c.store.commitLocal([{ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta }])
@@ -382,7 +435,11 @@ async function adopt (record: FileRecord, c: ApplierComponents, base: number): P
     if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
     let meta: LocalMeta | null = null
     if (record.type === 'file' && !record.deleted) {
-      const abs = join(c.root, record.path)
+      // (diskMatchesOwn found our file there, not a link: these calls act on the file itself)
+      const abs = safeJoin(c.root, record.path)
+      // the adopted version's bits too: a version that changed only them arrives as an adopt
+      const st = await lstat(abs)
+      if ((st.mode & 0o777) !== fileMode(record)) await chmod(abs, fileMode(record))
       await utimes(abs, record.mtimeMs / 1000, record.mtimeMs / 1000)
       meta = metaOf(await lstat(abs, { bigint: true }))
     }
@@ -392,15 +449,15 @@ async function adopt (record: FileRecord, c: ApplierComponents, base: number): P
 
 /** Removes the file at `path` (ours, as our record says: checked by the caller) into the trash. */
 async function removeToTrash (c: ApplierComponents, path: string): Promise<void> {
-  if (!(await moveToTrash(c.root, path, c.store.own(path)!.seq))) await unlink(join(c.root, path))
+  if (!(await moveToTrash(c.root, path, c.store.own(path)!.seq))) await unlink(safeJoin(c.root, path, { leaf: 'any' }))
 }
 
 async function remove (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
     assertBase(c, record.path, base)
-    const abs = join(c.root, record.path)
+    const abs = safeJoin(c.root, record.path, { leaf: 'any' })
     if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)
-    const st = await statOrUndefined(abs)
+    const st = await statOwnPath(c.root, record.path)
     if (st?.isDirectory() === true) {
       try {
         await rmdir(abs)

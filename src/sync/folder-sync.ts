@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
@@ -15,7 +13,7 @@ import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
 import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
-import { sweepTempArea, TEMP_DIR, TEMP_SHARDS } from './temp-area.ts'
+import { prepareTempArea, sweepTempArea } from './temp-area.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
@@ -28,6 +26,10 @@ import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } f
 import { reinstallRecords, type RevertResult } from './revert.ts'
 import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
 import { FreeSpace } from './free-space.ts'
+import { UnsafePathError } from './safe-path.ts'
+import { RetryBackoff } from './retry-backoff.ts'
+import { PathTree } from './path-tree.ts'
+import { parentPath } from '../model/paths.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -82,6 +84,8 @@ export interface FolderStatus {
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
+/** a failing action is retried after 1, 2, 4 ... s, at most this far apart (retry-backoff.ts) */
+export const MAX_RETRY_DELAY_MS = 60_000
 /** quiet time after the last watcher event before a catch-up full scan */
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
 /** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
@@ -132,12 +136,15 @@ export class FolderSync {
   private watchedPaths = new Set<string>()
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
+  /** failing actions wait, per path, longer after each failure */
+  private readonly backoff = new RetryBackoff(DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS)
+  /** the paths records name, by directory: the planner's type-conflict rule looks below a path */
+  private readonly tree = new PathTree()
   private unsubscribe?: () => void
   /** our files' blocks as peers ask for them */
   private readonly blockSource: LocalBlockSource
   /** per-path problems: unreadable files, names that cannot be synced, downloads that fail */
   readonly errors: PathErrors
-  private backoffTimer?: NodeJS.Timeout
 
   constructor (components: FolderSyncComponents) {
     this.c = components
@@ -216,7 +223,11 @@ export class FolderSync {
     const stop = await this.guard.inspect()
     this.abort = new AbortController()
     this.unsubscribe = this.c.store.onChange(paths => {
-      for (const p of paths) this.dirty.add(p)
+      for (const p of paths) {
+        this.dirty.add(p)
+        // the path's records changed: a failing action on it is tried again at once
+        this.backoff.clear(p)
+      }
       this.sortedPlan = undefined
       this.syncTrigger.request()
     })
@@ -230,7 +241,13 @@ export class FolderSync {
   /** The root is there (start, resume): temp area, rules, trash, a fresh watcher on it, a full scan. */
   private async activate (): Promise<void> {
     // temp files of an interrupted run are kept: downloads resume from them (cleanTemp)
-    for (const shard of TEMP_SHARDS) await mkdir(join(this.c.root, TEMP_DIR, shard), { recursive: true })
+    try {
+      await prepareTempArea(this.c.root)
+    } catch (err) {
+      // a link planted as `.ferry`: nothing is written through it; every install of this folder
+      // fails on its temp path (ERR_FERRY_UNSAFE_PATH) until it is replaced by a directory
+      this.c.log.error('%s: temp area: %s', this.c.folder, (err as Error).message)
+    }
     await this.ignore.reload(this.c.root)
     this.refreshTrash()
     // (on resume: the old watch may follow the directory that was moved away)
@@ -253,7 +270,7 @@ export class FolderSync {
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
     for (const t of this.retryTimers.values()) clearTimeout(t)
-    clearTimeout(this.backoffTimer)
+    this.backoff.stop()
     this.unsubscribe?.()
     this.abort.abort()
     await Promise.allSettled(this.loops)
@@ -278,7 +295,11 @@ export class FolderSync {
     this.scanTrigger.request()
   }
 
-  requestSync (): void { this.syncTrigger.request() }
+  /** something outside changed (a peer connected, an index subscription caught up): sync */
+  requestSync (): void {
+    this.backoff.clearWaitingForPeers()
+    this.syncTrigger.request()
+  }
 
   /** who may change the folder changed: every decision must be made again */
   invalidatePlan (): void {
@@ -404,9 +425,16 @@ export class FolderSync {
       for (const p of store.paths()) this.dirty.add(p)
     }
     if (this.dirty.size === 0) return
+    // a change below a path can change the decision for it (a type conflict): its ancestors
+    // are decided again too
+    for (const p of [...this.dirty]) {
+      this.tree.add(p)
+      for (let a = parentPath(p); a !== '' && !this.dirty.has(a); a = parentPath(a)) this.dirty.add(a)
+    }
     const lookup: PlanLookup = {
       local: { get: p => store.own(p) },
-      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) }
+      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) },
+      children: p => this.tree.children(p)
     }
     for (const p of this.dirty) {
       const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
@@ -463,9 +491,6 @@ export class FolderSync {
         await this.cleanTemp()
         return
       }
-      // paths whose action failed wait their turn (path-errors.ts): the others go ahead
-      actions = this.withoutBackedOff(actions)
-      if (actions.length === 0) return
       // new ignore rules from a peer apply before anything else is installed under the old ones
       // (unless that failed last time: the rules file must not hold up the folder)
       const rules = actions.find(a => a.path === IGNORE_FILE)
@@ -473,6 +498,13 @@ export class FolderSync {
       if (rulesFirst) {
         actions = [rules]
         this.syncTrigger.request()
+      }
+      // actions that failed lately wait their turn (retry-backoff.ts)
+      const now = Date.now()
+      if (actions.some(a => !this.backoff.ready(a.path, now))) {
+        actions = actions.filter(a => this.backoff.ready(a.path, now))
+        this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
+        if (actions.length === 0) return
       }
       // the record each decision was made against; if it moves on, the action is stale
       const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
@@ -489,7 +521,8 @@ export class FolderSync {
         claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
         // reported when the copy is made: installing the winner may still fail and be retried
         onConflictCopy: (path, conflictPath, local) => {
-          const winner = actions.find(x => x.path === path)?.record.modifiedBy ?? ''
+          const a = actions.find(x => x.path === path)
+          const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
           this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
         }
       }
@@ -499,7 +532,7 @@ export class FolderSync {
       const phases: Action[][] = []
       for (const a of actions) {
         const last = phases.at(-1)
-        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir') last.push(a)
+        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir' && a.kind !== 'dir-over-file') last.push(a)
         else phases.push([a])
       }
       for (const phase of phases) {
@@ -511,12 +544,17 @@ export class FolderSync {
             const base = bases.get(a.path) ?? 0
             await applyAction(a, applier, base, this.abort.signal)
             this.errors.applied(a.path)
+            this.backoff.clear(a.path)
             this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
             if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
             failed = true
+            const delay = this.backoff.failed(a.path, err instanceof BlocksUnavailableError)
+            // per-path error: report `a.path` with (err as FerryError).code (ERR_FERRY_UNSAFE_PATH,
+            // ERR_FERRY_NOT_A_DIRECTORY...) in folders[].errors; cleared by the backoff.clear above
+            if (err instanceof UnsafePathError) this.c.log.error('%s: %s %s refused: %s (retry in %d s)', this.c.folder, a.kind, a.path, err.message, delay / 1000)
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) {
               this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
@@ -526,14 +564,14 @@ export class FolderSync {
           } finally {
             // decide again next time, whatever happened (a conflict copy also changes what holds its name)
             this.dirty.add(a.path)
-            if (a.kind === 'conflict') this.dirty.add(a.conflictPath)
+            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.dirty.add(a.conflictPath)
             this.sortedPlan = undefined
           }
         })
         if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
       }
       if (stale) this.syncTrigger.request()
-      if (failed) this.retryLater(this.syncTrigger)
+      if (failed) this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
       // replacements and deletes keep the old files in the trash
       if (actions.some(a => a.kind !== 'adopt')) this.refreshTrash()
       this.rulesFirstFailed = rulesFirst && failed
@@ -544,16 +582,6 @@ export class FolderSync {
     } finally {
       this.syncing = false
     }
-  }
-
-  /** The actions whose path may be tried now (path-errors.ts); a wake-up for the others. */
-  private withoutBackedOff (actions: Action[]): Action[] {
-    const { ready, nextAt } = this.errors.due(actions, Date.now())
-    if (nextAt !== undefined) {
-      clearTimeout(this.backoffTimer)
-      this.backoffTimer = setTimeout(() => this.syncTrigger.request(), nextAt - Date.now())
-    }
-    return ready
   }
 
   /** With nothing to do, no temp file is anyone's progress any more: remove them all. */

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import { join } from 'node:path'
+import { O_RDONLY_NOFOLLOW, safeJoin } from './safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import type { FolderStore } from '../store/folder-store.ts'
 import { blockMatches } from '../hashing/block-cid.ts'
@@ -84,7 +84,8 @@ export class LocalFiles {
   async handle (path: string): Promise<FileHandle> {
     let h = this.open.get(path)
     if (h === undefined) {
-      h = open(join(this.root, path), 'r')
+      // never through a link, in the path or at its end (safe-path.ts)
+      h = (async () => await open(safeJoin(this.root, path), O_RDONLY_NOFOLLOW))()
       this.open.set(path, h)
       h.catch(() => { this.open.delete(path) })
     }

@@ -20,16 +20,8 @@ export type PathErrorSource = 'scan' | 'apply'
 
 /** paths listed with their reason (in status, events and the log); the rest are only counted */
 export const MAX_LISTED_PATH_ERRORS = 1000
-/** first retry of a failed action; each further failure doubles it up to the maximum */
-export const MIN_RETRY_DELAY_MS = 1_000
-export const MAX_RETRY_DELAY_MS = 60_000
-
 interface Entry extends PathError {
   source: PathErrorSource
-  /** failed attempts in a row (apply problems only) */
-  attempts: number
-  /** not tried again before this time (apply problems only) */
-  retryAt: number
 }
 
 export interface PathErrorsOptions {
@@ -84,12 +76,12 @@ export class PathErrors {
     const hidden = this.unlisted.get(path)
     if (this.listed.size >= this.maxListed) {
       if (hidden !== undefined) hidden.source = source
-      else this.unlisted.set(path, { path, source, since: now, attempts: 0, retryAt: 0 })
+      else this.unlisted.set(path, { path, source, since: now })
       return
     }
     // room in the list (again): this one gets its reason shown
     this.unlisted.delete(path)
-    this.listed.set(path, { path, code, reason, source, since: hidden?.since ?? now, attempts: hidden?.attempts ?? 0, retryAt: hidden?.retryAt ?? 0 })
+    this.listed.set(path, { path, code, reason, source, since: hidden?.since ?? now })
     this.opts.onError?.(this.get(path)!)
   }
 
@@ -120,13 +112,9 @@ export class PathErrors {
     for (const p of problems) this.report(p.path, 'scan', p.code, p.reason)
   }
 
-  /** An action on `path` failed: reported, and not tried again before the returned time. */
-  applyFailed (path: string, code: string, reason: string): number {
+  /** An action on `path` failed (when it is tried again is retry-backoff.ts's business). */
+  applyFailed (path: string, code: string, reason: string): void {
     this.report(path, 'apply', code, reason)
-    const e = this.listed.get(path) ?? this.unlisted.get(path)!
-    e.attempts++
-    e.retryAt = this.now() + Math.min(MAX_RETRY_DELAY_MS, MIN_RETRY_DELAY_MS * 2 ** (e.attempts - 1))
-    return e.retryAt
   }
 
   /** An action on `path` worked: a failed action's problem is over (a scan problem is the scanner's to clear: it looks at what was installed). */
@@ -134,24 +122,6 @@ export class PathErrors {
 
   /** Nothing is planned for `path` any more: a failed action's problem is over. */
   notPlanned (path: string): void { this.clearIf(path, 'apply') }
-
-  /** Of `items`, those whose path may be tried now, and when the next of the others may. */
-  due<T extends { path: string }> (items: T[], now: number): { ready: T[], nextAt?: number } {
-    if (this.count === 0) return { ready: items }
-    let next = Infinity
-    const ready = items.filter(a => {
-      const at = this.retryAt(a.path)
-      if (at <= now) return true
-      next = Math.min(next, at)
-      return false
-    })
-    return next === Infinity ? { ready } : { ready, nextAt: next }
-  }
-
-  /** When an action on `path` may be tried again (0: now). */
-  retryAt (path: string): number {
-    return (this.listed.get(path) ?? this.unlisted.get(path))?.retryAt ?? 0
-  }
 }
 
 /** a ferry error's code; anything else is a failed action */

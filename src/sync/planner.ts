@@ -2,6 +2,7 @@ import { compareVersions, mergeVersions } from '../model/version-vector.ts'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { pathDepth } from '../model/paths.ts'
 import { conflictPath } from './conflict-name.ts'
+import { PathTree } from './path-tree.ts'
 
 /**
  * The sync decision, as a pure function: this device's own records and the newest records of
@@ -17,6 +18,12 @@ import { conflictPath } from './conflict-name.ts'
  *   Concurrent versions with equal content are not a conflict: the winner is adopted under the
  *   merge of both vectors, so the local version stays known: a change made later by a device
  *   that never saw it is concurrent with it (and keeps it), not a silent replacement.
+ * - Type conflicts: a file cannot stand where live entries lie below its path (one device
+ *   replaced a directory by a file while another changed something in it). The directory wins:
+ *   a device holding a live file there keeps it under a conflict name (if its version is not
+ *   superseded) and makes the path a directory as a new version, which supersedes the file
+ *   everywhere; devices without such a file wait for that. A local file that loses to a
+ *   concurrent directory is kept as a conflict copy too. So no data is lost either way.
  */
 
 export type Action =
@@ -31,6 +38,12 @@ export type Action =
   | { kind: 'adopt', path: string, record: FileRecord }
   /** remove the local file or (empty) directory; `record` is the winning tombstone */
   | { kind: 'delete', path: string, record: FileRecord }
+  /**
+   * a type conflict: the local file `local` stands where live entries lie below; move it to
+   * `conflictPath` (undefined: not kept here, it is superseded or already kept under that name)
+   * and make `path` a directory, as new versions of ours
+   */
+  | { kind: 'dir-over-file', path: string, local: FileRecord, conflictPath?: string }
 
 export interface PlanInput {
   /** this device's newest record per path, tombstones included */
@@ -74,13 +87,35 @@ export function globalWinner (candidates: readonly FileRecord[]): FileRecord | u
 /** What a device knows to be at a path: nothing live, `r`'s content, or some other content. */
 type Holder = 'free' | 'same' | 'other'
 
-function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder): Action | undefined {
+/** The first free conflict name for `local` at `path`, or undefined when it is kept already. */
+function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: FileRecord) => Holder): string | undefined {
+  // Names have one-second resolution, so two versions by one device within a second share one.
+  // When other content already holds the name, the conflict name of that name is next, and so
+  // on: a conflict copy never replaces another.
+  for (let keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy); ; keepAs = conflictPath(keepAs, local.mtimeMs, local.modifiedBy)) {
+    const held = holder(keepAs, local)
+    // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
+    if (held === 'same') return undefined
+    if (held === 'free') return keepAs
+  }
+}
+
+function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder, liveBelow: (p: string) => boolean): Action | undefined {
   const candidates = local === undefined ? remote : [local, ...remote]
   const winner = globalWinner(candidates)
   if (winner === undefined) return undefined
   const create = (): Action => winner.type === 'dir'
     ? { kind: 'mkdir', path, record: winner }
     : { kind: 'fetch', path, record: winner }
+
+  if (!winner.deleted && winner.type === 'file' && liveBelow(path)) {
+    // a type conflict: the directory wins. Only a device with a live file here acts (it alone
+    // may hold the file's content); the others keep their directory and wait for its new version.
+    if (local === undefined || local.deleted || local.type !== 'file') return undefined
+    const superseded = candidates.some(r => compareVersions(r.version, local.version) === 'greater')
+    const keepAs = superseded ? undefined : keepAsFor(path, local, holder)
+    return keepAs === undefined ? { kind: 'dir-over-file', path, local } : { kind: 'dir-over-file', path, local, conflictPath: keepAs }
+  }
 
   if (local === undefined) return winner.deleted ? undefined : create()
   const order = compareVersions(local.version, winner.version)
@@ -94,16 +129,10 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
   if (winner.deleted) return local.deleted ? { kind: 'adopt', path, record: winner } : { kind: 'delete', path, record: winner }
 
   const superseded = remote.some(r => compareVersions(r.version, local.version) === 'greater')
-  if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file' && winner.type === 'file') {
-    // Names have one-second resolution, so two versions by one device within a second share one.
-    // When other content already holds the name, the conflict name of that name is next, and so
-    // on: a conflict copy never replaces another.
-    for (let keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy); ; keepAs = conflictPath(keepAs, local.mtimeMs, local.modifiedBy)) {
-      const held = holder(keepAs, local)
-      // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
-      if (held === 'same') break
-      if (held === 'free') return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
-    }
+  // a losing concurrent file is kept, whether the winner is a file or a directory
+  if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file') {
+    const keepAs = keepAsFor(path, local, holder)
+    if (keepAs !== undefined) return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
   }
   return create()
 }
@@ -112,6 +141,25 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
 export interface PlanLookup {
   readonly local: { get: (path: string) => FileRecord | undefined }
   readonly remote: { get: (path: string) => readonly FileRecord[] | undefined }
+  /** the paths directly below a path that have records (or records below them); none if absent */
+  readonly children?: (path: string) => Iterable<string>
+}
+
+/** True when some path below `path` has a live global version (records of `input`). */
+function liveBelowOf (input: PlanLookup): (path: string) => boolean {
+  const children = input.children
+  if (children === undefined) return () => false
+  return path => {
+    const stack = [...children(path)]
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      const own = input.local.get(p)
+      const remote = input.remote.get(p) ?? []
+      const w = globalWinner(own === undefined ? remote : [own, ...remote])
+      if (w !== undefined && !w.deleted) return true
+      for (const c of children(p)) stack.push(c)
+    }
+    return false
+  }
 }
 
 function holderOf (input: PlanLookup): (p: string, r: FileRecord) => Holder {
@@ -128,16 +176,19 @@ function holderOf (input: PlanLookup): (p: string, r: FileRecord) => Holder {
 
 /** The decision for one path (undefined: nothing to do). `plan` is this over every path, sorted. */
 export function planPath (path: string, input: PlanLookup): Action | undefined {
-  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input))
+  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input), liveBelowOf(input))
 }
 
 /** Plans every path; actions come ordered so that executing them in order is safe. */
 export function plan (input: PlanInput): Action[] {
   const paths = new Set<string>([...input.local.keys(), ...input.remote.keys()])
+  const tree = new PathTree()
+  for (const p of paths) tree.add(p)
   const holder = holderOf(input)
+  const liveBelow = liveBelowOf({ local: input.local, remote: input.remote, children: p => tree.children(p) })
   const actions: Action[] = []
   for (const path of paths) {
-    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder)
+    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder, liveBelow)
     if (a !== undefined) actions.push(a)
   }
   return sortActions(actions)
@@ -148,17 +199,17 @@ export function sortActions (actions: Action[]): Action[] {
   return actions.sort(compareActions)
 }
 
-const PHASE: Record<Action['kind'], number> = { mkdir: 0, conflict: 1, fetch: 2, adopt: 3, delete: 4 }
+const PHASE: Record<Action['kind'], number> = { mkdir: 0, 'dir-over-file': 0, conflict: 1, fetch: 2, adopt: 3, delete: 4 }
 
 /**
- * Directories first (shallow before deep), then content (so renamed files can still be copied
+ * Directories first (shallow before deep; a file turned into a directory among them), then content (so renamed files can still be copied
  * from their old place), then deletions (files before the directories that held them: deep first).
  */
 function compareActions (a: Action, b: Action): number {
   if (PHASE[a.kind] !== PHASE[b.kind]) return PHASE[a.kind] - PHASE[b.kind]
   const da = pathDepth(a.path)
   const db = pathDepth(b.path)
-  if (a.kind === 'delete') {
+  if (a.kind === 'delete' && b.kind === 'delete') {
     if (a.record.type !== b.record.type) return a.record.type === 'file' ? -1 : 1
     return db - da || (a.path < b.path ? -1 : 1)
   }

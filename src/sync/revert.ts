@@ -1,9 +1,10 @@
-import { lstat, rmdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { rmdir, unlink } from 'node:fs/promises'
 import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
 import type { FileRecord } from '../model/file-record.ts'
+import { statOwnPath } from './disk-state.ts'
+import { safeJoin } from './safe-path.ts'
 
 export interface RevertResult {
   reverted: string[]
@@ -45,8 +46,8 @@ async function removeUnshared (path: string, c: ApplierComponents, base: number)
     const own = c.store.own(path)
     if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
     if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
-    const abs = join(c.root, path)
-    const st = await lstat(abs).catch(() => undefined)
+    const abs = safeJoin(c.root, path, { leaf: 'any' })
+    const st = await statOwnPath(c.root, path)
     if (st?.isDirectory() === true) await rmdir(abs)
     else if (st !== undefined) await unlink(abs)
     await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
@@ -59,13 +60,13 @@ async function removeUnshared (path: string, c: ApplierComponents, base: number)
  * version is made. A path that holds something again is left as it is.
  */
 export async function reinstallRecords (records: readonly FileRecord[], c: ApplierComponents, signal?: AbortSignal): Promise<RevertResult> {
-  const actions: Action[] = records.map(r => r.type === 'dir' ? { kind: 'mkdir', path: r.path, record: r } : { kind: 'fetch', path: r.path, record: r })
+  const actions: Array<Extract<Action, { kind: 'mkdir' | 'fetch' }>> = records.map(r => r.type === 'dir' ? { kind: 'mkdir', path: r.path, record: r } : { kind: 'fetch', path: r.path, record: r })
   const result: RevertResult = { reverted: [], failed: [] }
-  for (const a of sortActions(actions)) {
+  for (const a of sortActions(actions) as typeof actions) {
     const own = c.store.own(a.path)
     try {
       if (own === undefined || own.deleted || own.seq !== a.record.seq) throw new StalePlanError(a.path)
-      if (await lstat(join(c.root, a.path)).then(() => false, () => true)) await applyAction(a, c, own.seq, signal)
+      if (await statOwnPath(c.root, a.path) === undefined) await applyAction(a, c, own.seq, signal)
       result.reverted.push(a.path)
     } catch (err) {
       result.failed.push({ path: a.path, error: (err as Error).message })

@@ -1,10 +1,11 @@
-import { copyFile, constants, mkdir, rename, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { copyFile, constants, rename, rm } from 'node:fs/promises'
+import { relative } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { cidKey } from '../hashing/block-cid.ts'
 import { metaOf, sameMeta } from '../scanner/scan-folder.ts'
 import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
 import type { ApplierComponents } from './file-applier.ts'
+import { safeJoin, safeMkdirParent } from './safe-path.ts'
 
 // A download's temp file can start as one of our own files instead of empty: the source of a
 // rename (moved, not copied), or a kernel-side copy of our old version of an edited file.
@@ -28,9 +29,9 @@ export async function adoptRenameSource (record: FileRecord, tmp: string, c: App
     if (await statOrUndefined(tmp) !== undefined) return new Set<number>() // an earlier attempt's progress wins
     const own = c.store.own(source.path)
     const meta = c.store.meta(source.path)
-    await mkdir(dirname(tmp), { recursive: true })
+    await safeMkdirParent(c.root, relative(c.root, tmp))
     try {
-      await rename(join(c.root, source.path), tmp)
+      await rename(safeJoin(c.root, source.path), tmp)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       return undefined
@@ -80,8 +81,9 @@ export async function cloneOwnVersion (record: FileRecord, tmp: string, c: Appli
   }
   if (aligned < CLONE_MIN_SHARE * record.size) return none
   if (await statOrUndefined(tmp) !== undefined) return none // an earlier attempt's progress wins
-  const abs = join(c.root, record.path)
   try {
+    // (checked: a link there, or above, is refused; copyFile would follow it)
+    const abs = safeJoin(c.root, record.path)
     if (!(await diskMatchesOwn(c, record.path))) return none
     await copyFile(abs, tmp, constants.COPYFILE_FICLONE)
     // unchanged during the copy (inode, size, mtime as scanned): the copy holds the scanned

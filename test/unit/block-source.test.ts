@@ -75,3 +75,42 @@ describe('LocalBlockSource (blocks served to peers)', () => {
     }
   })
 })
+
+describe('block reads never follow a link out of the folder', () => {
+  useScannerFixture()
+
+  it('a directory of a scanned file replaced by a link to a copy elsewhere: nothing is read through it', async () => {
+    const { mkdtemp, rm, symlink, cp } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { readLocalBlock } = await import('../../src/sync/local-blocks.ts')
+    const small = randomBytes(10_000, 11)
+    const big = randomBytes(3 << 20, 12)
+    await put('d/small.bin', small)
+    await put('d/big.bin', big)
+    await put('leaf.bin', randomBytes(10_000, 13))
+    await scan()
+    // the same bytes, outside the folder, reachable through links where the scanned files were
+    const outside = await mkdtemp(join(tmpdir(), 'ferry-outside-'))
+    try {
+      await cp(join(root, 'd'), join(outside, 'd'), { recursive: true, preserveTimestamps: true })
+      await cp(join(root, 'leaf.bin'), join(outside, 'leaf.bin'), { preserveTimestamps: true })
+      await rename(join(root, 'd'), join(root, 'd-moved'))
+      await symlink(join(outside, 'd'), join(root, 'd'))
+      await rename(join(root, 'leaf.bin'), join(root, 'leaf-moved.bin'))
+      await symlink(join(outside, 'leaf.bin'), join(root, 'leaf.bin'))
+      const source = new LocalBlockSource(root, store)
+      try {
+        for (const path of ['d/small.bin', 'd/big.bin', 'leaf.bin']) {
+          for (const b of store.own(path)!.blocks) {
+            expect(await source.read(b.cid), path).toBeUndefined()
+            expect(await readLocalBlock({ root, store }, b.cid, b.size), path).toBeUndefined()
+          }
+        }
+      } finally {
+        await source.close()
+      }
+    } finally {
+      await rm(outside, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ferryCode, MAX_RETRY_DELAY_MS, MIN_RETRY_DELAY_MS, PathErrors, printablePath, type PathError } from '../../src/sync/path-errors.ts'
+import { ferryCode, PathErrors, printablePath, type PathError } from '../../src/sync/path-errors.ts'
 
 function registry (maxListed?: number): { errors: PathErrors, events: string[], clock: { now: number } } {
   const events: string[] = []
@@ -38,20 +38,13 @@ describe('PathErrors', () => {
     expect(events.filter(e => e.startsWith('cleared'))).toEqual(['cleared a', 'cleared c'])
   })
 
-  it('a failed action waits longer each time, up to a bound; success or nothing planned clears it', () => {
-    const { errors, clock } = registry()
-    const delays: number[] = []
-    for (let i = 0; i < 10; i++) delays.push(errors.applyFailed('big.bin', 'ERR_FERRY_NO_SPACE', 'no space') - clock.now)
-    expect(delays.slice(0, 4)).toEqual([MIN_RETRY_DELAY_MS, 2 * MIN_RETRY_DELAY_MS, 4 * MIN_RETRY_DELAY_MS, 8 * MIN_RETRY_DELAY_MS])
-    expect(Math.max(...delays)).toBe(MAX_RETRY_DELAY_MS)
-    const items = [{ path: 'big.bin' }, { path: 'small.txt' }]
-    expect(errors.due(items, clock.now)).toEqual({ ready: [{ path: 'small.txt' }], nextAt: clock.now + MAX_RETRY_DELAY_MS })
-    expect(errors.due(items, clock.now + MAX_RETRY_DELAY_MS).ready).toEqual(items)
+  it('a failed action is kept until it succeeds or nothing is planned for its path; a scan does not clear it', () => {
+    const { errors } = registry()
+    errors.applyFailed('big.bin', 'ERR_FERRY_NO_SPACE', 'no space')
     errors.scanned([]) // a scan does not clear a download's problem
     expect(errors.has('big.bin')).toBe(true)
     errors.notPlanned('big.bin')
     expect(errors.has('big.bin')).toBe(false)
-    expect(errors.retryAt('big.bin')).toBe(0)
     errors.applyFailed('x', 'ERR_FERRY_APPLY_FAILED', 'r')
     errors.applied('x')
     expect(errors.count).toBe(0)
