@@ -88,7 +88,7 @@ describe('sharing with a pairing code', () => {
     const roCode = await invite(a, '--read-only')
     const r = await ferryOk(['--home', c.home, 'join', roCode, cDocs])
     expect(r).toContain('(read-only)')
-    expect((await config(c)).folders.docs).toEqual({ path: cDocs, members: { [a.id]: 'owner' }, role: 'read-only' })
+    expect((await config(c)).folders.docs).toEqual({ path: cDocs, members: { [a.id]: 'owner' }, role: 'read-only', fsid: expect.any(String) })
     expect((await config(a)).folders.docs!.members[c.id]).toBe('read-only')
     // c's daemon was running: a learnt its address from the join
     expect((await config(a)).devices[c.id]!.addrs).toContain(c.addr)
