@@ -39,7 +39,7 @@ import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
-import { dialViaRelays } from '../replica/relayed-dial.ts'
+import { DEFAULT_DIRECT_RETRY_MS, dialDirect, dialViaRelays, onlyRelayed } from '../replica/relayed-dial.ts'
 
 export interface DaemonOptions {
   home: string
@@ -94,6 +94,8 @@ export class Daemon {
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
   private readonly dialing = new Set<string>()
+  /** when a peer reached only through a relay was last dialed directly */
+  private readonly directTried = new Map<string, number>()
   private readonly control: ControlServer
   private readonly api: HttpApi
   /** what `GET /events` streams */
@@ -352,8 +354,21 @@ export class Daemon {
 
   private dialAll (): void {
     for (const peer of Object.keys(this.config.devices)) {
-      if (!this.membership.isTrusted(peer) || this.isConnected(peer)) continue
-      void this.dial(peer)
+      if (!this.membership.isTrusted(peer)) continue
+      if (!this.isConnected(peer)) void this.dial(peer)
+      else if (this.node !== undefined && onlyRelayed(this.node, peer)) void this.dialDirectly(peer)
+    }
+  }
+
+  /** a peer reached only through a relay is tried directly every DEFAULT_DIRECT_RETRY_MS (relayed-dial.ts) */
+  private async dialDirectly (peer: string): Promise<void> {
+    if (this.dialing.has(peer) || this.stopped || Date.now() - (this.directTried.get(peer) ?? 0) < DEFAULT_DIRECT_RETRY_MS) return
+    this.dialing.add(peer)
+    this.directTried.set(peer, Date.now())
+    try {
+      await dialDirect(this.requireNode(), peer, this.config.devices[peer]?.addrs ?? [], this.log)
+    } finally {
+      this.dialing.delete(peer)
     }
   }
 
