@@ -36,10 +36,20 @@ export class ChaosProc {
     this.state = 'starting'
     if (!(this.lab instanceof Lab)) this.oldLogs.push(this.node.log)
     const started = this.lab instanceof Lab ? this.lab.start(this.node as Device) : this.lab.start(this.node)
-    this.starting = started.then(() => { this.state = 'up' })
+    // a start that fails (the process exits first) is reported by settled(), not left unhandled
+    this.starting = started.then(() => { this.state = 'up' }, err => {
+      this.state = 'down'
+      this.failed = err as Error
+    })
   }
 
-  async settled (): Promise<void> { await this.starting }
+  failed?: Error
+
+  /** waits for a start under way; throws if the process exited before it ran */
+  async settled (): Promise<void> {
+    await this.starting
+    if (this.failed !== undefined) throw this.failed
+  }
 }
 
 export interface FileEntry { path: string, dir: boolean }

@@ -76,12 +76,18 @@ describe('chaos', () => {
     const procs = [procA, procB, procR]
     const devices: Array<[ChaosProc, Device]> = [[procA, a], [procB, b]]
 
+    // the operation log (and the relay's output) is kept on failure, a timeout included, or always with FERRY_TEST_LOGS
+    const opsFile = join(process.env.FERRY_TEST_LOGS ?? tmpdir(), `ferry-chaos-${SEED}-${process.pid}.ops.log`)
+    const logsAt = process.env.FERRY_TEST_LOGS !== undefined ? `daemon logs in ${process.env.FERRY_TEST_LOGS}` : 'set FERRY_TEST_LOGS=<dir> to keep the daemon logs'
+    onTestFinished(async ({ task }) => {
+      const failed = task.result?.state === 'fail'
+      if (!failed && process.env.FERRY_TEST_LOGS === undefined) return
+      await mkdir(dirname(opsFile), { recursive: true })
+      await writeFile(opsFile, opLog.join('\n') + `\n=== relay\n${[...procR.oldLogs, r.log].join('\n--- restart\n')}\n`)
+      if (failed) console.error(`chaos failed (CHAOS_SEED=${SEED}): operation log in ${opsFile}; ${logsAt}`)
+    })
     const fail = async (what: string): Promise<never> => {
-      const file = join(process.env.FERRY_TEST_LOGS ?? tmpdir(), `ferry-chaos-${SEED}-${process.pid}.ops.log`)
-      await mkdir(dirname(file), { recursive: true })
-      await writeFile(file, opLog.join('\n') + `\n=== relay\n${[...procR.oldLogs, r.log].join('\n--- restart\n')}\n`)
-      const logs = process.env.FERRY_TEST_LOGS !== undefined ? `daemon logs in ${process.env.FERRY_TEST_LOGS}` : 'set FERRY_TEST_LOGS=<dir> to keep the daemon logs'
-      throw new Error(`chaos failed (CHAOS_SEED=${SEED}): ${what}\noperation log: ${file} (last 60 below); ${logs}\n${opLog.slice(-60).join('\n')}`)
+      throw new Error(`chaos failed (CHAOS_SEED=${SEED}): ${what}\noperation log: ${opsFile} (last 60 lines below); ${logsAt}\n${opLog.slice(-60).join('\n')}`)
     }
 
     /** before its writer replaces `path`, the version there is marked (its record waited for while it runs) */
@@ -137,6 +143,7 @@ describe('chaos', () => {
         const to = newName('f', dirs)
         const v = await readVersion(join(d.folder, from))
         await mkdir(dirname(join(d.folder, to)), { recursive: true })
+        await supersede(proc, d, to) // a rename onto a file replaces it
         await rename(join(d.folder, from), join(d.folder, to))
         if (v !== undefined && !('error' in v)) versions.get(v.header.id)?.paths.push(to)
         note(`${at}: rename ${from} -> ${to}`)
@@ -210,7 +217,14 @@ describe('chaos', () => {
     try {
       const end = Date.now() + CHAOS_MS
       while (Date.now() < end) {
-        for (const p of procs) if (p.state === 'down' && Date.now() >= p.restartAt) { p.start(); note(`restart ${p.name}`) }
+        for (const p of procs) {
+          if (p.failed !== undefined) {
+            // nothing kills a process while it starts: it exited by itself
+            note(`${p.name} did not start: ${p.failed.message.slice(0, 2000)}`)
+            await fail(`${p.name} exited while starting after a kill: ${p.failed.message.slice(0, 4000)}`)
+          }
+          if (p.state === 'down' && Date.now() >= p.restartAt) { p.start(); note(`restart ${p.name}`) }
+        }
         const [proc, d] = rnd.pick(devices)
         try {
           await operate(proc, d)
@@ -229,7 +243,11 @@ describe('chaos', () => {
 
     note('chaos over: everything runs again')
     for (const p of procs) p.start()
-    await Promise.all(procs.map(async p => { await p.settled() }))
+    try {
+      await Promise.all(procs.map(async p => { await p.settled() }))
+    } catch (err) {
+      await fail(`a process did not start again: ${(err as Error).message.slice(0, 4000)}`)
+    }
     let converged: Map<string, string>
     try {
       converged = await waitConverged([a, b], 300_000)
@@ -271,5 +289,5 @@ describe('chaos', () => {
     if (lost.length > 0) await fail(`versions lost:\n${lost.join('\n')}`)
     expect(lost).toEqual([])
     expect(torn).toEqual([])
-  })
+  }, CHAOS_MS + 480_000) // set-up, the last commit waits and convergence (300 s bound) on a loaded machine
 })
