@@ -53,7 +53,7 @@ describe('chaos', () => {
     console.log(`chaos: CHAOS_SEED=${SEED} CHAOS_SECONDS=${CHAOS_MS / 1000}`)
     const rnd = new Prng(SEED)
     const opLog: string[] = []
-    const t0 = Date.now()
+    let t0 = Date.now()
     const note = (line: string): void => { opLog.push(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s ${line}`) }
     const scratch = await mkdtemp(join(tmpdir(), 'ferry-chaos-scratch-'))
     onTestFinished(async () => { await rm(scratch, { recursive: true, force: true }) })
@@ -116,8 +116,10 @@ describe('chaos', () => {
       return id
     }
 
+    // files are f*.txt or big*.bin, directories d*: a file and a directory never want one name
     const newName = (kind: 'f' | 'd', dirs: string[]): string => {
-      const parent = rnd.chance(0.4) || dirs.length === 0 ? '' : `${rnd.pick(dirs)}/`
+      const roll = rnd.next()
+      const parent = roll < 0.35 || (dirs.length === 0 && roll < 0.75) ? '' : roll < 0.75 ? `${rnd.pick(dirs)}/` : `${dirs.length > 0 && rnd.chance(0.5) ? `${rnd.pick(dirs)}/` : ''}d${rnd.int(0, 99999)}/`
       return kind === 'f' ? `${parent}f${rnd.int(0, 99999)}.txt` : `${parent}d${rnd.int(0, 99999)}`
     }
 
@@ -157,7 +159,7 @@ describe('chaos', () => {
           if (v !== undefined && !('error' in v)) versions.get(v.header.id)?.paths.push(`${to}/${e.path.slice(from.length + 1)}`)
         }
         note(`${at}: rename dir ${from} -> ${to} (${moved.length} files)`)
-      } else if (roll < 0.82) {
+      } else if (roll < 0.82 && files.length >= 12) {
         // a few at a time: never near a third of the folder
         const n = Math.min(rnd.int(1, 3), Math.floor(files.length / 4))
         const doomed = new Set(Array.from({ length: n }, () => rnd.pick(files)))
@@ -166,7 +168,7 @@ describe('chaos', () => {
           await rm(join(d.folder, p), { force: true })
         }
         note(`${at}: delete ${[...doomed].join(' ')}`)
-      } else if (roll < 0.85 && dirs.length > 0) {
+      } else if (roll < 0.85 && dirs.length > 0 && files.length >= 12) {
         const dir = rnd.pick(dirs)
         const inside = (await listFolder(d.folder, dir)).filter(e => !e.dir)
         if (inside.length * 4 > files.length) return
@@ -215,6 +217,8 @@ describe('chaos', () => {
     })()
 
     try {
+      t0 = Date.now()
+      note('chaos starts')
       const end = Date.now() + CHAOS_MS
       while (Date.now() < end) {
         for (const p of procs) {
