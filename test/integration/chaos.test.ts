@@ -110,9 +110,9 @@ describe('chaos', () => {
       await writeFile(tmp, data)
       await mkdir(dirname(join(d.folder, path)), { recursive: true })
       await supersede(proc, d, path)
-      versions.set(id, { id, writer: d.name, paths: [path], size: data.length, mtimeMs: 0, supersededByWriter: false, recorded: false })
+      // (the rename keeps the mtime)
+      versions.set(id, { id, writer: d.name, paths: [path], size: data.length, mtimeMs: (await stat(tmp)).mtimeMs, supersededByWriter: false, recorded: false })
       await rename(tmp, join(d.folder, path)) // whole versions only, as an editor's save does
-      versions.get(id)!.mtimeMs = (await stat(join(d.folder, path))).mtimeMs
       return id
     }
 
