@@ -153,6 +153,7 @@ describe('chaos', () => {
         const from = rnd.pick(dirs)
         const to = newName('d', dirs.filter(x => x !== from && !x.startsWith(`${from}/`)))
         const moved = (await listFolder(d.folder, from)).filter(e => !e.dir)
+        await mkdir(dirname(join(d.folder, to)), { recursive: true })
         await rename(join(d.folder, from), join(d.folder, to))
         for (const e of moved) {
           const v = await readVersion(join(d.folder, to, e.path.slice(from.length + 1)))
