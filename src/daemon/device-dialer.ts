@@ -4,7 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { FerryNode } from '../node/create-node.ts'
 import { Backoff } from '../node/backoff.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { dialViaRelays } from '../replica/relayed-dial.ts'
+import { DEFAULT_DIRECT_RETRY_MS, dialDirect, dialViaRelays, onlyRelayed } from '../replica/relayed-dial.ts'
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
 /**
@@ -37,17 +37,38 @@ export class DeviceDialer {
   private readonly backoff: Backoff
   private readonly dialing = new Set<string>()
   private readonly connectedAt = new Map<string, number>()
+  /** when a peer reached only through a relay was last dialed directly */
+  private readonly directTried = new Map<string, number>()
 
   constructor (components: DeviceDialerComponents) {
     this.c = components
     this.backoff = components.backoff ?? new Backoff()
   }
 
-  /** one dial round: every trusted device that is not connected and whose backoff allows */
+  /**
+   * one dial round: every trusted device that is not connected and whose backoff allows; a
+   * device reached only through a relay is dialed directly again (relayed-dial.ts)
+   */
   dialAll (): void {
     for (const peer of Object.keys(this.c.devices())) {
-      if (!this.c.isTrusted(peer) || this.c.isConnected(peer)) continue
-      void this.dial(peer)
+      if (!this.c.isTrusted(peer)) continue
+      if (!this.c.isConnected(peer)) void this.dial(peer)
+      else if (onlyRelayed(this.c.node(), peer)) void this.dialDirectly(peer)
+    }
+  }
+
+  /** at most every DEFAULT_DIRECT_RETRY_MS per peer; never rejects */
+  private async dialDirectly (peer: string): Promise<void> {
+    if (this.dialing.has(peer) || this.c.stopped() || Date.now() - (this.directTried.get(peer) ?? 0) < DEFAULT_DIRECT_RETRY_MS) return
+    this.dialing.add(peer)
+    this.directTried.set(peer, Date.now())
+    try {
+      const known = addrsOf(peer, this.c.devices()[peer]?.addrs ?? [], this.c.log).map(a => a.toString())
+      await dialDirect(this.c.node(), peer, known, this.c.log)
+    } catch (err) {
+      this.c.log('dialing %s directly failed: %s', peer, toError(err).message)
+    } finally {
+      this.dialing.delete(peer)
     }
   }
 

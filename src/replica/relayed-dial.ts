@@ -1,4 +1,5 @@
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/logger'
 import type { Libp2p } from '@libp2p/interface'
 import { toError } from '../../protocols/wire/errors.ts'
@@ -26,4 +27,53 @@ export async function dialViaRelays (node: Libp2p, peer: string, relays: readonl
     }
   }
   return false
+}
+
+/** how often a peer reached only through a relay is tried directly again */
+export const DEFAULT_DIRECT_RETRY_MS = 10_000
+
+/** Whether `peer` is connected, and only through relays (every open connection is a circuit). */
+export function onlyRelayed (node: Libp2p, peer: string): boolean {
+  const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  return open.length > 0 && open.every(c => c.remoteAddr.toString().includes('/p2p-circuit'))
+}
+
+/**
+ * A peer connected only through a relay may well be reachable directly: the relayed dial wins
+ * whenever the direct one ran before anything could tell where the peer is (on a loaded machine,
+ * before identify with the relay filled our private DHT's routing table), and nothing else ever
+ * dials a connected peer again. Its direct addresses (`known`: the configured ones; then the peer
+ * store, filled by identify over the relayed connection; then the private DHT) are dialed; libp2p
+ * opens a direct connection beside the relayed one, and the relayed one is closed. Resolves true
+ * once connected directly.
+ */
+export async function dialDirect (node: Libp2p, peer: string, known: readonly string[], log: Logger): Promise<boolean> {
+  const id = peerIdFromString(peer)
+  const signal = AbortSignal.timeout(DEFAULT_RELAYED_DIAL_TIMEOUT_MS)
+  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !a.toString().includes('/p2p-circuit'))
+  let addrs = direct([
+    ...known.map(a => multiaddr(a)),
+    ...await node.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
+  ])
+  if (addrs.length === 0) {
+    addrs = direct(await node.peerRouting.findPeer(id, { signal }).then(p => p.multiaddrs, err => {
+      log('looking up %s for a direct dial failed: %s', peer, toError(err).message)
+      return []
+    }))
+  }
+  if (addrs.length === 0) return false
+  const withPeer = [...new Set(addrs.map(a => a.toString().includes('/p2p/') ? a.toString() : `${a.toString()}/p2p/${peer}`))].map(a => multiaddr(a))
+  try {
+    await node.dial(withPeer, { signal })
+  } catch (err) {
+    log('dialing %s directly at %s failed: %s', peer, withPeer.join(','), toError(err).message)
+    return false
+  }
+  // libp2p would keep opening streams on the older, relayed connection: it goes (streams on it
+  // fail and are retried: index subscriptions resubscribe, block requests are asked again)
+  log('connected to %s directly (it was reached through a relay)', peer)
+  for (const c of node.getConnections(id)) {
+    if (c.remoteAddr.toString().includes('/p2p-circuit')) await c.close().catch(err => { c.abort(toError(err)) })
+  }
+  return true
 }

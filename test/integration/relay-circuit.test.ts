@@ -54,7 +54,7 @@ describe('the relay is a DHT member for its devices', () => {
     await waitFor('a and b connected directly', async () => {
       const peer = (await status(a)).peers.find(p => p.id === b.id)
       return peer?.connected === true && peer.addrs.some(x => x.includes(`/tcp/${b.port}`) && !x.includes('/p2p-circuit'))
-    }, 60_000).catch(err => { throw new Error(`${(err as Error).message}\n${a.log.slice(-2000)}`) })
+    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}\n${a.log.slice(-2000)}`) })
     await writeFile(join(a.folder, 'found.txt'), 'via the dht')
     expect((await waitConverged([a, b], 60_000)).has('found.txt')).toBe(true)
   })
