@@ -11,14 +11,13 @@ import type { VersionCatalogComponents } from '../history/revisions.ts'
 import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
-import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
+import type { Action } from './planner.ts'
 import { applyAction, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
 import { prepareTempArea, sweepTempArea } from './temp-area.ts'
 import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
-import { StateSummary } from './state-summary.ts'
 import { Trigger } from './trigger.ts'
 import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
@@ -28,8 +27,7 @@ import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
 import { FreeSpace } from './free-space.ts'
 import { UnsafePathError } from './safe-path.ts'
 import { RetryBackoff } from './retry-backoff.ts'
-import { PathTree } from './path-tree.ts'
-import { parentPath } from '../model/paths.ts'
+import { PlanState } from './plan-state.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -126,20 +124,13 @@ export class FolderSync {
   private rescanTimer?: NodeJS.Timeout
   private catchUpTimer?: NodeJS.Timeout
   /** the planner's current decision per path, recomputed only for paths that changed */
-  private readonly planned = new Map<string, Action>()
-  private readonly dirty = new Set<string>()
-  private allDirty = true
-  private sortedPlan?: Action[]
-  /** what our own records add up to (kept per path as the plan is refreshed) */
-  private readonly summary = new StateSummary()
+  private readonly plan: PlanState
   /** paths the watcher reported since the last scan; a full scan when `fullScan` */
   private watchedPaths = new Set<string>()
   private fullScan = true
   private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
   /** failing actions wait, per path, longer after each failure */
   private readonly backoff = new RetryBackoff(DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS)
-  /** the paths records name, by directory: the planner's type-conflict rule looks below a path */
-  private readonly tree = new PathTree()
   private unsubscribe?: () => void
   /** our files' blocks as peers ask for them */
   private readonly blockSource: LocalBlockSource
@@ -156,13 +147,20 @@ export class FolderSync {
       settings: components.settings ?? (() => ({})),
       ...(components.recordFsid === undefined ? {} : { recordFsid: components.recordFsid }),
       commit: async changes => await this.commitTombstones(changes),
-      liveFiles: () => { this.refreshPlan(); return this.summary.localFiles },
+      liveFiles: () => { this.plan.refresh(); return this.plan.summary.localFiles },
       onEvent: e => this.c.onEvent?.(e),
       onStopped: () => { void this.watcher.stop() },
       onResumed: async () => {
         await this.activate()
         this.invalidatePlan()
       }
+    })
+    this.plan = new PlanState({
+      paths: () => components.store.paths(),
+      own: p => components.store.own(p),
+      remoteOf: p => components.store.remoteOf(p, components.acceptsChangesFrom),
+      isIgnored: p => this.isIgnored(p),
+      onUnplanned: p => this.errors.notPlanned(p)
     })
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.progress = new TransferProgress(components.folder)
@@ -224,11 +222,10 @@ export class FolderSync {
     this.abort = new AbortController()
     this.unsubscribe = this.c.store.onChange(paths => {
       for (const p of paths) {
-        this.dirty.add(p)
+        this.plan.markDirty(p)
         // the path's records changed: a failing action on it is tried again at once
         this.backoff.clear(p)
       }
-      this.sortedPlan = undefined
       this.syncTrigger.request()
     })
     this.loops = [this.loop(this.scanTrigger, () => this.scanOnce()), this.loop(this.syncTrigger, () => this.syncOnce())]
@@ -303,8 +300,7 @@ export class FolderSync {
 
   /** who may change the folder changed: every decision must be made again */
   invalidatePlan (): void {
-    this.allDirty = true
-    this.sortedPlan = undefined
+    this.plan.markAllDirty()
     this.syncTrigger.request()
   }
 
@@ -412,42 +408,7 @@ export class FolderSync {
 
   /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
-    this.refreshPlan()
-    this.sortedPlan ??= sortActions([...this.planned.values()])
-    return this.sortedPlan
-  }
-
-  /** Decides the paths that changed since the last call (unsorted: `planned`). */
-  private refreshPlan (): void {
-    const store = this.c.store
-    if (this.allDirty) {
-      this.allDirty = false
-      for (const p of store.paths()) this.dirty.add(p)
-    }
-    if (this.dirty.size === 0) return
-    // a change below a path can change the decision for it (a type conflict): its ancestors
-    // are decided again too
-    for (const p of [...this.dirty]) {
-      this.tree.add(p)
-      for (let a = parentPath(p); a !== '' && !this.dirty.has(a); a = parentPath(a)) this.dirty.add(a)
-    }
-    const lookup: PlanLookup = {
-      local: { get: p => store.own(p) },
-      remote: { get: p => store.remoteOf(p, this.c.acceptsChangesFrom) },
-      children: p => this.tree.children(p)
-    }
-    for (const p of this.dirty) {
-      const a = this.isIgnored(p) ? undefined : planPath(p, lookup)
-      if (a === undefined) {
-        this.planned.delete(p)
-        this.errors.notPlanned(p)
-      } else {
-        this.planned.set(p, a)
-      }
-      this.summary.update(p, store.own(p))
-    }
-    this.dirty.clear()
-    this.sortedPlan = undefined
+    return this.plan.current()
   }
 
   /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
@@ -563,9 +524,8 @@ export class FolderSync {
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
           } finally {
             // decide again next time, whatever happened (a conflict copy also changes what holds its name)
-            this.dirty.add(a.path)
-            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.dirty.add(a.conflictPath)
-            this.sortedPlan = undefined
+            this.plan.markDirty(a.path)
+            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.plan.markDirty(a.conflictPath)
           }
         })
         if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
@@ -612,19 +572,12 @@ export class FolderSync {
 
   /** Cheap enough to poll: nothing is sorted, and the state hash is kept up to date per path. */
   status (): FolderStatus {
-    this.refreshPlan()
-    let needBytes = 0
-    let needFiles = 0
-    for (const a of this.planned.values()) {
-      if (a.kind === 'adopt') continue
-      needFiles++
-      if (a.kind === 'fetch' || a.kind === 'conflict') needBytes += a.record.size
-    }
+    const { needFiles, needBytes } = this.plan.need()
     const stopped = this.guard.stopped
     const held = this.guard.heldDeletes()
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
-    const inSync = this.planned.size === 0 && !busy && stopped === undefined && held === undefined
-    const { localFiles, localBytes } = this.summary
-    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
+    const inSync = this.plan.size === 0 && !busy && stopped === undefined && held === undefined
+    const { localFiles, localBytes } = this.plan.summary
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.plan.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
   }
 }
