@@ -125,6 +125,8 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
   let pending: LocalChange[] = []
   /** content of the files this scan records (a tombstone of the same content is a rename) */
   const recorded = new Set<string>()
+  /** paths this scan found to be files (a record below one is of a directory it replaced) */
+  const files = new Set<string>()
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return
@@ -212,6 +214,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         await walk(path)
       } else if (st.isFile()) {
         seen.add(path)
+        files.add(path)
         result.files++
         await visitFile(path, st)
       } else {
@@ -225,7 +228,11 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
     if (ignored(path, own.type === 'dir')) return
     const change: LocalChange = { path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }
     const renamed = own.type === 'file' && own.size > 0 && recorded.has(contentKey(own))
-    if (opts.onTombstone !== undefined && !renamed) opts.onTombstone(change)
+    // a directory replaced by a file: what was below it goes with the file's record, in the same
+    // batch (a file record beside live records below it would be a type conflict, which the
+    // directory wins: planner.ts)
+    const underFile = [...ancestorsOf(path)].some(a => files.has(a))
+    if (opts.onTombstone !== undefined && !renamed && !underFile) opts.onTombstone(change)
     else await add(change)
   }
 
@@ -293,6 +300,7 @@ export async function scanFolder (opts: ScanOptions): Promise<ScanResult> {
         if (await visitDir(path, st)) await walk(path)
       } else if (st.isFile()) {
         seen.add(path)
+        files.add(path)
         // a directory replaced by a file: what was below it is gone
         for (const [p, r] of before) {
           if (p === path) continue
@@ -379,4 +387,9 @@ async function scanFile (root: string, path: string, st: BigStats, store: Folder
     meta,
     base: own?.seq ?? 0
   }
+}
+
+/** the ancestors of a folder-relative path, nearest first */
+function * ancestorsOf (path: string): Generator<string> {
+  for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) yield path.slice(0, i)
 }

@@ -55,6 +55,16 @@ export class LocalChangeError extends FerryError {
   }
 }
 
+/**
+ * A directory that must become a file still holds entries we have no record of: new ones (the
+ * scanner records them, and the planner decides again) or ignored ones (the user must move them).
+ */
+export class DirNotEmptyError extends FerryError {
+  constructor (path: string) {
+    super(`${path} is a directory holding entries ferry does not sync (ignored, or not scanned yet); it cannot become a file`, 'ERR_FERRY_DIR_NOT_EMPTY')
+  }
+}
+
 /** Our record of the path moved on since the action was planned (a scan landed): plan again. */
 export class StalePlanError extends FerryError {
   constructor (path: string) {
@@ -376,7 +386,7 @@ export class InstallQueue {
           // a directory replaced by a file: only if empty. Something unrecorded inside (new, or
           // ignored): the scanner looks, the planner decides again (a type conflict if it is live)
           try { await rmdir(abs) } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new LocalChangeError(record.path)
+            if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') throw new DirNotEmptyError(record.path)
             throw err
           }
         } else if (st !== undefined) {

@@ -150,8 +150,8 @@ describe('per-path errors never stop a folder, and they are visible', () => {
     await waitFor('other.txt on b', async () => await exists(join(b.folder, 'other.txt')), 60_000)
     await waitFor('d reported on b', async () => (await errorsOf(b)).some(e => e.path === 'd'), 60_000)
     const e = (await errorsOf(b)).find(x => x.path === 'd')!
-    expect(e.code).toBe('ERR_FERRY_APPLY_FAILED')
-    expect(e.reason).toMatch(/fetch failed: .*ENOTEMPTY/)
+    expect(e.code).toBe('ERR_FERRY_DIR_NOT_EMPTY')
+    expect(e.reason).toMatch(/fetch failed: d is a directory holding entries ferry does not sync/)
     expect(await readFile(join(b.folder, 'd/mine.local'), 'utf8')).toBe('b only')
 
     // once b's own file is out of the way, the retry installs the file and the problem clears

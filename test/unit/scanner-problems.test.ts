@@ -49,7 +49,7 @@ describe('scanFolder: per-path problems', () => {
     await put('new\nline.txt', 'x')
     await symlink('/etc/passwd', join(root, 'link'))
     const result = await scan({ ignored: p => p.includes('\n') })
-    expect(result.problems).toEqual([{ path: 'link', code: 'ERR_FERRY_NOT_SYNCED_TYPE', reason: 'symbolic link: not synced' }])
+    expect(result.problems).toEqual([{ path: 'link', code: 'ERR_FERRY_NOT_SYNCED_TYPE', reason: 'symbolic link: not synced (never followed)' }])
   })
 
   it('a partial scan reports a bad name the watcher pointed at', async () => {
