@@ -19,11 +19,15 @@ import { HISTORY_PROTOCOL, serveHistory, DEFAULT_MAX_INBOUND_STREAMS as HISTORY_
 import { RelayStore } from './relay-store.ts'
 import { verifyRelay, type VerifyReport } from './verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './garbage-collector.ts'
+import { RelayMetrics } from './relay-metrics.ts'
+import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 
 export interface RelayOptions {
   home: string
   listen?: string[]
   retentionDays?: number
+  /** serve `GET /metrics` (no token) here; loopback only; default: not served */
+  metricsListen?: MetricsListen
   print: (line: string) => void
 }
 
@@ -73,6 +77,8 @@ export class RelayNode {
   private node?: FerryNode
   private stopped = false
   private uploadRecordBytes = 0
+  private readonly metrics: RelayMetrics
+  private readonly metricsServer?: MetricsServer
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -87,6 +93,8 @@ export class RelayNode {
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       'POST /verify': async () => await this.verify()
     })
+    this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks })
+    if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
   }
 
   static async open (opts: RelayOptions): Promise<RelayNode> {
@@ -132,10 +140,10 @@ export class RelayNode {
     await node.handle([...BLOCKS_PROTOCOLS], async (stream, connection) => {
       await serveBlocks(stream, connection.remotePeer.toString(), {
         mayRead: (peer, folder) => this.membership.isTrusted(peer) && this.store.isMember(folder, peer),
-        readBlock: async (_folder, cid) => await this.store.blocks.get(cid, bad => {
+        readBlock: async (_folder, cid) => this.metrics.served(await this.store.blocks.get(cid, bad => {
           this.opts.print(`block ${bad.toString()} is damaged on disk; quarantined, devices will upload it again`)
           void this.store.blocks.quarantine(bad)
-        }),
+        })),
         log: logger('ferry:relay:blocks')
       })
     }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
@@ -168,6 +176,14 @@ export class RelayNode {
     this.opts.print(`relay id ${this.self}`)
     this.opts.print(`${this.store.list().length} folder(s), history kept ${this.retentionDays()} day(s)`)
     this.gc.start()
+    if (this.metricsServer !== undefined) {
+      try {
+        this.opts.print(`metrics on ${await this.metricsServer.start()}`)
+      } catch (err) {
+        await this.stop().catch(() => {})
+        throw err
+      }
+    }
   }
 
   private nameOf (peer: string): string {
@@ -228,6 +244,7 @@ export class RelayNode {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    await this.metricsServer?.stop()
     await this.control.stop()
     await this.gc.stop()
     await this.node?.stop()

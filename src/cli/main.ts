@@ -16,6 +16,7 @@ import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { formatEvent } from './format-event.ts'
 import { printable, printableText } from './printable.ts'
 import { followEvents } from '../api/sse-client.ts'
+import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../sharing/sharing-commands.ts'
 
@@ -38,7 +39,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   revisions <folderId> <path> [--json]   every known version of a file, newest first
   revisions <folderId> --deleted         deleted files that can be restored
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
-  relay [--listen MA]... [--retention DAYS]   run a relay node until SIGINT/SIGTERM
+  relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
   relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage`
 
 class UsageError extends FerryError {
@@ -57,6 +58,7 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true, default: [] },
   'no-mdns': { type: 'boolean', default: false },
   'api-port': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   expires: { type: 'string' },
   deleted: { type: 'boolean', default: false },
   version: { type: 'string' },
@@ -213,13 +215,14 @@ async function run (argv: string[]): Promise<number> {
         print(r, () => formatVerifyReport(r))
         return r.ok ? 0 : 1
       }
-      positionals(rest, 0, 'relay [--listen MA]... [--retention DAYS] | relay verify')
+      positionals(rest, 0, 'relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT] | relay verify')
       let retentionDays: number | undefined
       if (v.retention !== undefined) {
         retentionDays = Number(v.retention)
         if (!Number.isFinite(retentionDays) || retentionDays < 0) throw new UsageError(`--retention must be a number of days >= 0, not ${JSON.stringify(v.retention)}`)
       }
-      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays)
+      const metricsListen = v['metrics-listen'] === undefined ? undefined : usage(() => parseMetricsListen(v['metrics-listen']!))
+      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen)
     }
     case 'start': {
       positionals(rest, 0, 'start')
@@ -249,6 +252,11 @@ function listenAddrs (list: string[]): string[] {
   return list
 }
 
+/** a parse error of an option's value is a usage error (exit code 2) */
+function usage<T> (parse: () => T): T {
+  try { return parse() } catch (err) { throw new UsageError((err as Error).message) }
+}
+
 function parsePort (v: string | undefined): number {
   if (v === undefined) return 0
   const n = Number(v)
@@ -267,7 +275,7 @@ async function waitForSignal (stamp: () => string): Promise<void> {
   })
 }
 
-async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined): Promise<number> {
+async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
@@ -276,6 +284,7 @@ async function startRelay (home: string, listen: string[] | undefined, retention
     home,
     ...(listen === undefined ? {} : { listen }),
     ...(retentionDays === undefined ? {} : { retentionDays }),
+    ...(metricsListen === undefined ? {} : { metricsListen }),
     print: line => out(`${stamp()} ${printable(line)}`)
   })
   await relay.start()

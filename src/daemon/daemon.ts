@@ -26,7 +26,9 @@ import { peerIdOf } from './peer-ids.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
 import type { Routes } from '../api/router.ts'
-import { serveEvents } from '../api/sse.ts'
+import { EventStreams } from '../api/sse.ts'
+import { DaemonMetrics } from '../metrics/daemon-metrics.ts'
+import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
@@ -104,6 +106,8 @@ export class Daemon {
   private readonly api: HttpApi
   /** what `GET /events` streams */
   readonly events = new EventBus()
+  /** what `GET /metrics` serves (src/metrics/daemon-metrics.ts) */
+  private readonly metrics: DaemonMetrics
   private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
@@ -191,7 +195,9 @@ export class Daemon {
       ...historyRoutes({ folders: () => this.folders, config: () => this.config, remoteHistory: async (folder, path) => await this.relayHistory(folder, path) })
     }
     this.control = new ControlServer(opts.home, routes)
-    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': serveEvents(this.events) } })
+    const eventStreams = new EventStreams(this.events)
+    this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks })
+    this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': eventStreams.route, 'GET /metrics': metricsRoute(async () => await this.metrics.scrape()) } })
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -259,7 +265,7 @@ export class Daemon {
     await node.handle([...BLOCKS_PROTOCOLS], onlyTrusted(trusted, async (stream, connection) => {
       await serveBlocks(stream, connection.remotePeer.toString(), {
         mayRead: (peer, folder) => this.membership.mayRead(folder, peer) && this.folders.has(folder),
-        readBlock: async (folder, cid) => await this.readBlock(folder, cid),
+        readBlock: async (folder, cid) => this.metrics.served(connection.remotePeer.toString(), await this.readBlock(folder, cid)),
         log: logger('ferry:blocks:server')
       })
     }), { maxInboundStreams: BLOCKS_MAX_STREAMS })
@@ -381,7 +387,7 @@ export class Daemon {
     switch (e.type) {
       case 'stopped': case 'resumed': case 'deletes-held': case 'deletes-confirmed': reportGuardEvent(e, this.events, this.opts.print); break
       case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
-      case 'applied': this.log('%s: %s %s', e.folder, e.action, e.path); break
+      case 'applied': this.metrics.fileApplied(e.folder, e.action); this.log('%s: %s %s', e.folder, e.action, e.path); break
       // (printed once as a path error, below: a failure is retried with a growing delay)
       case 'failed': this.log('%s: %s: %s', e.folder, e.path, e.error); break
       case 'path-error':

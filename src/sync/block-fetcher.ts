@@ -37,6 +37,8 @@ export class BlockFetcher {
   private readonly c: BlockFetcherComponents
   /** block bytes received per peer, for status and tests */
   readonly receivedBytes = new Map<string, number>()
+  /** blocks received per peer, for metrics */
+  readonly receivedBlocks = new Map<string, number>()
 
   constructor (components: BlockFetcherComponents) {
     this.c = components
@@ -87,6 +89,7 @@ export class BlockFetcher {
             ...(signal === undefined ? {} : { signal }),
             onBlock: async (cid, data) => {
               this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
+              this.receivedBlocks.set(peer, (this.receivedBlocks.get(peer) ?? 0) + 1)
               await onBlock(cid, data)
               delivered.add(cidKey(cid))
             }
