@@ -22,7 +22,7 @@ export class RelayLab {
   }
 
   /** A relay home; its identity is made by its first run (as `ferry relay` does), not by init. */
-  async relay (name = 'relay', opts: { retentionDays?: number } = {}): Promise<Relay> {
+  async relay (name = 'relay', opts: { retentionDays?: number, args?: string[] } = {}): Promise<Relay> {
     const port = await freePort()
     const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
     this.relays.push(r)
@@ -31,8 +31,8 @@ export class RelayLab {
     return r
   }
 
-  async start (r: Relay, opts: { retentionDays?: number } = {}): Promise<void> {
-    const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)])]
+  async start (r: Relay, opts: { retentionDays?: number, args?: string[] } = {}): Promise<void> {
+    const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)]), ...(opts.args ?? [])]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     r.process = child
     r.log = ''
