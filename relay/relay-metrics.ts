@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
 import type { RelayStatus } from './relay-node.ts'
 import type { BlockStore } from './block-store.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from '../src/metrics/scraped-counter.ts'
@@ -9,6 +9,8 @@ const STORAGE_WALK_MAX_AGE_MS = 60_000
 export interface RelayMetricsSources {
   status: () => RelayStatus
   blocks: BlockStore
+  /** also prom-client's process metrics (`process_*`, `nodejs_*`): for a process that runs one relay */
+  processMetrics?: boolean
 }
 
 interface Storage { blocks: number, bytes: number }
@@ -32,6 +34,7 @@ export class RelayMetrics {
   constructor (src: RelayMetricsSources) {
     this.src = src
     const r = this.registry
+    if (src.processMetrics === true) collectDefaultMetrics({ register: r })
     const folders = (): RelayStatus['folders'] => this.snap?.folders ?? []
     const one = (f: (s: RelayStatus) => number) => (): Samples => this.snap === undefined ? [] : [[{}, f(this.snap)]]
     scrapedGauge(r, 'ferry_relay_stored_blocks', 'Blocks stored (all folders share them)', [], () => [[{}, this.storage.blocks]])

@@ -28,6 +28,8 @@ export interface RelayOptions {
   retentionDays?: number
   /** serve `GET /metrics` (no token) here; loopback only; default: not served */
   metricsListen?: MetricsListen
+  /** add the process's own metrics (`process_*`, `nodejs_*`): one relay per process */
+  processMetrics?: boolean
   print: (line: string) => void
 }
 
@@ -93,7 +95,7 @@ export class RelayNode {
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       'POST /verify': async () => await this.verify()
     })
-    this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks })
+    this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
   }
 

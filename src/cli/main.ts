@@ -285,6 +285,7 @@ async function startRelay (home: string, listen: string[] | undefined, retention
     ...(listen === undefined ? {} : { listen }),
     ...(retentionDays === undefined ? {} : { retentionDays }),
     ...(metricsListen === undefined ? {} : { metricsListen }),
+    processMetrics: true,
     print: line => out(`${stamp()} ${printable(line)}`)
   })
   await relay.start()
@@ -308,6 +309,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     ...(listen === undefined ? {} : { listen }),
     mdns,
     apiPort,
+    processMetrics: true,
     // how often every folder is walked in full (default 60 s); for tests and tuning
     ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
     print: line => view.print(`${stamp()} ${printable(line)}`),

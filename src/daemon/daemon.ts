@@ -58,6 +58,8 @@ export interface DaemonOptions {
   rescanIntervalMs?: number
   /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
   apiPort?: number
+  /** `GET /metrics` also has the process's own metrics (`process_*`, `nodejs_*`): one daemon per process */
+  processMetrics?: boolean
 }
 
 export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
@@ -196,7 +198,7 @@ export class Daemon {
     }
     this.control = new ControlServer(opts.home, routes)
     const eventStreams = new EventStreams(this.events)
-    this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks })
+    this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': eventStreams.route, 'GET /metrics': metricsRoute(async () => await this.metrics.scrape()) } })
   }
 

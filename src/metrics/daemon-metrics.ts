@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { EventStreamStats } from '../api/sse.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from './scraped-counter.ts'
@@ -10,6 +10,11 @@ export interface DaemonMetricsSources {
   eventStreams: () => EventStreamStats
   /** blocks received per peer since start (the block fetcher's counts) */
   blocksFetched: () => ReadonlyMap<string, number>
+  /**
+   * also prom-client's process metrics (`process_*`, `nodejs_*`): for a process that runs one
+   * daemon (the CLI), as they watch the whole process and are never unregistered
+   */
+  processMetrics?: boolean
 }
 
 
@@ -34,6 +39,7 @@ export class DaemonMetrics {
   constructor (src: DaemonMetricsSources) {
     this.src = src
     const r = this.registry
+    if (src.processMetrics === true) collectDefaultMetrics({ register: r })
     const folders = (): DaemonStatus['folders'] => this.snap?.folders ?? []
     const perFolder = (f: (s: DaemonStatus['folders'][number]) => number): Samples => folders().map(s => [{ folder: s.id }, f(s)])
     scrapedCounter(r, 'ferry_block_received_bytes_total', 'Block bytes received from each peer since start', ['peer'], () => perPeer(this.snap?.receivedBytes ?? {}))

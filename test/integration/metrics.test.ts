@@ -44,7 +44,9 @@ describe('daemon metrics (GET /metrics)', () => {
     const mb = await scrapeDaemon(b)
     const ma = await scrapeDaemon(a)
     // families are typed as Prometheus expects: counters end in _total
-    for (const f of mb.families) expect(f.name.endsWith('_total')).toBe(f.type === 'COUNTER')
+    for (const f of mb.families.filter(f => f.name.startsWith('ferry_'))) expect(f.name.endsWith('_total'), f.name).toBe(f.type === 'COUNTER')
+    // the process's own metrics (the CLI's daemon is alone in its process)
+    expect(mb.value('process_resident_memory_bytes')).toBeGreaterThan(0)
     expect(mb.value('ferry_block_received_bytes_total', { peer: a.id })).toBeGreaterThanOrEqual(3 * 1024 * 1024)
     expect(mb.value('ferry_blocks_fetched_total', { peer: a.id })).toBeGreaterThan(0)
     expect(ma.value('ferry_block_sent_bytes_total', { peer: b.id })).toBeGreaterThanOrEqual(3 * 1024 * 1024)
@@ -107,6 +109,7 @@ describe('relay metrics (ferry relay --metrics-listen)', () => {
     const empty = await scrape(url!)
     expect(empty.status).toBe(200)
     expect(empty.scrape!.value('ferry_relay_stored_blocks')).toBe(0)
+    expect(empty.scrape!.value('process_resident_memory_bytes')).toBeGreaterThan(0)
 
     // A uploads alone, then B (A stopped) downloads from the relay
     await lab.start(a)
