@@ -13,6 +13,7 @@ export function formatStatus (s: DaemonStatus): string {
   for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   lines.push('folders')
   for (const f of s.folders) {
+    if (f.paused === true) { lines.push(`  ${p(f.id)} ${p(f.path)}: paused (\`ferry folder resume ${p(f.id)}\` syncs it again)`); continue }
     const state = f.stopped !== undefined ? 'STOPPED' : f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${p(f.id)} ${p(f.path)}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
     if (f.stopped !== undefined) lines.push(`    stopped since ${new Date(f.stopped.since).toISOString()}: ${p(f.stopped.reason)}`)
