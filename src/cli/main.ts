@@ -78,8 +78,9 @@ function packageVersion (): string {
 }
 
 async function run (argv: string[]): Promise<number> {
-  // `--version` alone (restore's `--version ID` is an option with a value)
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version')) { out(packageVersion()); return 0 }
+  // `--version` alone, `--home` aside (restore's `--version ID` is an option with a value)
+  const bare = argv.filter((a, i) => a !== '--home' && argv[i - 1] !== '--home' && !a.startsWith('--home='))
+  if (bare.length === 1 && (bare[0] === '--version' || bare[0] === '-V' || bare[0] === 'version')) { out(packageVersion()); return 0 }
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })

@@ -37,6 +37,7 @@ describe('ferry CLI: versions, names and management commands', () => {
     const { version } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }
     const r = await ferry(['--version'])
     expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' })
+    expect(await ferry(['--home', lab.dir, '--version'])).toMatchObject({ code: 0, stdout: `${version}\n` })
     const a = await lab.device('a')
     // (restore's own --version: the option still parses, the command then needs a daemon)
     oneLineError(await ferry(['--home', a.home, 'restore', 'docs', 'x.txt', '--version', 'abc']), /^ferry: restore needs the running daemon/)
