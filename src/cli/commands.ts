@@ -9,6 +9,7 @@ import type { DaemonStatus } from '../daemon/daemon.ts'
 import type { RelayStatus } from '../../relay/relay-node.ts'
 import { FerryError } from '../errors.ts'
 import { checkNewFolder } from '../config/folder-path-check.ts'
+import { resolveDeviceRef } from '../config/device-ref.ts'
 import { initFolderRoot } from '../sync/folder-health.ts'
 
 /** Command handlers return data; main.ts prints it (text or --json). */
@@ -49,11 +50,11 @@ export async function folderAddCommand (home: string, path: string, id: string):
   return { id, path: real }
 }
 
-export interface FolderListEntry { id: string, path: string, members: Record<string, Role> }
+export interface FolderListEntry { id: string, path: string, members: Record<string, Role>, paused?: true }
 
 export async function folderListCommand (home: string): Promise<FolderListEntry[]> {
   const config = await loadConfig(home)
-  return Object.entries(config.folders).map(([id, f]) => ({ id, path: f.path, members: f.members }))
+  return Object.entries(config.folders).map(([id, f]) => ({ id, path: f.path, members: f.members, ...(f.paused === true ? { paused: true as const } : {}) }))
 }
 
 export function validateDeviceId (id: string): string {
@@ -87,8 +88,8 @@ export async function deviceAddCommand (home: string, deviceId: string, opts: { 
 }
 
 export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean, replica?: boolean }): Promise<{ folder: string, device: string, role: Role }> {
-  const id = validateDeviceId(deviceId)
   const config = await loadConfig(home)
+  const id = validateDeviceId(resolveDeviceRef(config, deviceId))
   const folder = config.folders[folderId]
   if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
   if (config.devices[id] === undefined) throw new FerryError(`device ${id} is not trusted yet`, 'ERR_FERRY_DEVICE_NOT_FOUND', `run \`ferry device add ${id}\` first`)
@@ -106,8 +107,8 @@ export async function shareCommand (home: string, folderId: string, deviceId: st
  * takes none of its changes.
  */
 export async function unshareCommand (home: string, folderId: string, deviceId: string): Promise<{ folder: string, device: string, daemonReloaded: boolean }> {
-  const id = validateDeviceId(deviceId)
   const config = await loadConfig(home)
+  const id = validateDeviceId(resolveDeviceRef(config, deviceId))
   const folder = config.folders[folderId]
   if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
   if (folder.members[id] === undefined) throw new FerryError(`${id} is not a member of folder ${folderId}`, 'ERR_FERRY_NOT_MEMBER', 'run `ferry folder list`')

@@ -1,6 +1,7 @@
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { formatBytes } from './format-bytes.ts'
 import type { FolderListEntry } from './commands.ts'
+import type { DeviceListEntry } from './device-commands.ts'
 import { printable as p } from './printable.ts'
 import { describeTransfer } from './progress-view.ts'
 import { printablePath } from '../sync/path-errors.ts'
@@ -12,6 +13,7 @@ export function formatStatus (s: DaemonStatus): string {
   for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   lines.push('folders')
   for (const f of s.folders) {
+    if (f.paused === true) { lines.push(`  ${p(f.id)} ${p(f.path)}: paused (\`ferry folder resume ${p(f.id)}\` syncs it again)`); continue }
     const state = f.stopped !== undefined ? 'STOPPED' : f.inSync ? 'in sync' : f.needFiles > 0 ? `syncing: need ${f.needFiles} items, ${formatBytes(f.needBytes)}` : f.scanning ? 'scanning' : 'syncing'
     lines.push(`  ${p(f.id)} ${p(f.path)}: ${state} (${f.localFiles} files, ${formatBytes(f.localBytes)})`)
     if (f.stopped !== undefined) lines.push(`    stopped since ${new Date(f.stopped.since).toISOString()}: ${p(f.stopped.reason)}`)
@@ -28,7 +30,7 @@ export function formatFolders (list: FolderListEntry[]): string {
   if (list.length === 0) return 'no folders (add one with `ferry folder add <path> --id <id>`)'
   return list.map(f => {
     const members = Object.entries(f.members).map(([d, r]) => `    ${p(d)} ${p(r)}`)
-    return [`${p(f.id)} ${p(f.path)}`, ...members].join('\n')
+    return [`${p(f.id)} ${p(f.path)}${f.paused === true ? ' (paused)' : ''}`, ...members].join('\n')
   }).join('\n')
 }
 
@@ -43,4 +45,13 @@ function formatPathErrors (f: { errors?: Array<{ path: string, reason: string }>
   for (const e of errors.slice(0, SHOWN_PATH_ERRORS)) lines.push(`      ${printablePath(e.path)}: ${e.reason}`)
   if (count > SHOWN_PATH_ERRORS) lines.push(`      ... and ${count - SHOWN_PATH_ERRORS} more (ferry status --json lists them)`)
   return lines
+}
+
+export function formatDevices (list: DeviceListEntry[]): string {
+  if (list.length === 0) return 'no trusted devices (add one with `ferry device add <deviceId>` or `ferry join`)'
+  return list.map(d => {
+    const state = d.connected === undefined ? '' : d.connected ? ' connected' : ' disconnected'
+    const folders = Object.entries(d.folders).map(([f, r]) => `${p(f)} (${p(r)})`).join(', ')
+    return [`${p(d.name ?? '(no name)')} ${p(d.id)}${state}`, ...d.addrs.map(a => `    at ${p(a)}`), ...(folders === '' ? [] : [`    shares ${folders}`])].join('\n')
+  }).join('\n')
 }

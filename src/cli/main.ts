@@ -3,10 +3,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
-import {
-  confirmDeletesCommand, deviceAddCommand, folderAddCommand, folderListCommand, idCommand, initCommand, shareCommand, statusCommand, unshareCommand
-} from './commands.ts'
-import { formatFolders, formatStatus } from './format.ts'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { idCommand, initCommand, shareCommand, statusCommand, unshareCommand } from './commands.ts'
+import { formatStatus } from './format.ts'
+import { deviceCli, folderCli } from './manage-cli.ts'
+import { positionals, UsageError } from './usage.ts'
 import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
 import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from './format-history.ts'
 import { relayVerifyCommand } from './relay-commands.ts'
@@ -25,10 +27,17 @@ const USAGE = `usage: ferry <command> [--home DIR]
   id                                     print the device id
   folder add <path> --id <folderId>      sync a directory as a folder
   folder list [--json]                   list folders and their members
+  folder remove <folderId>               stop syncing a folder (its files stay on disk)
+  folder pause|resume <folderId>         stop / start syncing a folder for now
+  folder rescan <folderId>               the running node walks the folder in full now
   folder confirm-deletes <folderId>      record the deletes mass-delete protection holds
   device add <deviceId> [--addr MA]... [--name NAME]   trust a device
-  share <folderId> <deviceId> [--read-only|--replica]  make a device a member (--replica: a relay)
-  unshare <folderId> <deviceId>                        stop sharing a folder with a device
+  device list [--json]                   trusted devices (and whether connected, if a node runs)
+  device remove <device>                 stop trusting a device; it leaves every folder
+  device rename <device> <new-name>      name a device
+  share <folderId> <device> [--read-only|--replica]    make a device a member (--replica: a relay)
+  unshare <folderId> <device>                          stop sharing a folder with a device
+  (<device>: a device name, a device id, or the start of one)
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
   events [--json]                        follow the running node's events (one line each)
@@ -40,11 +49,8 @@ const USAGE = `usage: ferry <command> [--home DIR]
   revisions <folderId> --deleted         deleted files that can be restored
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
   relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
-  relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage`
-
-class UsageError extends FerryError {
-  constructor (message: string) { super(message, 'ERR_FERRY_USAGE', 'run `ferry --help`') }
-}
+  relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage
+  --version                              print ferry's version`
 
 const OPTIONS = {
   home: { type: 'string' },
@@ -68,12 +74,15 @@ const OPTIONS = {
 
 function out (line: string): void { process.stdout.write(line + '\n') }
 
-function positionals (list: string[], count: number, usage: string): string[] {
-  if (list.length !== count) throw new UsageError(`usage: ferry ${usage}`)
-  return list
+/** ferry's version, from its package.json */
+function packageVersion (): string {
+  return (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version
 }
 
 async function run (argv: string[]): Promise<number> {
+  // `--version` alone, `--home` aside (restore's `--version ID` is an option with a value)
+  const bare = argv.filter((a, i) => a !== '--home' && argv[i - 1] !== '--home' && !a.startsWith('--home='))
+  if (bare.length === 1 && (bare[0] === '--version' || bare[0] === '-V' || bare[0] === 'version')) { out(packageVersion()); return 0 }
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
@@ -100,45 +109,19 @@ async function run (argv: string[]): Promise<number> {
       print(r, () => r.deviceId)
       return 0
     }
-    case 'folder': {
+    case 'folder': case 'device': {
       const [sub, ...more] = rest
-      if (sub === 'add') {
-        const [path] = positionals(more, 1, 'folder add <path> --id <folderId>')
-        if (v.id === undefined) throw new UsageError('folder add needs --id <folderId>')
-        const r = await folderAddCommand(home, path!, v.id)
-        print(r, () => `folder ${r.id} at ${r.path}`)
-        return 0
-      }
-      if (sub === 'list') {
-        positionals(more, 0, 'folder list')
-        const r = await folderListCommand(home)
-        print(r, () => formatFolders(r))
-        return 0
-      }
-      if (sub === 'confirm-deletes') {
-        const [folder] = positionals(more, 1, 'folder confirm-deletes <folderId>')
-        const r = await confirmDeletesCommand(home, folder!)
-        print(r, () => `${r.folder}: ${r.confirmed} delete${r.confirmed === 1 ? '' : 's'} recorded`)
-        return 0
-      }
-      throw new UsageError('usage: ferry folder add|list|confirm-deletes')
-    }
-    case 'device': {
-      const [sub, ...more] = rest
-      if (sub !== 'add') throw new UsageError('usage: ferry device add <deviceId> [--addr MA]... [--name NAME]')
-      const [id] = positionals(more, 1, 'device add <deviceId> [--addr MA]... [--name NAME]')
-      const r = await deviceAddCommand(home, id!, { addrs: v.addr, ...(v.name === undefined ? {} : { name: v.name }) })
-      print(r, () => `trusting ${r.name === undefined ? '' : printable(r.name) + ' '}${r.id}${r.addrs.length > 0 ? ' at ' + r.addrs.join(', ') : ''}`)
-      return 0
+      const c = { home, addr: v.addr, print, ...(v.id === undefined ? {} : { id: v.id }), ...(v.name === undefined ? {} : { name: v.name }) }
+      return command === 'folder' ? await folderCli(sub, more, c) : await deviceCli(sub, more, c)
     }
     case 'share': {
-      const [folder, device] = positionals(rest, 2, 'share <folderId> <deviceId> [--read-only|--replica]')
+      const [folder, device] = positionals(rest, 2, 'share <folderId> <device> [--read-only|--replica]')
       const r = await shareCommand(home, folder!, device!, { readOnly: v['read-only'], replica: v.replica })
       print(r, () => `folder ${r.folder} shared with ${r.device} (${r.role})`)
       return 0
     }
     case 'unshare': {
-      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <deviceId>')
+      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <device>')
       const r = await unshareCommand(home, folder!, device!)
       print(r, () => `folder ${r.folder} no longer shared with ${r.device}`)
       return 0
@@ -152,7 +135,12 @@ async function run (argv: string[]): Promise<number> {
     case 'invite': {
       const [folder] = positionals(rest, 1, 'invite <folderId> [--read-only] [--expires 24h]')
       const r = await inviteCommand(home, folder!, { readOnly: v['read-only'], ...(v.expires === undefined ? {} : { ttlSeconds: parseDuration(v.expires) }) })
-      print(r, () => `${r.code}\n(one-time code for ${r.folder}, ${r.role}, valid until ${new Date(r.expiresAt).toISOString()}; on the other device: ferry join <code> <path>)`)
+      // stdout carries the code only (`CODE=$(ferry invite docs)`); the explanation goes to stderr
+      if (v.json) out(JSON.stringify(r, null, 2))
+      else {
+        out(printable(r.code))
+        process.stderr.write(printableText(`one-time code for ${r.folder}, ${r.role}, valid until ${new Date(r.expiresAt).toISOString()}; on the other device: ferry join <code> <path>\n`))
+      }
       return 0
     }
     case 'join': {

@@ -98,6 +98,7 @@ function checkFolder (id: string, f: unknown, skipped: string[]): FolderConfig |
     else skipped.push(`folder ${id}: retentionDays ${show(retentionDays)}: not a number >= 0 (the default applies)`)
   }
   if (out.fsid !== undefined && typeof out.fsid !== 'string') return skip(`fsid ${show(out.fsid)}: not a string`)
+  if (out.paused !== undefined && typeof out.paused !== 'boolean') return skip(`paused ${show(out.paused)}: not true or false`)
   const dp = out.deleteProtection as unknown
   if (dp !== undefined) {
     // a bad setting must not switch protection off: the folder is skipped until it is fixed

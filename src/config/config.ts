@@ -30,6 +30,8 @@ export interface FolderConfig {
   fsid?: string
   /** mass-delete protection (defaults: enabled, ratio 0.5, minFiles 10, dirFiles 100) */
   deleteProtection?: { enabled?: boolean, ratio?: number, minFiles?: number, dirFiles?: number }
+  /** `ferry folder pause`: the daemon does not sync the folder until `ferry folder resume` */
+  paused?: boolean
 }
 
 export interface Config {

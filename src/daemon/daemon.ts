@@ -38,6 +38,7 @@ import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
 import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
+import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
 import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
@@ -72,6 +73,8 @@ export interface DaemonStatus {
     replicaInSync?: boolean
     /** block bytes the folder's replicas acknowledged since start */
     replicaSentBytes?: number
+    /** config `paused` (`ferry folder pause`): the folder is not synced */
+    paused?: true
   }>
   /** block bytes received per peer since start */
   receivedBytes: Record<string, number>
@@ -190,6 +193,8 @@ export class Daemon {
       ...readOnlyRoutes,
       // POST /confirm-deletes; POST /revert also reverts held deletes (mass-delete protection)
       ...folderGuardRoutes({ folder: id => this.folders.get(id), isReadOnly: id => this.config.folders[id]?.role === 'read-only', readOnlyRevert: readOnlyRoutes['POST /revert']! }),
+      // POST /rescan
+      ...folderControlRoutes({ folder: id => this.folders.get(id), folderConfig: id => this.config.folders[id] }),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config }),
@@ -346,7 +351,7 @@ export class Daemon {
 
   private async startFolders (): Promise<void> {
     for (const [id, fc] of Object.entries(this.config.folders)) {
-      if (this.folders.has(id)) continue
+      if (this.folders.has(id) || fc.paused === true) continue
       const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
       await store.open()
       this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
@@ -447,8 +452,15 @@ export class Daemon {
     for (const [peer, was] of before) {
       if (!this.membership.isTrusted(peer) || access(peer) !== was) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
     }
+    // a folder paused or resumed: its members are hung up on too, so that index subscriptions both
+    // ways end with the old FolderSync and start afresh (at once, not after a refused retry)
+    const running = (id: string): boolean => config.folders[id] !== undefined && config.folders[id].paused !== true
+    const toggled = Object.keys(config.folders).filter(id => running(id) !== this.folders.has(id))
+    for (const peer of new Set(toggled.flatMap(id => this.membership.membersOf(id)))) {
+      if (before.has(peer)) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    }
     for (const [id, sync] of this.folders) {
-      if (!(id in config.folders)) {
+      if (!running(id)) {
         await sync.stop()
         this.folders.delete(id)
         this.fileEventTrackers.get(id)?.()
@@ -486,6 +498,7 @@ export class Daemon {
       const replica = this.replicas.status(sync.folder)
       return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
     })
+    for (const [id, fc] of Object.entries(this.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
     return {
       deviceId: this.self,
       listenAddrs: node.getMultiaddrs().map(m => m.toString()),

@@ -78,6 +78,8 @@ export interface FolderStatus {
   errors: PathError[]
   /** how many paths have a problem, listed or not */
   errorCount: number
+  /** when the last full walk of the folder finished (ms since the epoch; `ferry folder rescan` asks for one) */
+  lastFullScanAt?: number
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -122,6 +124,7 @@ export class FolderSync {
   private scanning = false
   private syncing = false
   private rescanTimer?: NodeJS.Timeout
+  private lastFullScanAt?: number
   private catchUpTimer?: NodeJS.Timeout
   /** the planner's current decision per path, recomputed only for paths that changed */
   private readonly plan: PlanState
@@ -357,6 +360,7 @@ export class FolderSync {
         for (const p of result.unstable) this.watchedPaths.add(p)
         this.retryLater(this.scanTrigger)
       }
+      if (full) this.lastFullScanAt = Date.now()
       this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
       if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
     } catch (err) {
@@ -579,6 +583,6 @@ export class FolderSync {
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
     const inSync = this.plan.size === 0 && !busy && stopped === undefined && held === undefined
     const { localFiles, localBytes } = this.plan.summary
-    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.plan.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }) }
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.plan.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }), ...(this.lastFullScanAt === undefined ? {} : { lastFullScanAt: this.lastFullScanAt }) }
   }
 }
