@@ -25,14 +25,17 @@ export interface FolderRemoveResult {
 /**
  * Stops syncing a folder: it leaves the config; a running daemon stops its FolderSync. Nothing
  * on disk is touched (the files, the `.ferry` area and its trash stay). The folder's records
- * are removed from the database when no daemon holds it; otherwise they stay, unused.
+ * are removed from the database, by the running daemon if one holds it.
  */
 export async function folderRemoveCommand (home: string, id: string): Promise<FolderRemoveResult> {
   const config = await loadConfig(home)
   const { path } = folderIn(config, id)
   config.folders = Object.fromEntries(Object.entries(config.folders).filter(([f]) => f !== id))
   const { daemonReloaded } = await commit(home, config)
-  return { folder: id, path, databaseCleared: daemonReloaded ? false : await clearFolderRecords(home, id), daemonReloaded }
+  // a running daemon holds the database: it empties the folder's records (its FolderSync
+  // stopped at the reload); otherwise they are emptied here
+  const databaseCleared = daemonReloaded ? (await callDaemon(home, 'POST', '/forget', 30_000, { folder: id }).then(() => true, () => false)) : await clearFolderRecords(home, id)
+  return { folder: id, path, databaseCleared, daemonReloaded }
 }
 
 /** the folder's sublevel emptied, if the database is free (no daemon holds its lock) */

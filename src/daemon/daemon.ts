@@ -39,6 +39,7 @@ import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
 import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
 import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
+import { folderSublevel } from '../store/open-offline.ts'
 import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
@@ -194,7 +195,7 @@ export class Daemon {
       // POST /confirm-deletes; POST /revert also reverts held deletes (mass-delete protection)
       ...folderGuardRoutes({ folder: id => this.folders.get(id), isReadOnly: id => this.config.folders[id]?.role === 'read-only', readOnlyRevert: readOnlyRoutes['POST /revert']! }),
       // POST /rescan
-      ...folderControlRoutes({ folder: id => this.folders.get(id), folderConfig: id => this.config.folders[id] }),
+      ...folderControlRoutes({ folder: id => this.folders.get(id), folderConfig: id => this.config.folders[id], clearRecords: async id => { await folderSublevel(this.db, id).clear() } }),
       'GET /status': async () => this.status(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       ...readRoutes({ status: () => this.status(), config: () => this.config }),

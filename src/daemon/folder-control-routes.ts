@@ -7,6 +7,8 @@ import { FerryError } from '../errors.ts'
 export interface FolderControlComponents {
   folder: (id: string) => FolderSync | undefined
   folderConfig: (id: string) => FolderConfig | undefined
+  /** empties a folder's records in the daemon's database (the folder is out of the config) */
+  clearRecords: (id: string) => Promise<void>
 }
 
 /**
@@ -27,6 +29,18 @@ export function folderControlRoutes (c: FolderControlComponents): Routes {
       if (sync.stopped !== undefined) throw new FerryError(`folder ${id} is stopped: ${sync.stopped.reason}`, 'ERR_FERRY_FOLDER_STOPPED', 'it scans by itself once its root is back')
       sync.requestScan()
       return { folder: id, requested: true }
+    },
+    /**
+     * `POST /forget` `{ folder }`: after `ferry folder remove` took the folder out of the config
+     * (its FolderSync stopped at the reload), its records go too: added again later, at another
+     * path, old records of files that are not there would be taken for deletes.
+     */
+    'POST /forget': async ({ body }): Promise<{ folder: string, cleared: true }> => {
+      const id = bodyObject(body).folder
+      if (typeof id !== 'string') throw new BadRequestError('folder missing')
+      if (c.folderConfig(id) !== undefined || c.folder(id) !== undefined) throw new FerryError(`folder ${id} is still configured`, 'ERR_FERRY_FOLDER_IN_USE', `\`ferry folder remove ${id}\` first`)
+      await c.clearRecords(id)
+      return { folder: id, cleared: true }
     }
   }
 }

@@ -158,11 +158,14 @@ describe('ferry CLI: versions, names and management commands', () => {
     await waitFor('b disconnected from a', async () => !(await status(b)).peers.some(p => p.id === a.id && p.connected))
     expect((await status(a)).peers.some(p => p.id === b.id)).toBe(false)
 
-    // folder remove with the daemon running: syncing stops, the files stay
+    // folder remove with the daemon running: syncing stops, the files stay, the daemon empties
+    // the folder's records (added again at another path, they would read as deletes)
     const gone = await json<{ folder: string, databaseCleared: boolean, daemonReloaded: boolean }>(['--home', a.home, 'folder', 'remove', 'docs'])
-    expect(gone).toMatchObject({ folder: 'docs', databaseCleared: false, daemonReloaded: true })
+    expect(gone).toMatchObject({ folder: 'docs', databaseCleared: true, daemonReloaded: true })
     await waitFor('a no longer syncs docs', async () => (await status(a)).folders.length === 0)
     expect(await readFile(join(a.folder, 'first.txt'), 'utf8')).toBe('one')
+    await lab.stop(a)
+    expect(await recordCount(a.home, 'docs')).toBe(0)
 
     // folder remove with no daemon: the folder's records leave the database, the files stay
     await lab.stop(b)
