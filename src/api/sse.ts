@@ -124,8 +124,3 @@ export class EventStreams {
     for (let i = chunks.length - 1; i >= 0; i--) write(chunks[i]!)
   }
 }
-
-/** The `GET /events` route with the default limits. */
-export function serveEvents (bus: EventBus, limits?: EventStreamLimits): StreamRoute {
-  return new EventStreams(bus, limits).route
-}
