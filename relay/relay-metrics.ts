@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
 import type { RelayStatus } from './relay-node.ts'
-import type { BlockStore } from './block-store.ts'
+import type { BlockStore } from './store/block-store.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from '../src/metrics/scraped-counter.ts'
 
 /** a walk of the block store is reused this long unless blocks were received since */

@@ -16,9 +16,9 @@ import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../protocols/i
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../protocols/blocks/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as REPLICA_MAX_STREAMS } from '../protocols/replica/constants.ts'
 import { HISTORY_PROTOCOL, serveHistory, DEFAULT_MAX_INBOUND_STREAMS as HISTORY_MAX_STREAMS } from '../protocols/history/index.ts'
-import { RelayStore } from './relay-store.ts'
-import { verifyRelay, type VerifyReport } from './verify.ts'
-import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './garbage-collector.ts'
+import { RelayStore } from './store/relay-store.ts'
+import { verifyRelay, type VerifyReport } from './store/verify.ts'
+import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './store/garbage-collector.ts'
 import { RelayMetrics } from './relay-metrics.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 

@@ -1,5 +1,5 @@
 import type { RelayStatus } from '../../relay/relay-node.ts'
-import type { VerifyReport } from '../../relay/verify.ts'
+import type { VerifyReport } from '../../relay/store/verify.ts'
 import { printable as p } from './printable.ts'
 import { formatBytes } from './format-bytes.ts'
 

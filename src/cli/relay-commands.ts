@@ -1,5 +1,5 @@
 import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
-import type { VerifyReport } from '../../relay/verify.ts'
+import type { VerifyReport } from '../../relay/store/verify.ts'
 
 /** a scrub reads every block: give a running relay time */
 const VERIFY_TIMEOUT_MS = 60 * 60 * 1000

@@ -6,7 +6,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
-import { FolderStore, type FolderDb } from '../store/folder-store.ts'
+import { FolderStore } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { printablePath } from '../sync/path-errors.ts'
@@ -353,7 +353,7 @@ export class Daemon {
   private async startFolders (): Promise<void> {
     for (const [id, fc] of Object.entries(this.config.folders)) {
       if (this.folders.has(id) || fc.paused === true) continue
-      const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
+      const store = new FolderStore({ db: folderSublevel(this.db, id), folder: id, self: this.self, key: this.key })
       await store.open()
       this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
       const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))

@@ -3,14 +3,12 @@ import { ClassicLevel } from 'classic-level'
 import { loadConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FerryError } from '../errors.ts'
-import { FolderStore, type FolderDb } from './folder-store.ts'
+import { FolderStore } from './folder-store.ts'
+import { folderSublevel } from './keys.ts'
+
+export { folderSublevel } from './keys.ts'
 
 export interface OfflineFolder { id: string, root: string, store: FolderStore }
-
-/** The sublevel of one folder in a device's database (the daemon opens the same). */
-export function folderSublevel (db: ClassicLevel<string, Uint8Array>, folder: string): FolderDb {
-  return db.sublevel<string, Uint8Array>(`f:${folder}`, { valueEncoding: 'view' }) as unknown as FolderDb
-}
 
 /**
  * Opens the device's database while no daemon runs (a running daemon holds level's lock: ask

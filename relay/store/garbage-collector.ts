@@ -1,7 +1,7 @@
 import type { Logger } from '@libp2p/logger'
-import { decodeStoredRecord } from '../src/log/signed-record.ts'
+import { decodeStoredRecord } from '../../src/log/signed-record.ts'
 import type { RelayStore } from './relay-store.ts'
-import { cidKey } from '../src/hashing/block-cid.ts'
+import { cidKey } from '../../src/hashing/block-cid.ts'
 
 export const DEFAULT_RETENTION_DAYS = 30
 export const DAY_MS = 24 * 60 * 60 * 1000

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { blockMatches, decodeBlockCid } from '../src/hashing/block-cid.ts'
-import { FerryError } from '../src/errors.ts'
-import { writeFileAtomic } from '../src/config/atomic-write.ts'
+import { blockMatches, decodeBlockCid } from '../../src/hashing/block-cid.ts'
+import { FerryError } from '../../src/errors.ts'
+import { writeFileAtomic } from '../../src/config/atomic-write.ts'
 
 /** A block whose bytes do not hash to its id: refused on write, reported on read. */
 export class BlockHashMismatchError extends FerryError {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { blockMatches } from '../src/hashing/block-cid.ts'
-import { decodeSignedRecord } from '../src/log/signed-record.ts'
-import { toError } from '../protocols/wire/errors.ts'
+import { blockMatches } from '../../src/hashing/block-cid.ts'
+import { decodeSignedRecord } from '../../src/log/signed-record.ts'
+import { toError } from '../../protocols/wire/errors.ts'
 import { decodeHistory, type RelayStore } from './relay-store.ts'
 
 export interface VerifyReport {
