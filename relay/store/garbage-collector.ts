@@ -1,6 +1,7 @@
 import type { Logger } from '@libp2p/logger'
 import { decodeStoredRecord } from '../../src/log/signed-record.ts'
 import type { RelayStore } from './relay-store.ts'
+import type { FileRecord } from '../../src/model/file-record.ts'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 
 export const DEFAULT_RETENTION_DAYS = 30
@@ -29,18 +30,13 @@ export async function collectGarbage (store: RelayStore, opts: GcOptions): Promi
   const graceMs = opts.graceMs ?? DEFAULT_GC_GRACE_MS
   const referenced = new Set<string>()
   const report: GcReport = { expiredRecords: 0, deletedBlocks: 0, freedBytes: 0, keptBlocks: 0 }
-  const reference = (envelope: Uint8Array): void => {
-    for (const b of decodeStoredRecord(envelope).record.blocks) referenced.add(cidKey(b.cid))
+  const reference = (record: FileRecord): void => {
+    for (const b of record.blocks) referenced.add(cidKey(b.cid))
   }
   for (const f of store.list()) {
-    const expired: string[] = []
-    for await (const h of store.history(f)) {
-      if (h.supersededAtMs + opts.retentionMs <= now) expired.push(h.key)
-      else reference(h.envelope)
-    }
-    await store.deleteHistory(f, expired)
-    report.expiredRecords += expired.length
-    for await (const { value } of store.currentRecords(f)) reference(value)
+    report.expiredRecords += await f.log.expireHistory(supersededAtMs => supersededAtMs + opts.retentionMs <= now)
+    for await (const h of f.log.allHistory()) reference(h.record)
+    for await (const stored of f.log.storedRecords()) reference(decodeStoredRecord(stored.envelope()).record)
   }
   for await (const b of store.blocks.list()) {
     if (referenced.has(cidKey(b.cid)) || b.mtimeMs + graceMs > now) {

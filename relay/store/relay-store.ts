@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import { utimes } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
-import { encode, decode } from 'cborg'
 import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { FolderStore, type FolderDb } from '../../src/store/folder-store.ts'
-import { encodeSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
-import { STRICT_CBOR } from '../../src/log/record-codec.ts'
+import { FolderStore } from '../../src/store/folder-store.ts'
+import type { RecordLog, HistoryEntry } from '../../src/store/record-log.ts'
+import { folderSublevel } from '../../src/store/keys.ts'
+import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { AsyncLock } from '../../src/store/async-lock.ts'
 import { FerryError } from '../../src/errors.ts'
 import { BlockStore } from './block-store.ts'
@@ -15,32 +15,23 @@ import { segmentIndexOf } from '../../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
-export const HISTORY_PREFIX = 'h:'
-
-/** A superseded record kept for the retention period: when it was superseded, and its envelope. */
-export interface HistoryEntry { key: string, supersededAtMs: number, envelope: Uint8Array }
-
-export function decodeHistory (key: string, value: Uint8Array): HistoryEntry {
-  const v = decode(value, STRICT_CBOR) as unknown
-  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'number' || !(v[1] instanceof Uint8Array)) {
-    throw new FerryError(`history entry ${key} is malformed`, 'ERR_FERRY_BAD_HISTORY')
-  }
-  return { key, supersededAtMs: v[0], envelope: v[1] }
-}
 
 export interface RelayFolder {
   id: string
+  /** the folder's records (every device's newest per path, and history) */
+  log: RecordLog
+  /** the same log behind the FolderStore interface the protocols take */
   store: FolderStore
-  db: FolderDb
   /** devices that shared this folder with the relay */
   members: Set<string>
 }
 
 /**
  * The relay's data: one level database (`relay/db`) with a registry of folders (`folders`
- * sublevel: id -> members) and one FolderStore per folder (newest record per (device, path),
- * plus superseded records under `h:` for history), and a content-addressed BlockStore shared by
- * all folders (`relay/blocks`). Every write is fsynced before it is acknowledged.
+ * sublevel: id -> members) and one record log per folder (newest record per (device, path),
+ * plus superseded records as history, in the same layout as on devices: src/store/keys.ts), and
+ * a content-addressed BlockStore shared by all folders (`relay/blocks`). Every write is fsynced
+ * before it is acknowledged.
  */
 export class RelayStore {
   readonly home: string
@@ -84,18 +75,10 @@ export class RelayStore {
   }
 
   private async openFolder (id: string, members: Set<string>): Promise<RelayFolder> {
-    const db = this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb
-    const store = new FolderStore({
-      db,
-      folder: id,
-      self: this.self,
-      key: this.key,
-      syncWrites: true,
-      // history: the store moves a superseded record to `h:` in the same batch that drops it
-      // (src/history/record-history.ts)
-    })
+    // the relay commits nothing of its own: the store's local index stays empty
+    const store = new FolderStore({ db: folderSublevel(this.db, id), folder: id, self: this.self, key: this.key, syncWrites: true })
     await store.open()
-    const f: RelayFolder = { id, store, db, members }
+    const f: RelayFolder = { id, log: store.log, store, members }
     this.folders.set(id, f)
     return f
   }
@@ -151,7 +134,7 @@ export class RelayStore {
   async putRecords (folder: string, records: readonly SignedRecord[]): Promise<number> {
     const f = this.folders.get(folder)
     if (f === undefined) throw new FerryError(`no folder ${folder} on this relay`, 'ERR_FERRY_FOLDER_NOT_FOUND')
-    return await f.store.acceptRemote(records)
+    return await f.log.acceptRemote(records)
   }
 
   /**
@@ -162,7 +145,7 @@ export class RelayStore {
   async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
     const f = await this.join(folder, device)
     return {
-      positions: () => f.store.positionVector(),
+      positions: () => f.log.positionVector(),
       lacking: async cids => await this.lacking(cids),
       putBlock: async (cid, data) => { await this.putBlock(cid, data) },
       putRecords: async records => await this.putRecords(folder, records),
@@ -171,19 +154,7 @@ export class RelayStore {
   }
 
   /** Superseded records of one folder, oldest key first. */
-  async * history (folder: RelayFolder): AsyncGenerator<HistoryEntry> {
-    for await (const [key, value] of folder.db.iterator({ gte: HISTORY_PREFIX, lt: 'h;' })) {
-      yield decodeHistory(key, value)
-    }
-  }
-
-  async deleteHistory (folder: RelayFolder, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return
-    await folder.db.batch(keys.map(key => ({ type: 'del' as const, key })), { sync: true } as Record<string, unknown>)
-  }
-
-  /** Current records of one folder (every device's newest per path). */
-  async * currentRecords (folder: RelayFolder): AsyncGenerator<{ key: string, value: Uint8Array }> {
-    for await (const [key, value] of folder.db.iterator({ gte: 'r:', lt: 'r;' })) yield { key, value }
+  history (folder: RelayFolder): AsyncGenerator<HistoryEntry> {
+    return folder.log.allHistory()
   }
 }

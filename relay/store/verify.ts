@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
 import { decodeSignedRecord } from '../../src/log/signed-record.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { decodeHistory, type RelayStore } from './relay-store.ts'
+import type { RelayStore } from './relay-store.ts'
+import type { StoredEnvelope } from '../../src/store/record-log.ts'
 
 export interface VerifyReport {
   blocks: number
@@ -34,37 +35,26 @@ export async function verifyRelay (store: RelayStore): Promise<VerifyReport> {
       await store.blocks.quarantine(b.cid)
     }
   }
-  const checkRecord = async (folder: string, key: string, envelope: Uint8Array): Promise<void> => {
+  const checkRecord = async (folder: string, stored: StoredEnvelope, current: boolean): Promise<void> => {
     try {
-      const s = await decodeSignedRecord(envelope)
+      const s = await decodeSignedRecord(stored.envelope())
       if (s.record.folder !== folder) throw new Error(`record of folder ${s.record.folder}`)
-      // current records are `r:<device>:<seq>`, history `h:<path>\0<device>\0<seq>`
-      const rest = key.slice(2)
-      const [device, seq, path] = key.startsWith('h:')
-        ? (([p, d, q]) => [d, q, p])(rest.split('\0'))
-        : [rest.slice(0, rest.lastIndexOf(':')), rest.slice(rest.lastIndexOf(':') + 1), s.record.path]
-      if (device !== s.record.device || Number(seq) !== s.record.seq || path !== s.record.path) {
-        throw new Error('stored under another device, seq or path')
-      }
-      if (key.startsWith('r:')) {
+      if (!stored.storedAs(s.record)) throw new Error('stored under another device, seq or path')
+      if (current) {
         for (const blk of s.record.blocks) if (!(await store.blocks.has(blk.cid))) report.missingBlocks++
       }
     } catch (err) {
-      report.damagedRecords.push({ folder, key, error: toError(err).message })
+      report.damagedRecords.push({ folder, key: stored.key, error: toError(err).message })
     }
   }
   for (const f of store.list()) {
-    for await (const { key, value } of store.currentRecords(f)) {
+    for await (const stored of f.log.storedRecords()) {
       report.records++
-      await checkRecord(f.id, key, value)
+      await checkRecord(f.id, stored, true)
     }
-    for await (const [key, value] of f.db.iterator({ gte: 'h:', lt: 'h;' })) {
+    for await (const stored of f.log.storedHistory()) {
       report.history++
-      try {
-        await checkRecord(f.id, key, decodeHistory(key, value).envelope)
-      } catch (err) {
-        report.damagedRecords.push({ folder: f.id, key, error: toError(err).message })
-      }
+      await checkRecord(f.id, stored, false)
     }
   }
   report.ok = report.damagedBlocks.length === 0 && report.damagedRecords.length === 0

@@ -14,8 +14,6 @@ export interface HistoryEntry {
   record: FileRecord
   supersededAtMs: number
   signed: SignedRecord
-  /** where the log keeps it: an opaque name, for reports and `deleteHistory` */
-  key: string
 }
 
 /** The [key, value] that keeps `s` as history, superseded at `nowMs`. */
@@ -35,7 +33,7 @@ export function decodeHistoryValue (key: string, value: Uint8Array): { supersede
 function decodeEntry (key: string, value: Uint8Array): HistoryEntry {
   const { supersededAtMs, envelope } = decodeHistoryValue(key, value)
   const signed = decodeStoredRecord(envelope)
-  return { record: signed.record, supersededAtMs, signed, key }
+  return { record: signed.record, supersededAtMs, signed }
 }
 
 /** Every superseded record of `path` still kept. */
@@ -50,11 +48,11 @@ export async function * allHistory (db: FolderDb): AsyncGenerator<HistoryEntry> 
   for await (const [key, value] of db.iterator(HISTORY)) yield decodeEntry(key, value)
 }
 
-/** Deletes history superseded before `beforeMs`; returns how many entries went. */
-export async function pruneHistory (db: FolderDb, beforeMs: number, writeOptions: Record<string, unknown>): Promise<number> {
+/** Deletes the history entries `expired` picks by their superseded time; returns how many went. */
+export async function expireHistory (db: FolderDb, expired: (supersededAtMs: number) => boolean, writeOptions: Record<string, unknown>): Promise<number> {
   const stale: string[] = []
   for await (const [key, value] of db.iterator(HISTORY)) {
-    if (decodeHistoryValue(key, value).supersededAtMs < beforeMs) stale.push(key)
+    if (expired(decodeHistoryValue(key, value).supersededAtMs)) stale.push(key)
   }
   if (stale.length > 0) await db.batch(stale.map(key => ({ type: 'del' as const, key })), writeOptions)
   return stale.length

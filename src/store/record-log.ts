@@ -2,7 +2,7 @@ import type { FileRecord } from '../model/file-record.ts'
 import { decodeStoredRecord, encodeSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { AsyncLock } from './async-lock.ts'
 import { keyNames, metaKey, METAS, pathOfMetaKey, recordKey, RECORDS, recordsAfterRange, HISTORY, type FolderDb } from './keys.ts'
-import { allHistory, decodeHistoryValue, historyEntry, pruneHistory, readHistory, type HistoryEntry } from './record-history.ts'
+import { allHistory, decodeHistoryValue, expireHistory, historyEntry, readHistory, type HistoryEntry } from './record-history.ts'
 import { decodeLocalMeta, encodeLocalMeta, type LocalMeta } from './local-meta.ts'
 
 export type { FolderDb } from './keys.ts'
@@ -262,13 +262,12 @@ export class RecordLog {
 
   /** Forgets superseded records older than `beforeMs`. */
   async pruneHistory (beforeMs: number): Promise<number> {
-    return await this.lock.run(async () => await pruneHistory(this.db, beforeMs, this.writeOptions()))
+    return await this.expireHistory(supersededAtMs => supersededAtMs < beforeMs)
   }
 
-  /** Forgets these history entries. */
-  async deleteHistory (entries: readonly HistoryEntry[]): Promise<void> {
-    if (entries.length === 0) return
-    await this.db.batch(entries.map(e => ({ type: 'del' as const, key: e.key })), this.writeOptions())
+  /** Forgets the superseded records `expired` picks by when they were superseded; returns how many. */
+  async expireHistory (expired: (supersededAtMs: number) => boolean): Promise<number> {
+    return await this.lock.run(async () => await expireHistory(this.db, expired, this.writeOptions()))
   }
 
   /** Every current record as stored (every device's newest per path), for a scrub. */
