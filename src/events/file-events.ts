@@ -1,5 +1,5 @@
 import { contentKey, type FileRecord } from '../model/file-record.ts'
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordReader } from '../store/record-log.ts'
 import type { EventBus, EventFields } from './event-bus.ts'
 
 /** a delete and an add of the same content this close together are reported as one rename */
@@ -17,7 +17,7 @@ interface Change { event: FileChange, key: string | undefined }
  * delete and an add of the same content become `file.renamed` (on a receiving device the new
  * name is assembled before the old one is deleted, in separate commits). Returns a stop function.
  */
-export function trackFileEvents (store: FolderStore, bus: EventBus, options: { renameWindowMs?: number, maxDelayMs?: number } = {}): () => void {
+export function trackFileEvents (store: RecordReader, bus: EventBus, options: { renameWindowMs?: number, maxDelayMs?: number } = {}): () => void {
   const windowMs = options.renameWindowMs ?? DEFAULT_RENAME_WINDOW_MS
   const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_EVENT_DELAY_MS
   // what each path held when last reported: its content key

@@ -1,4 +1,4 @@
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordReader } from '../store/record-log.ts'
 import { parseConflictPath, shortDeviceId } from '../sync/conflict-name.ts'
 
 export interface ConflictCopy {
@@ -18,7 +18,7 @@ export interface ConflictCopy {
 }
 
 /** The conflict copies this device holds in one folder (live files with a conflict name). */
-export function listConflicts (store: FolderStore): ConflictCopy[] {
+export function listConflicts (store: RecordReader): ConflictCopy[] {
   const devices = [store.self, ...store.devices()]
   const out: ConflictCopy[] = []
   for (const [path, r] of store.ownRecords()) {

@@ -7,6 +7,7 @@ import { blockOffsets, contentKey, type FileRecord } from '../model/file-record.
 import { fileModeOf } from '../model/file-mode.ts'
 import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
+import type { FolderStore } from '../store/folder-store.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { blockMatches, cidKey } from '../hashing/block-cid.ts'
 import { readLocalBlock } from '../sync/local-blocks.ts'
@@ -20,6 +21,8 @@ import { linkToTrash, listTrash } from './trash.ts'
 import { versionId, versionsOf, UnknownPathError, type VersionCatalogComponents } from './revisions.ts'
 
 export interface RestoreComponents extends VersionCatalogComponents {
+  /** restore also reads our own files' blocks (the device-local index) */
+  store: FolderStore
   diskLock: AsyncLock
   ignore: IgnoreRules
   fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>

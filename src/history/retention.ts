@@ -1,5 +1,5 @@
 import type { Logger } from '@libp2p/logger'
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordLog } from '../store/record-log.ts'
 import { cleanTrash, DAY_MS, DEFAULT_RETENTION_DAYS } from './trash.ts'
 
 /** How often the trash and the record history are swept of what is past the retention period. */
@@ -8,7 +8,7 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 60 * 60 * 1000
 export interface RetainedFolder {
   id: string
   root: string
-  store: FolderStore
+  store: Pick<RecordLog, 'pruneHistory'>
   /** from the folder's config; DEFAULT_RETENTION_DAYS when unset */
   retentionDays?: number
   /** called after trash entries were removed */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import type { Role } from '../config/config.ts'
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordReader } from '../store/record-log.ts'
 import { globalWinner } from '../sync/planner.ts'
 import { FerryError } from '../errors.ts'
 import { validatePath } from '../model/paths.ts'
@@ -20,7 +20,7 @@ import { listTrash } from './trash.ts'
 export interface VersionCatalogComponents {
   folder: string
   root: string
-  store: FolderStore
+  store: RecordReader
   /** the folder's members (a replica member is the relay) */
   members: Record<string, Role>
   /** asks the connected relays for the versions of `path` they keep (signature-checked) */
@@ -85,13 +85,13 @@ export class UnknownPathError extends FerryError {
   }
 }
 
-function currentRecords (store: FolderStore, path: string): FileRecord[] {
+function currentRecords (store: RecordReader, path: string): FileRecord[] {
   const own = store.own(path)
   return own === undefined ? store.remoteOf(path) : [own, ...store.remoteOf(path)]
 }
 
 /** All known records of `path`, one per version (newest first by mtime). */
-export async function versionsOf (store: FolderStore, path: string, remote: readonly FileRecord[] = []): Promise<FileRecord[]> {
+export async function versionsOf (store: RecordReader, path: string, remote: readonly FileRecord[] = []): Promise<FileRecord[]> {
   const byId = new Map<string, FileRecord>()
   for (const r of [...currentRecords(store, path), ...(await store.history(path)).map(h => h.record), ...remote]) {
     const id = versionId(r)

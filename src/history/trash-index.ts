@@ -1,6 +1,10 @@
 import { relative } from 'node:path'
 import type { BlockRef } from '../model/file-record.ts'
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordReader } from '../store/record-log.ts'
+import type { LocalIndex } from '../store/local-index.ts'
+
+/** The folder's records and the block index trash blocks are added to. */
+export type TrashIndexStore = RecordReader & Pick<LocalIndex, 'addBlockLocations' | 'removeBlockLocations'>
 import { listTrash } from './trash.ts'
 
 /**
@@ -12,13 +16,13 @@ import { listTrash } from './trash.ts'
  */
 export class TrashIndex {
   private readonly root: string
-  private readonly store: FolderStore
+  private readonly store: TrashIndexStore
   /** trash file (relative to the folder root) -> blocks indexed for it */
   private readonly indexed = new Map<string, readonly BlockRef[]>()
   private running?: Promise<void>
   private again = false
 
-  constructor (root: string, store: FolderStore) {
+  constructor (root: string, store: TrashIndexStore) {
     this.root = root
     this.store = store
   }

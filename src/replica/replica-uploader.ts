@@ -1,7 +1,8 @@
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import type { FolderStore } from '../store/folder-store.ts'
+import type { RecordReader } from '../store/record-log.ts'
+import type { LocalIndex } from '../store/local-index.ts'
 import type { SignedRecord } from '../log/signed-record.ts'
 import { ReplicaClient, type BlockToSend } from '../../protocols/replica/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
@@ -11,7 +12,8 @@ export interface ReplicaUploaderComponents {
   folder: string
   /** the replica's device id (a relay) */
   replica: string
-  store: FolderStore
+  /** the folder's records, and where our own blocks are */
+  store: RecordReader & Pick<LocalIndex, 'blockLocations'>
   /** verified bytes of one of our blocks from our files, or undefined (file changed or gone) */
   readBlock: (cid: CID, size: number) => Promise<Uint8Array | undefined>
   /** opens a /ferry/replica/2 (or /1) stream to the replica */

@@ -1,12 +1,11 @@
 import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import type { FolderStore } from '../store/folder-store.ts'
-import { ReplicaUploader } from './replica-uploader.ts'
+import { ReplicaUploader, type ReplicaUploaderComponents } from './replica-uploader.ts'
 
 export interface ReplicaUploadsComponents {
   /** folder id -> store, for the folders this device runs */
-  stores: () => ReadonlyMap<string, FolderStore>
+  stores: () => ReadonlyMap<string, ReplicaUploaderComponents['store']>
   /** replica members (relays) of a folder */
   replicasOf: (folder: string) => string[]
   readBlock: (folder: string, cid: CID, size: number) => Promise<Uint8Array | undefined>
