@@ -11,7 +11,6 @@ import { AsyncLock } from '../src/store/async-lock.ts'
 import { FerryError } from '../src/errors.ts'
 import { BlockStore } from './block-store.ts'
 import type { ReplicaFolder } from '../protocols/replica/index.ts'
-import { segmentIndexOf } from '../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
@@ -156,8 +155,7 @@ export class RelayStore {
 
   /**
    * `folder` as an upload session from `device` sees it (joining it, durably). The caller checked
-   * trust. Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
-   * device's newest per path: the uploader's previous version of a file is among them).
+   * trust. Without `segments`: the relay's services add the folder's segment index.
    */
   async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
     const f = await this.join(folder, device)
@@ -165,8 +163,7 @@ export class RelayStore {
       positions: () => f.store.positionVector(),
       lacking: async cids => await this.lacking(cids),
       putBlock: async (cid, data) => { await this.putBlock(cid, data) },
-      putRecords: async records => await this.putRecords(folder, records),
-      segments: segmentIndexOf(f.store)
+      putRecords: async records => await this.putRecords(folder, records)
     }
   }
 
