@@ -1,7 +1,7 @@
 import type { ComponentLogger, Startable } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { ProtocolRegistrar } from '../protocols/wire/registrar.ts'
-import { indexService, SegmentIndexes } from '../protocols/index/index.ts'
+import { indexService } from '../protocols/index/index.ts'
 import { blocksService } from '../protocols/blocks/index.ts'
 import { historyService } from '../protocols/history/index.ts'
 import { replicaService } from '../protocols/replica/index.ts'
@@ -24,12 +24,10 @@ export interface RelayProtocolOptions {
 
 /**
  * The protocols a relay serves, as services to start once the node exists. Every access check
- * is per request, against the live config and the store's members. Owns the segment indexes
- * upload sessions fill record deltas from (one per folder store, for all sessions).
+ * is per request, against the live config and the store's members.
  */
 export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
   const base = { registrar: o.registrar, logger: o.logger }
-  const segments = new SegmentIndexes()
   return [
     // /ferry/index/2 (record deltas) and /1, as a device serves them; a trusted device
     // subscribing to a folder shares it with the relay (as its upload does)
@@ -56,17 +54,11 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
         }
       }
     }),
-    // /ferry/replica/2 (record deltas) and /1. Skeletons are filled in from the folder's current
-    // records (every device's newest per path: the uploader's previous version of a file is among them)
+    // /ferry/replica/2 (record deltas) and /1
     replicaService({ logName: 'ferry:relay:replica' })({
       ...base,
       replicas: {
-        open: async (folder, peer) => {
-          if (!o.isTrusted(peer)) return undefined
-          const replica = await o.store.replicaFolder(folder, peer)
-          const f = o.store.folder(folder)
-          return f === undefined ? replica : { ...replica, segments: segments.of(f.store) }
-        },
+        open: async (folder, peer) => o.isTrusted(peer) ? await o.store.replicaFolder(folder, peer) : undefined,
         hangUp: o.hangUp
       },
       onFrame: (type, bytes) => {

@@ -11,6 +11,7 @@ import { AsyncLock } from '../src/store/async-lock.ts'
 import { FerryError } from '../src/errors.ts'
 import { BlockStore } from './block-store.ts'
 import type { ReplicaFolder } from '../protocols/replica/index.ts'
+import { SegmentIndexes } from '../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
@@ -50,6 +51,8 @@ export class RelayStore {
   private readonly key: PrivateKey
   private readonly folders = new Map<string, RelayFolder>()
   private readonly lock = new AsyncLock()
+  /** block-list segments of each folder's records, for replica/2 sessions (one index per folder store) */
+  private readonly segments = new SegmentIndexes()
   /** block bytes received since start (for status and tests) */
   receivedBlockBytes = 0
   receivedBlocks = 0
@@ -155,7 +158,8 @@ export class RelayStore {
 
   /**
    * `folder` as an upload session from `device` sees it (joining it, durably). The caller checked
-   * trust. Without `segments`: the relay's services add the folder's segment index.
+   * trust. Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
+   * device's newest per path: the uploader's previous version of a file is among them).
    */
   async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
     const f = await this.join(folder, device)
@@ -163,7 +167,8 @@ export class RelayStore {
       positions: () => f.store.positionVector(),
       lacking: async cids => await this.lacking(cids),
       putBlock: async (cid, data) => { await this.putBlock(cid, data) },
-      putRecords: async records => await this.putRecords(folder, records)
+      putRecords: async records => await this.putRecords(folder, records),
+      segments: this.segments.of(f.store)
     }
   }
 
