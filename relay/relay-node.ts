@@ -2,20 +2,15 @@ import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, Startable } from '@libp2p/interface'
 import { emptyConfig, loadConfig, saveConfig, type Config } from '../src/config/config.ts'
 import { createDeviceKey, deviceIdOf, KEY_FILE, loadDeviceKey } from '../src/identity/device-key.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-node.ts'
 import { Membership } from '../src/daemon/membership.ts'
 import { ControlServer } from '../src/daemon/control-server.ts'
 import { FerryError } from '../src/errors.ts'
-import { INDEX_PROTOCOLS, serveIndex } from '../protocols/index/index.ts'
-import { BLOCKS_PROTOCOLS, serveBlocks } from '../protocols/blocks/index.ts'
-import { REPLICA_PROTOCOLS, serveReplica } from '../protocols/replica/index.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../protocols/index/constants.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../protocols/blocks/constants.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as REPLICA_MAX_STREAMS } from '../protocols/replica/constants.ts'
-import { HISTORY_PROTOCOL, serveHistory, DEFAULT_MAX_INBOUND_STREAMS as HISTORY_MAX_STREAMS } from '../protocols/history/index.ts'
+import { relayProtocolServices } from './relay-services.ts'
+import { startServices, stopServices } from '../src/node/services.ts'
 import { RelayStore } from './store/relay-store.ts'
 import { verifyRelay, type VerifyReport } from './store/verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './store/garbage-collector.ts'
@@ -77,6 +72,8 @@ export class RelayNode {
   private readonly gc: GarbageCollector
   private readonly log = logger('ferry:relay')
   private node?: FerryNode
+  /** the protocol servers, started with the node */
+  private services: Startable[] = []
   private stopped = false
   private uploadRecordBytes = 0
   private readonly metrics: RelayMetrics
@@ -130,47 +127,19 @@ export class RelayNode {
       relayServer: true
     })
     this.node = node
-    // /ferry/index/2 (record deltas) and /1, as a device serves them
-    await node.handle([...INDEX_PROTOCOLS], async (stream, connection) => {
-      await serveIndex(stream, connection.remotePeer.toString(), {
-        // a trusted device subscribing to a folder shares it with the relay (as its upload does)
-        folderStore: async (peer, folder) => this.membership.isTrusted(peer) ? (await this.store.join(folder, peer)).store : undefined,
-        log: logger('ferry:relay:index')
-      })
-    }, { maxInboundStreams: INDEX_MAX_STREAMS })
-    // /ferry/blocks/2 (compressed on request) and /1 (raw), like a device
-    await node.handle([...BLOCKS_PROTOCOLS], async (stream, connection) => {
-      await serveBlocks(stream, connection.remotePeer.toString(), {
-        mayRead: (peer, folder) => this.membership.isTrusted(peer) && this.store.isMember(folder, peer),
-        readBlock: async (_folder, cid) => this.metrics.served(await this.store.blocks.get(cid, bad => {
-          this.opts.print(`block ${bad.toString()} is damaged on disk; quarantined, devices will upload it again`)
-          void this.store.blocks.quarantine(bad)
-        })),
-        log: logger('ferry:relay:blocks')
-      })
-    }, { maxInboundStreams: BLOCKS_MAX_STREAMS })
-    // a member's question "every version of this path you keep" (ferry revisions / restore)
-    await node.handle(HISTORY_PROTOCOL, async (stream, connection) => {
-      await serveHistory(stream, connection.remotePeer.toString(), {
-        recordsOf: async (peer, folder, path) => {
-          const f = this.store.folder(folder)
-          if (f === undefined || !this.membership.isTrusted(peer) || !this.store.isMember(folder, peer)) return undefined
-          return [...f.store.signedOf(path), ...(await f.store.history(path)).map(h => h.signed)]
-        },
-        log: logger('ferry:relay:history')
-      })
-    }, { maxInboundStreams: HISTORY_MAX_STREAMS })
-    // /ferry/replica/2 (record deltas) and /1; the handler reads the negotiated id from the stream
-    await node.handle([...REPLICA_PROTOCOLS], async (stream, connection) => {
-      await serveReplica(stream, connection.remotePeer.toString(), {
-        openFolder: async (peer, folder) => this.membership.isTrusted(peer) ? await this.store.replicaFolder(folder, peer) : undefined,
-        hangUp: (peer, reason) => this.hangUp(peer, reason),
-        onFrame: (type, bytes) => {
-          if (type === 'recs' || type === 'want' || type === 'segs' || type === 'ack') this.uploadRecordBytes += bytes
-        },
-        log: logger('ferry:relay:replica')
-      })
-    }, { maxInboundStreams: REPLICA_MAX_STREAMS })
+    // index, blocks, history and replica, for trusted members only: relay/relay-services.ts
+    this.services = await startServices(relayProtocolServices({
+      registrar: node,
+      logger: node.logger,
+      isTrusted: peer => this.membership.isTrusted(peer),
+      store: this.store,
+      readBlock: async cid => this.metrics.served(await this.store.blocks.get(cid, bad => {
+        this.opts.print(`block ${bad.toString()} is damaged on disk; quarantined, devices will upload it again`)
+        void this.store.blocks.quarantine(bad)
+      })),
+      hangUp: (peer, reason) => this.hangUp(peer, reason),
+      recordFrameBytes: bytes => { this.uploadRecordBytes += bytes }
+    }))
     node.addEventListener('peer:connect', e => { this.opts.print(`peer connected: ${this.nameOf(e.detail.toString())}`) })
     node.addEventListener('peer:disconnect', e => { this.opts.print(`peer disconnected: ${this.nameOf(e.detail.toString())}`) })
     await node.start()
@@ -249,6 +218,7 @@ export class RelayNode {
     await this.metricsServer?.stop()
     await this.control.stop()
     await this.gc.stop()
+    await stopServices(this.services)
     await this.node?.stop()
     await this.store.close()
   }

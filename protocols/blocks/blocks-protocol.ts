@@ -1,4 +1,4 @@
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
@@ -8,9 +8,12 @@ import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from 
 import { type BlockBytes, blockBytesMatch } from './block-bytes.ts'
 import { decodeBlkFrame, decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
 import {
-  BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BLOCKS_AHEAD, DEFAULT_MAX_IN_FLIGHT_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE
+  BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BLOCKS_AHEAD, DEFAULT_MAX_IN_FLIGHT_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE,
+  BLOCKS_PROTOCOLS, DEFAULT_MAX_INBOUND_STREAMS
 } from './constants.ts'
+import type { BlocksService, BlocksServiceComponents, BlocksServiceInit } from './index.ts'
+import { handleAll, unhandleAll } from '../wire/registrar.ts'
 import { BlockCompressor, availableCodecs, decompressBlock, DecompressFailure, pickCodec, type Codec } from './compression.ts'
 import { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 
@@ -22,18 +25,18 @@ export interface BlocksServerComponents {
   /** the verified bytes of `cid` from `folder`'s files, or undefined */
   readBlock: (folder: string, cid: CID) => Promise<Uint8Array | undefined>
   log: Logger
-  /** compresses for clients that accept a codec; without it, one shared by the process */
+  /**
+   * compresses for clients that accept a codec; its concurrency bound is over every stream it
+   * serves (BlocksProtocol passes its own, one for all its streams); without it, one for this stream
+   */
   compressor?: BlockCompressor
 }
-
-/** one per process: its concurrency bound is over all streams, like the thread pool it feeds */
-let sharedCompressor: BlockCompressor | undefined
 
 /** v1 when the stream was negotiated as /ferry/blocks/1; v2 otherwise (in-memory test pairs have no protocol) */
 const isV1 = (stream: Stream): boolean => stream.protocol === BLOCKS_PROTOCOL_V1
 
 function messages (stream: Stream, maxInFlightBytes = 0): MessageStream {
-  return new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: maxInFlightBytes + DEFAULT_MAX_MESSAGE_BYTES })
+  return new MessageStream(stream, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: maxInFlightBytes + DEFAULT_MAX_MESSAGE_BYTES })
 }
 
 async function send (ms: MessageStream, m: BlocksMessage): Promise<void> {
@@ -46,7 +49,7 @@ async function send (ms: MessageStream, m: BlocksMessage): Promise<void> {
  */
 export async function serveBlocks (stream: Stream, peer: string, components: BlocksServerComponents): Promise<void> {
   const ms = messages(stream)
-  const compressor = components.compressor ?? (sharedCompressor ??= new BlockCompressor())
+  const compressor = components.compressor ?? new BlockCompressor()
   /** the codec picked from the client's hello; undefined = raw blocks only */
   let codec: Codec | undefined
   let first = true
@@ -70,13 +73,13 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
       const m = decodeBlocksMessage(raw)
       if (m.type === 'hello') {
         if (isV1(stream)) throw new InvalidMessageError(BLOCKS_PROTOCOL_V1, 'hello is not part of this protocol version')
-        if (!first) throw new InvalidMessageError(BLOCKS_PROTOCOL, 'hello must be the first message')
+        if (!first) throw new InvalidMessageError(BLOCKS_PROTOCOL_V2, 'hello must be the first message')
         first = false
         codec = pickCodec(m.codecs)
         continue
       }
       first = false
-      if (m.type !== 'want') throw new InvalidMessageError(BLOCKS_PROTOCOL, `expected want, got ${m.type}`)
+      if (m.type !== 'want') throw new InvalidMessageError(BLOCKS_PROTOCOL_V2, `expected want, got ${m.type}`)
       if (!components.mayRead(peer, m.folder)) {
         await send(ms, { type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${m.folder}` })
         break
@@ -157,9 +160,9 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
       const frame = await idle.during(async signal => await ms.readFrame({ signal }))
       const m: BlocksMessage = decodeBlkFrame(frame) ?? decodeBlocksMessage(ms.decode(frame))
       const expected = wanted[received]!
-      if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL, m.code, m.message)
-      if (m.type === 'want' || m.type === 'hello') throw new InvalidMessageError(BLOCKS_PROTOCOL, `unexpected ${m.type}`)
-      if (!m.cid.equals(expected.cid)) throw new InvalidMessageError(BLOCKS_PROTOCOL, `answer out of order: ${m.cid.toString()}`)
+      if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL_V2, m.code, m.message)
+      if (m.type === 'want' || m.type === 'hello') throw new InvalidMessageError(BLOCKS_PROTOCOL_V2, `unexpected ${m.type}`)
+      if (!m.cid.equals(expected.cid)) throw new InvalidMessageError(BLOCKS_PROTOCOL_V2, `answer out of order: ${m.cid.toString()}`)
       received++
       inFlightBytes -= expected.size
       if (m.type === 'none') {
@@ -168,7 +171,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
       }
       let data: BlockBytes = m.data
       if (m.type === 'zblk') {
-        if (!codecs.includes(m.codec)) throw new InvalidMessageError(BLOCKS_PROTOCOL, `block ${m.cid.toString()} compressed with ${m.codec}, which was not offered`)
+        if (!codecs.includes(m.codec)) throw new InvalidMessageError(BLOCKS_PROTOCOL_V2, `block ${m.cid.toString()} compressed with ${m.codec}, which was not offered`)
         try {
           data = await decompressBlock(m.codec, m.data, expected.size)
         } catch (err) {
@@ -186,5 +189,53 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
     throw toError(err)
   } finally {
     idle.clear()
+  }
+}
+
+/**
+ * The block server as a service: serves /ferry/blocks/2 and /1 (one handler; it reads the
+ * negotiated id from the stream) while started. One compressor for all its streams, so its
+ * concurrency bound holds over the whole server.
+ */
+export class BlocksProtocol implements BlocksService, Startable {
+  readonly protocols = BLOCKS_PROTOCOLS
+  private readonly components: BlocksServiceComponents
+  private readonly compressor: BlockCompressor
+  private readonly maxInboundStreams: number
+  private readonly log: Logger
+  private started = false
+
+  constructor (components: BlocksServiceComponents, init: BlocksServiceInit = {}) {
+    this.components = components
+    this.compressor = init.compressor ?? new BlockCompressor()
+    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.log = components.logger.forComponent(init.logName ?? 'ferry:blocks:server')
+  }
+
+  readonly [Symbol.toStringTag] = 'ferry:blocks'
+
+  async start (): Promise<void> {
+    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    await unhandleAll(this.components.registrar, this.protocols)
+    this.started = false
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const blocks = this.components.blocks
+    await serveBlocks(stream, peer, {
+      mayRead: (p, folder) => blocks.mayRead(p, folder),
+      readBlock: async (folder, cid) => await blocks.readBlock(peer, folder, cid),
+      log: this.log,
+      compressor: this.compressor
+    })
   }
 }

@@ -1,11 +1,11 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidMessageError } from '../wire/errors.ts'
-import { BLOCKS_PROTOCOL } from './constants.ts'
+import { BLOCKS_PROTOCOL_V2 } from './constants.ts'
 
 /** Thrown when a peer sends a block whose bytes do not hash to its cid: the peer is cut off. */
 export class CorruptBlockError extends InvalidMessageError {
   constructor (cid: CID) {
-    super(BLOCKS_PROTOCOL, `block ${cid.toString()} does not match its hash`)
+    super(BLOCKS_PROTOCOL_V2, `block ${cid.toString()} does not match its hash`)
   }
 }
 
@@ -16,7 +16,7 @@ export class CorruptBlockError extends InvalidMessageError {
 export class InvalidCompressedBlockError extends InvalidMessageError {
   readonly bomb: boolean
   constructor (cid: CID, reason: string, bomb: boolean) {
-    super(BLOCKS_PROTOCOL, `block ${cid.toString()}: ${reason}`)
+    super(BLOCKS_PROTOCOL_V2, `block ${cid.toString()}: ${reason}`)
     this.bomb = bomb
   }
 }

@@ -1,13 +1,13 @@
 import type { CID } from 'multiformats/cid'
 import {
-  BLOCKS_PROTOCOL, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CODEC_NAME_CHARS, DEFAULT_MAX_CODECS, DEFAULT_MAX_WANTS_PER_MESSAGE
+  BLOCKS_PROTOCOL_V2, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_CODEC_NAME_CHARS, DEFAULT_MAX_CODECS, DEFAULT_MAX_WANTS_PER_MESSAGE
 } from './constants.ts'
 import { isCodec, type Codec } from './compression.ts'
 import { fieldReaders } from '../wire/fields.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { contiguous, type BlockBytes } from './block-bytes.ts'
 
-const { bad, cidOf, shortString } = fieldReaders(BLOCKS_PROTOCOL)
+const { bad, cidOf, shortString } = fieldReaders(BLOCKS_PROTOCOL_V2)
 
 /**
  * Wire schema of /ferry/blocks/2 (docs/PROTOCOL.md §7). CBOR arrays:

@@ -1,15 +1,17 @@
 /** Version is part of the id: a new wire format gets a new id. */
-export const INDEX_PROTOCOL = '/ferry/index/1'
+export const INDEX_PROTOCOL_V1 = '/ferry/index/1'
 /** index/1 plus record deltas: long block lists travel as segments the receiver may already hold */
-export const INDEX_PROTOCOL_2 = '/ferry/index/2'
+export const INDEX_PROTOCOL_V2 = '/ferry/index/2'
 /** what a client offers and a server handles, preferred first */
-export const INDEX_PROTOCOLS = [INDEX_PROTOCOL_2, INDEX_PROTOCOL] as const
+export const INDEX_PROTOCOLS = [INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V1] as const
 /** largest message we read; one record may carry a 10 GiB file's block list */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 export const DEFAULT_MAX_RECORDS_PER_BATCH = 512
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
 export const DEFAULT_MAX_POSITIONS = 4096
 export const DEFAULT_MAX_INBOUND_STREAMS = 64
+/** a server waits this long for the client's `sub` */
+export const DEFAULT_SUBSCRIBE_TIMEOUT_MS = 10_000
 
 // Record deltas (index/2, docs/PROTOCOL.md §4.5)
 /** a record whose block list has more entries than this goes as a skeleton, not whole */

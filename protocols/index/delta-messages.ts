@@ -1,4 +1,4 @@
-import { INDEX_PROTOCOL_2, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_WANT_SEGMENTS, SEGMENT_ID_BYTES, SEGMENT_MAX_ENTRIES } from './constants.ts'
+import { INDEX_PROTOCOL_V2, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_WANT_SEGMENTS, SEGMENT_ID_BYTES, SEGMENT_MAX_ENTRIES } from './constants.ts'
 import { decodeIndexMessage, encodeIndexMessage, type IndexMessage } from './messages.ts'
 import { MAX_BLOCKS_PER_RECORD, MAX_RECORD_BYTES } from '../../src/log/record-codec.ts'
 import { MAX_ENTRY_BYTES, MIN_ENTRY_BYTES } from './block-list-segments.ts'
@@ -162,7 +162,7 @@ export type IndexMessageV2 = WithDeltas<IndexMessage>
 
 /** /ferry/index/1's schema */
 export const indexCodec: MessageCodec<IndexMessage> = { encode: encodeIndexMessage, decode: decodeIndexMessage }
-export const indexCodecV2 = withDeltas(INDEX_PROTOCOL_2, indexCodec)
+export const indexCodecV2 = withDeltas(INDEX_PROTOCOL_V2, indexCodec)
 
 export function encodeIndexMessageV2 (m: IndexMessageV2): unknown[] {
   return indexCodecV2.encode(m)

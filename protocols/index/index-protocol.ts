@@ -1,6 +1,5 @@
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
-import type { FolderStore } from '../../src/store/folder-store.ts'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { TypedMessageStream } from '../wire/typed-message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
@@ -8,12 +7,16 @@ import { indexCodec, indexCodecV2, wholeRecordsOnly, type IndexMessageV2 } from 
 import { completeDeltaBatch, sendDeltaBatch, type DeltaBatchStats, type DeltaMessages } from './record-delta.ts'
 import type { SegmentLookup } from './segment-index.ts'
 import {
-  INDEX_PROTOCOL, INDEX_PROTOCOL_2, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH
+  INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOLS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_SUBSCRIBE_TIMEOUT_MS
 } from './constants.ts'
+import { notMember } from './errors.ts'
+import type { IndexService, IndexServiceComponents, IndexServiceInit, RecordSource } from './index.ts'
+import { handleAll, unhandleAll } from '../wire/registrar.ts'
 
 export interface IndexServerComponents {
-  /** the folder's store if `peer` is a member allowed to read it, else undefined */
-  folderStore: (peer: string, folder: string) => FolderStore | undefined | Promise<FolderStore | undefined>
+  /** the folder's records if `peer` is a member allowed to read it, else undefined */
+  folderStore: (peer: string, folder: string) => RecordSource | undefined | Promise<RecordSource | undefined>
   log: Logger
 }
 
@@ -25,10 +28,8 @@ export interface IndexStreamOptions {
   deltaMinEntries?: number
 }
 
-const SUBSCRIBE_TIMEOUT_MS = 10_000
-
 /** index/1 through the index/2 types: whole records only */
-const indexCodecV1 = wholeRecordsOnly(INDEX_PROTOCOL, indexCodec)
+const indexCodecV1 = wholeRecordsOnly(INDEX_PROTOCOL_V1, indexCodec)
 
 /**
  * One stream's messages, in either version: index/1 streams use the index/1 schema (no
@@ -38,8 +39,8 @@ class IndexMessages extends TypedMessageStream<IndexMessageV2> implements DeltaM
   readonly v2: boolean
 
   constructor (stream: Stream, options: IndexStreamOptions) {
-    const protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_2
-    const v2 = protocol !== INDEX_PROTOCOL
+    const protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_V2
+    const v2 = protocol !== INDEX_PROTOCOL_V1
     super(stream, protocol, v2 ? indexCodecV2 : indexCodecV1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
     this.v2 = v2
   }
@@ -55,12 +56,12 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
   const io = new IndexMessages(stream, options)
   const ms = io.ms
   try {
-    const first = await io.receive({ signal: AbortSignal.timeout(SUBSCRIBE_TIMEOUT_MS) })
+    const first = await io.receive({ signal: AbortSignal.timeout(DEFAULT_SUBSCRIBE_TIMEOUT_MS) })
     if (first.type !== 'sub') throw new InvalidMessageError(io.protocol, `expected sub, got ${first.type}`)
     const store = await components.folderStore(peer, first.folder)
     if (store === undefined) {
       // same answer whether the folder exists or not: non-members learn nothing
-      await io.send({ type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${first.folder}` })
+      await io.send(notMember(first.folder))
       await ms.close()
       return
     }
@@ -82,7 +83,7 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
         changed = false
         // membership is checked again before every pass: a member removed meanwhile gets nothing more
         if (await components.folderStore(peer, first.folder) !== store) {
-          await io.send({ type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${first.folder}` })
+          await io.send(notMember(first.folder))
           break
         }
         let batch: SignedRecord[] = []
@@ -163,5 +164,48 @@ export async function subscribeIndex (stream: Stream, folder: string, positions:
   } catch (err) {
     io.ms.abort(err)
     throw toError(err)
+  }
+}
+
+/**
+ * The index server as a service: serves /ferry/index/2 and /1 (one handler; it reads the
+ * negotiated id from the stream) while started.
+ */
+export class IndexProtocol implements IndexService, Startable {
+  readonly protocols = INDEX_PROTOCOLS
+  private readonly components: IndexServiceComponents
+  private readonly init: IndexServiceInit
+  private readonly log: Logger
+  private started = false
+
+  constructor (components: IndexServiceComponents, init: IndexServiceInit = {}) {
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent(init.logName ?? 'ferry:index:server')
+  }
+
+  readonly [Symbol.toStringTag] = 'ferry:index'
+
+  async start (): Promise<void> {
+    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    await unhandleAll(this.components.registrar, this.protocols)
+    this.started = false
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const folders = this.components.folders
+    const options = this.init.deltaMinEntries === undefined ? {} : { deltaMinEntries: this.init.deltaMinEntries }
+    await serveIndex(stream, connection.remotePeer.toString(), {
+      folderStore: async (peer, folder) => await folders.get(folder, peer),
+      log: this.log
+    }, options)
   }
 }

@@ -1,7 +1,7 @@
-import { INDEX_PROTOCOL, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH } from './constants.ts'
+import { INDEX_PROTOCOL_V1, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH } from './constants.ts'
 import { fieldReaders } from '../wire/fields.ts'
 
-const { bad, shortString } = fieldReaders(INDEX_PROTOCOL)
+const { bad, shortString } = fieldReaders(INDEX_PROTOCOL_V1)
 
 /**
  * Wire schema of /ferry/index/1 (docs/PROTOCOL.md). Every message is a CBOR array:

@@ -1,4 +1,3 @@
-import type { FolderStore } from '../../src/store/folder-store.ts'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { hexOf, segmentRecord } from './block-list-segments.ts'
 import { SEGMENT_MIN_ENTRIES } from './constants.ts'
@@ -7,6 +6,16 @@ import { SEGMENT_MIN_ENTRIES } from './constants.ts'
 export interface SegmentLookup {
   /** the segment's bytes (entries as in a record) if some record we hold has it */
   get: (id: Uint8Array) => Uint8Array | undefined
+}
+
+/** The records a segment index is built from: a folder's record store. */
+export interface SegmentSource {
+  /** every path with a record */
+  paths: () => Iterable<string>
+  /** every record held of `path` (any device) */
+  signedOf: (path: string) => Iterable<SignedRecord>
+  /** called with the paths whose records changed; returns the unsubscribe */
+  onChange: (listener: (paths: readonly string[]) => void) => () => void
 }
 
 interface Held {
@@ -24,14 +33,14 @@ interface Held {
  * segment at most) are not indexed.
  */
 export class SegmentIndex implements SegmentLookup {
-  private readonly store: FolderStore
+  private readonly store: SegmentSource
   private readonly held = new Map<string, Held>()
   /** the segment ids each path's records contributed (with repeats) */
   private readonly byPath = new Map<string, string[]>()
   private readonly dirty = new Set<string>()
   private built = false
 
-  constructor (store: FolderStore) {
+  constructor (store: SegmentSource) {
     this.store = store
     store.onChange(paths => {
       if (this.built) for (const p of paths) this.dirty.add(p)
@@ -93,14 +102,21 @@ export class SegmentIndex implements SegmentLookup {
   }
 }
 
-const indexes = new WeakMap<FolderStore, SegmentIndex>()
+/**
+ * One segment index per record store, made on first use and kept for as long as the store
+ * lives. Owned by whoever composes the clients and servers that look segments up (one per
+ * daemon or relay), so that the index of a store is built once for all its sessions.
+ */
+export class SegmentIndexes {
+  private readonly indexes = new WeakMap<SegmentSource, SegmentIndex>()
 
-/** The one segment index of a store (made on first call). */
-export function segmentIndexOf (store: FolderStore): SegmentIndex {
-  let index = indexes.get(store)
-  if (index === undefined) {
-    index = new SegmentIndex(store)
-    indexes.set(store, index)
+  /** the segment index of `store` (made on first call) */
+  of (store: SegmentSource): SegmentIndex {
+    let index = this.indexes.get(store)
+    if (index === undefined) {
+      index = new SegmentIndex(store)
+      this.indexes.set(store, index)
+    }
+    return index
   }
-  return index
 }

@@ -1,11 +1,12 @@
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
-import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinRole } from './messages.ts'
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL } from './constants.ts'
-
-export interface JoinRequest { folder: string, secret: Uint8Array, addrs: string[] }
+import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinRequest, type JoinRole } from './messages.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL_V1, JOIN_PROTOCOLS } from './constants.ts'
+import { ERR_JOIN_REFUSED } from './errors.ts'
+import type { JoinService, JoinServiceComponents, JoinServiceInit } from './index.ts'
+import { handleAll, unhandleAll } from '../wire/registrar.ts'
 
 export interface JoinServerComponents {
   /**
@@ -17,7 +18,7 @@ export interface JoinServerComponents {
 }
 
 function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, JOIN_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+  return new MessageStream(stream, JOIN_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
 }
 
 async function send (ms: MessageStream, m: JoinMessage): Promise<void> {
@@ -35,7 +36,7 @@ export async function serveJoin (stream: Stream, peer: string, components: JoinS
     let m: JoinMessage
     try {
       m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-      if (m.type !== 'join') throw new InvalidMessageError(JOIN_PROTOCOL, `expected join, got ${m.type}`)
+      if (m.type !== 'join') throw new InvalidMessageError(JOIN_PROTOCOL_V1, `expected join, got ${m.type}`)
     } catch (err) {
       // a request that does not fit the schema (an address that does not parse...) is answered
       // with its reason, so the joiner's user sees it; nothing of it is used
@@ -52,7 +53,7 @@ export async function serveJoin (stream: Stream, peer: string, components: JoinS
     } catch (err) {
       const e = toError(err) as Error & { code?: string }
       components.log('join from %s refused: %s', peer, e.message)
-      await send(ms, { type: 'err', code: (e.code ?? 'ERR_FERRY_JOIN_REFUSED').slice(0, 64), message: e.message.slice(0, 1024) || 'refused' })
+      await send(ms, { type: 'err', code: (e.code ?? ERR_JOIN_REFUSED).slice(0, 64), message: e.message.slice(0, 1024) || 'refused' })
     }
     await ms.close()
     try {
@@ -75,11 +76,62 @@ export async function requestJoin (stream: Stream, request: JoinRequest): Promis
     await send(ms, { type: 'join', ...request })
     const m = decodeJoinMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
     await ms.close()
-    if (m.type === 'err') throw new RemoteError(JOIN_PROTOCOL, m.code, m.message)
-    if (m.type !== 'welcome' || m.folder !== request.folder) throw new InvalidMessageError(JOIN_PROTOCOL, `unexpected ${m.type}`)
+    if (m.type === 'err') throw new RemoteError(JOIN_PROTOCOL_V1, m.code, m.message)
+    if (m.type !== 'welcome' || m.folder !== request.folder) throw new InvalidMessageError(JOIN_PROTOCOL_V1, `unexpected ${m.type}`)
     return m.role
   } catch (err) {
     ms.abort(err)
     throw toError(err)
+  }
+}
+
+/**
+ * The join server as a service: answers /ferry/join/1 while started. It is the one protocol a
+ * stranger (admitted while an invitation is pending) may open; its connection was for this join
+ * only, so it is closed afterwards unless the peer is now trusted.
+ */
+export class JoinProtocol implements JoinService, Startable {
+  readonly protocols = JOIN_PROTOCOLS
+  private readonly components: JoinServiceComponents
+  private readonly maxInboundStreams: number
+  private readonly log: Logger
+  private started = false
+
+  constructor (components: JoinServiceComponents, init: JoinServiceInit = {}) {
+    this.components = components
+    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.log = components.logger.forComponent(init.logName ?? 'ferry:join:server')
+  }
+
+  readonly [Symbol.toStringTag] = 'ferry:join'
+
+  async start (): Promise<void> {
+    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    await unhandleAll(this.components.registrar, this.protocols)
+    this.started = false
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const invitations = this.components.invitations
+    try {
+      const role = await serveJoin(stream, peer, {
+        accept: async (p, request) => await invitations.acceptJoin(p, request),
+        log: this.log
+      })
+      // applied once the joiner has its answer
+      if (role !== undefined) await invitations.joined(peer, role)
+    } finally {
+      // a stranger's connection was for this join only (a new member reconnects as trusted)
+      if (!this.components.isTrusted(peer)) await connection.close().catch(() => {})
+    }
   }
 }

@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_ADDR_CHARS, DEFAULT_MAX_ADDRS, JOIN_PROTOCOL, SECRET_BYTES } from './constants.ts'
+import { DEFAULT_MAX_ADDR_CHARS, DEFAULT_MAX_ADDRS, JOIN_PROTOCOL_V1, SECRET_BYTES } from './constants.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fieldReaders } from '../wire/fields.ts'
 
-const { bad, shortString } = fieldReaders(JOIN_PROTOCOL)
+const { bad, shortString } = fieldReaders(JOIN_PROTOCOL_V1)
 /** same rule as config folder ids: they end up in config.json and in record keys */
 const FOLDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
@@ -24,6 +24,8 @@ function addr (v: unknown): string {
  *   server -> client  ['welcome', folder, role] | ['err', code, message]   then both close
  */
 export type JoinRole = 'read-write' | 'read-only'
+/** what a joiner proves and offers: the folder, the invitation's secret, where it can be dialled */
+export interface JoinRequest { folder: string, secret: Uint8Array, addrs: string[] }
 export type JoinMessage =
   | { type: 'join', folder: string, secret: Uint8Array, addrs: string[] }
   | { type: 'welcome', folder: string, role: JoinRole }

@@ -1,11 +1,11 @@
 import { DEFAULT_MAX_BLOCK_BYTES } from '../blocks/constants.ts'
 
 /** Version is part of the id: a new wire format gets a new id. */
-export const REPLICA_PROTOCOL = '/ferry/replica/1'
+export const REPLICA_PROTOCOL_V1 = '/ferry/replica/1'
 /** replica/1 plus record deltas: long block lists travel as segments the relay may already hold */
-export const REPLICA_PROTOCOL_2 = '/ferry/replica/2'
+export const REPLICA_PROTOCOL_V2 = '/ferry/replica/2'
 /** what a device offers and a relay handles, preferred first */
-export const REPLICA_PROTOCOLS = [REPLICA_PROTOCOL_2, REPLICA_PROTOCOL] as const
+export const REPLICA_PROTOCOLS = [REPLICA_PROTOCOL_V2, REPLICA_PROTOCOL_V1] as const
 /** `recs` may carry a record with a 10 GiB file's block list; `blk` at most one block */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 export const DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE = DEFAULT_MAX_BLOCK_BYTES

@@ -1,12 +1,12 @@
 import type { CID } from 'multiformats/cid'
 import {
-  REPLICA_PROTOCOL, REPLICA_PROTOCOL_2, DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH
+  REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2, DEFAULT_MAX_BLOCK_BYTES_PER_MESSAGE, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_POSITIONS, DEFAULT_MAX_RECORDS_PER_BATCH
 } from './constants.ts'
 import { fieldReaders } from '../wire/fields.ts'
 import type { MessageCodec } from '../wire/typed-message-stream.ts'
 import { wholeRecordsOnly, withDeltas, type WithDeltas } from '../index/delta-messages.ts'
 
-const { bad, cidOf, shortString } = fieldReaders(REPLICA_PROTOCOL)
+const { bad, cidOf, shortString } = fieldReaders(REPLICA_PROTOCOL_V1)
 
 /**
  * Wire schema of /ferry/replica/1 (docs/PROTOCOL.md §11). CBOR arrays:
@@ -113,6 +113,6 @@ const replicaCodec: MessageCodec<ReplicaMessage> = { encode: encodeReplicaMessag
  * the device answers `segs` (protocols/index/record-delta.ts, roles as sender and receiver).
  */
 export type ReplicaMessageV2 = WithDeltas<ReplicaMessage>
-export const replicaCodecV2 = withDeltas(REPLICA_PROTOCOL_2, replicaCodec)
+export const replicaCodecV2 = withDeltas(REPLICA_PROTOCOL_V2, replicaCodec)
 /** replica/1 through the replica/2 types: whole records only, byte for byte as before */
-export const replicaCodecV1 = wholeRecordsOnly(REPLICA_PROTOCOL, replicaCodec)
+export const replicaCodecV1 = wholeRecordsOnly(REPLICA_PROTOCOL_V1, replicaCodec)

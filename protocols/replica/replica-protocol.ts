@@ -1,4 +1,4 @@
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
@@ -10,9 +10,13 @@ import type { SegmentLookup } from '../index/segment-index.ts'
 import { replicaCodecV1, replicaCodecV2, type ReplicaMessageV2 } from './messages.ts'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 import {
-  REPLICA_PROTOCOL, REPLICA_PROTOCOL_2, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
-  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES
+  REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
+  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES,
+  DEFAULT_MAX_INBOUND_STREAMS, REPLICA_PROTOCOLS
 } from './constants.ts'
+import { notMember } from './errors.ts'
+import type { ReplicaService, ReplicaServiceComponents, ReplicaServiceInit } from './index.ts'
+import { handleAll, unhandleAll } from '../wire/registrar.ts'
 
 /** One folder as the relay holds it, for one upload session. */
 export interface ReplicaFolder {
@@ -54,8 +58,8 @@ class ReplicaMessages extends TypedMessageStream<ReplicaMessageV2> {
   readonly v2: boolean
 
   constructor (stream: Stream, options: ReplicaStreamOptions) {
-    const protocol = options.protocol ?? stream.protocol ?? REPLICA_PROTOCOL_2
-    const v2 = protocol !== REPLICA_PROTOCOL
+    const protocol = options.protocol ?? stream.protocol ?? REPLICA_PROTOCOL_V2
+    const v2 = protocol !== REPLICA_PROTOCOL_V1
     super(stream, protocol, v2 ? replicaCodecV2 : replicaCodecV1, {
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
       // the uploader keeps up to DEFAULT_MAX_UNACKED_BYTES of blocks in flight behind a message
@@ -82,7 +86,7 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
     if (hello.type !== 'hello') throw new InvalidMessageError(io.protocol, `expected hello, got ${hello.type}`)
     const folder = await components.openFolder(peer, hello.folder)
     if (folder === undefined) {
-      await io.send({ type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: `not a member of folder ${hello.folder}` })
+      await io.send(notMember(hello.folder))
       await ms.close()
       return
     }
@@ -310,5 +314,50 @@ export class ReplicaClient {
   abort (err: Error): void {
     this.idle.clear()
     this.io.ms.abort(err)
+  }
+}
+
+/**
+ * The relay's upload server as a service: serves /ferry/replica/2 and /1 (one handler; it reads
+ * the negotiated id from the stream) while started.
+ */
+export class ReplicaProtocol implements ReplicaService, Startable {
+  readonly protocols = REPLICA_PROTOCOLS
+  private readonly components: ReplicaServiceComponents
+  private readonly maxInboundStreams: number
+  private readonly log: Logger
+  private started = false
+
+  constructor (components: ReplicaServiceComponents, init: ReplicaServiceInit = {}) {
+    this.components = components
+    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.log = components.logger.forComponent(init.logName ?? 'ferry:replica:server')
+  }
+
+  readonly [Symbol.toStringTag] = 'ferry:replica'
+
+  async start (): Promise<void> {
+    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    await unhandleAll(this.components.registrar, this.protocols)
+    this.started = false
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const { replicas, onFrame, onDeltaBatch } = this.components
+    await serveReplica(stream, connection.remotePeer.toString(), {
+      openFolder: async (peer, folder) => await replicas.open(folder, peer),
+      hangUp: (peer, reason) => { replicas.hangUp(peer, reason) },
+      ...(onFrame === undefined ? {} : { onFrame }),
+      ...(onDeltaBatch === undefined ? {} : { onDeltaBatch }),
+      log: this.log
+    })
   }
 }

@@ -11,7 +11,7 @@ import { AsyncLock } from '../../src/store/async-lock.ts'
 import { FerryError } from '../../src/errors.ts'
 import { BlockStore } from './block-store.ts'
 import type { ReplicaFolder } from '../../protocols/replica/index.ts'
-import { segmentIndexOf } from '../../protocols/index/index.ts'
+import { SegmentIndexes } from '../../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
@@ -42,6 +42,8 @@ export class RelayStore {
   private readonly key: PrivateKey
   private readonly folders = new Map<string, RelayFolder>()
   private readonly lock = new AsyncLock()
+  /** block-list segments of each folder's records, for replica/2 sessions (one index per folder store) */
+  private readonly segments = new SegmentIndexes()
   /** block bytes received since start (for status and tests) */
   receivedBlockBytes = 0
   receivedBlocks = 0
@@ -149,7 +151,7 @@ export class RelayStore {
       lacking: async cids => await this.lacking(cids),
       putBlock: async (cid, data) => { await this.putBlock(cid, data) },
       putRecords: async records => await this.putRecords(folder, records),
-      segments: segmentIndexOf(f.store)
+      segments: this.segments.of(f.store)
     }
   }
 

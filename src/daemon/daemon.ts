@@ -3,7 +3,6 @@ import { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
 import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore } from '../store/folder-store.ts'
@@ -13,16 +12,13 @@ import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
-import { INDEX_PROTOCOLS, serveIndex } from '../../protocols/index/index.ts'
-import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/index.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from './control-server.ts'
 import { describeStartError } from './start-error.ts'
-import { peerIdOf } from './peer-ids.ts'
+import { PeerIds } from './peer-ids.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
 import type { Routes } from '../api/router.ts'
@@ -33,21 +29,21 @@ import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
 import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
-import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
 import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
 import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
 import { folderSublevel } from '../store/open-offline.ts'
-import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
+import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { DeviceDialer } from './device-dialer.ts'
-import { onlyTrusted } from '../node/stranger-guard.ts'
+import { daemonProtocolServices } from './protocol-services.ts'
+import { startServices, stopServices } from '../node/services.ts'
+import type { Startable } from '@libp2p/interface'
 
 export interface DaemonOptions {
   home: string
@@ -98,6 +94,7 @@ const PROGRESS_INTERVAL_MS = 1_000
 export class Daemon {
   private readonly opts: DaemonOptions
   private readonly log = logger('ferry:daemon')
+  private readonly peerIds = new PeerIds()
   private readonly key: PrivateKey
   readonly self: string
   private readonly membership: Membership
@@ -105,6 +102,8 @@ export class Daemon {
   private readonly db: ClassicLevel<string, Uint8Array>
   private readonly folders = new Map<string, FolderSync>()
   private node?: FerryNode
+  /** the protocol servers, started with the node */
+  private services: Startable[] = []
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
   private readonly dialer: DeviceDialer
@@ -149,14 +148,14 @@ export class Daemon {
       mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
       isConnected: peer => this.isConnected(peer),
       dialIndex: async (peer, protocols, signal) => await this.requireNode().dialProtocol(peer, protocols, { signal }),
-      peerIdOf,
+      peerIdOf: peer => this.peerIds.of(peer),
       hangUp: (peer, reason) => { this.hangUp(peer, reason) },
       stopped: () => this.stopped
     })
     this.fetcher = new BlockFetcher({
       openBlocksStream: async (peer, signal) => {
         const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdOf(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+        return await this.requireNode().dialProtocol(this.peerIds.of(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
       },
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
@@ -261,31 +260,16 @@ export class Daemon {
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
     })
     this.node = node
-    // /ferry/index/2 (record deltas) and /1 for older peers; serveIndex reads stream.protocol
-    const trusted = (peer: string): boolean => this.membership.isTrusted(peer)
-    await node.handle([...INDEX_PROTOCOLS], onlyTrusted(trusted, async (stream, connection) => {
-      await serveIndex(stream, connection.remotePeer.toString(), {
-        folderStore: (peer, folder) => this.membership.mayRead(folder, peer) ? this.folders.get(folder)?.store : undefined,
-        log: logger('ferry:index:server')
-      })
-    }), { maxInboundStreams: INDEX_MAX_STREAMS })
-    // /ferry/blocks/2 and, for older peers, /1 (raw blocks only); one handler, it reads stream.protocol
-    await node.handle([...BLOCKS_PROTOCOLS], onlyTrusted(trusted, async (stream, connection) => {
-      await serveBlocks(stream, connection.remotePeer.toString(), {
-        mayRead: (peer, folder) => this.membership.mayRead(folder, peer) && this.folders.has(folder),
-        readBlock: async (folder, cid) => this.metrics.served(connection.remotePeer.toString(), await this.readBlock(folder, cid)),
-        log: logger('ferry:blocks:server')
-      })
-    }), { maxInboundStreams: BLOCKS_MAX_STREAMS })
-    await node.handle(JOIN_PROTOCOL, async (stream, connection) => {
-      const peer = connection.remotePeer.toString()
-      try {
-        await this.sharing.handleJoin(stream, peer)
-      } finally {
-        // a stranger's connection was for this join only (a new member reconnects as trusted)
-        if (!this.membership.isTrusted(peer)) await connection.close().catch(() => {})
-      }
-    }, { maxInboundStreams: JOIN_MAX_STREAMS })
+    // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts
+    this.services = await startServices(daemonProtocolServices({
+      registrar: node,
+      logger: node.logger,
+      isTrusted: peer => this.membership.isTrusted(peer),
+      mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
+      folder: id => this.folders.get(id),
+      served: (peer, block) => this.metrics.served(peer, block),
+      invitations: this.sharing
+    }))
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
       this.dialer.connected(peer)
@@ -410,19 +394,15 @@ export class Daemon {
     }
   }
 
-  private async readBlock (folder: string, cid: CID): Promise<Uint8Array | undefined> {
-    return await this.folders.get(folder)?.readBlock(cid)
-  }
-
   private isConnected (peer: string): boolean {
-    return this.node !== undefined && this.node.getConnections(peerIdOf(peer)).some(c => c.status === 'open')
+    return this.node !== undefined && this.node.getConnections(this.peerIds.of(peer)).some(c => c.status === 'open')
   }
 
   /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
   private async relayHistory (folder: string, path: string): Promise<RemoteHistory> {
     return await askRelaysForHistory(folder, path, {
       relays: this.membership.replicasOf(folder).filter(r => this.isConnected(r)),
-      openStream: async relay => await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+      openStream: async relay => await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
       accepts: device => device === this.self || this.membership.acceptsChangesFrom(folder, device),
       hangUp: (relay, reason) => this.hangUp(relay, reason),
       print: line => this.opts.print(line)
@@ -521,6 +501,7 @@ export class Daemon {
     this.replicas.stop()
     for (const sync of this.folders.values()) await sync.stop()
     for (const stop of this.fileEventTrackers.values()) stop()
+    await stopServices(this.services)
     await this.node?.stop()
     await this.db.close()
   }

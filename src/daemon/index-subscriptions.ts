@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { FolderSync } from '../sync/folder-sync.ts'
-import { INDEX_PROTOCOLS, segmentIndexOf, subscribeIndex } from '../../protocols/index/index.ts'
+import { INDEX_PROTOCOLS, SegmentIndexes, subscribeIndex } from '../../protocols/index/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
@@ -36,6 +36,8 @@ export class IndexSubscriptions {
   private readonly c: IndexSubscriptionsComponents
   private readonly subscriptions = new Map<string, Subscription>()
   private readonly traffic = new Map<string, IndexTraffic>()
+  /** block-list segments of each folder's records, for record deltas; one index per store */
+  private readonly segments = new SegmentIndexes()
 
   constructor (components: IndexSubscriptionsComponents) {
     this.c = components
@@ -83,7 +85,7 @@ export class IndexSubscriptions {
         this.traffic.set(peer, traffic)
         await subscribeIndex(stream, folder, sync.store.positionVector(), {
           onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
-          segments: segmentIndexOf(sync.store),
+          segments: this.segments.of(sync.store),
           onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
           onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
           onSynced: () => { sub.synced = true; failures = 0; sync.requestSync() }

@@ -1,13 +1,23 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 
-/** parsed peer ids of the devices we know (asked per file fetched: parsing each time showed up) */
-const peerIds = new Map<string, PeerId>()
-export function peerIdOf (peer: string): PeerId {
-  let id = peerIds.get(peer)
-  if (id === undefined) {
-    id = peerIdFromString(peer)
-    if (peerIds.size < 10_000) peerIds.set(peer, id)
+/** at most this many parsed ids are kept (devices we know are far fewer) */
+const DEFAULT_MAX_CACHED_IDS = 10_000
+
+/**
+ * Parsed peer ids of the devices we know (asked per file fetched: parsing each time showed up).
+ * One per daemon.
+ */
+export class PeerIds {
+  private readonly ids = new Map<string, PeerId>()
+
+  /** the parsed id of `peer`; throws if it does not parse */
+  of (peer: string): PeerId {
+    let id = this.ids.get(peer)
+    if (id === undefined) {
+      id = peerIdFromString(peer)
+      if (this.ids.size < DEFAULT_MAX_CACHED_IDS) this.ids.set(peer, id)
+    }
+    return id
   }
-  return id
 }

@@ -11,7 +11,7 @@ import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
 import { initFolderRoot } from '../sync/folder-health.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
-import { JOIN_PROTOCOL, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
+import { JOIN_PROTOCOL_V1, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
 import { decodePairingCode } from './pairing-code.ts'
 
 export const DEFAULT_JOIN_DIAL_TIMEOUT_MS = 15_000
@@ -62,7 +62,7 @@ export async function joinCommand (home: string, codeText: string, path: string,
     }
     let stream
     try {
-      stream = await node.dialProtocol(inviter, JOIN_PROTOCOL, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
+      stream = await node.dialProtocol(inviter, JOIN_PROTOCOL_V1, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
     } catch (err) {
       // the inviter's gater lets strangers in only around a live invitation
       throw new FerryError(`the inviting device did not let this device in (${toError(err).message}): the code was used or expired a while ago`, 'ERR_FERRY_JOIN_REFUSED', 'ask for a new code')

@@ -1,10 +1,9 @@
-import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import { loadConfig, saveConfig, type Config } from '../config/config.ts'
 import { FerryError } from '../errors.ts'
 import type { EventBus } from '../events/event-bus.ts'
 import type { Routes } from '../api/router.ts'
-import { serveJoin, type JoinRequest, type JoinRole } from '../../protocols/join/index.ts'
+import type { JoinRequest, JoinRole } from '../../protocols/join/index.ts'
 import { Invitations, DEFAULT_INVITATION_TTL_MS } from './invitations.ts'
 import { encodePairingCode } from './pairing-code.ts'
 import { bodyObject, optionalBoolean, optionalInteger, requiredString } from '../api/body-fields.ts'
@@ -76,16 +75,16 @@ export class SharingService {
     return { code, folder, role, expiresAt: invitation.expiresAt }
   }
 
-  /** Serves one `/ferry/join/1` stream; applies the new member once the joiner has its answer. */
-  async handleJoin (stream: Stream, peer: string): Promise<void> {
-    const role = await serveJoin(stream, peer, {
-      accept: async (p, request) => await this.accept(p, request),
-      log: this.c.log
-    })
-    if (role !== undefined) await this.c.reload()
+  /** A `/ferry/join/1` joiner has its answer: the new member is applied (the join service calls this). */
+  async joined (): Promise<void> {
+    await this.c.reload()
   }
 
-  private async accept (peer: string, request: JoinRequest): Promise<JoinRole> {
+  /**
+   * Checks a join request's secret and records the peer as a member; returns its role. Throws
+   * a FerryError (with its code) to refuse. The join service calls this.
+   */
+  async acceptJoin (peer: string, request: JoinRequest): Promise<JoinRole> {
     if (peer === this.c.self) throw new FerryError('a device cannot join itself', 'ERR_FERRY_SELF')
     if ((await loadConfig(this.c.home)).folders[request.folder] === undefined) {
       // not worth burning the invitation for: it names a folder we no longer have

@@ -3,14 +3,14 @@ import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { decodeFrame } from '../../protocols/wire/message-stream.ts'
 import { multiaddr } from '@multiformats/multiaddr'
-import { decodeJoinMessage, encodeJoinMessage, JOIN_PROTOCOL, type JoinMessage } from '../../protocols/join/index.ts'
+import { decodeJoinMessage, encodeJoinMessage, JOIN_PROTOCOL_V1, type JoinMessage } from '../../protocols/join/index.ts'
 import { decodeIndexMessage, encodeIndexMessage } from '../../protocols/index/messages.ts'
 import { indexCodecV2 } from '../../protocols/index/delta-messages.ts'
-import { INDEX_PROTOCOL, INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
+import { INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2 } from '../../protocols/index/constants.ts'
 import { decodeBlkFrame, decodeBlocksMessage, encodeBlocksMessage } from '../../protocols/blocks/messages.ts'
-import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOL_V2 } from '../../protocols/blocks/constants.ts'
 import { replicaCodecV1, replicaCodecV2 } from '../../protocols/replica/messages.ts'
-import { REPLICA_PROTOCOL, REPLICA_PROTOCOL_2 } from '../../protocols/replica/constants.ts'
+import { REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2 } from '../../protocols/replica/constants.ts'
 import { syntheticBlock } from '../helpers/synthetic-records.ts'
 import { params, report, tally, TIMEOUT_MS, typedOutcome, wireInputs } from './fuzz-kit.ts'
 
@@ -32,7 +32,7 @@ function decoderTarget (name: string, protocol: string, decode: (v: [string, ...
 }
 
 describe('fuzz: wire decoders', () => {
-  decoderTarget('join/1', JOIN_PROTOCOL, decodeJoinMessage, [
+  decoderTarget('join/1', JOIN_PROTOCOL_V1, decodeJoinMessage, [
     encodeJoinMessage({ type: 'join', folder: 'docs', secret, addrs: ['/ip4/127.0.0.1/tcp/4001', '/ip6/::1/tcp/1/p2p/' + device] }),
     encodeJoinMessage({ type: 'welcome', folder: 'docs', role: 'read-only' }),
     encodeJoinMessage({ type: 'err', code: 'ERR_FERRY_INVITE_USED', message: 'used' })
@@ -50,15 +50,15 @@ describe('fuzz: wire decoders', () => {
     encodeIndexMessage({ type: 'synced' }),
     encodeIndexMessage({ type: 'err', code: 'ERR_X', message: 'no' })
   ]
-  decoderTarget('index/1', INDEX_PROTOCOL, decodeIndexMessage, indexValid, 102)
-  decoderTarget('index/2', INDEX_PROTOCOL_2, v => indexCodecV2.decode(v), [
+  decoderTarget('index/1', INDEX_PROTOCOL_V1, decodeIndexMessage, indexValid, 102)
+  decoderTarget('index/2', INDEX_PROTOCOL_V2, v => indexCodecV2.decode(v), [
     ...indexValid,
     indexCodecV2.encode({ type: 'recs', items: [{ kind: 'whole', bytes: bytes(40), signature: bytes(64) }, { kind: 'skeleton', head: bytes(30), signature: bytes(64), segments: [{ id: bytes(32, 9), count: 5 }] }] }),
     indexCodecV2.encode({ type: 'want', wants: [[0, [0, 1]]] }),
     indexCodecV2.encode({ type: 'segs', segments: [bytes(200)] })
   ], 103)
 
-  decoderTarget('blocks/2', BLOCKS_PROTOCOL, decodeBlocksMessage, [
+  decoderTarget('blocks/2', BLOCKS_PROTOCOL_V2, decodeBlocksMessage, [
     encodeBlocksMessage({ type: 'hello', codecs: ['zstd', 'gzip'] }),
     encodeBlocksMessage({ type: 'want', folder: 'docs', cids: [cid, cid2] }),
     encodeBlocksMessage({ type: 'blk', cid, data: bytes(100) }),
@@ -86,8 +86,8 @@ describe('fuzz: wire decoders', () => {
     replicaCodecV1.encode({ type: 'ack', count: 3 }),
     replicaCodecV1.encode({ type: 'err', code: 'ERR_X', message: 'no' })
   ]
-  decoderTarget('replica/1', REPLICA_PROTOCOL, v => replicaCodecV1.decode(v), replicaValid, 106)
-  decoderTarget('replica/2', REPLICA_PROTOCOL_2, v => replicaCodecV2.decode(v), [
+  decoderTarget('replica/1', REPLICA_PROTOCOL_V1, v => replicaCodecV1.decode(v), replicaValid, 106)
+  decoderTarget('replica/2', REPLICA_PROTOCOL_V2, v => replicaCodecV2.decode(v), [
     ...replicaValid,
     replicaCodecV2.encode({ type: 'want', wants: [[0, [1]]] }),
     replicaCodecV2.encode({ type: 'segs', segments: [bytes(100)] })

@@ -15,8 +15,8 @@ import { deviceAddCommand, folderAddCommand, initCommand, shareCommand } from '.
 import { signRecord } from '../../src/log/signed-record.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import type { FileRecord } from '../../src/model/file-record.ts'
-import { INDEX_PROTOCOL } from '../../protocols/index/constants.ts'
-import { BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1 } from '../../protocols/blocks/constants.ts'
+import { INDEX_PROTOCOL_V1 } from '../../protocols/index/constants.ts'
+import { BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1 } from '../../protocols/blocks/constants.ts'
 import { decompressBlock } from '../../protocols/blocks/compression.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
 import { csvText } from '../helpers/compressible-data.ts'
@@ -57,7 +57,7 @@ describe('/ferry/blocks/2 next to peers that only speak /ferry/blocks/1', () => 
     const cid = blockCid(data)
     const rec: FileRecord = { folder: 'docs', device: peerId, seq: 1, path: 'readings.csv', type: 'file', size: data.byteLength, mode: 0o644, mtimeMs: 1_700_000_000_000, deleted: false, modifiedBy: peerId, version: { [peerId]: 1 }, blocks: [{ cid, size: data.byteLength }] }
     const signed = await signRecord(rec, peerKey)
-    await peer.handle(INDEX_PROTOCOL, async (stream) => {
+    await peer.handle(INDEX_PROTOCOL_V1, async (stream) => {
       const lp = lpStream(stream)
       await lp.read() // sub
       await lp.write(encode(['recs', [[signed.bytes, signed.signature]]]))
@@ -93,8 +93,8 @@ describe('/ferry/blocks/2 next to peers that only speak /ferry/blocks/1', () => 
     expect(Buffer.from(raw[2]).equals(data)).toBe(true)
     await v1.close()
 
-    const v2 = await peer.dialProtocol(target, [BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1])
-    expect(v2.protocol).toBe(BLOCKS_PROTOCOL)
+    const v2 = await peer.dialProtocol(target, [BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1])
+    expect(v2.protocol).toBe(BLOCKS_PROTOCOL_V2)
     const lp2 = lpStream(v2)
     await lp2.write(encode(['hello', ['br', 'gzip']]))
     await lp2.write(encode(['want', 'docs', [cid.bytes]]))

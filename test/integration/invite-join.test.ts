@@ -6,8 +6,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Lab, ferry, ferryOk, sameTree, status, treeOf, waitFor, type Device } from '../helpers/ferry-process.ts'
 import { EventTail } from '../helpers/event-tail.ts'
 import { createNode } from '../../src/node/create-node.ts'
-import { subscribeIndex, INDEX_PROTOCOL } from '../../protocols/index/index.ts'
-import { contiguous, fetchBlocks, BLOCKS_PROTOCOL } from '../../protocols/blocks/index.ts'
+import { subscribeIndex, INDEX_PROTOCOL_V1 } from '../../protocols/index/index.ts'
+import { contiguous, fetchBlocks, BLOCKS_PROTOCOL_V2 } from '../../protocols/blocks/index.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { rejection } from '../helpers/async-checks.ts'
 import type { Config } from '../../src/config/config.ts'
@@ -128,15 +128,15 @@ describe('sharing with a pairing code', () => {
     try {
       const target = multiaddr(`${a.addr}/p2p/${a.id}`)
       // no invitation: the gater drops the connection
-      await rejection(stranger.dialProtocol(target, INDEX_PROTOCOL, { signal: AbortSignal.timeout(5_000) }))
+      await rejection(stranger.dialProtocol(target, INDEX_PROTOCOL_V1, { signal: AbortSignal.timeout(5_000) }))
       await invite(a)
       // with one pending: connected, but every protocol other than join resets its streams unanswered
-      const index = await stranger.dialProtocol(target, INDEX_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+      const index = await stranger.dialProtocol(target, INDEX_PROTOCOL_V1, { signal: AbortSignal.timeout(5_000) })
       const records: unknown[] = []
       const err = await rejection(subscribeIndex(index, 'docs', {}, { onRecords: async r => { records.push(...r) }, onSynced: () => {} }))
       expect(err.code).toBe('ERR_FERRY_TRUNCATED')
       expect(records).toEqual([])
-      const blocks = await stranger.dialProtocol(target, BLOCKS_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+      const blocks = await stranger.dialProtocol(target, BLOCKS_PROTOCOL_V2, { signal: AbortSignal.timeout(5_000) })
       const got: Uint8Array[] = []
       const berr = await rejection(fetchBlocks(blocks, 'docs', [{ cid: blockCid(content), size: content.byteLength }], { onBlock: async (_, data) => { got.push(contiguous(data)) } }))
       expect(berr.code).not.toBe(undefined)

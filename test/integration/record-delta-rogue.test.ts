@@ -12,7 +12,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Daemon } from '../../src/daemon/daemon.ts'
 import { deviceAddCommand, folderAddCommand, initCommand, shareCommand } from '../../src/cli/commands.ts'
 import { signRecord } from '../../src/log/signed-record.ts'
-import { INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
+import { INDEX_PROTOCOL_V2 } from '../../protocols/index/constants.ts'
 import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
 import { startLocalDaemon, startRogueNode } from '../helpers/in-process-nodes.ts'
@@ -56,7 +56,7 @@ describe('a member sending a bad record delta is cut off', () => {
       const other = fault === 'a segment that does not hash to its id' ? signed : await signRecord(fileRecordOf(syntheticBlocks(1_000, 'other'), { folder: 'docs', device: rogueId, seq: 1, path: 'big.bin' }), rogueKey)
       const cut = segmentRecord(other.bytes, other.record.blocks)!
       const asked: number[] = []
-      await rogue.handle(INDEX_PROTOCOL_2, async (stream) => {
+      await rogue.handle(INDEX_PROTOCOL_V2, async (stream) => {
         const lp = lpStream(stream)
         await lp.read() // sub
         await lp.write(encode(['recs', [[cut.head, signed.signature, cut.segments.map(s => [s.id, s.count])]]]))

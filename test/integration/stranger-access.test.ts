@@ -20,9 +20,9 @@ import { inviteCommand } from '../../src/sharing/sharing-commands.ts'
 import { decodePairingCode } from '../../src/sharing/pairing-code.ts'
 import { readApiInfo } from '../../src/api/api-token.ts'
 import { DHT_PROTOCOL } from '../../src/node/create-node.ts'
-import { JOIN_PROTOCOL, requestJoin } from '../../protocols/join/index.ts'
-import { INDEX_PROTOCOL_2 } from '../../protocols/index/constants.ts'
-import { BLOCKS_PROTOCOL } from '../../protocols/blocks/constants.ts'
+import { JOIN_PROTOCOL_V1, requestJoin } from '../../protocols/join/index.ts'
+import { INDEX_PROTOCOL_V2 } from '../../protocols/index/constants.ts'
+import { BLOCKS_PROTOCOL_V2 } from '../../protocols/blocks/constants.ts'
 import type { Config } from '../../src/config/config.ts'
 import { waitFor } from '../helpers/ferry-process.ts'
 import { startLocalDaemon, type Cleanups } from '../helpers/in-process-nodes.ts'
@@ -97,15 +97,15 @@ describe('strangers during a pending invitation', () => {
       ['/ipfs/id/1.0.0', undefined],
       ['/ipfs/ping/1.0.0', new Uint8Array(32)],
       [DHT_PROTOCOL, undefined],
-      [INDEX_PROTOCOL_2, encode(['sub', 'docs', []])],
-      [BLOCKS_PROTOCOL, encode(['want', 'docs', [cid.bytes]])]
+      [INDEX_PROTOCOL_V2, encode(['sub', 'docs', []])],
+      [BLOCKS_PROTOCOL_V2, encode(['want', 'docs', [cid.bytes]])]
     ]
     for (const [protocol, request] of asked) {
       const stream = await stranger.dialProtocol(aId, protocol, { signal: AbortSignal.timeout(10_000) })
       expect({ protocol, bytes: await answerBytes(stream, request) }).toEqual({ protocol, bytes: 0 })
     }
     // a join with a wrong secret is refused with a reason, then a hangs up
-    const join1 = await stranger.dialProtocol(aId, JOIN_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const join1 = await stranger.dialProtocol(aId, JOIN_PROTOCOL_V1, { signal: AbortSignal.timeout(10_000) })
     const err = await rejection(requestJoin(join1, { folder: 'docs', secret: new Uint8Array(32), addrs: [] }))
     expect(err.code).toBe('ERR_FERRY_INVITE_UNKNOWN')
     await waitFor('a to close the stranger\'s connection', () => stranger.getConnections(aId).length === 0, 15_000)
@@ -119,7 +119,7 @@ describe('strangers during a pending invitation', () => {
     const joiner = await startStranger(joinerKey, cleanups)
     const aId = peerIdFromString(a.daemon.self)
     await joiner.dial(multiaddr(aAddr))
-    const bad = await joiner.dialProtocol(aId, JOIN_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const bad = await joiner.dialProtocol(aId, JOIN_PROTOCOL_V1, { signal: AbortSignal.timeout(10_000) })
     const err = await rejection(requestJoin(bad, { folder: 'docs', secret: code.secret, addrs: ['garbage'] }))
     expect(err.code).toBe('ERR_FERRY_INVALID_MESSAGE')
     expect(err.message).toMatch(/garbage.*not a multiaddr/)
@@ -129,7 +129,7 @@ describe('strangers during a pending invitation', () => {
     expect(a.daemon.status().deviceId).toBe(a.daemon.self)
     await waitFor('a to close the joiner\'s connection', () => joiner.getConnections(aId).length === 0, 15_000)
     await joiner.dial(multiaddr(aAddr))
-    const good = await joiner.dialProtocol(aId, JOIN_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const good = await joiner.dialProtocol(aId, JOIN_PROTOCOL_V1, { signal: AbortSignal.timeout(10_000) })
     expect(await requestJoin(good, { folder: 'docs', secret: code.secret, addrs: ['/ip4/127.0.0.1/tcp/9'] })).toBe('read-write')
     // a restart reads what the join recorded
     await a.daemon.stop()

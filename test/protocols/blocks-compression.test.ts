@@ -7,7 +7,7 @@ import type { CID } from 'multiformats/cid'
 import type { Stream } from '@libp2p/interface'
 import { serveBlocks, fetchBlocks, CorruptBlockError, InvalidCompressedBlockError, type BlocksServerComponents } from '../../protocols/blocks/blocks-protocol.ts'
 import { encodeBlocksMessage, decodeBlocksMessage, type BlocksMessage } from '../../protocols/blocks/messages.ts'
-import { BLOCKS_PROTOCOL, BLOCKS_PROTOCOL_V1, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/blocks/constants.ts'
 import { BlockCompressor, availableCodecs, compressWith, decompressBlock, pickCodec, sampleShrinks, type Codec } from '../../protocols/blocks/compression.ts'
 import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { InvalidMessageError } from '../../protocols/wire/errors.ts'
@@ -59,7 +59,7 @@ function expectIntact (got: Block[], blocks: Block[]): void {
 
 /** a client that speaks the protocol by hand: sends `hello` (if given) and one want, returns the answers */
 async function rawClient (stream: Stream, blocks: Block[], hello?: string[]): Promise<BlocksMessage[]> {
-  const ms = new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: 16 * 1024 * 1024 })
+  const ms = new MessageStream(stream, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: 16 * 1024 * 1024 })
   if (hello !== undefined) await ms.write(encodeBlocksMessage({ type: 'hello', codecs: hello }))
   await ms.write(encodeBlocksMessage({ type: 'want', folder: FOLDER, cids: blocks.map(b => b.cid) }))
   await ms.close()
@@ -70,7 +70,7 @@ async function rawClient (stream: Stream, blocks: Block[], hello?: string[]): Pr
 
 /** A hand-written server: reads hello + want, then sends `answers(cids)`. */
 async function fakeServer (stream: Stream, answers: (cids: CID[]) => BlocksMessage[]): Promise<string[]> {
-  const ms = new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+  const ms = new MessageStream(stream, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
   let m = decodeBlocksMessage(await ms.read())
   const codecs = m.type === 'hello' ? m.codecs : []
   if (m.type === 'hello') m = decodeBlocksMessage(await ms.read())
@@ -194,11 +194,11 @@ describe('block compression on /ferry/blocks/2', () => {
 
   it('a hello on a /ferry/blocks/1 stream, or after a want, gets the stream reset', async () => {
     const blocks = textBlocks([64 * KiB])
-    for (const [protocol, before] of [[BLOCKS_PROTOCOL_V1, false], [BLOCKS_PROTOCOL, true]] as const) {
+    for (const [protocol, before] of [[BLOCKS_PROTOCOL_V1, false], [BLOCKS_PROTOCOL_V2, true]] as const) {
       const [client, srv] = await streamPair()
       srv.protocol = protocol
       const served = server(srv, blocks, new BlockCompressor())
-      const ms = new MessageStream(client, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+      const ms = new MessageStream(client, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
       if (before) await ms.write(encodeBlocksMessage({ type: 'want', folder: FOLDER, cids: [blocks[0]!.cid] }))
       await ms.write(encodeBlocksMessage({ type: 'hello', codecs: ['zstd'] }))
       await served

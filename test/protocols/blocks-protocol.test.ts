@@ -7,7 +7,7 @@ import type { CID } from 'multiformats/cid'
 import type { Stream } from '@libp2p/interface'
 import { serveBlocks, fetchBlocks, CorruptBlockError, type BlocksServerComponents, type WantedBlock } from '../../protocols/blocks/blocks-protocol.ts'
 import { encodeBlocksMessage, decodeBlocksMessage } from '../../protocols/blocks/messages.ts'
-import { BLOCKS_PROTOCOL, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOL_V2, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/blocks/constants.ts'
 import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { RemoteError, TruncatedStreamError, InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
@@ -44,7 +44,7 @@ function components (blocks: Map<string, Uint8Array>, overrides: Partial<BlocksS
 
 /** A hand-written server that answers the first want (after an optional hello) with whatever `answer` sends. */
 async function fakeServer (stream: Stream, answer: (ms: MessageStream, cids: CID[], codecs: string[]) => Promise<void>): Promise<void> {
-  const ms = new MessageStream(stream, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+  const ms = new MessageStream(stream, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
   let m = decodeBlocksMessage(await ms.read())
   let codecs: string[] = []
   if (m.type === 'hello') {
@@ -210,7 +210,7 @@ describe('blocks protocol', () => {
   it('a client that sends something other than want gets its stream reset', async () => {
     const [client, server] = await streamPair()
     const served = serveBlocks(server, 'peer-B', components(new Map()))
-    const ms = new MessageStream(client, BLOCKS_PROTOCOL, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+    const ms = new MessageStream(client, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
     await ms.write(encodeBlocksMessage({ type: 'none', cid: blockCid(new Uint8Array([1])) }))
     await served
     expect(server.status).toBe('aborted')

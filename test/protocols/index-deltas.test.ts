@@ -12,8 +12,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey, Stream } from '@libp2p/interface'
 import { serveIndex, subscribeIndex } from '../../protocols/index/index-protocol.ts'
-import { INDEX_PROTOCOL, INDEX_PROTOCOL_2, INDEX_PROTOCOLS } from '../../protocols/index/constants.ts'
-import { segmentIndexOf } from '../../protocols/index/segment-index.ts'
+import { INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOLS } from '../../protocols/index/constants.ts'
+import { SegmentIndex } from '../../protocols/index/segment-index.ts'
 import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import type { DeltaBatchStats } from '../../protocols/index/record-delta.ts'
 import { InvalidMessageError } from '../../protocols/wire/errors.ts'
@@ -90,7 +90,7 @@ class Client {
         await storeB.acceptRemote(checked)
       },
       onSynced: () => { this.synced++ },
-      segments: segmentIndexOf(storeB),
+      segments: new SegmentIndex(storeB),
       onTraffic: (r, s) => { this.received += r; this.sent += s },
       onDeltaBatch: d => { this.deltas.push(d) }
     }).then(() => { throw new Error('subscribeIndex resolved') }, (err: unknown) => err)
@@ -128,7 +128,7 @@ describe('/ferry/index/2 record deltas between two libp2p nodes', () => {
     const wholeBytes = encodeRecord(first!).byteLength
 
     const client = new Client(await b.dialProtocol(a.peerId, [...INDEX_PROTOCOLS]), storeB)
-    expect(client.protocol).toBe(INDEX_PROTOCOL_2)
+    expect(client.protocol).toBe(INDEX_PROTOCOL_V2)
     await client.until('first sync', () => client.synced === 1)
     const firstBytes = client.bytes
     expect(storeB.signedOf('big.bin')[0]!.record.seq).toBe(first!.seq)
@@ -162,12 +162,12 @@ describe('/ferry/index/2 record deltas between two libp2p nodes', () => {
     const storeA = await store('a', idA, keyA)
     const storeB = await store('b', idB, keyB)
     const { a, b } = await connectedPair()
-    await a.handle(INDEX_PROTOCOL, async (stream, connection) => {
+    await a.handle(INDEX_PROTOCOL_V1, async (stream, connection) => {
       await serveIndex(stream, connection.remotePeer.toString(), { folderStore: () => storeA, log })
     })
     const [first] = await storeA.commitLocal([bigFile('big.bin', syntheticBlocks(2_000, 'v1')), bigFile('small.txt', syntheticBlocks(1, 'v1s'))])
     const client = new Client(await b.dialProtocol(a.peerId, [...INDEX_PROTOCOLS]), storeB)
-    expect(client.protocol).toBe(INDEX_PROTOCOL)
+    expect(client.protocol).toBe(INDEX_PROTOCOL_V1)
     await client.until('sync', () => client.synced === 1)
     expect(client.deltas).toHaveLength(0)
     expect(storeB.signedOf('big.bin')[0]!.record.seq).toBe(first!.seq)
@@ -177,7 +177,7 @@ describe('/ferry/index/2 record deltas between two libp2p nodes', () => {
 
   /** a server driven by hand: answers `sub` with one skeleton and the first `want` with `segs` */
   async function rogueServer (a: Libp2p, skeleton: unknown[], segs: (asked: number) => Uint8Array[]): Promise<void> {
-    await a.handle(INDEX_PROTOCOL_2, async (stream) => {
+    await a.handle(INDEX_PROTOCOL_V2, async (stream) => {
       const lp = lpStream(stream)
       await lp.read() // sub
       await lp.write(encode(['recs', [skeleton]]))
@@ -229,12 +229,12 @@ describe('/ferry/index/2 record deltas between two libp2p nodes', () => {
     const storeA = await store('a', idA, keyA)
     const { a, b } = await connectedPair()
     let served: Promise<void> | undefined
-    await a.handle(INDEX_PROTOCOL_2, async (stream, connection) => {
+    await a.handle(INDEX_PROTOCOL_V2, async (stream, connection) => {
       served = serveIndex(stream, connection.remotePeer.toString(), { folderStore: () => storeA, log })
       await served
     })
     await storeA.commitLocal([bigFile('big.bin', syntheticBlocks(1_000, 'want'))])
-    const stream = await b.dialProtocol(a.peerId, INDEX_PROTOCOL_2)
+    const stream = await b.dialProtocol(a.peerId, INDEX_PROTOCOL_V2)
     const lp = lpStream(stream)
     await lp.write(encode(['sub', FOLDER, []]))
     await lp.read() // recs with one skeleton

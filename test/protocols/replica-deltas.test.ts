@@ -10,7 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { ReplicaClient, serveReplica, type ReplicaServerComponents } from '../../protocols/replica/index.ts'
-import { REPLICA_PROTOCOL, REPLICA_PROTOCOL_2, REPLICA_PROTOCOLS } from '../../protocols/replica/constants.ts'
+import { REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2, REPLICA_PROTOCOLS } from '../../protocols/replica/constants.ts'
 import { encodeReplicaMessage } from '../../protocols/replica/messages.ts'
 import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import type { DeltaBatchStats } from '../../protocols/index/record-delta.ts'
@@ -127,7 +127,7 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
     const wholeBytes = v1.bytes.byteLength
 
     const first = await upload(device, relayNode, served, [v1])
-    expect(first.protocol).toBe(REPLICA_PROTOCOL_2)
+    expect(first.protocol).toBe(REPLICA_PROTOCOL_V2)
     expect(hungUp).toEqual([])
     // the relay held nothing: every segment was fetched, at a small overhead over the whole record
     expect(deltas[0]!.fetched).toBe(deltas[0]!.segments)
@@ -157,7 +157,7 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
     const signed = await bigRecord(1, syntheticBlocks(1_000, 'rogue'))
     const cut = segmentRecord(signed.bytes, signed.record.blocks)!
     // a device driven by hand: one skeleton, and one flipped bit in the segments it is asked for
-    const lp = lpStream(await device.dialProtocol(relayNode.peerId, REPLICA_PROTOCOL_2))
+    const lp = lpStream(await device.dialProtocol(relayNode.peerId, REPLICA_PROTOCOL_V2))
     await lp.write(encode(['hello', FOLDER]))
     await lp.read() // pos
     await lp.write(encode(['recs', [[cut.head, signed.signature, cut.segments.map(s => [s.id, s.count])]]]))
@@ -197,8 +197,8 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
 
     // an old device dials only /1; the relay serves both
     const { relayNode, device, served } = await connected()
-    const old = await upload(device, relayNode, served, [v1], [REPLICA_PROTOCOL])
-    expect(old.protocol).toBe(REPLICA_PROTOCOL)
+    const old = await upload(device, relayNode, served, [v1], [REPLICA_PROTOCOL_V1])
+    expect(old.protocol).toBe(REPLICA_PROTOCOL_V1)
     const frames = relayFrames.map(f => f.type)
     expect(frames).toEqual(['recs', 'ack'])
     // the record went whole, in replica/1's encoding byte for byte
@@ -207,10 +207,10 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
 
     // a new device offers /2 and /1; an old relay has only /1
     const v2 = await bigRecord(2, syntheticBlocks(2_000, 'v2'))
-    await serve(relayNode, served, [REPLICA_PROTOCOL])
+    await serve(relayNode, served, [REPLICA_PROTOCOL_V1])
     relayFrames = []
     const fallback = await upload(device, relayNode, served, [v2])
-    expect(fallback.protocol).toBe(REPLICA_PROTOCOL)
+    expect(fallback.protocol).toBe(REPLICA_PROTOCOL_V1)
     expect(relayFrames.map(f => f.type)).toEqual(['recs', 'ack'])
     expect(deltas).toEqual([])
     expect(Buffer.from(stored()!.bytes).equals(v2.bytes)).toBe(true)

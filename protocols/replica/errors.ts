@@ -1,0 +1,9 @@
+import type { ReplicaMessageV2 } from './messages.ts'
+
+/** the `err` code a relay answers `hello` with when the device may not replicate the folder here */
+export const ERR_NOT_MEMBER = 'ERR_FERRY_NOT_MEMBER'
+
+/** The answer to a device that may not replicate the folder: the same whether it exists or not. */
+export function notMember (folder: string): ReplicaMessageV2 {
+  return { type: 'err', code: ERR_NOT_MEMBER, message: `not a member of folder ${folder}` }
+}
