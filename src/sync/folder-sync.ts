@@ -1,33 +1,34 @@
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { contentKey, type FileRecord } from '../model/file-record.ts'
+import type { FileRecord } from '../model/file-record.ts'
 import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import type { LocalChange } from '../store/folder-store.ts'
 import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
-import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
-import type { VersionCatalogComponents } from '../history/revisions.ts'
-import { TrashIndex } from '../history/trash-index.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import type { Action } from './planner.ts'
-import { applyAction, DirNotEmptyError, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
+import { InstallQueue } from './install-queue.ts'
+import type { ApplierComponents, FetchBlocks } from './applier-components.ts'
 import { prepareTempArea, sweepTempArea } from './temp-area.ts'
-import { BlocksUnavailableError } from './block-fetcher.ts'
 import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
-import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
 import { LocalBlockSource } from './block-source.ts'
 import { Trigger } from './trigger.ts'
-import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
-import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
+import { FolderGuard, type FolderSettings, type HeldDeletes } from './folder-guard.ts'
 import { reinstallRecords, type RevertResult } from './revert.ts'
-import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
+import { PathErrors, type PathError } from './path-errors.ts'
 import { FreeSpace } from './free-space.ts'
-import { UnsafePathError } from './safe-path.ts'
 import { RetryBackoff } from './retry-backoff.ts'
 import { PlanState } from './plan-state.ts'
+import { choosePass } from './pass-plan.ts'
+import { runSyncPass } from './sync-pass.ts'
+import type { Trash } from './trash-port.ts'
+import type { FolderEvent } from './folder-events.ts'
+
+export type { FolderEvent } from './folder-events.ts'
+export { DEFAULT_APPLY_CONCURRENCY, DEFAULT_SMALL_FILE_CONCURRENCY } from './sync-pass.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -36,7 +37,9 @@ export interface FolderSyncComponents {
   log: Logger
   /** true when records signed by `device` may change this folder (owner / read-write members) */
   acceptsChangesFrom: (device: string) => boolean
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: FetchBlocks
+  /** where the applier keeps the files it replaces or deletes (src/history implements it) */
+  trash: Trash
   /** something happened worth a line in the daemon's log */
   onEvent?: (e: FolderEvent) => void
   /** the folder's settings in config.json (read each time: a reload applies them) */
@@ -44,18 +47,6 @@ export interface FolderSyncComponents {
   /** records the root's file system id for a folder that predates it (config `fsid`) */
   recordFsid?: (fsid: string) => Promise<void>
 }
-
-export type FolderEvent =
-  | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
-  | { type: 'applied', folder: string, action: Action['kind'], path: string }
-  | { type: 'failed', folder: string, path: string, error: string }
-  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
-  | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
-  /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
-  | GuardEvent
-  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
-  | { type: 'path-error', folder: string, path: string, code: string, reason: string }
-  | { type: 'path-error-cleared', folder: string, path: string }
 
 export interface FolderStatus {
   id: string
@@ -88,14 +79,6 @@ export const DEFAULT_RETRY_DELAY_MS = 1_000
 export const MAX_RETRY_DELAY_MS = 60_000
 /** quiet time after the last watcher event before a catch-up full scan */
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
-/** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
-export const DEFAULT_APPLY_CONCURRENCY = 64
-/**
- * small files (assembled in memory, at most SMALL_FILE_BYTES each: 32 MiB for all) fetched at
- * once, beside the others: the more at once, the fewer and bigger the merged block requests
- */
-export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
-
 
 /**
  * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
@@ -117,8 +100,6 @@ export class FolderSync {
   /** `.ferryignore`: ignored paths are neither scanned nor planned */
   readonly ignore = new IgnoreRules()
   private rulesFirstFailed = false
-  /** blocks of trash files, copied and served like our files' blocks */
-  private readonly trashIndex: TrashIndex
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
@@ -167,12 +148,11 @@ export class FolderSync {
     })
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.progress = new TransferProgress(components.folder)
-    this.trashIndex = new TrashIndex(components.root, components.store)
     this.errors = new PathErrors({
       onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
       onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
     })
-    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, space: new FreeSpace(components.root) }
+    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, trash: components.trash, space: new FreeSpace(components.root) }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
     this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
@@ -417,28 +397,17 @@ export class FolderSync {
 
   /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
   refreshTrash (): void {
-    this.trashIndex.refresh().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
+    this.c.trash.changed().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
   }
 
-  /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
-  async restore (req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
-    this.assertRunning()
-    this.refreshTrash()
-    return await restoreVersion({
-      folder: this.c.folder,
-      root: this.c.root,
-      store: this.c.store,
-      ...catalog,
-      diskLock: this.diskLock,
-      ignore: this.ignore,
-      fetchBlocks: this.c.fetchBlocks,
-      scanPaths: paths => {
-        for (const p of paths) this.watchedPaths.add(p)
-        this.scanTrigger.request()
-      },
-      log: this.c.log
-    }, req, this.abort.signal)
+  /** the scanner looks at these paths now */
+  scanPaths (paths: Iterable<string>): void {
+    for (const p of paths) this.watchedPaths.add(p)
+    this.scanTrigger.request()
   }
+
+  /** aborted when the folder stops syncing */
+  get signal (): AbortSignal { return this.abort.signal }
 
   /** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
   private isIgnored (path: string): boolean {
@@ -447,94 +416,35 @@ export class FolderSync {
     return this.ignore.ignores(path, isDir)
   }
 
+  /** One pass of the sync loop: the plan's actions (those not waiting for a retry) applied. */
   private async syncOnce (): Promise<void> {
     if (this.guard.stopped !== undefined) return
     this.syncing = true
     try {
-      let actions = this.currentPlan()
-      if (actions.length === 0) {
+      const plan = this.currentPlan()
+      if (plan.length === 0) {
         await this.cleanTemp()
         return
       }
-      // new ignore rules from a peer apply before anything else is installed under the old ones
-      // (unless that failed last time: the rules file must not hold up the folder)
-      const rules = actions.find(a => a.path === IGNORE_FILE)
-      const rulesFirst = rules !== undefined && actions.length > 1 && !this.rulesFirstFailed
-      if (rulesFirst) {
-        actions = [rules]
-        this.syncTrigger.request()
-      }
-      // actions that failed lately wait their turn (retry-backoff.ts)
       const now = Date.now()
-      if (actions.some(a => !this.backoff.ready(a.path, now))) {
-        actions = actions.filter(a => this.backoff.ready(a.path, now))
+      const { actions, rules, rulesFirst, deferred } = choosePass(plan, { rulesFirstFailed: this.rulesFirstFailed, ready: p => this.backoff.ready(p, now) })
+      if (rulesFirst) this.syncTrigger.request()
+      if (deferred) {
         this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
         if (actions.length === 0) return
       }
-      // the record each decision was made against; if it moves on, the action is stale
-      const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
-      // files this pass deletes, by content: a fetch of the same content is a rename
-      const renameSources = new Map<string, Array<{ path: string, base: number }>>()
-      for (const a of actions) {
-        const own = this.c.store.own(a.path)
-        if (a.kind !== 'delete' || own === undefined || own.deleted || own.type !== 'file' || own.size === 0) continue
-        const key = contentKey(own)
-        renameSources.set(key, [...(renameSources.get(key) ?? []), { path: a.path, base: own.seq }])
-      }
-      const applier: ApplierComponents = {
-        ...this.applier,
-        claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
-        // reported when the copy is made: installing the winner may still fail and be retried
-        onConflictCopy: (path, conflictPath, local) => {
-          const a = actions.find(x => x.path === path)
-          const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
-          this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
-        }
-      }
-      let failed = false
-      let stale = false
-      // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
-      const phases: Action[][] = []
-      for (const a of actions) {
-        const last = phases.at(-1)
-        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir' && a.kind !== 'dir-over-file') last.push(a)
-        else phases.push([a])
-      }
-      for (const phase of phases) {
-        const phaseStarted = Date.now()
-        this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
-        const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
-        await runLimitedBySize(phase, small, { small: DEFAULT_SMALL_FILE_CONCURRENCY, other: DEFAULT_APPLY_CONCURRENCY }, async a => {
-          try {
-            const base = bases.get(a.path) ?? 0
-            await applyAction(a, applier, base, this.abort.signal)
-            this.errors.applied(a.path)
-            this.backoff.clear(a.path)
-            this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
-          } catch (err) {
-            if (this.abort.signal.aborted) throw err
-            if (err instanceof StalePlanError) { stale = true; return }
-            if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
-            failed = true
-            const delay = this.backoff.failed(a.path, err instanceof BlocksUnavailableError)
-            // per-path error: report `a.path` with (err as FerryError).code (ERR_FERRY_UNSAFE_PATH,
-            // ERR_FERRY_NOT_A_DIRECTORY...) in folders[].errors; cleared by the backoff.clear above
-            if (err instanceof UnsafePathError) this.c.log.error('%s: %s %s refused: %s (retry in %d s)', this.c.folder, a.kind, a.path, err.message, delay / 1000)
-            if (err instanceof LocalChangeError) this.scanTrigger.request()
-            else if (!(err instanceof BlocksUnavailableError)) {
-              if (err instanceof DirNotEmptyError) this.scanTrigger.request() // new entries inside: recorded, decided again
-              this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
-              this.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
-            }
-            this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
-          } finally {
-            // decide again next time, whatever happened (a conflict copy also changes what holds its name)
-            this.plan.markDirty(a.path)
-            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.plan.markDirty(a.conflictPath)
-          }
-        })
-        if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
-      }
+      const { failed, stale } = await runSyncPass({
+        folder: this.c.folder,
+        store: this.c.store,
+        log: this.c.log,
+        applier: this.applier,
+        errors: this.errors,
+        backoff: this.backoff,
+        markDirty: p => this.plan.markDirty(p),
+        requestScan: () => this.scanTrigger.request(),
+        onEvent: e => this.c.onEvent?.(e),
+        signal: this.abort.signal
+      }, actions)
       if (stale) this.syncTrigger.request()
       if (failed) this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
       // replacements and deletes keep the old files in the trash
