@@ -1,5 +1,10 @@
 import { rmdir, unlink } from 'node:fs/promises'
-import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
+import type { Logger } from '@libp2p/logger'
+import type { FolderStore } from '../store/folder-store.ts'
+import { applyAction } from './file-applier.ts'
+import { LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
+import { diskMatchesOwn } from './disk-state.ts'
+import type { DeleteGuard } from './delete-guard.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
 import type { FileRecord } from '../model/file-record.ts'
@@ -73,4 +78,30 @@ export async function reinstallRecords (records: readonly FileRecord[], c: Appli
     }
   }
   return result
+}
+
+export interface HeldDeletesComponents {
+  folder: string
+  store: FolderStore
+  log: Logger
+  deletes: DeleteGuard
+  /** paths being brought back: a scan meanwhile does not tombstone them again */
+  reinstalling: Set<string>
+  /** runs the job with the folder's applier, outside its sync loop */
+  applyOutsideLoop: <T>(job: (c: ApplierComponents) => Promise<T>) => Promise<T>
+  signal: AbortSignal
+}
+
+/** `ferry revert` of the deletes mass-delete protection holds: our versions of them come back. */
+export async function reinstallHeldDeletes (c: HeldDeletesComponents): Promise<RevertResult> {
+  const held = c.deletes.takeHeld()
+  const records = held.map(ch => c.store.own(ch.path)).filter((r): r is FileRecord => r !== undefined && !r.deleted)
+  for (const r of records) c.reinstalling.add(r.path)
+  try {
+    const result = await c.applyOutsideLoop(async a => await reinstallRecords(records, a, c.signal))
+    c.log('%s: %d held deletes reverted, %d failed', c.folder, result.reverted.length, result.failed.length)
+    return result
+  } finally {
+    for (const r of records) c.reinstalling.delete(r.path)
+  }
 }

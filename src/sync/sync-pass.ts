@@ -8,6 +8,10 @@ import { BlocksUnavailableError } from './block-fetcher.ts'
 import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError } from './folder-health.ts'
 import { ferryCode, type PathErrors } from './path-errors.ts'
+import { TransferProgress } from './transfer-progress.ts'
+import { FreeSpace } from './free-space.ts'
+import { InstallQueue } from './install-queue.ts'
+import { sweepTempArea } from './temp-area.ts'
 import { UnsafePathError } from './safe-path.ts'
 import type { RetryBackoff } from './retry-backoff.ts'
 import { phasesOf, RenameSources, touchedPaths } from './pass-plan.ts'
@@ -34,6 +38,52 @@ export interface SyncPassComponents {
   requestScan: () => void
   onEvent?: (e: FolderEvent) => void
   signal: AbortSignal
+}
+
+export type ActionExecutorComponents = Omit<SyncPassComponents, 'applier' | 'signal'> & Pick<ApplierComponents, 'root' | 'diskLock' | 'fetchBlocks' | 'trash'>
+
+/**
+ * Executes planned actions on one folder's disk: the applier's parts (install queue, transfer
+ * progress, free space) for the sync loop's passes and for jobs outside it (`ferry revert`,
+ * restore), and the temp area's sweep when nothing is left to do.
+ */
+export class ActionExecutor {
+  private readonly c: ActionExecutorComponents
+  readonly applier: ApplierComponents
+  readonly progress: TransferProgress
+  /** jobs running outside the sync loop: the temp area is not swept meanwhile */
+  private outside = 0
+
+  constructor (components: ActionExecutorComponents) {
+    this.c = components
+    this.progress = new TransferProgress(components.folder)
+    const base = { root: components.root, store: components.store, diskLock: components.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, trash: components.trash, space: new FreeSpace(components.root) }
+    this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
+  }
+
+  /** one pass of the sync loop (runSyncPass) */
+  async run (actions: readonly Action[], signal: AbortSignal): Promise<SyncPassResult> {
+    return await runSyncPass({ ...this.c, applier: this.applier, signal }, actions)
+  }
+
+  /**
+   * Runs `job` with the applier outside the sync loop. Its temp files are not swept by an idle
+   * sync pass meanwhile (a pass with nothing to do removes every temp file: under load one was
+   * removed between a revert's write and its rename).
+   */
+  async outsideLoop<T> (job: (c: ApplierComponents) => Promise<T>): Promise<T> {
+    this.outside++
+    try {
+      return await job(this.applier)
+    } finally {
+      this.outside--
+    }
+  }
+
+  /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
+  async cleanTemp (): Promise<void> {
+    await sweepTempArea(this.c.root, () => this.outside > 0)
+  }
 }
 
 export interface SyncPassResult {
