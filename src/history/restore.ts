@@ -1,4 +1,4 @@
-import { lstat, open, rename, rm } from 'node:fs/promises'
+import { lstat, open, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '@libp2p/logger'
@@ -7,11 +7,11 @@ import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { blockMatches } from '../hashing/block-cid.ts'
-import { assembleFile } from '../sync/file-assembler.ts'
+import { assembleFile, renameIntoPlace } from '../sync/file-assembler.ts'
 import type { FetchBlocks } from '../sync/applier-components.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
 import { makeTempDir, TEMP_DIR } from '../sync/temp-area.ts'
-import { O_RDONLY_NOFOLLOW, parentOf, safeJoin, safeMkdirParent, UnsafePathError } from '../sync/safe-path.ts'
+import { O_RDONLY_NOFOLLOW, parentOf, safeJoin, UnsafePathError } from '../sync/safe-path.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
 import { FerryError } from '../errors.ts'
@@ -153,8 +153,7 @@ async function placeVersion (c: RestoreComponents, req: RestoreRequest, signal?:
       if (st !== undefined && !st.isFile()) throw new UnsafePathError(to, st.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file')
       // what the target holds now is kept, like anything ferry replaces
       if (st !== undefined) await linkToTrash(c.root, to, c.store.own(to)?.seq ?? 0)
-      await safeMkdirParent(c.root, to)
-      await rename(tmp, safeJoin(c.root, to, { leaf: 'any' }))
+      await renameIntoPlace(c.root, tmp, { path: to, abs })
     })
   } catch (err) {
     await rm(tmp, { force: true })

@@ -1,5 +1,5 @@
-import { fsync, futimesSync, fchmodSync, fstatSync, writeSync } from 'node:fs'
-import { chmod, constants, open, type FileHandle } from 'node:fs/promises'
+import { fsync, futimesSync, fchmodSync, fstatSync, renameSync, writeSync } from 'node:fs'
+import { chmod, constants, open, rename, type FileHandle } from 'node:fs/promises'
 import { relative } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { blockOffsets, type FileRecord } from '../model/file-record.ts'
@@ -14,12 +14,14 @@ import type { TransferProgress } from './transfer-progress.ts'
 import type { Reservation } from './free-space.ts'
 import { makeTempDir } from './temp-area.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
-import { O_NOFOLLOW, parentOf } from './safe-path.ts'
+import { O_NOFOLLOW, parentOf, safeJoin, safeMkdirParent } from './safe-path.ts'
+import { statOrUndefined } from './disk-state.ts'
 
 // Builds a file from blocks in a temp file (the one way ferry writes a file's content: the
 // applier's installs, restore, revert): blocks from local files (verified), then fetched from
 // peers (verified by the blocks protocol), the record's permission bits (and mtime), one fsync.
-// The caller renames the temp file into place: the real name never shows a partial file.
+// The caller checks the target under its disk lock and renames the temp file into place
+// (renameIntoPlace): the real name never shows a partial file.
 
 /**
  * Files up to this size are assembled in memory and written, fsynced and stat'ed in one go, with
@@ -226,5 +228,20 @@ export async function assembleSmallFile (c: AssemblerComponents, o: AssembleOpti
     }
   } finally {
     c.progress?.end(record.path)
+  }
+}
+
+/**
+ * Renames a finished temp file over `target.path` (folder-relative; `target.abs` is its checked
+ * absolute path, safe-path.ts): one atomic rename, with blocking calls (a few microseconds). A
+ * missing parent directory is made (checked) and the rename tried again.
+ */
+export async function renameIntoPlace (root: string, tmp: string, target: { path: string, abs: string }): Promise<void> {
+  try {
+    renameSync(tmp, target.abs)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || await statOrUndefined(tmp) === undefined) throw err
+    await safeMkdirParent(root, target.path)
+    await rename(tmp, safeJoin(root, target.path, { leaf: 'any' }))
   }
 }

@@ -1,10 +1,11 @@
-import { lstatSync, renameSync } from 'node:fs'
-import { rename, rm, rmdir } from 'node:fs/promises'
+import { lstatSync } from 'node:fs'
+import { rm, rmdir } from 'node:fs/promises'
 import type { FileRecord } from '../model/file-record.ts'
 import type { LocalMeta } from '../store/folder-store.ts'
 import { adoptChange, DirNotEmptyError, LocalChangeError, StalePlanError, type ApplierComponents, type Installer } from './applier-components.ts'
-import { diskMatchesOwnStat, statOrUndefined } from './disk-state.ts'
-import { safeJoin, safeMkdirParent, UnsafePathError } from './safe-path.ts'
+import { diskMatchesOwnStat } from './disk-state.ts'
+import { safeJoin, UnsafePathError } from './safe-path.ts'
+import { renameIntoPlace } from './file-assembler.ts'
 
 export type InstallQueueComponents = Pick<ApplierComponents, 'root' | 'store' | 'diskLock' | 'trash'>
 
@@ -79,13 +80,7 @@ export class InstallQueue implements Installer {
         } else if (st !== undefined) {
           await c.trash.keep(record.path, c.store.own(record.path)!.seq) // the old version stays in the trash
         }
-        try {
-          renameSync(tmp, abs)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || await statOrUndefined(tmp) === undefined) throw err
-          await safeMkdirParent(c.root, record.path)
-          await rename(tmp, safeJoin(c.root, record.path, { leaf: 'any' }))
-        }
+        await renameIntoPlace(c.root, tmp, { path: record.path, abs })
         return true
       } catch (err) {
         await rm(tmp, { force: true })

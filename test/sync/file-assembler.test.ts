@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { blockCid, cidKey } from '../../src/hashing/block-cid.ts'
 import type { BlockRef, FileRecord } from '../../src/model/file-record.ts'
-import { assembleFile, assembleSmallFile, type AssemblerComponents } from '../../src/sync/file-assembler.ts'
+import { assembleFile, assembleSmallFile, renameIntoPlace, type AssemblerComponents } from '../../src/sync/file-assembler.ts'
+import { safeJoin } from '../../src/sync/safe-path.ts'
 import { BlocksUnavailableError } from '../../src/sync/block-fetcher.ts'
 import { prepareTempArea, tempPathFor } from '../../src/sync/temp-area.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
@@ -41,7 +42,7 @@ function peer (blocks: Uint8Array[], asked: string[] = []): AssemblerComponents[
   }
 }
 
-function recordOf (path: string, blocks: BlockRef[], fields: Partial<FileRecord> = {}): FileRecord {
+function recordOf (path: string, blocks: readonly BlockRef[], fields: Partial<FileRecord> = {}): FileRecord {
   return fileRecordOf(blocks, { folder: 'test', device: PEER, seq: 1, path, mode: 0o640, mtimeMs: 1_700_000_123_000, ...fields })
 }
 
@@ -158,5 +159,27 @@ describe('assembleSmallFile', () => {
     await expect(assembleSmallFile({ root, store, fetchBlocks: peer([]) }, { record, tmp })).rejects.toThrow(BlocksUnavailableError)
     await expect(lstat(tmp)).rejects.toMatchObject({ code: 'ENOENT' })
     await expect(lstat(join(root, 'never.bin'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('renameIntoPlace', () => {
+  it('renames the assembled file over the target in one step, making a missing parent', async () => {
+    const a = randomBytes(90 * 1024, 61)
+    const record = recordOf('deep/er/placed.bin', [ref(a)])
+    await prepareTempArea(root)
+    const tmp = tempPathFor(root, record)
+    await assembleFile({ root, store, fetchBlocks: peer([a]) }, { record, tmp })
+    await renameIntoPlace(root, tmp, { path: record.path, abs: safeJoin(root, record.path, { leaf: 'any' }) })
+    expect(new Uint8Array(await readFile(join(root, record.path)))).toEqual(a)
+    await expect(lstat(tmp)).rejects.toMatchObject({ code: 'ENOENT' })
+
+    // over an existing file: the name shows the old bytes or the new ones, never a mix
+    const b = randomBytes(80 * 1024, 62)
+    const next = recordOf(record.path, [ref(b)], { seq: 2 })
+    const tmp2 = tempPathFor(root, next)
+    await assembleFile({ root, store, fetchBlocks: peer([b]) }, { record: next, tmp: tmp2 })
+    expect(new Uint8Array(await readFile(join(root, record.path)))).toEqual(a)
+    await renameIntoPlace(root, tmp2, { path: record.path, abs: safeJoin(root, record.path, { leaf: 'any' }) })
+    expect(new Uint8Array(await readFile(join(root, record.path)))).toEqual(b)
   })
 })
