@@ -1,10 +1,10 @@
-import { chmod, lstat, rmdir, utimes } from 'node:fs/promises'
+import { chmod, lstat, rmdir, unlink, utimes } from 'node:fs/promises'
 import type { FileRecord } from '../model/file-record.ts'
 import { fileModeOf } from '../model/file-mode.ts'
 import { metaOf } from '../model/file-meta.ts'
 import type { LocalMeta } from '../store/folder-store.ts'
 import type { Action } from './planner.ts'
-import { adoptChange, assertBase, LocalChangeError, type ApplierComponents } from './applier-components.ts'
+import { adoptChange, assertBase, LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
 import { assembleFile, assembleSmallFile, SMALL_FILE_BYTES } from './file-assembler.ts'
 import { tempPathFor } from './temp-area.ts'
 import { diskMatchesOwn, statOrUndefined, statOwnPath } from './disk-state.ts'
@@ -117,5 +117,22 @@ async function remove (record: FileRecord, c: ApplierComponents, base: number): 
       await removeToTrash(c, record.path)
     }
     await c.store.commitLocal([adoptChange(record, null)])
+  })
+}
+
+/**
+ * Deletes a path nobody else has (`ferry revert` on a read-only device): removed (not moved to the
+ * trash), and recorded as a new version of ours, a tombstone bumping our counter.
+ */
+export async function removeUnshared (path: string, c: ApplierComponents, base: number): Promise<void> {
+  await c.diskLock.run(async () => {
+    const own = c.store.own(path)
+    if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
+    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
+    const abs = safeJoin(c.root, path, { leaf: 'any' })
+    const st = await statOwnPath(c.root, path)
+    if (st?.isDirectory() === true) await rmdir(abs)
+    else if (st !== undefined) await unlink(abs)
+    await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
   })
 }

@@ -1,15 +1,12 @@
-import { rmdir, unlink } from 'node:fs/promises'
 import type { Logger } from '@libp2p/logger'
 import type { FolderStore } from '../store/folder-store.ts'
-import { applyAction } from './file-applier.ts'
-import { LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
-import { diskMatchesOwn } from './disk-state.ts'
+import { applyAction, removeUnshared } from './file-applier.ts'
+import { StalePlanError, type ApplierComponents } from './applier-components.ts'
 import type { DeleteGuard } from './delete-guard.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
 import type { FileRecord } from '../model/file-record.ts'
 import { statOwnPath } from './disk-state.ts'
-import { safeJoin } from './safe-path.ts'
 
 export interface RevertResult {
   reverted: string[]
@@ -43,20 +40,6 @@ export async function revertLocalChanges (changes: readonly LocalChangeEntry[], 
     }
   }
   return result
-}
-
-/** Deletes a path nobody else has (a new version of ours: a tombstone, bumping our counter). */
-async function removeUnshared (path: string, c: ApplierComponents, base: number): Promise<void> {
-  await c.diskLock.run(async () => {
-    const own = c.store.own(path)
-    if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
-    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
-    const abs = safeJoin(c.root, path, { leaf: 'any' })
-    const st = await statOwnPath(c.root, path)
-    if (st?.isDirectory() === true) await rmdir(abs)
-    else if (st !== undefined) await unlink(abs)
-    await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
-  })
 }
 
 /**
