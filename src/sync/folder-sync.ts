@@ -261,7 +261,7 @@ export class FolderSync {
   }
 
   private async loop (trigger: Trigger, body: () => Promise<void>): Promise<void> {
-    await runTriggered(trigger, body, this.abort.signal, err => { this.c.log.error('%s: %s', this.c.folder, (err as Error).stack ?? err) })
+    await runTriggered({ trigger, body, signal: this.abort.signal, onError: err => { this.c.log.error('%s: %s', this.c.folder, (err as Error).stack ?? err) } })
   }
 
   /** One pass of the scan loop (scan-pass.ts). */

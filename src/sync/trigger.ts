@@ -23,7 +23,7 @@ export class Trigger {
 }
 
 /** Runs `body` each time `trigger` fires, until `signal` aborts; a failing run is reported and the loop goes on. */
-export async function runTriggered (trigger: Trigger, body: () => Promise<void>, signal: AbortSignal, onError: (err: unknown) => void): Promise<void> {
+export async function runTriggered ({ trigger, body, signal, onError }: { trigger: Trigger, body: () => Promise<void>, signal: AbortSignal, onError: (err: unknown) => void }): Promise<void> {
   while (!signal.aborted) {
     try {
       await trigger.next(signal)
