@@ -40,7 +40,7 @@ async function applier (blocks: Uint8Array[]): Promise<ApplierComponents> {
 }
 
 /** a peer's version of `path` over `blocks` (version: its counter `seq`, after ours when given) */
-function peerVersion (path: string, blocks: BlockRef[], seq: number, fields: Partial<FileRecord> = {}): FileRecord {
+function peerVersion (path: string, blocks: readonly BlockRef[], seq: number, fields: Partial<FileRecord> = {}): FileRecord {
   const own = store.own(path)
   return fileRecordOf(blocks, { folder: 'test', device: PEER, seq, path, mode: 0o644, mtimeMs: 1_700_000_500_000, version: { ...own?.version, [PEER]: seq }, ...fields })
 }
@@ -139,6 +139,20 @@ describe('applyAction', () => {
     expect(store.own('keep.bin')).toEqual(before)
     expect(await listTrash(root)).toEqual([])
     expect((await readdir(root)).sort()).toEqual(['.ferry', 'keep.bin'])
+  })
+
+  it('a local copy whose bytes fail verification is not installed: nothing at the target', async () => {
+    const local = randomBytes(200 * 1024, 13)
+    await put('src.bin', local)
+    await scan()
+    const own = store.own('src.bin')!
+    // changed behind the store's back (same size): every local copy of its blocks is wrong now
+    await writeFile(join(root, 'src.bin'), randomBytes(200 * 1024, 14))
+    const c = await applier([])
+    const record = peerVersion('copy.bin', own.blocks, 1)
+    await expect(applyAction({ kind: 'fetch', path: 'copy.bin', record }, c, 0)).rejects.toThrow(BlocksUnavailableError)
+    await expect(lstat(join(root, 'copy.bin'))).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(store.own('copy.bin')).toBeUndefined()
   })
 
   it('a local edit since the scan is not overwritten (LocalChangeError)', async () => {
