@@ -7,6 +7,7 @@ import { loadConfig, readConfig, saveConfig, type Config } from '../config/confi
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
+import { FolderTrash } from '../history/folder-trash.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
@@ -354,6 +355,7 @@ export class Daemon {
           const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
+        trash: new FolderTrash({ root: fc.path, store }),
         onEvent: e => this.report(e),
         settings: () => this.config.folders[id] ?? {},
         recordFsid: async fsid => { await this.recordFsid(id, fsid) }

@@ -4,7 +4,7 @@ import { FerryError } from '../errors.ts'
 import type { Route } from './control-server.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
 import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type RemoteHistory, type Revision } from '../history/revisions.ts'
-import type { RestoreResult } from '../history/restore.ts'
+import { restoreInFolder, type RestoreResult } from '../history/restore.ts'
 import { bodyObject } from '../api/body-fields.ts'
 
 export interface HistoryRoutesComponents {
@@ -58,7 +58,7 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
       if (path === undefined) throw badRequest('path missing')
       const version = str('version')
       const to = str('to')
-      return await sync.restore({ path, ...(version === undefined ? {} : { version }), ...(to === undefined ? {} : { to }) }, catalog(sync))
+      return await restoreInFolder(sync, { path, ...(version === undefined ? {} : { version }), ...(to === undefined ? {} : { to }) }, catalog(sync))
     }
   }
 }

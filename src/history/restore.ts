@@ -1,21 +1,20 @@
-import { constants } from 'node:fs'
-import { chmod, lstat, open, rename, rm } from 'node:fs/promises'
+import { lstat, open, rm } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '@libp2p/logger'
-import { blockOffsets, contentKey, type FileRecord } from '../model/file-record.ts'
-import { fileModeOf } from '../model/file-mode.ts'
+import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { validatePath } from '../model/paths.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
-import { blockMatches, cidKey } from '../hashing/block-cid.ts'
-import { readLocalBlock } from '../sync/local-blocks.ts'
+import { blockMatches } from '../hashing/block-cid.ts'
+import { assembleFile, renameIntoPlace } from '../sync/file-assembler.ts'
+import type { FetchBlocks } from '../sync/applier-components.ts'
+import type { FolderSync } from '../sync/folder-sync.ts'
 import { makeTempDir, TEMP_DIR } from '../sync/temp-area.ts'
-import { O_NOFOLLOW, O_RDONLY_NOFOLLOW, parentOf, safeJoin, safeMkdirParent, UnsafePathError } from '../sync/safe-path.ts'
+import { O_RDONLY_NOFOLLOW, parentOf, safeJoin, UnsafePathError } from '../sync/safe-path.ts'
 import { BlocksUnavailableError } from '../sync/block-fetcher.ts'
 import { globalWinner } from '../sync/planner.ts'
-import { writeBlockBytes, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { FerryError } from '../errors.ts'
 import { linkToTrash, listTrash } from './trash.ts'
 import { versionId, versionsOf, UnknownPathError, type VersionCatalogComponents } from './revisions.ts'
@@ -25,7 +24,7 @@ export interface RestoreComponents extends VersionCatalogComponents {
   store: FolderStore
   diskLock: AsyncLock
   ignore: IgnoreRules
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: FetchBlocks
   /** asks the scanner to look at these paths now */
   scanPaths: (paths: string[]) => void
   log: Logger
@@ -100,8 +99,23 @@ async function readAt (file: string, cid: CID, size: number, at: number): Promis
  * verified. The file is assembled in `.ferry/tmp`, fsynced, and renamed over the target under
  * the disk lock (whatever the target held goes to the trash first); the scanner then records it
  * as a new local version, which every device takes like any other edit.
+ *
+ * In a running folder (`ferry restore`): with the folder's disk lock and block fetch, outside
+ * its sync loop (the temp file is not swept meanwhile).
  */
-export async function restoreVersion (c: RestoreComponents, req: RestoreRequest, signal?: AbortSignal): Promise<RestoreResult> {
+export async function restoreInFolder (sync: FolderSync, req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
+  const { c, placed } = await sync.applyOutsideLoop(async a => {
+    sync.refreshTrash()
+    const c: RestoreComponents = { folder: sync.folder, root: a.root, store: a.store, ...catalog, diskLock: a.diskLock, ignore: sync.ignore, fetchBlocks: a.fetchBlocks, scanPaths: paths => sync.scanPaths(paths), log: a.log }
+    return { c, placed: await placeVersion(c, req, sync.signal) }
+  })
+  const recorded = await waitForRecord(c, placed.to, placed.record, sync.signal)
+  return { folder: sync.folder, path: placed.path, to: placed.to, versionId: versionId(placed.record), size: placed.record.size, from: placed.from, recorded }
+}
+
+interface PlacedVersion { path: string, to: string, record: FileRecord, from: RestoreResult['from'] }
+
+async function placeVersion (c: RestoreComponents, req: RestoreRequest, signal?: AbortSignal): Promise<PlacedVersion> {
   const path = validatePath(req.path)
   const to = validatePath(req.to ?? path)
   if (c.ignore.ignores(to, false)) throw new FerryError(`${to} is ignored by .ferryignore`, 'ERR_FERRY_IGNORED', 'restore it with --to under another name')
@@ -112,47 +126,27 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
   await makeTempDir(c.root, parentOf(tmpRel))
   const tmp = safeJoin(c.root, tmpRel)
   const from = { trash: 0, local: 0, peers: 0 }
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600)
   try {
     try {
-      const offsets = blockOffsets(record)
-      await fh.truncate(record.size)
-      const write = async (cid: CID, data: BlockBytes): Promise<void> => {
-        for (const at of offsets.get(cidKey(cid))?.at ?? []) await writeBlockBytes(fh, data, at)
-      }
-      const wanted: WantedBlock[] = []
-      for (const { cid, size, at } of offsets.values()) {
-        signal?.throwIfAborted()
-        let data: Uint8Array | undefined
-        for (const file of trashFiles) {
-          data = await readAt(file, cid, size, at[0]!)
-          if (data !== undefined) break
-        }
-        if (data !== undefined) {
-          from.trash += size
-        } else {
-          data = await readLocalBlock(c, cid, size)
-          if (data !== undefined) from.local += size
-        }
-        if (data === undefined) wanted.push({ cid, size })
-        else await write(cid, data)
-      }
-      if (wanted.length > 0) {
-        try {
-          await c.fetchBlocks(record, wanted, async (cid, data) => {
-            from.peers += data.byteLength
-            await write(cid, data)
-          }, signal)
-        } catch (err) {
-          if (!(err instanceof BlocksUnavailableError)) throw err
-          throw new FerryError(`version ${versionId(record)} of ${path} is not in this device's trash or files, and no connected peer has its content`, 'ERR_FERRY_VERSION_UNAVAILABLE', 'connect a device that still holds it')
-        }
-      }
-      await fh.sync()
-    } finally {
-      await fh.close()
+      // (the version's own bits; the time of writing, as a new version of ours)
+      await assembleFile(c, {
+        record,
+        tmp,
+        setMtime: false,
+        readFirst: async (cid, size, at) => {
+          for (const file of trashFiles) {
+            const data = await readAt(file, cid, size, at)
+            if (data !== undefined) return data
+          }
+          return undefined
+        },
+        onBlock: (origin, bytes) => { from[origin === 'first' ? 'trash' : origin] += bytes },
+        ...(signal === undefined ? {} : { signal })
+      })
+    } catch (err) {
+      if (!(err instanceof BlocksUnavailableError)) throw err
+      throw new FerryError(`version ${versionId(record)} of ${path} is not in this device's trash or files, and no connected peer has its content`, 'ERR_FERRY_VERSION_UNAVAILABLE', 'connect a device that still holds it')
     }
-    await chmod(tmp, fileModeOf(record.mode)) // the version's own bits
     await c.diskLock.run(async () => {
       // every directory of the target checked (safe-path.ts): nothing is written through a link
       const abs = safeJoin(c.root, to, { leaf: 'any' })
@@ -162,16 +156,14 @@ export async function restoreVersion (c: RestoreComponents, req: RestoreRequest,
       if (st !== undefined && !st.isFile()) throw new UnsafePathError(to, st.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file')
       // what the target holds now is kept, like anything ferry replaces
       if (st !== undefined) await linkToTrash(c.root, to, c.store.own(to)?.seq ?? 0)
-      await safeMkdirParent(c.root, to)
-      await rename(tmp, safeJoin(c.root, to, { leaf: 'any' }))
+      await renameIntoPlace(c.root, tmp, { path: to, abs })
     })
   } catch (err) {
     await rm(tmp, { force: true })
     throw err
   }
   c.log('%s: restored version %s of %s to %s', c.folder, versionId(record), path, to)
-  const recorded = await waitForRecord(c, to, record, signal)
-  return { folder: c.folder, path, to, versionId: versionId(record), size: record.size, from, recorded }
+  return { path, to, record, from }
 }
 
 /** Asks the scanner to look at `to` and waits (bounded) until our record of it has this content. */

@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import type { Logger } from '@libp2p/logger'
 import { contentKey, type BlockRef, type FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR, parentPath, pathDepth, validatePath } from '../model/paths.ts'
-import type { FolderStore, LocalChange, LocalMeta } from '../store/folder-store.ts'
+import type { FolderStore, LocalChange } from '../store/folder-store.ts'
 import { readFileBlocks } from '../chunker/file-blocks.ts'
 import { MAX_BLOCKS_PER_RECORD } from '../log/record-codec.ts'
 import { FerryError } from '../errors.ts'
 import { nameProblem, readDirEntries, UNSYNCABLE_NAME } from './unsyncable-name.ts'
 import { fileModeOf } from '../model/file-mode.ts'
+import { metaOf, sameMeta } from '../model/file-meta.ts'
 import { safeJoin, UnsafePathError } from '../sync/safe-path.ts'
 
 export interface ScanOptions {
@@ -90,14 +91,6 @@ const DEFAULT_BATCH_SIZE = 256
 const MAX_BLOCKING_MS = 5
 const DEFAULT_FILE_MODE = 0o644
 
-export function metaOf (st: { ino: bigint, size: bigint, mtimeNs: bigint, mode: bigint }): LocalMeta {
-  return { ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), mode: Number(st.mode & 0o777n) }
-}
-
-/** same inode, size and mtime: the evidence that a file still holds what was scanned */
-export function sameMeta (a: LocalMeta | undefined, b: LocalMeta): boolean {
-  return a !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs
-}
 
 /**
  * Records what changed since the last scan: new and modified files (re-read only when size,

@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises'
 import type { FolderStore } from '../store/folder-store.ts'
-import { metaOf, sameMeta } from '../scanner/scan-folder.ts'
+import { metaOf, sameMeta } from '../model/file-meta.ts'
 import { safeJoin, UnsafePathError } from './safe-path.ts'
 
 /** What the checks of the disk against our own records need. */

@@ -1,33 +1,33 @@
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { contentKey, type FileRecord } from '../model/file-record.ts'
-import { openSignedRecord, type SignedRecord } from '../log/signed-record.ts'
-import { decodeRecord } from '../log/record-codec.ts'
+import { openRemoteRecords } from './remote-records.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import type { LocalChange } from '../store/folder-store.ts'
-import { IGNORE_FILE, IgnoreRules } from '../ignore/ignore-rules.ts'
-import { restoreVersion, type RestoreRequest, type RestoreResult } from '../history/restore.ts'
-import type { VersionCatalogComponents } from '../history/revisions.ts'
-import { TrashIndex } from '../history/trash-index.ts'
-import { scanFolder } from '../scanner/scan-folder.ts'
+import { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
 import type { Action } from './planner.ts'
-import { applyAction, DirNotEmptyError, InstallQueue, LocalChangeError, SMALL_FILE_BYTES, StalePlanError, type ApplierComponents } from './file-applier.ts'
-import { prepareTempArea, sweepTempArea } from './temp-area.ts'
-import { BlocksUnavailableError } from './block-fetcher.ts'
-import { TransferProgress, type TransferStatus } from './transfer-progress.ts'
-import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
+import type { ApplierComponents, FetchBlocks } from './applier-components.ts'
+import { prepareTempArea } from './temp-area.ts'
+import type { TransferStatus } from './transfer-progress.ts'
 import { LocalBlockSource } from './block-source.ts'
-import { Trigger } from './trigger.ts'
-import { runLimitedBySize } from './run-limited.ts'
+import { DelayedRequests, runTriggered, Trigger } from './trigger.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
-import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
-import { reinstallRecords, type RevertResult } from './revert.ts'
-import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
-import { FreeSpace } from './free-space.ts'
-import { UnsafePathError } from './safe-path.ts'
+import { FolderGuard, type FolderSettings } from './folder-guard.ts'
+import { reinstallHeldDeletes, type RevertResult } from './revert.ts'
+import { PathErrors } from './path-errors.ts'
 import { RetryBackoff } from './retry-backoff.ts'
-import { PlanState } from './plan-state.ts'
+import { ignoresRecordPath, PlanState } from './plan-state.ts'
+import { choosePass } from './pass-plan.ts'
+import { ActionExecutor } from './sync-pass.ts'
+import { runScanPass } from './scan-pass.ts'
+import { ScanRequests } from './scan-requests.ts'
+import type { Trash } from './trash-port.ts'
+import type { FolderEvent } from './folder-events.ts'
+import type { FolderStatus } from './folder-status.ts'
+
+export type { FolderEvent } from './folder-events.ts'
+export type { FolderStatus } from './folder-status.ts'
+export { DEFAULT_APPLY_CONCURRENCY, DEFAULT_SMALL_FILE_CONCURRENCY } from './sync-pass.ts'
 
 export interface FolderSyncComponents {
   folder: string
@@ -36,7 +36,9 @@ export interface FolderSyncComponents {
   log: Logger
   /** true when records signed by `device` may change this folder (owner / read-write members) */
   acceptsChangesFrom: (device: string) => boolean
-  fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
+  fetchBlocks: FetchBlocks
+  /** where the applier keeps the files it replaces or deletes (src/history implements it) */
+  trash: Trash
   /** something happened worth a line in the daemon's log */
   onEvent?: (e: FolderEvent) => void
   /** the folder's settings in config.json (read each time: a reload applies them) */
@@ -45,57 +47,12 @@ export interface FolderSyncComponents {
   recordFsid?: (fsid: string) => Promise<void>
 }
 
-export type FolderEvent =
-  | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
-  | { type: 'applied', folder: string, action: Action['kind'], path: string }
-  | { type: 'failed', folder: string, path: string, error: string }
-  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
-  | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
-  /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
-  | GuardEvent
-  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
-  | { type: 'path-error', folder: string, path: string, code: string, reason: string }
-  | { type: 'path-error-cleared', folder: string, path: string }
-
-export interface FolderStatus {
-  id: string
-  path: string
-  inSync: boolean
-  needFiles: number
-  needBytes: number
-  scanning: boolean
-  localFiles: number
-  localBytes: number
-  /** digest of what this device holds (live paths and their content): equal on devices in sync */
-  stateHash: string
-  /** files being received right now */
-  transfers: TransferStatus[]
-  /** the folder is stopped: its root is missing, not a directory, on another file system, or lacks its marker */
-  stopped?: FolderStopped
-  /** mass-delete protection holds these deletes until `ferry folder confirm-deletes` or `ferry revert` */
-  heldDeletes?: HeldDeletes
-  /** paths with a problem of their own (path-errors.ts), at most MAX_LISTED_PATH_ERRORS */
-  errors: PathError[]
-  /** how many paths have a problem, listed or not */
-  errorCount: number
-  /** when the last full walk of the folder finished (ms since the epoch; `ferry folder rescan` asks for one) */
-  lastFullScanAt?: number
-}
-
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
 export const DEFAULT_RETRY_DELAY_MS = 1_000
 /** a failing action is retried after 1, 2, 4 ... s, at most this far apart (retry-backoff.ts) */
 export const MAX_RETRY_DELAY_MS = 60_000
 /** quiet time after the last watcher event before a catch-up full scan */
 export const CATCH_UP_SCAN_DELAY_MS = 2_000
-/** files assembled at once; small files' block requests are merged (fetch-coalescer.ts) */
-export const DEFAULT_APPLY_CONCURRENCY = 64
-/**
- * small files (assembled in memory, at most SMALL_FILE_BYTES each: 32 MiB for all) fetched at
- * once, beside the others: the more at once, the fewer and bigger the merged block requests
- */
-export const DEFAULT_SMALL_FILE_CONCURRENCY = 512
-
 
 /**
  * One synced folder: keeps the local index true to the disk (watcher + scanner) and the disk
@@ -112,13 +69,11 @@ export class FolderSync {
   private readonly scanTrigger = new Trigger()
   private readonly syncTrigger = new Trigger()
   private readonly watcher: FolderWatcher
-  private readonly applier: ApplierComponents
-  private readonly progress: TransferProgress
+  /** runs the plan's actions: the applier, its install queue, transfer progress, temp sweep */
+  private readonly executor: ActionExecutor
   /** `.ferryignore`: ignored paths are neither scanned nor planned */
   readonly ignore = new IgnoreRules()
   private rulesFirstFailed = false
-  /** blocks of trash files, copied and served like our files' blocks */
-  private readonly trashIndex: TrashIndex
   private abort = new AbortController()
   private loops: Array<Promise<void>> = []
   private scanning = false
@@ -128,10 +83,10 @@ export class FolderSync {
   private catchUpTimer?: NodeJS.Timeout
   /** the planner's current decision per path, recomputed only for paths that changed */
   private readonly plan: PlanState
-  /** paths the watcher reported since the last scan; a full scan when `fullScan` */
-  private watchedPaths = new Set<string>()
-  private fullScan = true
-  private readonly retryTimers = new Map<Trigger, NodeJS.Timeout>()
+  /** what the next scan looks at: the paths the watcher reported since the last one, or everything */
+  private readonly scanRequests = new ScanRequests()
+  /** a scan that must look again does so after DEFAULT_RETRY_DELAY_MS */
+  private readonly retries = new DelayedRequests(DEFAULT_RETRY_DELAY_MS)
   /** failing actions wait, per path, longer after each failure */
   private readonly backoff = new RetryBackoff(DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS)
   private unsubscribe?: () => void
@@ -162,18 +117,28 @@ export class FolderSync {
       paths: () => components.store.paths(),
       own: p => components.store.own(p),
       remoteOf: p => components.store.remoteOf(p, components.acceptsChangesFrom),
-      isIgnored: p => this.isIgnored(p),
+      isIgnored: p => ignoresRecordPath(this.ignore, components.store, p),
       onUnplanned: p => this.errors.notPlanned(p)
     })
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
-    this.progress = new TransferProgress(components.folder)
-    this.trashIndex = new TrashIndex(components.root, components.store)
     this.errors = new PathErrors({
       onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
       onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
     })
-    const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, space: new FreeSpace(components.root) }
-    this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
+    this.executor = new ActionExecutor({
+      folder: components.folder,
+      root: components.root,
+      store: components.store,
+      log: components.log,
+      diskLock: this.diskLock,
+      fetchBlocks: components.fetchBlocks,
+      trash: components.trash,
+      errors: this.errors,
+      backoff: this.backoff,
+      markDirty: p => this.plan.markDirty(p),
+      requestScan: () => this.scanTrigger.request(),
+      onEvent: e => this.c.onEvent?.(e)
+    })
     this.blockSource = new LocalBlockSource(components.root, components.store)
     this.watcher = new FolderWatcher({
       root: components.root,
@@ -182,7 +147,7 @@ export class FolderSync {
         // (a file event's type is unknown here: a directory-only pattern is left to the scanner)
         const relevant = paths.filter(p => !this.ignore.ignores(p, false))
         if (relevant.length === 0) return
-        for (const p of relevant) this.watchedPaths.add(p)
+        this.scanRequests.add(relevant)
         this.scanTrigger.request()
         this.scheduleCatchUpScan()
       }
@@ -192,22 +157,10 @@ export class FolderSync {
   get folder (): string { return this.c.folder }
   get root (): string { return this.c.root }
   get store (): FolderStore { return this.c.store }
-  /** installs running outside the sync loop (ferry revert): the temp area is not swept meanwhile */
-  private outsideInstalls = 0
-
-  /**
-   * Runs `job` with the applier outside the sync loop (`ferry revert`). Its temp files are not
-   * swept by an idle sync pass meanwhile (a pass with nothing to do removes every temp file:
-   * under load one was removed between a revert's write and its rename).
-   */
+  /** Runs `job` with the applier outside the sync loop (`ferry revert`, restore): see ActionExecutor. */
   async applyOutsideLoop<T> (job: (c: ApplierComponents) => Promise<T>): Promise<T> {
     this.assertRunning()
-    this.outsideInstalls++
-    try {
-      return await job(this.applier)
-    } finally {
-      this.outsideInstalls--
-    }
+    return await this.executor.outsideLoop(job)
   }
 
   /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
@@ -269,7 +222,7 @@ export class FolderSync {
     await this.watcher.stop()
     clearInterval(this.rescanTimer)
     clearTimeout(this.catchUpTimer)
-    for (const t of this.retryTimers.values()) clearTimeout(t)
+    this.retries.stop()
     this.backoff.stop()
     this.unsubscribe?.()
     this.abort.abort()
@@ -291,7 +244,7 @@ export class FolderSync {
 
   /** a full walk of the folder (the safety net under the watcher) */
   requestScan (): void {
-    this.fullScan = true
+    this.scanRequests.requestFull()
     this.scanTrigger.request()
   }
 
@@ -308,63 +261,34 @@ export class FolderSync {
   }
 
   private async loop (trigger: Trigger, body: () => Promise<void>): Promise<void> {
-    const signal = this.abort.signal
-    while (!signal.aborted) {
-      try {
-        await trigger.next(signal)
-        await body()
-      } catch (err) {
-        if (signal.aborted) return
-        this.c.log.error('%s: %s', this.c.folder, (err as Error).stack ?? err)
-      }
-    }
+    await runTriggered({ trigger, body, signal: this.abort.signal, onError: err => { this.c.log.error('%s: %s', this.c.folder, (err as Error).stack ?? err) } })
   }
 
+  /** One pass of the scan loop (scan-pass.ts). */
   private async scanOnce (): Promise<void> {
     if (this.guard.stopped !== undefined) return
     this.scanning = true
-    const started = Date.now()
-    let full = this.fullScan
-    const paths = this.watchedPaths
-    this.fullScan = false
-    this.watchedPaths = new Set()
     try {
-      if ((full || paths.has(IGNORE_FILE)) && await this.ignore.reload(this.c.root)) {
-        // other rules: every decision again, and a full walk for paths no longer ignored
-        this.invalidatePlan()
-        full = true
-      }
-      const tombstones: LocalChange[] = []
-      const result = await scanFolder({
-        ...(full ? {} : { paths }),
-        onTombstone: change => { if (!this.reinstalling.has(change.path)) tombstones.push(change) },
-        ignored: (p, isDir) => this.ignore.ignores(p, isDir),
+      const full = await runScanPass({
+        folder: this.c.folder,
         root: this.c.root,
         store: this.c.store,
         log: this.c.log,
-        signal: this.abort.signal,
-        commit: async changes => {
-          const done = await this.diskLock.run(async () => await this.c.store.commitLocal(changes))
-          // a change the applier overtook: look again once the dust settles
-          if (done.length < changes.length) {
-            this.fullScan = true
-            this.retryLater(this.scanTrigger)
-          }
-          return done.length
-        }
-      })
-      // every delete waits for the guard's settle time and mass-delete protection
-      this.guard.addTombstones(tombstones)
-      this.errors.scanned(result.problems, result.looked)
-      if (result.unstable.length > 0) {
-        for (const p of result.unstable) this.watchedPaths.add(p)
-        this.retryLater(this.scanTrigger)
-      }
-      if (full) this.lastFullScanAt = Date.now()
-      this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
-      if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
-    } catch (err) {
-      if (!(err instanceof FolderStoppedError)) throw err // (the guard stopped the folder and said why)
+        ignore: this.ignore,
+        diskLock: this.diskLock,
+        errors: this.errors,
+        reinstalling: this.reinstalling,
+        addTombstones: changes => this.guard.addTombstones(changes),
+        invalidatePlan: () => this.invalidatePlan(),
+        retryLater: paths => {
+          if (paths === undefined) this.scanRequests.requestFull()
+          else this.scanRequests.add(paths)
+          this.retries.request(this.scanTrigger)
+        },
+        onEvent: e => this.c.onEvent?.(e),
+        signal: this.abort.signal
+      }, this.scanRequests.take())
+      if (full === true) this.lastFullScanAt = Date.now()
     } finally {
       this.scanning = false
     }
@@ -387,28 +311,14 @@ export class FolderSync {
   /** `ferry revert` of held deletes: the files come back (from local blocks or peers). */
   async revertHeldDeletes (): Promise<RevertResult> {
     this.assertRunning()
-    const held = this.guard.deletes.takeHeld()
-    const records = held.map(c => this.c.store.own(c.path)).filter((r): r is FileRecord => r !== undefined && !r.deleted)
-    for (const r of records) this.reinstalling.add(r.path)
     try {
-      const result = await this.applyOutsideLoop(async c => await reinstallRecords(records, c, this.abort.signal))
-      this.c.log('%s: %d held deletes reverted, %d failed', this.c.folder, result.reverted.length, result.failed.length)
-      return result
+      return await reinstallHeldDeletes({ folder: this.c.folder, store: this.c.store, log: this.c.log, deletes: this.guard.deletes, reinstalling: this.reinstalling, applyOutsideLoop: async job => await this.applyOutsideLoop(job), signal: this.abort.signal })
     } finally {
-      for (const r of records) this.reinstalling.delete(r.path)
       this.requestScan()
     }
   }
 
   get hasHeldDeletes (): boolean { return this.guard.deletes.held.size > 0 }
-
-  private retryLater (trigger: Trigger): void {
-    if (this.retryTimers.has(trigger)) return
-    this.retryTimers.set(trigger, setTimeout(() => {
-      this.retryTimers.delete(trigger)
-      trigger.request()
-    }, DEFAULT_RETRY_DELAY_MS))
-  }
 
   /** The planner's actions for the whole folder; only paths that changed are decided again. */
   currentPlan (): Action[] {
@@ -417,124 +327,36 @@ export class FolderSync {
 
   /** The trash changed (the applier or a restore put something there, or the sweep removed some). */
   refreshTrash (): void {
-    this.trashIndex.refresh().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
+    this.c.trash.changed().catch(err => { this.c.log.error('%s: indexing the trash: %s', this.c.folder, (err as Error).message) })
   }
 
-  /** Brings back a version of a file as a new version of ours (src/history/restore.ts). */
-  async restore (req: RestoreRequest, catalog: Pick<VersionCatalogComponents, 'members' | 'remoteHistory'>): Promise<RestoreResult> {
-    this.assertRunning()
-    this.refreshTrash()
-    return await restoreVersion({
-      folder: this.c.folder,
-      root: this.c.root,
-      store: this.c.store,
-      ...catalog,
-      diskLock: this.diskLock,
-      ignore: this.ignore,
-      fetchBlocks: this.c.fetchBlocks,
-      scanPaths: paths => {
-        for (const p of paths) this.watchedPaths.add(p)
-        this.scanTrigger.request()
-      },
-      log: this.c.log
-    }, req, this.abort.signal)
+  /** the scanner looks at these paths now */
+  scanPaths (paths: Iterable<string>): void {
+    this.scanRequests.add(paths)
+    this.scanTrigger.request()
   }
 
-  /** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
-  private isIgnored (path: string): boolean {
-    if (!this.ignore.active) return false
-    const isDir = this.c.store.own(path)?.type === 'dir' || this.c.store.remoteOf(path).some(r => r.type === 'dir')
-    return this.ignore.ignores(path, isDir)
-  }
+  /** aborted when the folder stops syncing */
+  get signal (): AbortSignal { return this.abort.signal }
 
+  /** One pass of the sync loop: the plan's actions (those not waiting for a retry) applied. */
   private async syncOnce (): Promise<void> {
     if (this.guard.stopped !== undefined) return
     this.syncing = true
     try {
-      let actions = this.currentPlan()
-      if (actions.length === 0) {
-        await this.cleanTemp()
+      const plan = this.currentPlan()
+      if (plan.length === 0) {
+        await this.executor.cleanTemp()
         return
       }
-      // new ignore rules from a peer apply before anything else is installed under the old ones
-      // (unless that failed last time: the rules file must not hold up the folder)
-      const rules = actions.find(a => a.path === IGNORE_FILE)
-      const rulesFirst = rules !== undefined && actions.length > 1 && !this.rulesFirstFailed
-      if (rulesFirst) {
-        actions = [rules]
-        this.syncTrigger.request()
-      }
-      // actions that failed lately wait their turn (retry-backoff.ts)
       const now = Date.now()
-      if (actions.some(a => !this.backoff.ready(a.path, now))) {
-        actions = actions.filter(a => this.backoff.ready(a.path, now))
+      const { actions, rules, rulesFirst, deferred } = choosePass(plan, { rulesFirstFailed: this.rulesFirstFailed, ready: p => this.backoff.ready(p, now) })
+      if (rulesFirst) this.syncTrigger.request()
+      if (deferred) {
         this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
         if (actions.length === 0) return
       }
-      // the record each decision was made against; if it moves on, the action is stale
-      const bases = new Map(actions.map(a => [a.path, this.c.store.own(a.path)?.seq ?? 0]))
-      // files this pass deletes, by content: a fetch of the same content is a rename
-      const renameSources = new Map<string, Array<{ path: string, base: number }>>()
-      for (const a of actions) {
-        const own = this.c.store.own(a.path)
-        if (a.kind !== 'delete' || own === undefined || own.deleted || own.type !== 'file' || own.size === 0) continue
-        const key = contentKey(own)
-        renameSources.set(key, [...(renameSources.get(key) ?? []), { path: a.path, base: own.seq }])
-      }
-      const applier: ApplierComponents = {
-        ...this.applier,
-        claimRenameSource: record => renameSources.get(contentKey(record))?.shift(),
-        // reported when the copy is made: installing the winner may still fail and be retried
-        onConflictCopy: (path, conflictPath, local) => {
-          const a = actions.find(x => x.path === path)
-          const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
-          this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
-        }
-      }
-      let failed = false
-      let stale = false
-      // phases keep the planner's order: dirs, content, deletions (deletions one by one, deep first)
-      const phases: Action[][] = []
-      for (const a of actions) {
-        const last = phases.at(-1)
-        if (last !== undefined && last[0]!.kind === a.kind && a.kind !== 'delete' && a.kind !== 'mkdir' && a.kind !== 'dir-over-file') last.push(a)
-        else phases.push([a])
-      }
-      for (const phase of phases) {
-        const phaseStarted = Date.now()
-        this.c.log('%s: %d x %s', this.c.folder, phase.length, phase[0]!.kind)
-        const small = (a: Action): boolean => a.kind === 'fetch' && a.record.size <= SMALL_FILE_BYTES
-        await runLimitedBySize(phase, small, { small: DEFAULT_SMALL_FILE_CONCURRENCY, other: DEFAULT_APPLY_CONCURRENCY }, async a => {
-          try {
-            const base = bases.get(a.path) ?? 0
-            await applyAction(a, applier, base, this.abort.signal)
-            this.errors.applied(a.path)
-            this.backoff.clear(a.path)
-            this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
-          } catch (err) {
-            if (this.abort.signal.aborted) throw err
-            if (err instanceof StalePlanError) { stale = true; return }
-            if (err instanceof FolderStoppedError) return // nothing is applied until the root is back
-            failed = true
-            const delay = this.backoff.failed(a.path, err instanceof BlocksUnavailableError)
-            // per-path error: report `a.path` with (err as FerryError).code (ERR_FERRY_UNSAFE_PATH,
-            // ERR_FERRY_NOT_A_DIRECTORY...) in folders[].errors; cleared by the backoff.clear above
-            if (err instanceof UnsafePathError) this.c.log.error('%s: %s %s refused: %s (retry in %d s)', this.c.folder, a.kind, a.path, err.message, delay / 1000)
-            if (err instanceof LocalChangeError) this.scanTrigger.request()
-            else if (!(err instanceof BlocksUnavailableError)) {
-              if (err instanceof DirNotEmptyError) this.scanTrigger.request() // new entries inside: recorded, decided again
-              this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
-              this.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
-            }
-            this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
-          } finally {
-            // decide again next time, whatever happened (a conflict copy also changes what holds its name)
-            this.plan.markDirty(a.path)
-            if ((a.kind === 'conflict' || a.kind === 'dir-over-file') && a.conflictPath !== undefined) this.plan.markDirty(a.conflictPath)
-          }
-        })
-        if (phase.length > 1) this.c.log('%s: %d x %s took %d ms', this.c.folder, phase.length, phase[0]!.kind, Date.now() - phaseStarted)
-      }
+      const { failed, stale } = await this.executor.run(actions, this.abort.signal)
       if (stale) this.syncTrigger.request()
       if (failed) this.backoff.wakeWhenDue(() => { this.syncTrigger.request() })
       // replacements and deletes keep the old files in the trash
@@ -549,30 +371,16 @@ export class FolderSync {
     }
   }
 
-  /** With nothing to do, no temp file is anyone's progress any more: remove them all. */
-  private async cleanTemp (): Promise<void> {
-    await sweepTempArea(this.c.root, () => this.outsideInstalls > 0)
-  }
-
   /**
    * Verifies and stores records a peer sent. A bad signature or malformed record throws (the
    * caller cuts the peer off); records of devices that may not change this folder are dropped.
    */
   async receiveRecords (pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<number> {
-    const checks: Array<Promise<SignedRecord>> = []
-    for (const [bytes, signature] of pairs) {
-      // cheap checks first: only records that would be kept are worth a signature check
-      const record = decodeRecord(bytes)
-      if (record.folder !== this.c.folder) continue
-      if (record.device === this.c.store.self || !this.c.acceptsChangesFrom(record.device)) continue
-      // verified on the thread pool, all of the batch at once; any failure rejects the batch
-      checks.push(openSignedRecord(bytes, signature, record))
-    }
-    return await this.c.store.acceptRemote(await Promise.all(checks))
+    return await this.c.store.acceptRemote(await openRemoteRecords(pairs, { folder: this.c.folder, self: this.c.store.self, acceptsChangesFrom: this.c.acceptsChangesFrom }))
   }
 
   transfers (): TransferStatus[] {
-    return this.progress.list()
+    return this.executor.progress.list()
   }
 
   /** Cheap enough to poll: nothing is sorted, and the state hash is kept up to date per path. */
@@ -583,6 +391,6 @@ export class FolderSync {
     const busy = this.scanning || this.syncing || this.scanTrigger.pending || this.syncTrigger.pending || this.guard.busy
     const inSync = this.plan.size === 0 && !busy && stopped === undefined && held === undefined
     const { localFiles, localBytes } = this.plan.summary
-    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.plan.summary.hash(), localFiles, localBytes, transfers: this.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }), ...(this.lastFullScanAt === undefined ? {} : { lastFullScanAt: this.lastFullScanAt }) }
+    return { id: this.c.folder, path: this.c.root, inSync, needFiles, needBytes, scanning: this.scanning, stateHash: this.plan.summary.hash(), localFiles, localBytes, transfers: this.executor.progress.list(), errors: this.errors.list(), errorCount: this.errors.count, ...(stopped === undefined ? {} : { stopped }), ...(held === undefined ? {} : { heldDeletes: held }), ...(this.lastFullScanAt === undefined ? {} : { lastFullScanAt: this.lastFullScanAt }) }
   }
 }

@@ -100,7 +100,7 @@ export class LocalFiles {
 }
 
 /** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
-export async function readLocalBlock (c: { root: string, store: FolderStore }, cid: CID, size: number, files?: LocalFiles): Promise<Uint8Array | undefined> {
+export async function readLocalBlock (c: { root: string, store: Pick<FolderStore, 'blockLocations'> }, cid: CID, size: number, files?: LocalFiles): Promise<Uint8Array | undefined> {
   const own = files ?? new LocalFiles(c.root)
   try {
     for (const loc of c.store.blockLocations(cid)) {

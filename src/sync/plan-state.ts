@@ -1,4 +1,5 @@
 import type { FileRecord } from '../model/file-record.ts'
+import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { parentPath } from '../model/paths.ts'
 import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
 import { PathTree } from './path-tree.ts'
@@ -101,4 +102,11 @@ export class PlanState {
     this.dirty.clear()
     this.sorted = undefined
   }
+}
+
+/** Ignored paths are left alone both ways: a peer's version of one is not applied here. */
+export function ignoresRecordPath (ignore: Pick<IgnoreRules, 'active' | 'ignores'>, records: { own: (path: string) => FileRecord | undefined, remoteOf: (path: string) => FileRecord[] }, path: string): boolean {
+  if (!ignore.active) return false
+  const isDir = records.own(path)?.type === 'dir' || records.remoteOf(path).some(r => r.type === 'dir')
+  return ignore.ignores(path, isDir)
 }

@@ -1,10 +1,12 @@
-import { rmdir, unlink } from 'node:fs/promises'
-import { applyAction, diskMatchesOwn, LocalChangeError, StalePlanError, type ApplierComponents } from './file-applier.ts'
+import type { Logger } from '@libp2p/logger'
+import type { FolderStore } from '../store/folder-store.ts'
+import { applyAction, removeUnshared } from './file-applier.ts'
+import { StalePlanError, type ApplierComponents } from './applier-components.ts'
+import type { DeleteGuard } from './delete-guard.ts'
 import { sortActions, type Action } from './planner.ts'
 import type { LocalChangeEntry } from './local-changes.ts'
 import type { FileRecord } from '../model/file-record.ts'
 import { statOwnPath } from './disk-state.ts'
-import { safeJoin } from './safe-path.ts'
 
 export interface RevertResult {
   reverted: string[]
@@ -40,20 +42,6 @@ export async function revertLocalChanges (changes: readonly LocalChangeEntry[], 
   return result
 }
 
-/** Deletes a path nobody else has (a new version of ours: a tombstone, bumping our counter). */
-async function removeUnshared (path: string, c: ApplierComponents, base: number): Promise<void> {
-  await c.diskLock.run(async () => {
-    const own = c.store.own(path)
-    if ((own?.seq ?? 0) !== base || own === undefined) throw new StalePlanError(path)
-    if (!(await diskMatchesOwn(c, path))) throw new LocalChangeError(path)
-    const abs = safeJoin(c.root, path, { leaf: 'any' })
-    const st = await statOwnPath(c.root, path)
-    if (st?.isDirectory() === true) await rmdir(abs)
-    else if (st !== undefined) await unlink(abs)
-    await c.store.commitLocal([{ path, type: own.type, size: 0, mode: own.mode, mtimeMs: Date.now(), deleted: true, blocks: [], meta: null, base }])
-  })
-}
-
 /**
  * Puts our own versions of `records` back on disk (`ferry revert` of deletes mass-delete
  * protection held): their content comes from local blocks or from peers that hold it, no new
@@ -73,4 +61,30 @@ export async function reinstallRecords (records: readonly FileRecord[], c: Appli
     }
   }
   return result
+}
+
+export interface HeldDeletesComponents {
+  folder: string
+  store: FolderStore
+  log: Logger
+  deletes: DeleteGuard
+  /** paths being brought back: a scan meanwhile does not tombstone them again */
+  reinstalling: Set<string>
+  /** runs the job with the folder's applier, outside its sync loop */
+  applyOutsideLoop: <T>(job: (c: ApplierComponents) => Promise<T>) => Promise<T>
+  signal: AbortSignal
+}
+
+/** `ferry revert` of the deletes mass-delete protection holds: our versions of them come back. */
+export async function reinstallHeldDeletes (c: HeldDeletesComponents): Promise<RevertResult> {
+  const held = c.deletes.takeHeld()
+  const records = held.map(ch => c.store.own(ch.path)).filter((r): r is FileRecord => r !== undefined && !r.deleted)
+  for (const r of records) c.reinstalling.add(r.path)
+  try {
+    const result = await c.applyOutsideLoop(async a => await reinstallRecords(records, a, c.signal))
+    c.log('%s: %d held deletes reverted, %d failed', c.folder, result.reverted.length, result.failed.length)
+    return result
+  } finally {
+    for (const r of records) c.reinstalling.delete(r.path)
+  }
 }

@@ -2,9 +2,9 @@ import { copyFile, constants, rename, rm } from 'node:fs/promises'
 import { relative } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { metaOf, sameMeta } from '../scanner/scan-folder.ts'
+import { metaOf, sameMeta } from '../model/file-meta.ts'
 import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
-import type { ApplierComponents } from './file-applier.ts'
+import type { ApplierComponents } from './applier-components.ts'
 import { safeJoin, safeMkdirParent } from './safe-path.ts'
 
 // A download's temp file can start as one of our own files instead of empty: the source of a
@@ -20,7 +20,7 @@ import { safeJoin, safeMkdirParent } from './safe-path.ts'
  * ~1 s). Blocks not known so are verified like any resumed temp file's; its own delete then
  * finds nothing left to remove.
  */
-export async function adoptRenameSource (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number> | undefined> {
+export async function adoptRenameSource (record: FileRecord, tmp: string, c: Pick<ApplierComponents, 'root' | 'store' | 'diskLock' | 'claimRenameSource'>): Promise<Set<number> | undefined> {
   const source = c.claimRenameSource?.(record)
   if (source === undefined) return undefined
   return await c.diskLock.run(async () => {
@@ -66,7 +66,7 @@ const CLONE_MIN_SHARE = 0.5
  * are written. The copy's blocks are verified like any resumed temp file's; a copy made while
  * the file changed is thrown away.
  */
-export async function cloneOwnVersion (record: FileRecord, tmp: string, c: ApplierComponents): Promise<Set<number>> {
+export async function cloneOwnVersion (record: FileRecord, tmp: string, c: Pick<ApplierComponents, 'root' | 'store'>): Promise<Set<number>> {
   const none = new Set<number>()
   const own = c.store.own(record.path)
   if (own === undefined || own.deleted || own.type !== 'file' || own.size === 0) return none
