@@ -21,7 +21,8 @@ import { LocalBlockSource } from './block-source.ts'
 import { Trigger } from './trigger.ts'
 import { runLimitedBySize } from './run-limited.ts'
 import { FolderStoppedError, GuardedLock, type FolderStopped } from './folder-health.ts'
-import { FolderGuard, type FolderSettings, type GuardEvent, type HeldDeletes } from './folder-guard.ts'
+import { FolderGuard, type FolderSettings, type HeldDeletes } from './folder-guard.ts'
+import type { FolderEvent } from '../events/event-catalog.ts'
 import { reinstallRecords, type RevertResult } from './revert.ts'
 import { ferryCode, PathErrors, type PathError } from './path-errors.ts'
 import { FreeSpace } from './free-space.ts'
@@ -37,7 +38,7 @@ export interface FolderSyncComponents {
   /** true when records signed by `device` may change this folder (owner / read-write members) */
   acceptsChangesFrom: (device: string) => boolean
   fetchBlocks: (record: FileRecord, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<void>
-  /** something happened worth a line in the daemon's log */
+  /** where the folder emits what happens (scans, applied files, conflicts, path errors, health) */
   onEvent?: (e: FolderEvent) => void
   /** the folder's settings in config.json (read each time: a reload applies them) */
   settings?: () => FolderSettings
@@ -45,17 +46,8 @@ export interface FolderSyncComponents {
   recordFsid?: (fsid: string) => Promise<void>
 }
 
-export type FolderEvent =
-  | { type: 'scanned', folder: string, changed: number, files: number, ms: number }
-  | { type: 'applied', folder: string, action: Action['kind'], path: string }
-  | { type: 'failed', folder: string, path: string, error: string }
-  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath` */
-  | { type: 'conflict', folder: string, path: string, conflictPath: string, winner: string, kept: string }
-  /** stopped / resumed (folder health) and held / confirmed deletes (mass-delete protection) */
-  | GuardEvent
-  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
-  | { type: 'path-error', folder: string, path: string, code: string, reason: string }
-  | { type: 'path-error-cleared', folder: string, path: string }
+/** what a folder reports (src/events/event-catalog.ts) */
+export type { FolderEvent }
 
 export interface FolderStatus {
   id: string
@@ -169,8 +161,8 @@ export class FolderSync {
     this.progress = new TransferProgress(components.folder)
     this.trashIndex = new TrashIndex(components.root, components.store)
     this.errors = new PathErrors({
-      onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
-      onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
+      onError: e => components.onEvent?.({ type: 'file.error', detail: { folder: components.folder, path: e.path, code: e.code, reason: e.reason } }),
+      onCleared: path => components.onEvent?.({ type: 'file.error.cleared', detail: { folder: components.folder, path } })
     })
     const base = { root: components.root, store: components.store, diskLock: this.diskLock, fetchBlocks: components.fetchBlocks, log: components.log, space: new FreeSpace(components.root) }
     this.applier = { ...base, installs: new InstallQueue(base), progress: this.progress }
@@ -362,7 +354,7 @@ export class FolderSync {
       }
       if (full) this.lastFullScanAt = Date.now()
       this.c.log('%s: %s scan: %d files, %d changed, %d unstable', this.c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
-      if (result.changed > 0) this.c.onEvent?.({ type: 'scanned', folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
+      if (result.changed > 0) this.c.onEvent?.({ type: 'folder.scanned', detail: { folder: this.c.folder, changed: result.changed, files: result.files, ms: Date.now() - started } })
     } catch (err) {
       if (!(err instanceof FolderStoppedError)) throw err // (the guard stopped the folder and said why)
     } finally {
@@ -488,7 +480,7 @@ export class FolderSync {
         onConflictCopy: (path, conflictPath, local) => {
           const a = actions.find(x => x.path === path)
           const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
-          this.c.onEvent?.({ type: 'conflict', folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy })
+          this.c.onEvent?.({ type: 'conflict', detail: { folder: this.c.folder, path, conflictPath, winner, kept: local.modifiedBy } })
         }
       }
       let failed = false
@@ -510,7 +502,7 @@ export class FolderSync {
             await applyAction(a, applier, base, this.abort.signal)
             this.errors.applied(a.path)
             this.backoff.clear(a.path)
-            this.c.onEvent?.({ type: 'applied', folder: this.c.folder, action: a.kind, path: a.path })
+            this.c.onEvent?.({ type: 'file.applied', detail: { folder: this.c.folder, action: a.kind, path: a.path } })
           } catch (err) {
             if (this.abort.signal.aborted) throw err
             if (err instanceof StalePlanError) { stale = true; return }
@@ -523,7 +515,7 @@ export class FolderSync {
             if (err instanceof LocalChangeError) this.scanTrigger.request()
             else if (!(err instanceof BlocksUnavailableError)) {
               if (err instanceof DirNotEmptyError) this.scanTrigger.request() // new entries inside: recorded, decided again
-              this.c.onEvent?.({ type: 'failed', folder: this.c.folder, path: a.path, error: (err as Error).message })
+              this.c.onEvent?.({ type: 'file.failed', detail: { folder: this.c.folder, path: a.path, error: (err as Error).message } })
               this.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
             }
             this.c.log('%s: %s %s failed: %s', this.c.folder, a.kind, a.path, (err as Error).message)
