@@ -16,6 +16,7 @@ import { verifyRelay, type VerifyReport } from './store/verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './store/garbage-collector.ts'
 import { RelayMetrics } from './relay-metrics.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
+import { NodeEvents } from '../src/events/node-events.ts'
 
 export interface RelayOptions {
   home: string
@@ -25,7 +26,8 @@ export interface RelayOptions {
   metricsListen?: MetricsListen
   /** add the process's own metrics (`process_*`, `nodejs_*`): one relay per process */
   processMetrics?: boolean
-  print: (line: string) => void
+  /** where the relay emits what happens (src/events/event-catalog.ts); default: a new one */
+  events?: NodeEvents
 }
 
 export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
@@ -78,9 +80,12 @@ export class RelayNode {
   private uploadRecordBytes = 0
   private readonly metrics: RelayMetrics
   private readonly metricsServer?: MetricsServer
+  /** everything the relay reports (the CLI prints it) */
+  readonly nodeEvents: NodeEvents
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
+    this.nodeEvents = opts.events ?? new NodeEvents()
     this.key = key
     this.self = deviceIdOf(key)
     this.config = config
@@ -134,22 +139,22 @@ export class RelayNode {
       isTrusted: peer => this.membership.isTrusted(peer),
       store: this.store,
       readBlock: async cid => this.metrics.served(await this.store.blocks.get(cid, bad => {
-        this.opts.print(`block ${bad.toString()} is damaged on disk; quarantined, devices will upload it again`)
+        this.nodeEvents.emit({ type: 'relay.block.quarantined', detail: { cid: bad.toString() } })
         void this.store.blocks.quarantine(bad)
       })),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       recordFrameBytes: bytes => { this.uploadRecordBytes += bytes }
     }))
-    node.addEventListener('peer:connect', e => { this.opts.print(`peer connected: ${this.nameOf(e.detail.toString())}`) })
-    node.addEventListener('peer:disconnect', e => { this.opts.print(`peer disconnected: ${this.nameOf(e.detail.toString())}`) })
+    node.addEventListener('peer:connect', e => { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(e.detail.toString()) }) })
+    node.addEventListener('peer:disconnect', e => { this.nodeEvents.emit({ type: 'peer.disconnected', detail: this.peerOf(e.detail.toString()) }) })
     await node.start()
-    for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
-    this.opts.print(`relay id ${this.self}`)
-    this.opts.print(`${this.store.list().length} folder(s), history kept ${this.retentionDays()} day(s)`)
+    for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
+    this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'relay', id: this.self } })
+    this.nodeEvents.emit({ type: 'relay.opened', detail: { folders: this.store.list().length, retentionDays: this.retentionDays() } })
     this.gc.start()
     if (this.metricsServer !== undefined) {
       try {
-        this.opts.print(`metrics on ${await this.metricsServer.start()}`)
+        this.nodeEvents.emit({ type: 'metrics.listening', detail: { url: await this.metricsServer.start() } })
       } catch (err) {
         await this.stop().catch(() => {})
         throw err
@@ -157,13 +162,14 @@ export class RelayNode {
     }
   }
 
-  private nameOf (peer: string): string {
+  private peerOf (peer: string): { device: string, name?: string } {
     const name = this.config.devices[peer]?.name
-    return name === undefined ? peer : `${name} (${peer})`
+    return name === undefined ? { device: peer } : { device: peer, name }
   }
 
   private hangUp (peer: string, reason: Error): void {
-    this.opts.print(`cutting off ${peer}: ${reason.message}`)
+    // by id only (not by name, as a device does)
+    this.nodeEvents.emit({ type: 'peer.cut-off', detail: { device: peer, reason: reason.message } })
     void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 

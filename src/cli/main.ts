@@ -14,6 +14,8 @@ import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from '
 import { relayVerifyCommand } from './relay-commands.ts'
 import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
+import { printNodeEvents } from './daemon-output.ts'
+import { NodeEvents } from '../events/node-events.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { formatEvent } from './format-event.ts'
 import { printable, printableText } from './printable.ts'
@@ -268,13 +270,15 @@ async function startRelay (home: string, listen: string[] | undefined, retention
   reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
   flushCompileCache()
+  const events = new NodeEvents()
+  printNodeEvents(events, { print: out, update: () => {} })
   const relay = await RelayNode.open({
     home,
     ...(listen === undefined ? {} : { listen }),
     ...(retentionDays === undefined ? {} : { retentionDays }),
     ...(metricsListen === undefined ? {} : { metricsListen }),
     processMetrics: true,
-    print: line => out(`${stamp()} ${printable(line)}`)
+    events
   })
   await relay.start()
   out(`${stamp()} ferry relay running; stop with Ctrl-C`)
@@ -292,6 +296,8 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
   // the daemon's modules are in the compile cache now, not only at exit: the next start needs no type stripping
   flushCompileCache()
   const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
+  const events = new NodeEvents()
+  printNodeEvents(events, view)
   const daemon = await Daemon.open({
     home,
     ...(listen === undefined ? {} : { listen }),
@@ -300,8 +306,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     processMetrics: true,
     // how often every folder is walked in full (default 60 s); for tests and tuning
     ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
-    print: line => view.print(`${stamp()} ${printable(line)}`),
-    onProgress: transfers => view.update(transfers)
+    events
   })
   await daemon.start()
   out(`${stamp()} ferry running; stop with Ctrl-C`)

@@ -6,10 +6,9 @@ import type { PrivateKey } from '@libp2p/interface'
 import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore } from '../store/folder-store.ts'
-import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
+import { FolderSync, type FolderStatus } from '../sync/folder-sync.ts'
 import { FolderTrash } from '../history/folder-trash.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
-import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
@@ -28,11 +27,14 @@ import { DaemonMetrics } from '../metrics/daemon-metrics.ts'
 import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
+import { NodeEvents } from '../events/node-events.ts'
+import { publishPublicEvents } from '../events/public-events.ts'
+import { logFolderEvents } from '../events/event-log.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
 import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
 import { Membership } from './membership.ts'
 import { historyRoutes } from './history-routes.ts'
-import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
+import { folderGuardRoutes } from './folder-guard-routes.ts'
 import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
 import { folderSublevel } from '../store/open-offline.ts'
 import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
@@ -50,10 +52,11 @@ export interface DaemonOptions {
   home: string
   listen?: string[]
   mdns?: boolean
-  /** human-readable log lines (the CLI prints them) */
-  print: (line: string) => void
-  /** called every second with the files being received (empty when none) */
-  onProgress?: (transfers: TransferStatus[]) => void
+  /**
+   * where the daemon emits what happens (src/events/event-catalog.ts), transfer snapshots every
+   * second included; subscribe before `open` to see config entries skipped; default: a new one
+   */
+  events?: NodeEvents
   rescanIntervalMs?: number
   /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
   apiPort?: number
@@ -84,8 +87,6 @@ export type { IndexTraffic }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const DIAL_TIMEOUT_MS = 10_000
-/** one line per config entry skipped; more are counted */
-const MAX_SKIPPED_LINES = 20
 const PROGRESS_INTERVAL_MS = 1_000
 
 /**
@@ -110,6 +111,8 @@ export class Daemon {
   private readonly dialer: DeviceDialer
   private readonly control: ControlServer
   private readonly api: HttpApi
+  /** everything the daemon and its folders report (the CLI prints it, `GET /events` streams the public part) */
+  readonly nodeEvents: NodeEvents
   /** what `GET /events` streams */
   readonly events = new EventBus()
   /** what `GET /metrics` serves (src/metrics/daemon-metrics.ts) */
@@ -131,6 +134,9 @@ export class Daemon {
     this.key = key
     this.self = deviceIdOf(key)
     this.config = config
+    this.nodeEvents = opts.events ?? new NodeEvents()
+    publishPublicEvents(this.nodeEvents, this.events)
+    logFolderEvents(this.nodeEvents, this.log)
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
     this.dialer = new DeviceDialer({
@@ -177,9 +183,8 @@ export class Daemon {
       home: opts.home,
       self: this.self,
       listenAddrs: () => this.requireNode().getMultiaddrs().map(m => m.toString()),
-      events: this.events,
+      events: this.nodeEvents,
       reload: async () => { await this.reload() },
-      print: line => this.opts.print(line),
       log: logger('ferry:join:server')
     })
     this.readOnly = new ReadOnlyFolders({
@@ -205,6 +210,7 @@ export class Daemon {
     this.control = new ControlServer(opts.home, routes)
     const eventStreams = new EventStreams(this.events)
     this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
+    this.nodeEvents.on('file.applied', d => { this.metrics.fileApplied(d.folder, d.action) })
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': eventStreams.route, 'GET /metrics': metricsRoute(async () => await this.metrics.scrape()) } })
   }
 
@@ -279,8 +285,7 @@ export class Daemon {
         setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
         return
       }
-      this.opts.print(`peer connected: ${this.nameOf(peer)}`)
-      this.events.publish({ type: 'peer.connected', device: peer, ...this.nameField(peer) })
+      this.nodeEvents.emit({ type: 'peer.connected', detail: { device: peer, ...this.nameField(peer) } })
       this.subscriptions.ensure(peer)
       this.replicas.peerConnected(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
@@ -289,18 +294,17 @@ export class Daemon {
       const peer = e.detail.toString()
       this.dialer.disconnected(peer)
       if (!this.membership.isTrusted(peer)) return
-      this.opts.print(`peer disconnected: ${this.nameOf(peer)}`)
-      this.events.publish({ type: 'peer.disconnected', device: peer, ...this.nameField(peer) })
+      this.nodeEvents.emit({ type: 'peer.disconnected', detail: { device: peer, ...this.nameField(peer) } })
     })
     node.addEventListener('peer:discovery', e => {
       const peer = e.detail.id.toString()
       if (this.membership.isTrusted(peer) && !this.isConnected(peer)) void this.dialer.dial(peer)
     })
     await node.start()
-    for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
-    this.opts.print(`device id ${this.self}`)
+    for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
+    this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'device', id: this.self } })
     await this.startFolders()
-    this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
+    this.nodeEvents.emit({ type: 'api.listening', detail: { port: this.api.port, infoFile: join(this.opts.home, 'api.json') } })
     this.retention.start()
     this.replicas.update()
     // peers that connected while the folders were starting found none to subscribe to
@@ -310,19 +314,15 @@ export class Daemon {
       this.replicas.peerConnected(peer)
     }
     this.dialTimer = setInterval(() => this.dialer.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
-    const onProgress = this.opts.onProgress
     this.progressTimer = setInterval(() => {
-      const transfers = this.transfers()
-      onProgress?.(transfers)
-      for (const t of transfers) this.events.publish({ type: 'transfer.progress', folder: t.folder, path: t.path, sizeBytes: t.sizeBytes, doneBytes: t.doneBytes, bytesPerSecond: t.bytesPerSecond })
+      this.nodeEvents.emit({ type: 'transfer.snapshot', detail: { transfers: this.transfers() } })
     }, PROGRESS_INTERVAL_MS)
     this.dialer.dialAll()
   }
 
-  /** config entries that did not pass the checks: one line each, the daemon runs without them */
+  /** config entries that did not pass the checks: the daemon runs without them */
   private reportSkipped (skipped: readonly string[]): void {
-    for (const line of skipped.slice(0, MAX_SKIPPED_LINES)) this.opts.print(`config: skipped ${line}`)
-    if (skipped.length > MAX_SKIPPED_LINES) this.opts.print(`config: skipped ${skipped.length - MAX_SKIPPED_LINES} more entries`)
+    if (skipped.length > 0) this.nodeEvents.emit({ type: 'config.skipped', detail: { entries: [...skipped] } })
   }
 
   private nameField (peer: string): { name?: string } {
@@ -330,17 +330,12 @@ export class Daemon {
     return name === undefined ? {} : { name }
   }
 
-  private nameOf (peer: string): string {
-    const name = this.config.devices[peer]?.name
-    return name === undefined ? peer : `${name} (${peer})`
-  }
-
   private async startFolders (): Promise<void> {
     for (const [id, fc] of Object.entries(this.config.folders)) {
       if (this.folders.has(id) || fc.paused === true) continue
       const store = new FolderStore({ db: folderSublevel(this.db, id), folder: id, self: this.self, key: this.key })
       await store.open()
-      this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
+      this.fileEventTrackers.set(id, trackFileEvents(store, this.nodeEvents))
       const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
       const sync = new FolderSync({
         folder: id,
@@ -356,13 +351,13 @@ export class Daemon {
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
         trash: new FolderTrash({ root: fc.path, store }),
-        onEvent: e => this.report(e),
+        onEvent: e => this.nodeEvents.emit(e),
         settings: () => this.config.folders[id] ?? {},
         recordFsid: async fsid => { await this.recordFsid(id, fsid) }
       })
       this.folders.set(id, sync)
       await sync.start(this.opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.opts.rescanIntervalMs })
-      this.opts.print(`folder ${id} at ${fc.path}`)
+      this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } })
     }
   }
 
@@ -377,25 +372,6 @@ export class Daemon {
     if (live !== undefined) live.fsid = fsid
   }
 
-  private report (e: FolderEvent): void {
-    switch (e.type) {
-      case 'stopped': case 'resumed': case 'deletes-held': case 'deletes-confirmed': reportGuardEvent(e, this.events, this.opts.print); break
-      case 'scanned': this.opts.print(`${e.folder}: scanned ${e.files} files, ${e.changed} changed (${e.ms} ms)`); break
-      case 'applied': this.metrics.fileApplied(e.folder, e.action); this.log('%s: %s %s', e.folder, e.action, e.path); break
-      // (printed once as a path error, below: a failure is retried with a growing delay)
-      case 'failed': this.log('%s: %s: %s', e.folder, e.path, e.error); break
-      case 'path-error':
-        this.opts.print(`${e.folder}: ${printablePath(e.path)}: ${e.reason} (${e.code})`)
-        this.events.publish({ type: 'file.error', folder: e.folder, path: e.path, code: e.code, reason: e.reason })
-        break
-      case 'path-error-cleared':
-        this.opts.print(`${e.folder}: ${printablePath(e.path)}: problem cleared`)
-        this.events.publish({ type: 'file.error.cleared', folder: e.folder, path: e.path })
-        break
-      case 'conflict': this.events.publish({ type: 'conflict', folder: e.folder, path: e.path, conflictPath: e.conflictPath, device: e.winner, keptFrom: e.kept }); break
-    }
-  }
-
   private isConnected (peer: string): boolean {
     return this.node !== undefined && this.node.getConnections(this.peerIds.of(peer)).some(c => c.status === 'open')
   }
@@ -407,12 +383,12 @@ export class Daemon {
       openStream: async relay => await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
       accepts: device => device === this.self || this.membership.acceptsChangesFrom(folder, device),
       hangUp: (relay, reason) => this.hangUp(relay, reason),
-      print: line => this.opts.print(line)
+      events: this.nodeEvents
     })
   }
 
   private hangUp (peer: string, reason: Error): void {
-    this.opts.print(`cutting off ${this.nameOf(peer)}: ${reason.message}`)
+    this.nodeEvents.emit({ type: 'peer.cut-off', detail: { device: peer, ...this.nameField(peer), reason: reason.message } })
     // peer ids here come from connections or the checked config; a bad one must still not throw
     try { void this.node?.hangUp(peerIdFromString(peer)).catch(() => {}) } catch {}
   }

@@ -1,7 +1,5 @@
 import type { Route, Routes } from '../api/router.ts'
-import type { EventBus } from '../events/event-bus.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
-import type { GuardEvent } from '../sync/folder-guard.ts'
 import type { RevertResult } from '../sync/revert.ts'
 import { FerryError } from '../errors.ts'
 
@@ -41,27 +39,5 @@ export function folderGuardRoutes (c: FolderGuardRoutesComponents): Routes {
       const more = await c.readOnlyRevert(req) as RevertResult
       return { folder: sync.folder, reverted: [...held.reverted, ...more.reverted], failed: [...held.failed, ...more.failed] }
     }
-  }
-}
-
-/** A folder's health and held deletes as events and log lines. */
-export function reportGuardEvent (e: GuardEvent, events: EventBus, print: (line: string) => void): void {
-  switch (e.type) {
-    case 'stopped':
-      print(`${e.folder}: STOPPED: ${e.reason}`)
-      events.publish({ type: 'folder.stopped', folder: e.folder, code: e.code, reason: e.reason })
-      break
-    case 'resumed':
-      print(`${e.folder}: resumed: its root is back`)
-      events.publish({ type: 'folder.resumed', folder: e.folder })
-      break
-    case 'deletes-held':
-      print(`${e.folder}: holding ${e.count} deletes (${e.reason}); nothing is deleted on other devices until \`ferry folder confirm-deletes ${e.folder}\`; \`ferry revert ${e.folder}\` brings the files back`)
-      events.publish({ type: 'deletes.held', folder: e.folder, count: e.count, paths: e.paths, reason: e.reason })
-      break
-    case 'deletes-confirmed':
-      print(`${e.folder}: ${e.count} held deletes confirmed`)
-      events.publish({ type: 'deletes.confirmed', folder: e.folder, count: e.count })
-      break
   }
 }

@@ -1,6 +1,8 @@
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import type { RecordReader } from '../store/record-log.ts'
-import type { EventBus, EventFields } from './event-bus.ts'
+import type { EventFields } from './event-bus.ts'
+import type { FileChangeEvent } from './event-catalog.ts'
+import type { EventSink } from './node-events.ts'
 
 /** a delete and an add of the same content this close together are reported as one rename */
 export const DEFAULT_RENAME_WINDOW_MS = 250
@@ -17,7 +19,7 @@ interface Change { event: FileChange, key: string | undefined }
  * delete and an add of the same content become `file.renamed` (on a receiving device the new
  * name is assembled before the old one is deleted, in separate commits). Returns a stop function.
  */
-export function trackFileEvents (store: RecordReader, bus: EventBus, options: { renameWindowMs?: number, maxDelayMs?: number } = {}): () => void {
+export function trackFileEvents (store: RecordReader, events: EventSink, options: { renameWindowMs?: number, maxDelayMs?: number } = {}): () => void {
   const windowMs = options.renameWindowMs ?? DEFAULT_RENAME_WINDOW_MS
   const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_EVENT_DELAY_MS
   // what each path held when last reported: its content key
@@ -33,7 +35,7 @@ export function trackFileEvents (store: RecordReader, bus: EventBus, options: { 
     maxTimer = undefined
     const changes = pending
     pending = []
-    for (const e of pairRenames(changes)) bus.publish(e)
+    for (const e of pairRenames(changes)) events.emit(fileEventOf(e))
   }
 
   const unsubscribe = store.onChange(paths => {
@@ -87,6 +89,13 @@ export function pairRenames (changes: readonly Change[]): EventFields[] {
     out[i] = { type: 'file.renamed', folder: to.folder, from: from.path, path: to.path, entry: 'file', size: to.size, device: to.device }
   })
   return out.filter((e): e is EventFields => e !== undefined)
+}
+
+/** the node event of a file change (pairRenames returns only file changes) */
+function fileEventOf (e: EventFields): FileChangeEvent {
+  if (e.type === 'file.renamed') return { type: e.type, detail: { folder: e.folder, from: e.from, path: e.path, entry: e.entry, size: e.size, device: e.device } }
+  if (e.type !== 'file.added' && e.type !== 'file.changed' && e.type !== 'file.deleted') throw new Error(`not a file change: ${e.type}`)
+  return { type: e.type, detail: { folder: e.folder, path: e.path, entry: e.entry, size: e.size, device: e.device } }
 }
 
 function isEmptyFile (key: string): boolean {

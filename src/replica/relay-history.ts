@@ -4,6 +4,7 @@ import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
 import { InvalidRecordError } from '../log/record-codec.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
+import type { EventSink } from '../events/node-events.ts'
 
 export interface RelayHistoryComponents {
   /** the folder's relays to ask (connected ones) */
@@ -13,7 +14,8 @@ export interface RelayHistoryComponents {
   accepts: (device: string) => boolean
   /** cuts off a relay that sent forged or misplaced records */
   hangUp: (relay: string, reason: Error) => void
-  print: (line: string) => void
+  /** where a failed question is reported */
+  events: EventSink
 }
 
 /**
@@ -29,7 +31,7 @@ export async function askRelaysForHistory (folder: string, path: string, c: Rela
       for (const s of records) if (c.accepts(s.record.device)) out.versions.push({ record: s.record, from: relay })
     } catch (err) {
       const e = toError(err)
-      c.print(`history of ${path} from relay ${relay} failed: ${e.message}`)
+      c.events.emit({ type: 'relay-history.failed', detail: { folder, path, relay, error: e.message } })
       if (e instanceof InvalidMessageError || e instanceof InvalidRecordError || e instanceof ForgedRecordError) c.hangUp(relay, e)
     }
   }))

@@ -1,7 +1,7 @@
 import type { Logger } from '@libp2p/logger'
 import { loadConfig, saveConfig, type Config } from '../config/config.ts'
 import { FerryError } from '../errors.ts'
-import type { EventBus } from '../events/event-bus.ts'
+import type { EventSink } from '../events/node-events.ts'
 import type { Routes } from '../api/router.ts'
 import type { JoinRequest, JoinRole } from '../../protocols/join/index.ts'
 import { Invitations, DEFAULT_INVITATION_TTL_MS } from './invitations.ts'
@@ -13,10 +13,10 @@ export interface SharingComponents {
   self: string
   /** this node's listen addresses (with or without /p2p/<self>) */
   listenAddrs: () => string[]
-  events: EventBus
+  /** where invitations made and joins accepted are emitted */
+  events: EventSink
   /** the config changed on disk: apply it (the daemon's reload) */
   reload: () => Promise<void>
-  print: (line: string) => void
   log: Logger
 }
 
@@ -71,7 +71,7 @@ export class SharingService {
     const addrs = [...new Set(this.c.listenAddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')))]
     const relay = relayOf(config)
     const code = encodePairingCode({ folder, device: this.c.self, addrs, ...(relay === undefined ? {} : { relay }), secret })
-    this.c.print(`invitation to ${folder} (${role}) made, valid until ${new Date(invitation.expiresAt).toISOString()}`)
+    this.c.events.emit({ type: 'invitation.created', detail: { folder, role, expiresAt: invitation.expiresAt } })
     return { code, folder, role, expiresAt: invitation.expiresAt }
   }
 
@@ -101,8 +101,7 @@ export class SharingService {
       folder.members[peer] = inv.role
       await saveConfig(this.c.home, config)
     })
-    this.c.print(`${peer} joined ${inv.folder} (${inv.role})`)
-    this.c.events.publish({ type: 'share.accepted', folder: inv.folder, device: peer, role: inv.role })
+    this.c.events.emit({ type: 'share.accepted', detail: { folder: inv.folder, device: peer, role: inv.role } })
     return inv.role
   }
 }

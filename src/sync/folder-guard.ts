@@ -4,6 +4,7 @@ import type { Logger } from '@libp2p/logger'
 import type { FolderStore, LocalChange } from '../store/folder-store.ts'
 import { adoptUnmarkedRoot, checkRoot, fsidOf, type FolderStop, type FolderStopped } from './folder-health.ts'
 import { DeleteGuard, deleteProtectionOf, type DeleteProtection } from './delete-guard.ts'
+import type { GuardEvent } from '../events/event-catalog.ts'
 
 /** how often the root is checked (while running, and while stopped to resume by itself) */
 export const HEALTH_POLL_MS = 2_000
@@ -17,11 +18,8 @@ export interface FolderSettings {
   deleteProtection?: Partial<DeleteProtection>
 }
 
-export type GuardEvent =
-  | { type: 'stopped', folder: string, code: string, reason: string }
-  | { type: 'resumed', folder: string }
-  | { type: 'deletes-held', folder: string, count: number, paths: string[], reason: string }
-  | { type: 'deletes-confirmed', folder: string, count: number }
+/** folder health and held deletes (src/events/event-catalog.ts) */
+export type { GuardEvent }
 
 export interface HeldDeletes { count: number, paths: string[], since: number, reason: string }
 
@@ -107,7 +105,7 @@ export class FolderGuard {
     const dropped = this.deletes.pending.size
     this.deletes.dropPending()
     this.c.log.error('%s: stopped: %s%s', this.c.folder, stop.reason, dropped > 0 ? ` (${dropped} deletes seen meanwhile are not recorded)` : '')
-    this.c.onEvent({ type: 'stopped', folder: this.c.folder, code: stop.code, reason: stop.reason })
+    this.c.onEvent({ type: 'folder.stopped', detail: { folder: this.c.folder, code: stop.code, reason: stop.reason } })
     this.c.onStopped()
   }
 
@@ -132,7 +130,7 @@ export class FolderGuard {
       }
       this.stopped = undefined
       this.c.log('%s: resumed: the root is back', this.c.folder)
-      this.c.onEvent({ type: 'resumed', folder: this.c.folder })
+      this.c.onEvent({ type: 'folder.resumed', detail: { folder: this.c.folder } })
       await this.c.onResumed()
     } catch (err) {
       this.c.log.error('%s: checking the root: %s', this.c.folder, (err as Error).message)
@@ -175,7 +173,7 @@ export class FolderGuard {
       if (held && this.deletes.held.size !== heldBefore) {
         const h = this.heldDeletes()!
         this.c.log.error('%s: holding %d deletes (%s): `ferry folder confirm-deletes %s` records them, `ferry revert %s` brings the files back', this.c.folder, h.count, h.reason, this.c.folder, this.c.folder)
-        this.c.onEvent({ type: 'deletes-held', folder: this.c.folder, count: h.count, paths: h.paths, reason: h.reason })
+        this.c.onEvent({ type: 'deletes.held', detail: { folder: this.c.folder, count: h.count, paths: h.paths, reason: h.reason } })
       }
       if (commit.length > 0) this.deletes.committed(await this.c.commit(commit))
     } catch (err) {
@@ -209,7 +207,7 @@ export class FolderGuard {
     const valid = await this.stillGone(held)
     const done = valid.length === 0 ? [] : await this.c.commit(valid)
     this.c.log('%s: %d held deletes confirmed', this.c.folder, done.length)
-    this.c.onEvent({ type: 'deletes-confirmed', folder: this.c.folder, count: done.length })
+    this.c.onEvent({ type: 'deletes.confirmed', detail: { folder: this.c.folder, count: done.length } })
     return done.length
   }
 }

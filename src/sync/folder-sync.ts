@@ -39,7 +39,7 @@ export interface FolderSyncComponents {
   fetchBlocks: FetchBlocks
   /** where the applier keeps the files it replaces or deletes (src/history implements it) */
   trash: Trash
-  /** something happened worth a line in the daemon's log */
+  /** where the folder emits what happens (scans, applied files, conflicts, path errors, health) */
   onEvent?: (e: FolderEvent) => void
   /** the folder's settings in config.json (read each time: a reload applies them) */
   settings?: () => FolderSettings
@@ -122,8 +122,8 @@ export class FolderSync {
     })
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.errors = new PathErrors({
-      onError: e => components.onEvent?.({ type: 'path-error', folder: components.folder, path: e.path, code: e.code, reason: e.reason }),
-      onCleared: path => components.onEvent?.({ type: 'path-error-cleared', folder: components.folder, path })
+      onError: e => components.onEvent?.({ type: 'file.error', detail: { folder: components.folder, path: e.path, code: e.code, reason: e.reason } }),
+      onCleared: path => components.onEvent?.({ type: 'file.error.cleared', detail: { folder: components.folder, path } })
     })
     this.executor = new ActionExecutor({
       folder: components.folder,

@@ -63,7 +63,7 @@ export async function runScanPass (c: ScanPassComponents, request: { full: boole
     c.errors.scanned(result.problems, result.looked)
     if (result.unstable.length > 0) c.retryLater(result.unstable)
     c.log('%s: %s scan: %d files, %d changed, %d unstable', c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
-    if (result.changed > 0) c.onEvent?.({ type: 'scanned', folder: c.folder, changed: result.changed, files: result.files, ms: Date.now() - started })
+    if (result.changed > 0) c.onEvent?.({ type: 'folder.scanned', detail: { folder: c.folder, changed: result.changed, files: result.files, ms: Date.now() - started } })
     return full
   } catch (err) {
     if (!(err instanceof FolderStoppedError)) throw err // (the guard stopped the folder and said why)

@@ -108,7 +108,7 @@ export async function runSyncPass (c: SyncPassComponents, actions: readonly Acti
     onConflictCopy: (path, conflictPath, local) => {
       const a = actions.find(x => x.path === path)
       const winner = a !== undefined && 'record' in a ? a.record.modifiedBy : ''
-      c.onEvent?.({ type: 'conflict', folder: c.folder, path, conflictPath, winner, kept: local.modifiedBy })
+      c.onEvent?.({ type: 'conflict', detail: { folder: c.folder, path, conflictPath, winner, kept: local.modifiedBy } })
     }
   }
   const result: SyncPassResult = { failed: false, stale: false }
@@ -122,7 +122,7 @@ export async function runSyncPass (c: SyncPassComponents, actions: readonly Acti
         await applyAction(a, applier, base, c.signal)
         c.errors.applied(a.path)
         c.backoff.clear(a.path)
-        c.onEvent?.({ type: 'applied', folder: c.folder, action: a.kind, path: a.path })
+        c.onEvent?.({ type: 'file.applied', detail: { folder: c.folder, action: a.kind, path: a.path } })
       } catch (err) {
         if (c.signal.aborted) throw err
         if (err instanceof StalePlanError) { result.stale = true; return }
@@ -135,7 +135,7 @@ export async function runSyncPass (c: SyncPassComponents, actions: readonly Acti
         if (err instanceof LocalChangeError) c.requestScan()
         else if (!(err instanceof BlocksUnavailableError)) {
           if (err instanceof DirNotEmptyError) c.requestScan() // new entries inside: recorded, decided again
-          c.onEvent?.({ type: 'failed', folder: c.folder, path: a.path, error: (err as Error).message })
+          c.onEvent?.({ type: 'file.failed', detail: { folder: c.folder, path: a.path, error: (err as Error).message } })
           c.errors.applyFailed(a.path, ferryCode(err), `${a.kind} failed: ${(err as Error).message}`)
         }
         c.log('%s: %s %s failed: %s', c.folder, a.kind, a.path, (err as Error).message)

@@ -10,7 +10,7 @@ import { handleRoute, type Routes } from '../../src/api/router.ts'
 import { SharingService } from '../../src/sharing/sharing-service.ts'
 import { ReadOnlyFolders } from '../../src/sharing/read-only.ts'
 import { historyRoutes } from '../../src/daemon/history-routes.ts'
-import { EventBus } from '../../src/events/event-bus.ts'
+import { NodeEvents } from '../../src/events/node-events.ts'
 import { emptyConfig, saveConfig } from '../../src/config/config.ts'
 import { cborValue, mutate, params, report, tally, TIMEOUT_MS } from './fuzz-kit.ts'
 
@@ -27,7 +27,7 @@ let sharing: SharingService
 
 async function freshSharing (): Promise<void> {
   await rm(join(home, 'invitations.json'), { force: true })
-  sharing = new SharingService({ home, self: '12D3KooWGaSTcfHSkVV1GYYCYpFMhKpCNSd8fnGxoex66LbkQgYe', listenAddrs: () => ['/ip4/127.0.0.1/tcp/4001'], events: new EventBus(), reload: async () => {}, print: () => {}, log: logger('fuzz') })
+  sharing = new SharingService({ home, self: '12D3KooWGaSTcfHSkVV1GYYCYpFMhKpCNSd8fnGxoex66LbkQgYe', listenAddrs: () => ['/ip4/127.0.0.1/tcp/4001'], events: new NodeEvents(), reload: async () => {}, log: logger('fuzz') })
   await sharing.start()
   routes = {
     ...sharing.routes(),

@@ -5,6 +5,8 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { Daemon } from '../../src/daemon/daemon.ts'
+import { NodeEvents } from '../../src/events/node-events.ts'
+import { eventLines } from '../../src/cli/event-lines.ts'
 
 /** Things to undo after a test, last first. */
 export type Cleanups = Array<() => Promise<void>>
@@ -12,7 +14,9 @@ export type Cleanups = Array<() => Promise<void>>
 /** A real daemon in this process (loopback, no mDNS) whose log lines are collected. */
 export async function startLocalDaemon (home: string, cleanups: Cleanups): Promise<{ daemon: Daemon, lines: string[] }> {
   const lines: string[] = []
-  const daemon = await Daemon.open({ home, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, print: line => lines.push(line) })
+  const events = new NodeEvents()
+  events.subscribe(e => { lines.push(...eventLines(e)) })
+  const daemon = await Daemon.open({ home, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, events })
   await daemon.start()
   cleanups.push(async () => { await daemon.stop() })
   return { daemon, lines }

@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'nod
 import { join } from 'node:path'
 import { Lab, ferry, status, tempFiles, treeOf, waitConverged, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
 import { EventTail } from '../helpers/event-tail.ts'
+import { waitForEvent } from '../helpers/wait-for-event.ts'
 import type { FolderStatus } from '../../src/sync/folder-sync.ts'
 
 const MiB = 1024 * 1024
@@ -53,7 +54,8 @@ describe('per-path errors never stop a folder, and they are visible', () => {
     await writeFile(join(a.folder, 'after.txt'), 'the rest syncs')
 
     await waitFor('after.txt on b', async () => await exists(join(b.folder, 'after.txt')), 60_000)
-    await waitFor('both unreadable files reported on a', async () => (await errorsOf(a)).length === 2, 60_000)
+    // both unreadable files reported on a
+    for (const path of ['secret.txt', 'locked-new.txt']) await waitForEvent(a, 'file.error', e => e.path === path, 60_000)
     const errors = await errorsOf(a)
     expect(errors.map(e => e.path).sort()).toEqual(['locked-new.txt', 'secret.txt'])
     for (const e of errors) {
@@ -79,7 +81,9 @@ describe('per-path errors never stop a folder, and they are visible', () => {
     await waitConverged([a, b])
     expect(await readFile(join(b.folder, 'secret.txt'), 'utf8')).toBe('secret v3')
     expect(await readFile(join(b.folder, 'locked-new.txt'), 'utf8')).toBe('unlocked')
-    await waitFor('the problems to clear', async () => (await errorsOf(a)).length === 0)
+    // the problems clear
+    for (const path of ['secret.txt', 'locked-new.txt']) await waitForEvent(a, 'file.error.cleared', e => e.path === path)
+    expect(await errorsOf(a)).toEqual([])
     await tail.next('file.error.cleared for secret.txt', e => e.type === 'file.error.cleared' && e.path === 'secret.txt')
   })
 

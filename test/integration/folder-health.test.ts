@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Lab, ferryOk, sameTree, status, treeOf, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
 import { EventTail } from '../helpers/event-tail.ts'
+import { waitForEvent } from '../helpers/wait-for-event.ts'
 
 // full rescans every 1.5 s (the daemons read it at start): on main a lost root was emptied on
 // every device at the next rescan
@@ -91,7 +92,8 @@ describe('folder health: a folder whose disk goes away stops instead of deleting
     const away = join(dirname(a.folder), 'away')
     await rename(a.folder, away)
     await lab.start(a)
-    await waitFor('a stopped', async () => (await folderOf(a)).stopped?.code === 'ERR_FERRY_ROOT_MISSING')
+    await waitForEvent(a, 'folder.stopped', e => e.code === 'ERR_FERRY_ROOT_MISSING')
+    expect((await folderOf(a)).stopped?.code).toBe('ERR_FERRY_ROOT_MISSING')
     expect(existsSync(a.folder)).toBe(false)
     await expectNothingDeleted(a, b, tree, 12, tail)
     // a root that is a file: still stopped, nothing created
@@ -105,7 +107,8 @@ describe('folder health: a folder whose disk goes away stops instead of deleting
 
     await rm(a.folder, { recursive: true })
     await rename(away, a.folder)
-    await waitFor('a resumes', async () => (await folderOf(a)).stopped === undefined)
+    await waitForEvent(a, 'folder.resumed')
+    expect((await folderOf(a)).stopped).toBeUndefined()
     expect(sameTree(await waitConverged([a, b]), tree)).toBe(true)
     expect(tail.events.filter(e => e.type === 'file.deleted')).toEqual([])
   })

@@ -3,6 +3,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, ferryOk, sameTree, status, treeOf, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
 import { EventTail } from '../helpers/event-tail.ts'
+import { waitForEvent } from '../helpers/wait-for-event.ts'
 
 const folderOf = async (d: Device) => (await status(d)).folders.find(f => f.id === 'docs')!
 const name = (i: number): string => `f${String(i).padStart(3, '0')}.txt`
@@ -25,7 +26,8 @@ async function deleteNinety (a: Device): Promise<void> {
 
 /** a holds the 90 deletes; b has heard all a has and still holds every file */
 async function expectHeld (a: Device, b: Device, tree: Map<string, string>, bEvents: EventTail): Promise<void> {
-  await waitFor('a holds 90 deletes', async () => (await folderOf(a)).heldDeletes?.count === 90, 60_000)
+  await waitForEvent(a, 'deletes.held', e => e.count === 90, 60_000)
+  expect((await folderOf(a)).heldDeletes?.count).toBe(90)
   const held = (await folderOf(a)).heldDeletes!
   expect(held.paths).toEqual(Array.from({ length: 20 }, (_, i) => name(i + 10)))
   expect(held.reason).toBe('90 of 100 files deleted at once')

@@ -2,12 +2,11 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Lab, ferry, ferryOk, sameTree, status, treeOf, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { expectNoEvent } from '../helpers/wait-for-event.ts'
 
 async function waitSameTree (from: string, to: string): Promise<void> {
   await waitFor(`${to} to equal ${from}`, async () => sameTree(await treeOf(from), await treeOf(to)), 60_000)
 }
-
-const settle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 async function joinAndStart (lab: Lab, inviter: Device, d: Device): Promise<string> {
   const code = (await ferryOk(['--home', inviter.home, 'invite', 'docs'])).split('\n')[0]!
@@ -46,14 +45,14 @@ describe('unshare', () => {
     await writeFile(join(cDocs, 'from-c.txt'), 'c is no longer a member')
     await waitSameTree(a.folder, bDocs)
     expect(await readdir(bDocs)).toContain('after.txt')
-    // give c every chance: several dial and resubscribe rounds
-    await settle(8_000)
+    // give c every chance: several dial and resubscribe rounds, during which c records no after.txt
+    await expectNoEvent(c, 'file.added', e => e.path === 'after.txt', 8_000)
     expect(await readdir(cDocs)).not.toContain('after.txt')
     expect(await readdir(a.folder)).not.toContain('from-c.txt')
     expect(await readdir(bDocs)).not.toContain('from-c.txt')
     // a and c are still trusted devices (c may share other folders); only the folder is gone
     await waitFor('c reconnected to a', async () => (await status(a)).peers.some(p => p.id === c.id && p.connected))
-    await settle(4_000)
+    await expectNoEvent(c, 'file.added', e => e.path === 'after.txt', 4_000)
     expect(await readdir(cDocs)).not.toContain('after.txt')
   })
 })

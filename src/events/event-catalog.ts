@@ -1,0 +1,99 @@
+import type { Role } from '../config/config.ts'
+
+/**
+ * Every event a device daemon or a relay emits, as `{ type, detail }` (the shape of libp2p's
+ * and Helia's progress events). Components emit these where things happen and build no human
+ * text; subscribers decide what to show: the CLI's log lines (src/cli/event-lines.ts), the
+ * public `GET /events` stream (./public-events.ts), the progress view, debug logs, metrics.
+ * Details hold data only (ids, paths, counts, reasons), never formatted lines.
+ */
+export type NodeEvent =
+  | FolderEvent
+  | FileChangeEvent
+  | PeerEvent
+  | NodeLifecycleEvent
+  | SharingEvent
+  | RelayEvent
+
+/** A file being received, as the progress view and `transfer.progress` show it. */
+export interface TransferDetail {
+  folder: string
+  path: string
+  sizeBytes: number
+  doneBytes: number
+  /** average since the transfer started */
+  bytesPerSecond: number
+  /** undefined until there is a rate to go by */
+  etaSeconds?: number
+  startedAt: number
+}
+
+/** What a folder's sync engine emits (FolderSync's `onEvent`). */
+export type FolderEvent =
+  /** a scan recorded changes */
+  | Ev<'folder.scanned', { folder: string, changed: number, files: number, ms: number }>
+  /** a peer's version was installed (`action`: the plan's action kind) */
+  | Ev<'file.applied', { folder: string, action: string, path: string }>
+  /** applying `path` failed; it is retried with a growing delay */
+  | Ev<'file.failed', { folder: string, path: string, error: string }>
+  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath`; `kept` made it */
+  | Ev<'conflict', { folder: string, path: string, conflictPath: string, winner: string, kept: string }>
+  /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
+  | Ev<'file.error', { folder: string, path: string, code: string, reason: string }>
+  | Ev<'file.error.cleared', { folder: string, path: string }>
+  | GuardEvent
+
+/** Folder health (stopped / resumed) and mass-delete protection (held / confirmed deletes). */
+export type GuardEvent =
+  | Ev<'folder.stopped', { folder: string, code: string, reason: string }>
+  | Ev<'folder.resumed', { folder: string }>
+  /** `paths`: the first few of the `count` deletes held */
+  | Ev<'deletes.held', { folder: string, count: number, paths: string[], reason: string }>
+  | Ev<'deletes.confirmed', { folder: string, count: number }>
+
+/** Our own records changed content (src/events/file-events.ts); `device` made the change. */
+export type FileChangeEvent =
+  | Ev<'file.added' | 'file.changed' | 'file.deleted', { folder: string, path: string, entry: 'file' | 'dir', size: number, device: string }>
+  | Ev<'file.renamed', { folder: string, from: string, path: string, entry: 'file', size: number, device: string }>
+
+/** `name`: the device's name in the config, when it has one. */
+export type PeerEvent =
+  | Ev<'peer.connected' | 'peer.disconnected', { device: string, name?: string }>
+  /** a peer broke the protocol (or sent forged data): its connections are closed */
+  | Ev<'peer.cut-off', { device: string, name?: string, reason: string }>
+
+export type NodeLifecycleEvent =
+  /** the libp2p node listens on `addr` (one event per address) */
+  | Ev<'node.listening', { addr: string }>
+  /** the node's own id, once it listens; `kind` says whether it runs as a device or as a relay */
+  | Ev<'node.identity', { kind: 'device' | 'relay', id: string }>
+  /** config entries that did not pass the checks: the node runs without them */
+  | Ev<'config.skipped', { entries: string[] }>
+  | Ev<'folder.started', { folder: string, path: string }>
+  /** the local HTTP API listens on 127.0.0.1:`port`; `infoFile` says where port and token are */
+  | Ev<'api.listening', { port: number, infoFile: string }>
+  /** the files being received, every second while the daemon runs (empty when none) */
+  | Ev<'transfer.snapshot', { transfers: TransferDetail[] }>
+  /** asking a relay for the versions of `path` failed */
+  | Ev<'relay-history.failed', { folder: string, path: string, relay: string, error: string }>
+
+export type SharingEvent =
+  | Ev<'invitation.created', { folder: string, role: Role, expiresAt: number }>
+  /** someone joined a folder with an invitation of ours */
+  | Ev<'share.accepted', { folder: string, device: string, role: Role }>
+
+export type RelayEvent =
+  /** the relay's store is open */
+  | Ev<'relay.opened', { folders: number, retentionDays: number }>
+  /** a stored block failed its hash check: it was moved aside; devices upload it again */
+  | Ev<'relay.block.quarantined', { cid: string }>
+  | Ev<'metrics.listening', { url: string }>
+
+/** One event: a `type` and its typed `detail`. */
+export interface Ev<T extends string, D> { type: T, detail: D }
+
+export type NodeEventType = NodeEvent['type']
+/** The event of one type. */
+export type NodeEventOf<T extends NodeEventType> = Extract<NodeEvent, { type: T }>
+/** The detail of one event type. */
+export type DetailOf<T extends NodeEventType> = NodeEventOf<T>['detail']
