@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { printable, printableText, validateDeviceName } from '../../src/cli/printable.ts'
+import { printable, printableText, validateDeviceName } from '../../src/text/printable.ts'
 import { formatStatus, formatFolders } from '../../src/cli/format.ts'
 import { formatEvent } from '../../src/cli/format-event.ts'
 import { formatConflicts, formatDeleted } from '../../src/cli/format-history.ts'

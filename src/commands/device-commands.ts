@@ -1,10 +1,10 @@
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
 import type { DaemonStatus } from '../daemon/daemon.ts'
 import { loadConfig, type Role } from '../config/config.ts'
 import { resolveDeviceRef } from '../config/device-ref.ts'
 import { FerryError } from '../errors.ts'
 import { commit } from './commands.ts'
-import { validateDeviceName } from './printable.ts'
+import { validateDeviceName } from '../text/printable.ts'
 
 /** `ferry device list|remove|rename`: the trusted devices in config.json. */
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
 import { loadConfig, type Config, type FolderConfig } from '../config/config.ts'
 import { folderSublevel } from '../store/open-offline.ts'
 import { FerryError } from '../errors.ts'

@@ -1,6 +1,6 @@
-import { callDaemon } from '../daemon/control-client.ts'
+import { callDaemon } from '../control/control-client.ts'
 import { FerryError } from '../errors.ts'
-import type { InviteResult } from './sharing-service.ts'
+import type { InviteResult } from '../sharing/sharing-service.ts'
 import type { RevertResult } from '../sync/revert.ts'
 
 /** fetching the shared versions again can take a while */
