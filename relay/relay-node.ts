@@ -9,6 +9,7 @@ import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-n
 import { Membership } from '../src/access/membership.ts'
 import { ControlServer } from '../src/control/control-server.ts'
 import { FerryError } from '../src/errors.ts'
+import { startAll, stopAll, type Startable } from '../src/lifecycle/components.ts'
 import { INDEX_PROTOCOLS, serveIndex } from '../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../protocols/blocks/index.ts'
 import { REPLICA_PROTOCOLS, serveReplica } from '../protocols/replica/index.ts'
@@ -81,6 +82,7 @@ export class RelayNode {
   private uploadRecordBytes = 0
   private readonly metrics: RelayMetrics
   private readonly metricsServer?: MetricsServer
+  private readonly parts: Startable[]
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -97,6 +99,7 @@ export class RelayNode {
     })
     this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
+    this.parts = this.buildParts()
   }
 
   static async open (opts: RelayOptions): Promise<RelayNode> {
@@ -115,13 +118,38 @@ export class RelayNode {
   }
 
   async start (): Promise<void> {
-    await this.control.start()
     try {
-      await this.store.open()
+      await startAll(this.parts)
     } catch (err) {
-      await this.control.stop()
+      // rolled back: a later stop() has nothing to undo
+      this.stopped = true
       throw err
     }
+  }
+
+  /** in start order; `stop` undoes them in reverse */
+  private buildParts (): Startable[] {
+    return [
+      // first: a second relay on this home is refused before it touches the store
+      { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
+      { name: 'store', start: async () => { await this.store.open() }, stop: async () => { await this.store.close() } },
+      { name: 'node', start: async () => { await this.startNode() }, stop: async () => { await this.node?.stop() } },
+      { name: 'garbage collector', start: async () => { this.gc.start() }, stop: async () => { await this.gc.stop() } },
+      { name: 'metrics server', start: async () => { await this.startMetrics() }, beforeStop: async () => { await this.metricsServer?.stop() }, stop: async () => {} }
+    ]
+  }
+
+  /** The node and its protocols; a node that failed to start is stopped again. */
+  private async startNode (): Promise<void> {
+    try {
+      await this.openNode()
+    } catch (err) {
+      try { await this.node?.stop() } catch {}
+      throw err
+    }
+  }
+
+  private async openNode (): Promise<void> {
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
@@ -177,14 +205,11 @@ export class RelayNode {
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`relay id ${this.self}`)
     this.opts.print(`${this.store.list().length} folder(s), history kept ${this.retentionDays()} day(s)`)
-    this.gc.start()
+  }
+
+  private async startMetrics (): Promise<void> {
     if (this.metricsServer !== undefined) {
-      try {
-        this.opts.print(`metrics on ${await this.metricsServer.start()}`)
-      } catch (err) {
-        await this.stop().catch(() => {})
-        throw err
-      }
+      this.opts.print(`metrics on ${await this.metricsServer.start()}`)
     }
   }
 
@@ -246,11 +271,7 @@ export class RelayNode {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.metricsServer?.stop()
-    await this.control.stop()
-    await this.gc.stop()
-    await this.node?.stop()
-    await this.store.close()
+    await stopAll(this.parts)
   }
 }
 

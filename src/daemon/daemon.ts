@@ -22,6 +22,7 @@ import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from '../control/control-server.ts'
 import { describeStartError } from '../lifecycle/start-error.ts'
+import { startAll, stopAll, type Startable } from '../lifecycle/components.ts'
 import { peerIdOf } from './peer-ids.ts'
 import { HttpApi } from '../api/http-api.ts'
 import { readRoutes } from '../api/read-routes.ts'
@@ -118,6 +119,7 @@ export class Daemon {
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
   private readonly replicas: ReplicaUploads
+  private readonly parts: Startable[]
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -206,6 +208,7 @@ export class Daemon {
     const eventStreams = new EventStreams(this.events)
     this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': eventStreams.route, 'GET /metrics': metricsRoute(async () => await this.metrics.scrape()) } })
+    this.parts = this.buildParts()
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -220,33 +223,59 @@ export class Daemon {
   }
 
   async start (): Promise<void> {
-    await this.control.start()
+    try {
+      await startAll(this.parts)
+    } catch (err) {
+      // rolled back: a later stop() has nothing to undo
+      this.stopped = true
+      throw err
+    }
+  }
+
+  /** in start order; `stop` undoes them in reverse (the front doors close first: beforeStop) */
+  private buildParts (): Startable[] {
+    return [
+      // first: a second daemon on this home is refused before it touches the database or api.json
+      { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
+      { name: 'database', start: async () => { await this.openDb() }, stop: async () => { await this.db.close() } },
+      { name: 'invitations', start: async () => { await this.sharing.start() }, stop: async () => {} },
+      { name: 'HTTP API', start: async () => { await this.api.start() }, beforeStop: async () => { await this.api.stop() }, stop: async () => {} },
+      { name: 'network', start: async () => { await this.startNetworkOrUndo() }, stop: async () => { await this.stopNetwork() } }
+    ]
+  }
+
+  private async openDb (): Promise<void> {
     try {
       await this.db.open()
     } catch (err) {
-      await this.control.stop()
       const cause = (err as { cause?: { code?: string } }).cause
       if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
       throw err
     }
-    try {
-      await this.sharing.start()
-      await this.api.start()
-    } catch (err) {
-      await this.control.stop()
-      await this.db.close()
-      throw err
-    }
+  }
+
+  /** leaves no node that listens, no folder or timer behind if it fails */
+  private async startNetworkOrUndo (): Promise<void> {
     try {
       await this.startNetwork()
     } catch (err) {
-      // leave nothing behind: api.json, the socket, the database lock, a node that listens
-      await this.stop().catch(() => {})
+      this.stopped = true
+      await this.stopNetwork().catch(() => {})
       throw describeStartError(err)
     }
   }
 
-  /** The node, its protocols, the folders and timers: `start` undoes everything if this fails. */
+  private async stopNetwork (): Promise<void> {
+    clearInterval(this.dialTimer)
+    clearInterval(this.progressTimer)
+    await this.retention.stop()
+    this.replicas.stop()
+    for (const sync of this.folders.values()) await sync.stop()
+    for (const stop of this.fileEventTrackers.values()) stop()
+    await this.node?.stop()
+  }
+
+  /** The node, its protocols, the folders and timers. */
   private async startNetwork (): Promise<void> {
     const node = await createNode({
       privateKey: this.key,
@@ -513,15 +542,6 @@ export class Daemon {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    clearInterval(this.dialTimer)
-    clearInterval(this.progressTimer)
-    await this.api.stop()
-    await this.control.stop()
-    await this.retention.stop()
-    this.replicas.stop()
-    for (const sync of this.folders.values()) await sync.stop()
-    for (const stop of this.fileEventTrackers.values()) stop()
-    await this.node?.stop()
-    await this.db.close()
+    await stopAll(this.parts)
   }
 }
