@@ -21,6 +21,7 @@ import { RelayStore } from './relay-store.ts'
 import { verifyRelay, type VerifyReport } from './verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './garbage-collector.ts'
 import { RelayMetrics } from './relay-metrics.ts'
+import type { RelayStatus } from './relay-status.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 
 export interface RelayOptions {
@@ -32,24 +33,6 @@ export interface RelayOptions {
   /** add the process's own metrics (`process_*`, `nodejs_*`): one relay per process */
   processMetrics?: boolean
   print: (line: string) => void
-}
-
-export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
-export interface RelayStatus {
-  relay: true
-  deviceId: string
-  listenAddrs: string[]
-  peers: Array<{ id: string, name?: string, connected: boolean }>
-  folders: RelayFolderStatus[]
-  /** block bytes and blocks stored since this process started */
-  receivedBlockBytes: number
-  receivedBlocks: number
-  /**
-   * bytes of upload sessions' record messages (`recs`, `want`, `segs`, `ack` frames, both ways)
-   * since this process started: what records cost on the wire, deltas included
-   */
-  uploadRecordBytes: number
-  retentionDays: number
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { callDaemon } from '../src/control/control-client.ts'
-import type { DaemonStatus } from '../src/daemon/daemon.ts'
+import type { DaemonStatus } from '../src/daemon/status-types.ts'
 import { FerryError } from '../src/errors.ts'
 import { FERRY_NODE_FLAGS } from '../src/cli/node-flags.ts'
 

@@ -1,4 +1,4 @@
-import type { RelayStatus } from '../../relay/relay-node.ts'
+import type { RelayStatus } from '../../relay/relay-status.ts'
 import type { VerifyReport } from '../../relay/verify.ts'
 import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'

@@ -1,4 +1,4 @@
-import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { DaemonStatus } from '../daemon/status-types.ts'
 import { formatBytes } from './format-bytes.ts'
 import type { FolderListEntry } from '../commands/commands.ts'
 import type { DeviceListEntry } from '../commands/device-commands.ts'

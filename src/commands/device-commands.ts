@@ -1,5 +1,5 @@
 import { callDaemon, NoDaemonError } from '../control/control-client.ts'
-import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { DaemonStatus } from '../daemon/status-types.ts'
 import { loadConfig, type Role } from '../config/config.ts'
 import { resolveDeviceRef } from '../config/device-ref.ts'
 import { FerryError } from '../errors.ts'

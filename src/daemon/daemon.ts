@@ -7,7 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { FolderStore, type FolderDb } from '../store/folder-store.ts'
-import { FolderSync, type FolderEvent, type FolderStatus } from '../sync/folder-sync.ts'
+import { FolderSync, type FolderEvent } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
@@ -18,7 +18,8 @@ import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
+import { IndexSubscriptions } from './index-subscriptions.ts'
+import type { DaemonStatus, PeerStatus } from './status-types.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from '../control/control-server.ts'
 import { describeStartError } from '../lifecycle/start-error.ts'
@@ -33,7 +34,7 @@ import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
-import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
+import { ReadOnlyFolders } from '../sharing/read-only.ts'
 import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from '../access/membership.ts'
@@ -65,26 +66,6 @@ export interface DaemonOptions {
   processMetrics?: boolean
 }
 
-export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
-export interface DaemonStatus {
-  deviceId: string
-  listenAddrs: string[]
-  peers: PeerStatus[]
-  folders: Array<FolderStatus & Partial<ReadOnlyStatus> & {
-    /** present when the folder has a replica member: it holds every local block and record */
-    replicaInSync?: boolean
-    /** block bytes the folder's replicas acknowledged since start */
-    replicaSentBytes?: number
-    /** config `paused` (`ferry folder pause`): the folder is not synced */
-    paused?: true
-  }>
-  /** block bytes received per peer since start */
-  receivedBytes: Record<string, number>
-  /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
-  indexTraffic: Record<string, IndexTraffic>
-}
-
-export type { IndexTraffic }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const DIAL_TIMEOUT_MS = 10_000

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { callDaemon } from '../../src/control/control-client.ts'
-import type { DaemonStatus } from '../../src/daemon/daemon.ts'
+import type { DaemonStatus } from '../../src/daemon/status-types.ts'
 
 export const REPO = resolve(import.meta.dirname, '../..')
 const BIN = join(REPO, 'src/cli/ferry.js')
