@@ -1,6 +1,6 @@
 import type { DaemonStatus } from '../daemon/status-types.ts'
 import { formatBytes } from './format-bytes.ts'
-import type { FolderListEntry } from '../commands/commands.ts'
+import type { FolderListEntry } from '../commands/folder-commands.ts'
 import type { DeviceListEntry } from '../commands/device-commands.ts'
 import { printable as p } from '../text/printable.ts'
 import { describeTransfer } from './progress-view.ts'

@@ -1,6 +1,4 @@
-import { confirmDeletesCommand, deviceAddCommand, folderAddCommand, folderListCommand } from '../commands/commands.ts'
-import { deviceListCommand, deviceRemoveCommand, deviceRenameCommand } from '../commands/device-commands.ts'
-import { folderPauseCommand, folderRemoveCommand, folderRescanCommand } from '../commands/folder-commands.ts'
+import { confirmDeletesCommand, deviceAddCommand, deviceListCommand, deviceRemoveCommand, deviceRenameCommand, folderAddCommand, folderListCommand, folderPauseCommand, folderRemoveCommand, folderRescanCommand } from '../commands/index.ts'
 import { formatDevices, formatFolders } from './format.ts'
 import { printable } from '../text/printable.ts'
 import { positionals, UsageError } from './usage.ts'

@@ -1,12 +1,22 @@
 import { callDaemon, NoDaemonError } from '../control/control-client.ts'
 import type { DaemonStatus } from '../daemon/status-types.ts'
 import { loadConfig, type Role } from '../config/config.ts'
-import { resolveDeviceRef } from '../config/device-ref.ts'
-import { FerryError } from '../errors.ts'
-import { commit } from './commands.ts'
+import { checkTrust, removeDevice, renameDevice, trustDevice, updateConfig, validateDeviceId } from '../config/config-changes.ts'
+import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import { validateDeviceName } from '../text/printable.ts'
+import { reloadDaemon } from './reload-daemon.ts'
 
-/** `ferry device list|remove|rename`: the trusted devices in config.json. */
+/** `ferry device add|list|remove|rename`: the trusted devices in config.json. */
+
+export async function deviceAddCommand (home: string, deviceId: string, opts: { addrs: string[], name?: string }): Promise<{ id: string, name?: string, addrs: string[] }> {
+  const id = validateDeviceId(deviceId)
+  if (opts.name !== undefined) validateDeviceName(opts.name)
+  const self = deviceIdOf(await loadDeviceKey(home))
+  checkTrust(self, id, opts.addrs)
+  const r = await updateConfig(home, config => trustDevice(config, self, id, opts))
+  await reloadDaemon(home)
+  return r
+}
 
 export interface DeviceListEntry {
   id: string
@@ -45,30 +55,14 @@ export async function deviceListCommand (home: string): Promise<DeviceListEntry[
  * connections are refused.
  */
 export async function deviceRemoveCommand (home: string, ref: string): Promise<{ id: string, name?: string, folders: string[], daemonReloaded: boolean }> {
-  const config = await loadConfig(home)
-  const id = resolveDeviceRef(config, ref)
-  const device = config.devices[id]
-  const folders = Object.entries(config.folders).filter(([, f]) => f.members[id] !== undefined).map(([f]) => f)
-  if (device === undefined && folders.length === 0) throw new FerryError(`device ${id} is not trusted`, 'ERR_FERRY_DEVICE_NOT_FOUND', '`ferry device list` shows the trusted devices')
-  config.devices = Object.fromEntries(Object.entries(config.devices).filter(([d]) => d !== id))
-  for (const f of folders) {
-    const fc = config.folders[f]!
-    fc.members = Object.fromEntries(Object.entries(fc.members).filter(([d]) => d !== id))
-  }
-  const { daemonReloaded } = await commit(home, config)
-  return { id, ...(device?.name === undefined ? {} : { name: device.name }), folders, daemonReloaded }
+  const r = await updateConfig(home, config => removeDevice(config, ref))
+  const daemonReloaded = await reloadDaemon(home)
+  return { ...r, daemonReloaded }
 }
 
 export async function deviceRenameCommand (home: string, ref: string, name: string): Promise<{ id: string, name: string, was?: string }> {
   validateDeviceName(name)
-  const config = await loadConfig(home)
-  const id = resolveDeviceRef(config, ref)
-  const device = config.devices[id]
-  if (device === undefined) throw new FerryError(`device ${id} is not trusted`, 'ERR_FERRY_DEVICE_NOT_FOUND', '`ferry device list` shows the trusted devices')
-  const taken = Object.entries(config.devices).find(([d, dc]) => d !== id && dc.name === name)
-  if (taken !== undefined) throw new FerryError(`another device is already called ${JSON.stringify(name)} (${taken[0]})`, 'ERR_FERRY_NAME_TAKEN', 'names must tell devices apart; pick another')
-  const was = device.name
-  device.name = name
-  await commit(home, config)
-  return { id, name, ...(was === undefined ? {} : { was }) }
+  const r = await updateConfig(home, config => renameDevice(config, ref, name))
+  await reloadDaemon(home)
+  return r
 }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FerryError } from '../errors.ts'
 import { writeFileAtomic } from './atomic-write.ts'
 import { checkConfig, ConfigError, FOLDER_ID_PATTERN, type CheckedConfig } from './check-config.ts'
 
