@@ -4,71 +4,53 @@ import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
+import { readConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
-import { FolderStore, type FolderDb } from '../store/folder-store.ts'
 import { FolderSync, type FolderEvent } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { printablePath } from '../sync/path-errors.ts'
-import { BlockFetcher } from '../sync/block-fetcher.ts'
-import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
+import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
 import { INDEX_PROTOCOLS, serveIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { IndexSubscriptions } from './index-subscriptions.ts'
-import type { DaemonStatus, PeerStatus } from './status-types.ts'
+import type { IndexSubscriptions } from './index-subscriptions.ts'
+import { createPeerClients, DIAL_TIMEOUT_MS, relaysOf } from './peer-clients.ts'
+import { accessOf, peersToHangUp } from './access-changes.ts'
+import { openDatabase } from './database.ts'
+import type { DaemonStatus } from './status-types.ts'
+import type { DaemonOptions } from './daemon-options.ts'
+import { daemonStatus } from './daemon-status.ts'
+import { FolderRuntime } from './folder-runtime.ts'
+import { daemonRoutes } from './routes.ts'
 import { FerryError } from '../errors.ts'
 import { ControlServer } from '../control/control-server.ts'
 import { describeStartError } from '../lifecycle/start-error.ts'
 import { startAll, stopAll, type Startable } from '../lifecycle/components.ts'
 import { peerIdOf } from './peer-ids.ts'
 import { HttpApi } from '../api/http-api.ts'
-import { readRoutes } from '../api/read-routes.ts'
-import type { Routes } from '../api/router.ts'
 import { EventStreams } from '../api/sse.ts'
 import { DaemonMetrics } from '../metrics/daemon-metrics.ts'
 import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
-import { trackFileEvents } from '../events/file-events.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
 import { ReadOnlyFolders } from '../sharing/read-only.ts'
 import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from '../access/membership.ts'
-import { historyRoutes } from './history-routes.ts'
-import { folderGuardRoutes, reportGuardEvent } from './folder-guard-routes.ts'
-import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
-import { folderSublevel } from '../store/open-offline.ts'
+import { reportGuardEvent } from './folder-guard-routes.ts'
 import { HISTORY_PROTOCOL } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
-import { RetentionSweeper } from '../history/retention.ts'
-import { ReplicaUploads } from '../replica/replica-uploads.ts'
-import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
-import { DeviceDialer } from './device-dialer.ts'
+import type { ReplicaUploads } from '../replica/replica-uploads.ts'
+import type { DeviceDialer } from './device-dialer.ts'
 import { onlyTrusted } from '../node/stranger-guard.ts'
 
-export interface DaemonOptions {
-  home: string
-  listen?: string[]
-  mdns?: boolean
-  /** human-readable log lines (the CLI prints them) */
-  print: (line: string) => void
-  /** called every second with the files being received (empty when none) */
-  onProgress?: (transfers: TransferStatus[]) => void
-  rescanIntervalMs?: number
-  /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
-  apiPort?: number
-  /** `GET /metrics` also has the process's own metrics (`process_*`, `nodejs_*`): one daemon per process */
-  processMetrics?: boolean
-}
-
+export type { DaemonOptions }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
-const DIAL_TIMEOUT_MS = 10_000
 /** one line per config entry skipped; more are counted */
 const MAX_SKIPPED_LINES = 20
 const PROGRESS_INTERVAL_MS = 1_000
@@ -85,7 +67,9 @@ export class Daemon {
   private readonly membership: Membership
   private config: Config
   private readonly db: ClassicLevel<string, Uint8Array>
+  /** the running folders (started and stopped by the runtime) */
   private readonly folders = new Map<string, FolderSync>()
+  private readonly runtime: FolderRuntime
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
@@ -96,7 +80,6 @@ export class Daemon {
   readonly events = new EventBus()
   /** what `GET /metrics` serves (src/metrics/daemon-metrics.ts) */
   private readonly metrics: DaemonMetrics
-  private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
   private readonly replicas: ReplicaUploads
@@ -104,10 +87,6 @@ export class Daemon {
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
-  private readonly retention = new RetentionSweeper({
-    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, trashChanged: () => sync.refreshTrash(), ...this.config.folders[id] })),
-    log: logger('ferry:retention')
-  })
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
@@ -116,45 +95,36 @@ export class Daemon {
     this.config = config
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
-    this.dialer = new DeviceDialer({
+    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
+    const clients = createPeerClients({
       node: () => this.requireNode(),
-      devices: () => this.config.devices,
-      isTrusted: peer => this.membership.isTrusted(peer),
+      config: () => this.config,
+      membership: this.membership,
+      folders: this.folders,
       isConnected: peer => this.isConnected(peer),
-      relays: () => this.relays(),
+      hangUp: (peer, reason) => { this.hangUp(peer, reason) },
+      relays: () => relaysOf(this.config, this.membership),
       stopped: () => this.stopped,
       log: this.log
     })
-    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
-    this.subscriptions = new IndexSubscriptions({
+    this.dialer = clients.dialer
+    this.subscriptions = clients.subscriptions
+    this.fetcher = clients.fetcher
+    this.replicas = clients.replicas
+    this.runtime = new FolderRuntime({
       folders: this.folders,
-      foldersSharedWith: peer => this.membership.foldersSharedWith(peer),
-      mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
+      home: opts.home,
+      db: this.db,
+      self: this.self,
+      key,
+      events: this.events,
+      fetcher: this.fetcher,
+      membership: this.membership,
+      config: () => this.config,
       isConnected: peer => this.isConnected(peer),
-      dialIndex: async (peer, protocols, signal) => await this.requireNode().dialProtocol(peer, protocols, { signal }),
-      peerIdOf,
-      hangUp: (peer, reason) => { this.hangUp(peer, reason) },
-      stopped: () => this.stopped
-    })
-    this.fetcher = new BlockFetcher({
-      openBlocksStream: async (peer, signal) => {
-        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdOf(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-      },
-      isConnected: peer => this.isConnected(peer),
-      hangUp: (peer, reason) => this.hangUp(peer, reason),
-      log: logger('ferry:sync:fetch')
-    })
-    this.replicas = new ReplicaUploads({
-      stores: () => new Map([...this.folders].map(([id, sync]) => [id, sync.store])),
-      replicasOf: folder => this.membership.replicasOf(folder),
-      readBlock: async (folder, cid) => await this.folders.get(folder)?.readBlock(cid),
-      openStream: async (peer, signal) => {
-        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-      },
-      isConnected: peer => this.isConnected(peer),
-      hangUp: (peer, reason) => this.hangUp(peer, reason)
+      onEvent: e => this.report(e),
+      onStarted: (id, fc) => { this.opts.print(`folder ${id} at ${fc.path}`) },
+      ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({
       home: opts.home,
@@ -170,21 +140,16 @@ export class Daemon {
       ownRole: id => this.config.folders[id]?.role,
       acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
     })
-    // one route table for the CLI's unix socket and the token-guarded HTTP API
-    const readOnlyRoutes = this.readOnly.routes()
-    const routes: Routes = {
-      ...this.sharing.routes(),
-      ...readOnlyRoutes,
-      // POST /confirm-deletes; POST /revert also reverts held deletes (mass-delete protection)
-      ...folderGuardRoutes({ folder: id => this.folders.get(id), isReadOnly: id => this.config.folders[id]?.role === 'read-only', readOnlyRevert: readOnlyRoutes['POST /revert']! }),
-      // POST /rescan
-      ...folderControlRoutes({ folder: id => this.folders.get(id), folderConfig: id => this.config.folders[id], clearRecords: async id => { await folderSublevel(this.db, id).clear() } }),
-      'GET /status': async () => this.status(),
-      'POST /reload': async () => { await this.reload(); return { ok: true } },
-      ...readRoutes({ status: () => this.status(), config: () => this.config }),
-      // GET /conflicts, /revisions, /deleted; POST /restore
-      ...historyRoutes({ folders: () => this.folders, config: () => this.config, remoteHistory: async (folder, path) => await this.relayHistory(folder, path) })
-    }
+    const routes = daemonRoutes({
+      folders: this.folders,
+      config: () => this.config,
+      db: this.db,
+      sharing: this.sharing,
+      readOnly: this.readOnly,
+      status: () => this.status(),
+      reload: async () => { await this.reload() },
+      remoteHistory: async (folder, path) => await this.relayHistory(folder, path)
+    })
     this.control = new ControlServer(opts.home, routes)
     const eventStreams = new EventStreams(this.events)
     this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
@@ -218,21 +183,11 @@ export class Daemon {
     return [
       // first: a second daemon on this home is refused before it touches the database or api.json
       { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
-      { name: 'database', start: async () => { await this.openDb() }, stop: async () => { await this.db.close() } },
+      { name: 'database', start: async () => { await openDatabase(this.db, this.opts.home) }, stop: async () => { await this.db.close() } },
       { name: 'invitations', start: async () => { await this.sharing.start() }, stop: async () => {} },
       { name: 'HTTP API', start: async () => { await this.api.start() }, beforeStop: async () => { await this.api.stop() }, stop: async () => {} },
       { name: 'network', start: async () => { await this.startNetworkOrUndo() }, stop: async () => { await this.stopNetwork() } }
     ]
-  }
-
-  private async openDb (): Promise<void> {
-    try {
-      await this.db.open()
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause
-      if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
-      throw err
-    }
   }
 
   /** leaves no node that listens, no folder or timer behind if it fails */
@@ -249,10 +204,8 @@ export class Daemon {
   private async stopNetwork (): Promise<void> {
     clearInterval(this.dialTimer)
     clearInterval(this.progressTimer)
-    await this.retention.stop()
     this.replicas.stop()
-    for (const sync of this.folders.values()) await sync.stop()
-    for (const stop of this.fileEventTrackers.values()) stop()
+    await this.runtime.stop()
     await this.node?.stop()
   }
 
@@ -324,9 +277,9 @@ export class Daemon {
     await node.start()
     for (const ma of node.getMultiaddrs()) this.opts.print(`listening on ${ma.toString()}`)
     this.opts.print(`device id ${this.self}`)
-    await this.startFolders()
+    await this.runtime.startFolders()
     this.opts.print(`HTTP API on http://127.0.0.1:${this.api.port} (port and token in ${join(this.opts.home, 'api.json')})`)
-    this.retention.start()
+    this.runtime.startRetention()
     this.replicas.update()
     // peers that connected while the folders were starting found none to subscribe to
     for (const conn of node.getConnections()) {
@@ -358,47 +311,6 @@ export class Daemon {
   private nameOf (peer: string): string {
     const name = this.config.devices[peer]?.name
     return name === undefined ? peer : `${name} (${peer})`
-  }
-
-  private async startFolders (): Promise<void> {
-    for (const [id, fc] of Object.entries(this.config.folders)) {
-      if (this.folders.has(id) || fc.paused === true) continue
-      const store = new FolderStore({ db: this.db.sublevel<string, Uint8Array>(`f:${id}`, { valueEncoding: 'view' }) as unknown as FolderDb, folder: id, self: this.self, key: this.key })
-      await store.open()
-      this.fileEventTrackers.set(id, trackFileEvents(store, this.events))
-      const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
-      const sync = new FolderSync({
-        folder: id,
-        root: fc.path,
-        store,
-        log: logger(`ferry:sync:${id}`),
-        acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
-        fetchBlocks: async (record, wanted, onBlock, signal) => {
-          // peers known to hold this version; if none is connected, any member may have the blocks;
-          // replicas (relays) hold every uploaded block, so they are always asked too
-          const holders = store.holdersOf(record).filter(p => this.isConnected(p) && this.membership.mayRead(id, p))
-          const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
-          await coalescer.fetch(peers, wanted, onBlock, signal)
-        },
-        onEvent: e => this.report(e),
-        settings: () => this.config.folders[id] ?? {},
-        recordFsid: async fsid => { await this.recordFsid(id, fsid) }
-      })
-      this.folders.set(id, sync)
-      await sync.start(this.opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.opts.rescanIntervalMs })
-      this.opts.print(`folder ${id} at ${fc.path}`)
-    }
-  }
-
-  /** a folder from before file system ids gets its own recorded (config `fsid`), once */
-  private async recordFsid (id: string, fsid: string): Promise<void> {
-    const config = await loadConfig(this.opts.home)
-    const fc = config.folders[id]
-    if (fc === undefined || fc.fsid !== undefined) return
-    fc.fsid = fsid
-    await saveConfig(this.opts.home, config)
-    const live = this.config.folders[id]
-    if (live !== undefined) live.fsid = fsid
   }
 
   private report (e: FolderEvent): void {
@@ -445,40 +357,18 @@ export class Daemon {
     try { void this.node?.hangUp(peerIdFromString(peer)).catch(() => {}) } catch {}
   }
 
-  /** replica members of any of our folders: relays, which can also relay connections */
-  private relays (): string[] {
-    return [...new Set(Object.keys(this.config.folders).flatMap(f => this.membership.replicasOf(f)))]
-  }
-
   async reload (): Promise<void> {
     const { config, skipped } = await readConfig(this.opts.home)
     this.reportSkipped(skipped)
     const connected = (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString())
-    const access = (peer: string): string => JSON.stringify(this.membership.foldersSharedWith(peer).map(f => [f, this.membership.role(f, peer)]))
-    const before = new Map(connected.map(p => [p, access(p)]))
+    const before = new Map(connected.map(p => [p, accessOf(this.membership, p)]))
     this.config = config
     this.membership.update(config)
-    // a peer whose trust or shares changed is disconnected: streams it holds were opened under
-    // the old rules; if still trusted it reconnects within a dial round under the new ones
-    for (const [peer, was] of before) {
-      if (!this.membership.isTrusted(peer) || access(peer) !== was) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
-    }
-    // a folder paused or resumed: its members are hung up on too, so that index subscriptions both
-    // ways end with the old FolderSync and start afresh (at once, not after a refused retry)
     const running = (id: string): boolean => config.folders[id] !== undefined && config.folders[id].paused !== true
     const toggled = Object.keys(config.folders).filter(id => running(id) !== this.folders.has(id))
-    for (const peer of new Set(toggled.flatMap(id => this.membership.membersOf(id)))) {
-      if (before.has(peer)) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
-    }
-    for (const [id, sync] of this.folders) {
-      if (!running(id)) {
-        await sync.stop()
-        this.folders.delete(id)
-        this.fileEventTrackers.get(id)?.()
-        this.fileEventTrackers.delete(id)
-      }
-    }
-    await this.startFolders()
+    for (const peer of peersToHangUp(this.membership, { before, toggled })) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    await this.runtime.stopUnless(running)
+    await this.runtime.startFolders()
     this.replicas.update()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
@@ -493,31 +383,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    const node = this.requireNode()
-    const peers: PeerStatus[] = Object.entries(this.config.devices).map(([id, d]) => ({
-      id,
-      ...(d.name === undefined ? {} : { name: d.name }),
-      connected: this.isConnected(id),
-      addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
-    }))
-    const folders = [...this.folders.values()].map(sync => {
-      const s = sync.status()
-      // in sync only if every connected member has told us all it knows
-      const heardAll = this.membership.membersOf(sync.folder)
-        .filter(p => this.isConnected(p))
-        .every(p => this.subscriptions.synced(p, sync.folder))
-      const replica = this.replicas.status(sync.folder)
-      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
-    })
-    for (const [id, fc] of Object.entries(this.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
-    return {
-      deviceId: this.self,
-      listenAddrs: node.getMultiaddrs().map(m => m.toString()),
-      peers,
-      folders,
-      receivedBytes: Object.fromEntries(this.fetcher.receivedBytes),
-      indexTraffic: this.subscriptions.trafficByPeer()
-    }
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer) })
   }
 
   async stop (): Promise<void> {
