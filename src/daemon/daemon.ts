@@ -17,11 +17,10 @@ import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocol
 import { DEFAULT_MAX_INBOUND_STREAMS as BLOCKS_MAX_STREAMS } from '../../protocols/blocks/constants.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
-import { createPeerClients, DIAL_TIMEOUT_MS, relaysOf } from './peer-clients.ts'
+import { afterReload, createPeerClients, DIAL_TIMEOUT_MS, peerReady, relaysOf, type PeerClients } from './peer-clients.ts'
 import { accessOf, peersToHangUp } from './access-changes.ts'
 import { openDatabase } from './database.ts'
 import type { DaemonStatus } from './status-types.ts'
-import type { DaemonOptions } from './daemon-options.ts'
 import { daemonStatus } from './daemon-status.ts'
 import { FolderRuntime } from './folder-runtime.ts'
 import { daemonRoutes } from './routes.ts'
@@ -36,7 +35,7 @@ import { DaemonMetrics } from '../metrics/daemon-metrics.ts'
 import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
-import { ReadOnlyFolders } from '../sharing/read-only.ts'
+import type { ReadOnlyFolders } from '../sharing/read-only.ts'
 import { JOIN_PROTOCOL } from '../../protocols/join/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as JOIN_MAX_STREAMS } from '../../protocols/join/constants.ts'
 import { Membership } from '../access/membership.ts'
@@ -48,7 +47,20 @@ import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { DeviceDialer } from './device-dialer.ts'
 import { onlyTrusted } from '../node/stranger-guard.ts'
 
-export type { DaemonOptions }
+export interface DaemonOptions {
+  home: string
+  listen?: string[]
+  mdns?: boolean
+  /** human-readable log lines (the CLI prints them) */
+  print: (line: string) => void
+  /** called every second with the files being received (empty when none) */
+  onProgress?: (transfers: TransferStatus[]) => void
+  rescanIntervalMs?: number
+  /** port of the local HTTP API on 127.0.0.1; 0 (default): any free port (see `<home>/api.json`) */
+  apiPort?: number
+  /** `GET /metrics` also has the process's own metrics (`process_*`, `nodejs_*`): one daemon per process */
+  processMetrics?: boolean
+}
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 /** one line per config entry skipped; more are counted */
@@ -73,6 +85,7 @@ export class Daemon {
   private node?: FerryNode
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
+  private readonly clients: PeerClients
   private readonly dialer: DeviceDialer
   private readonly control: ControlServer
   private readonly api: HttpApi
@@ -96,7 +109,7 @@ export class Daemon {
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
-    const clients = createPeerClients({
+    this.clients = createPeerClients({
       node: () => this.requireNode(),
       config: () => this.config,
       membership: this.membership,
@@ -107,10 +120,10 @@ export class Daemon {
       stopped: () => this.stopped,
       log: this.log
     })
-    this.dialer = clients.dialer
-    this.subscriptions = clients.subscriptions
-    this.fetcher = clients.fetcher
-    this.replicas = clients.replicas
+    this.dialer = this.clients.dialer
+    this.subscriptions = this.clients.subscriptions
+    this.fetcher = this.clients.fetcher
+    this.replicas = this.clients.replicas
     this.runtime = new FolderRuntime({
       folders: this.folders,
       home: opts.home,
@@ -135,11 +148,7 @@ export class Daemon {
       print: line => this.opts.print(line),
       log: logger('ferry:join:server')
     })
-    this.readOnly = new ReadOnlyFolders({
-      folder: id => this.folders.get(id),
-      ownRole: id => this.config.folders[id]?.role,
-      acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
-    })
+    this.readOnly = this.runtime.readOnly
     const routes = daemonRoutes({
       folders: this.folders,
       config: () => this.config,
@@ -282,11 +291,7 @@ export class Daemon {
     this.runtime.startRetention()
     this.replicas.update()
     // peers that connected while the folders were starting found none to subscribe to
-    for (const conn of node.getConnections()) {
-      const peer = conn.remotePeer.toString()
-      this.subscriptions.ensure(peer)
-      this.replicas.peerConnected(peer)
-    }
+    for (const conn of node.getConnections()) peerReady(this.clients, conn.remotePeer.toString())
     this.dialTimer = setInterval(() => this.dialer.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     const onProgress = this.opts.onProgress
     this.progressTimer = setInterval(() => {
@@ -369,13 +374,9 @@ export class Daemon {
     for (const peer of peersToHangUp(this.membership, { before, toggled })) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
     await this.runtime.stopUnless(running)
     await this.runtime.startFolders()
-    this.replicas.update()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
-    for (const conn of this.node?.getConnections() ?? []) this.subscriptions.ensure(conn.remotePeer.toString())
-    // the user may have fixed an address or a trust: try everyone again now
-    this.dialer.reset()
-    this.dialer.dialAll()
+    afterReload(this.clients, (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString()))
   }
 
   private transfers (): TransferStatus[] {

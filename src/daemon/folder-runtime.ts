@@ -11,6 +11,7 @@ import type { EventBus } from '../events/event-bus.ts'
 import { trackFileEvents } from '../events/file-events.ts'
 import type { Membership } from '../access/membership.ts'
 import { RetentionSweeper } from '../history/retention.ts'
+import { ReadOnlyFolders } from '../sharing/read-only.ts'
 
 /** What the running folders need of the daemon. */
 export interface FolderRuntimeComponents {
@@ -41,6 +42,8 @@ export class FolderRuntime {
   private readonly folders: Map<string, FolderSync>
   private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly c: FolderRuntimeComponents
+  /** a read-only member's local changes: status fields and POST /revert */
+  readonly readOnly: ReadOnlyFolders
   /** empties the folders' trash and forgets superseded records after their retention */
   private readonly retention = new RetentionSweeper({
     folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, trashChanged: () => sync.refreshTrash(), ...this.c.config().folders[id] })),
@@ -50,6 +53,11 @@ export class FolderRuntime {
   constructor (c: FolderRuntimeComponents) {
     this.c = c
     this.folders = c.folders
+    this.readOnly = new ReadOnlyFolders({
+      folder: id => this.folders.get(id),
+      ownRole: id => this.c.config().folders[id]?.role,
+      acceptsChangesFrom: (folder, device) => this.c.membership.acceptsChangesFrom(folder, device)
+    })
   }
 
   /** starts every configured folder that is not paused and not running yet */

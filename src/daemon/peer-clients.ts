@@ -90,3 +90,18 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
   })
   return { dialer, subscriptions, fetcher, replicas }
 }
+
+/** a trusted peer connected: subscribe to its folders' indexes; upload to it if it is a replica */
+export function peerReady (clients: PeerClients, peer: string): void {
+  clients.subscriptions.ensure(peer)
+  clients.replicas.peerConnected(peer)
+}
+
+/** after a config change: uploads, subscriptions and dials under the new rules */
+export function afterReload (clients: PeerClients, connected: readonly string[]): void {
+  clients.replicas.update()
+  for (const peer of connected) clients.subscriptions.ensure(peer)
+  // the user may have fixed an address or a trust: try everyone again now
+  clients.dialer.reset()
+  clients.dialer.dialAll()
+}
