@@ -13,7 +13,7 @@ export async function deviceAddCommand (home: string, deviceId: string, opts: { 
   if (opts.name !== undefined) validateDeviceName(opts.name)
   const self = deviceIdOf(await loadDeviceKey(home))
   checkTrust(self, id, opts.addrs)
-  const r = await updateConfig(home, config => trustDevice(config, self, id, opts))
+  const r = await updateConfig(home, config => trustDevice(config, { self, device: id, ...opts }))
   await reloadDaemon(home)
   return r
 }

@@ -7,7 +7,7 @@ import type { InviteResult } from '../sharing/sharing-service.ts'
 import type { RevertResult } from '../sync/revert.ts'
 
 export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean, replica?: boolean }): Promise<{ folder: string, device: string, role: Role }> {
-  const r = await updateConfig(home, config => shareFolder(config, folderId, deviceId, opts))
+  const r = await updateConfig(home, config => shareFolder(config, { folder: folderId, device: deviceId, ...opts }))
   await reloadDaemon(home)
   return r
 }

@@ -62,10 +62,10 @@ export function recordFolderFsid (config: Config, id: string, fsid: string): boo
 }
 
 /** `ferry device add`: trusts a device (addresses are added to those it had; a name replaces its name). */
-export function trustDevice (config: Config, self: string, deviceId: string, opts: { addrs: string[], name?: string }): { id: string, name?: string, addrs: string[] } {
-  const id = validateDeviceId(deviceId)
+export function trustDevice (config: Config, opts: { self: string, device: string, addrs: string[], name?: string }): { id: string, name?: string, addrs: string[] } {
+  const id = validateDeviceId(opts.device)
   if (opts.name !== undefined) validateDeviceName(opts.name)
-  checkTrust(self, id, opts.addrs)
+  checkTrust(opts.self, id, opts.addrs)
   const existing = config.devices[id]
   const addrs = [...new Set([...(existing?.addrs ?? []), ...opts.addrs])]
   const name = opts.name ?? existing?.name
@@ -111,8 +111,9 @@ export function renameDevice (config: Config, ref: string, name: string): { id: 
 }
 
 /** `ferry share`: a trusted device becomes a member of a folder, with a role. */
-export function shareFolder (config: Config, folderId: string, deviceRef: string, opts: { readOnly: boolean, replica?: boolean }): { folder: string, device: string, role: Role } {
-  const id = validateDeviceId(resolveDeviceRef(config, deviceRef))
+export function shareFolder (config: Config, opts: { folder: string, device: string, readOnly: boolean, replica?: boolean }): { folder: string, device: string, role: Role } {
+  const folderId = opts.folder
+  const id = validateDeviceId(resolveDeviceRef(config, opts.device))
   const folder = config.folders[folderId]
   if (folder === undefined) throw new FerryError(`no folder ${folderId}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
   if (config.devices[id] === undefined) throw new FerryError(`device ${id} is not trusted yet`, 'ERR_FERRY_DEVICE_NOT_FOUND', `run \`ferry device add ${id}\` first`)

@@ -1,3 +1,7 @@
+import { logger } from '@libp2p/logger'
+
+const log = logger('ferry:lifecycle')
+
 /**
  * One part of a daemon or relay that starts and stops (a socket, a database, the libp2p node and
  * what runs on it). A part whose `start` throws leaves nothing of itself behind: it is not
@@ -6,7 +10,7 @@
  * stopping.
  */
 export interface Startable {
-  /** named in logs and errors */
+  /** what the part is, for the debug log (DEBUG=ferry:lifecycle) */
   readonly name: string
   start: () => Promise<void>
   stop: () => Promise<void>
@@ -21,8 +25,10 @@ export async function startAll (parts: readonly Startable[]): Promise<void> {
   const started: Startable[] = []
   for (const part of parts) {
     try {
+      log('starting %s', part.name)
       await part.start()
     } catch (err) {
+      log('%s failed to start; stopping %d started parts', part.name, started.length)
       await stopAll(started).catch(() => {})
       throw err
     }

@@ -27,12 +27,12 @@ describe('config changes', () => {
   it('trust, share, unshare and remove a device', async () => {
     const [self, other] = [await deviceId(), await deviceId()]
     const config: Config = { ...emptyConfig(), folders: { docs: { path: '/tmp/docs', members: {} } } }
-    expect(() => trustDevice(config, self, self, { addrs: [] })).toThrow(/own id/)
-    expect(trustDevice(config, self, other, { addrs: ['/ip4/127.0.0.1/tcp/1'], name: 'laptop' })).toEqual({ id: other, name: 'laptop', addrs: ['/ip4/127.0.0.1/tcp/1'] })
-    expect(shareFolder(config, 'docs', 'laptop', { readOnly: true })).toEqual({ folder: 'docs', device: other, role: 'read-only' })
+    expect(() => trustDevice(config, { self, device: self, addrs: [] })).toThrow(/own id/)
+    expect(trustDevice(config, { self, device: other, addrs: ['/ip4/127.0.0.1/tcp/1'], name: 'laptop' })).toEqual({ id: other, name: 'laptop', addrs: ['/ip4/127.0.0.1/tcp/1'] })
+    expect(shareFolder(config, { folder: 'docs', device: 'laptop', readOnly: true })).toEqual({ folder: 'docs', device: other, role: 'read-only' })
     expect(unshareFolder(config, 'docs', other)).toEqual({ folder: 'docs', device: other })
     expect(() => unshareFolder(config, 'docs', other)).toThrow(/not a member/)
-    shareFolder(config, 'docs', other, { readOnly: false })
+    shareFolder(config, { folder: 'docs', device: other, readOnly: false })
     expect(removeDevice(config, 'laptop')).toEqual({ id: other, name: 'laptop', folders: ['docs'] })
     expect(config.devices).toEqual({})
     expect(config.folders.docs?.members).toEqual({})
