@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
-import type { RelayStatus } from './relay-node.ts'
+import type { RelayStatus } from './relay-status.ts'
 import type { BlockStore } from './store/block-store.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from '../src/metrics/scraped-counter.ts'
 

@@ -2,19 +2,20 @@ import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PrivateKey, Startable } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 import { emptyConfig, loadConfig, saveConfig, type Config } from '../src/config/config.ts'
 import { createDeviceKey, deviceIdOf, KEY_FILE, loadDeviceKey } from '../src/identity/device-key.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-node.ts'
-import { Membership } from '../src/daemon/membership.ts'
-import { ControlServer } from '../src/daemon/control-server.ts'
+import { Membership } from '../src/access/membership.ts'
+import { ControlServer } from '../src/control/control-server.ts'
 import { FerryError } from '../src/errors.ts'
+import { asPart, startAll, stopAll, type Startable } from '../src/lifecycle/components.ts'
 import { relayProtocolServices } from './relay-services.ts'
-import { startServices, stopServices } from '../src/node/services.ts'
 import { RelayStore } from './store/relay-store.ts'
 import { verifyRelay, type VerifyReport } from './store/verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './store/garbage-collector.ts'
 import { RelayMetrics } from './relay-metrics.ts'
+import type { RelayStatus } from './relay-status.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 import { NodeEvents } from '../src/events/node-events.ts'
 
@@ -28,24 +29,6 @@ export interface RelayOptions {
   processMetrics?: boolean
   /** where the relay emits what happens (src/events/event-catalog.ts); default: a new one */
   events?: NodeEvents
-}
-
-export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
-export interface RelayStatus {
-  relay: true
-  deviceId: string
-  listenAddrs: string[]
-  peers: Array<{ id: string, name?: string, connected: boolean }>
-  folders: RelayFolderStatus[]
-  /** block bytes and blocks stored since this process started */
-  receivedBlockBytes: number
-  receivedBlocks: number
-  /**
-   * bytes of upload sessions' record messages (`recs`, `want`, `segs`, `ack` frames, both ways)
-   * since this process started: what records cost on the wire, deltas included
-   */
-  uploadRecordBytes: number
-  retentionDays: number
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -82,6 +65,7 @@ export class RelayNode {
   private readonly metricsServer?: MetricsServer
   /** everything the relay reports (the CLI prints it) */
   readonly nodeEvents: NodeEvents
+  private readonly parts: Startable[]
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -99,6 +83,7 @@ export class RelayNode {
     })
     this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
+    this.parts = this.buildParts()
   }
 
   static async open (opts: RelayOptions): Promise<RelayNode> {
@@ -117,13 +102,38 @@ export class RelayNode {
   }
 
   async start (): Promise<void> {
-    await this.control.start()
     try {
-      await this.store.open()
+      await startAll(this.parts)
     } catch (err) {
-      await this.control.stop()
+      // rolled back: a later stop() has nothing to undo
+      this.stopped = true
       throw err
     }
+  }
+
+  /** in start order; `stop` undoes them in reverse */
+  private buildParts (): Startable[] {
+    return [
+      // first: a second relay on this home is refused before it touches the store
+      { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
+      { name: 'store', start: async () => { await this.store.open() }, stop: async () => { await this.store.close() } },
+      { name: 'node', start: async () => { await this.startNode() }, stop: async () => { await stopAll(this.services); await this.node?.stop() } },
+      { name: 'garbage collector', start: async () => { this.gc.start() }, stop: async () => { await this.gc.stop() } },
+      { name: 'metrics server', start: async () => { await this.startMetrics() }, beforeStop: async () => { await this.metricsServer?.stop() }, stop: async () => {} }
+    ]
+  }
+
+  /** The node and its protocols; a node that failed to start is stopped again. */
+  private async startNode (): Promise<void> {
+    try {
+      await this.openNode()
+    } catch (err) {
+      try { await stopAll(this.services); await this.node?.stop() } catch {}
+      throw err
+    }
+  }
+
+  private async openNode (): Promise<void> {
     const node = await createNode({
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
@@ -133,7 +143,7 @@ export class RelayNode {
     })
     this.node = node
     // index, blocks, history and replica, for trusted members only: relay/relay-services.ts
-    this.services = await startServices(relayProtocolServices({
+    this.services = relayProtocolServices({
       registrar: node,
       logger: node.logger,
       isTrusted: peer => this.membership.isTrusted(peer),
@@ -144,21 +154,19 @@ export class RelayNode {
       })),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
       recordFrameBytes: bytes => { this.uploadRecordBytes += bytes }
-    }))
+    }).map(service => asPart('protocol service', service))
+    await startAll(this.services)
     node.addEventListener('peer:connect', e => { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(e.detail.toString()) }) })
     node.addEventListener('peer:disconnect', e => { this.nodeEvents.emit({ type: 'peer.disconnected', detail: this.peerOf(e.detail.toString()) }) })
     await node.start()
     for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
     this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'relay', id: this.self } })
     this.nodeEvents.emit({ type: 'relay.opened', detail: { folders: this.store.list().length, retentionDays: this.retentionDays() } })
-    this.gc.start()
+  }
+
+  private async startMetrics (): Promise<void> {
     if (this.metricsServer !== undefined) {
-      try {
-        this.nodeEvents.emit({ type: 'metrics.listening', detail: { url: await this.metricsServer.start() } })
-      } catch (err) {
-        await this.stop().catch(() => {})
-        throw err
-      }
+      this.nodeEvents.emit({ type: 'metrics.listening', detail: { url: await this.metricsServer.start() } })
     }
   }
 
@@ -221,12 +229,7 @@ export class RelayNode {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.metricsServer?.stop()
-    await this.control.stop()
-    await this.gc.stop()
-    await stopServices(this.services)
-    await this.node?.stop()
-    await this.store.close()
+    await stopAll(this.parts)
   }
 }
 

@@ -8,7 +8,7 @@ import { readdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { Lab, status, tempFiles, type Device } from '../../test/helpers/ferry-process.ts'
-import type { DaemonStatus } from '../../src/daemon/daemon.ts'
+import type { DaemonStatus } from '../../src/daemon/status-types.ts'
 import { ProcWatch, type ProcFigures } from './proc-stats.ts'
 import { SocketTracker } from './sockets.ts'
 import { applyPatchInPlace, BIG_SEED, makeSmallTree, patchFor, S7_SEED, sha256File, treeDigest, writeInsertedCopy, writeKeystreamFile } from './datasets.ts'

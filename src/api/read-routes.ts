@@ -1,5 +1,5 @@
 import type { Config, Role } from '../config/config.ts'
-import type { DaemonStatus, PeerStatus } from '../daemon/daemon.ts'
+import type { DaemonStatus, PeerStatus } from '../daemon/status-types.ts'
 import type { FolderStatus } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import type { Routes } from './router.ts'

@@ -1,5 +1,5 @@
 import type { FerryEvent } from '../events/event-bus.ts'
-import { printable as p } from './printable.ts'
+import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'
 import { printablePath } from '../sync/path-errors.ts'
 

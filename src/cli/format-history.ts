@@ -2,7 +2,7 @@ import type { ConflictCopy } from '../history/conflict-list.ts'
 import { shortDeviceId } from '../sync/conflict-name.ts'
 import type { DeletedFile, Revision, RevisionSource } from '../history/revisions.ts'
 import type { RestoreResult } from '../history/restore.ts'
-import { printable as p } from './printable.ts'
+import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export function formatConflicts (list: ConflictCopy[]): string {

@@ -1,6 +1,6 @@
-import type { RelayStatus } from '../../relay/relay-node.ts'
+import type { RelayStatus } from '../../relay/relay-status.ts'
 import type { VerifyReport } from '../../relay/store/verify.ts'
-import { printable as p } from './printable.ts'
+import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export function formatRelayStatus (s: RelayStatus): string {

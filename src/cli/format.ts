@@ -1,8 +1,8 @@
-import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { DaemonStatus } from '../daemon/status-types.ts'
 import { formatBytes } from './format-bytes.ts'
-import type { FolderListEntry } from './commands.ts'
-import type { DeviceListEntry } from './device-commands.ts'
-import { printable as p } from './printable.ts'
+import type { FolderListEntry } from '../commands/folder-commands.ts'
+import type { DeviceListEntry } from '../commands/device-commands.ts'
+import { printable as p } from '../text/printable.ts'
 import { describeTransfer } from './progress-view.ts'
 import { printablePath } from '../sync/path-errors.ts'
 

@@ -5,24 +5,24 @@ import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { idCommand, initCommand, shareCommand, statusCommand, unshareCommand } from './commands.ts'
+import { idCommand, initCommand, shareCommand, statusCommand, unshareCommand } from '../commands/index.ts'
 import { formatStatus } from './format.ts'
 import { deviceCli, folderCli } from './manage-cli.ts'
 import { positionals, UsageError } from './usage.ts'
-import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from './history-commands.ts'
+import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from '../commands/index.ts'
 import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from './format-history.ts'
-import { relayVerifyCommand } from './relay-commands.ts'
+import { relayVerifyCommand } from '../commands/index.ts'
 import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
 import { printNodeEvents } from './daemon-output.ts'
 import { NodeEvents } from '../events/node-events.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { formatEvent } from './format-event.ts'
-import { printable, printableText } from './printable.ts'
+import { printable, printableText } from '../text/printable.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
 import { loadConfig } from '../config/config.ts'
-import { inviteCommand, revertCommand } from '../sharing/sharing-commands.ts'
+import { inviteCommand, revertCommand } from '../commands/index.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -148,7 +148,7 @@ async function run (argv: string[]): Promise<number> {
     case 'join': {
       const [code, path] = positionals(rest, 2, 'join <code> <path> [--name NAME]')
       // loaded on demand, like the daemon: it brings libp2p
-      const { joinCommand } = await import('../sharing/join-command.ts')
+      const { joinCommand } = await import('../commands/join-command.ts')
       const r = await joinCommand(home, code!, path!, v.name === undefined ? {} : { name: v.name })
       print(r, () => `joined folder ${r.folder} at ${r.path} (${r.role}), shared by ${r.inviter}${r.daemonReloaded ? '' : '; run `ferry start` to sync'}`)
       return 0

@@ -1,8 +1,6 @@
-import { confirmDeletesCommand, deviceAddCommand, folderAddCommand, folderListCommand } from './commands.ts'
-import { deviceListCommand, deviceRemoveCommand, deviceRenameCommand } from './device-commands.ts'
-import { folderPauseCommand, folderRemoveCommand, folderRescanCommand } from './folder-commands.ts'
+import { confirmDeletesCommand, deviceAddCommand, deviceListCommand, deviceRemoveCommand, deviceRenameCommand, folderAddCommand, folderListCommand, folderPauseCommand, folderRemoveCommand, folderRescanCommand } from '../commands/index.ts'
 import { formatDevices, formatFolders } from './format.ts'
-import { printable } from './printable.ts'
+import { printable } from '../text/printable.ts'
 import { positionals, UsageError } from './usage.ts'
 
 /** What `ferry folder ...` and `ferry device ...` need from the parsed command line. */

@@ -1,5 +1,5 @@
 import type { TransferStatus } from '../sync/transfer-progress.ts'
-import { printable as p } from './printable.ts'
+import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export const DEFAULT_PROGRESS_LINE_INTERVAL_MS = 5_000

@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FerryError } from '../errors.ts'
-import type { Config, DeviceConfig, FolderConfig, Role } from './config.ts'
+import type { Config, DeviceConfig, FolderConfig, Role } from './config-types.ts'
 
 export const ROLES: readonly Role[] = ['owner', 'read-write', 'read-only', 'replica']
 /** folder ids travel in records and protocol ids: 1-64 letters, digits, ".", "_" or "-" */

@@ -1,44 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FerryError } from '../errors.ts'
 import { writeFileAtomic } from './atomic-write.ts'
 import { checkConfig, ConfigError, FOLDER_ID_PATTERN, type CheckedConfig } from './check-config.ts'
 
 export { ConfigError, ROLES, checkConfig, type CheckedConfig } from './check-config.ts'
 
-export type Role = 'owner' | 'read-write' | 'read-only' | 'replica'
-
-export interface DeviceConfig {
-  name?: string
-  /** static multiaddrs to dial, besides what discovery finds */
-  addrs: string[]
-}
-
-export interface FolderConfig {
-  /** absolute path of the synced directory */
-  path: string
-  /** device id -> role; this device is always a member */
-  members: Record<string, Role>
-  /** this device's own role, as granted when it joined (absent: owner) */
-  role?: Role
-  /** days the local trash and superseded records are kept (default 14) */
-  retentionDays?: number
-  /**
-   * file system id (st_dev) of the root when the folder was added: on another file system the
-   * folder stops (an unmounted disk). Absent for folders from before it; recorded on start.
-   */
-  fsid?: string
-  /** mass-delete protection (defaults: enabled, ratio 0.5, minFiles 10, dirFiles 100) */
-  deleteProtection?: { enabled?: boolean, ratio?: number, minFiles?: number, dirFiles?: number }
-  /** `ferry folder pause`: the daemon does not sync the folder until `ferry folder resume` */
-  paused?: boolean
-}
-
-export interface Config {
-  version: 1
-  devices: Record<string, DeviceConfig>
-  folders: Record<string, FolderConfig>
-}
+export type { Config, DeviceConfig, FolderConfig, Role } from './config-types.ts'
+import type { Config } from './config-types.ts'
 
 export const CONFIG_FILE = 'config.json'
 

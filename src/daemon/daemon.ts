@@ -3,50 +3,43 @@ import { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { loadConfig, readConfig, saveConfig, type Config } from '../config/config.ts'
+import { readConfig, type Config } from '../config/config.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
-import { FolderStore } from '../store/folder-store.ts'
-import { FolderSync, type FolderStatus } from '../sync/folder-sync.ts'
-import { FolderTrash } from '../history/folder-trash.ts'
+import type { FolderSync } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
-import { BlockFetcher } from '../sync/block-fetcher.ts'
-import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
+import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
-import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/index.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { IndexSubscriptions, type IndexTraffic } from './index-subscriptions.ts'
+import type { IndexSubscriptions } from './index-subscriptions.ts'
+import { afterReload, createPeerClients, DIAL_TIMEOUT_MS, peerReady, relaysOf, type PeerClients } from './peer-clients.ts'
+import { accessOf, peersToHangUp } from './access-changes.ts'
+import { openDatabase } from './database.ts'
+import type { DaemonStatus } from './status-types.ts'
+import { daemonStatus } from './daemon-status.ts'
+import { FolderRuntime } from './folder-runtime.ts'
+import { daemonRoutes } from './routes.ts'
 import { FerryError } from '../errors.ts'
-import { ControlServer } from './control-server.ts'
-import { describeStartError } from './start-error.ts'
+import { ControlServer } from '../control/control-server.ts'
+import { describeStartError } from '../lifecycle/start-error.ts'
+import { asPart, startAll, stopAll, type Startable } from '../lifecycle/components.ts'
 import { PeerIds } from './peer-ids.ts'
+import { daemonProtocolServices } from './protocol-services.ts'
 import { HttpApi } from '../api/http-api.ts'
-import { readRoutes } from '../api/read-routes.ts'
-import type { Routes } from '../api/router.ts'
 import { EventStreams } from '../api/sse.ts'
 import { DaemonMetrics } from '../metrics/daemon-metrics.ts'
 import { metricsRoute } from '../metrics/metrics-route.ts'
 import { EventBus } from '../events/event-bus.ts'
-import { trackFileEvents } from '../events/file-events.ts'
 import { NodeEvents } from '../events/node-events.ts'
 import { publishPublicEvents } from '../events/public-events.ts'
 import { logFolderEvents } from '../events/event-log.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
-import { ReadOnlyFolders, type ReadOnlyStatus } from '../sharing/read-only.ts'
-import { Membership } from './membership.ts'
-import { historyRoutes } from './history-routes.ts'
-import { folderGuardRoutes } from './folder-guard-routes.ts'
-import { folderControlRoutes, pausedFolderStatus } from './folder-control-routes.ts'
-import { folderSublevel } from '../store/open-offline.ts'
+import type { ReadOnlyFolders } from '../sharing/read-only.ts'
+import { Membership } from '../access/membership.ts'
 import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
-import { RetentionSweeper } from '../history/retention.ts'
-import { ReplicaUploads } from '../replica/replica-uploads.ts'
-import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
-import { DeviceDialer } from './device-dialer.ts'
-import { daemonProtocolServices } from './protocol-services.ts'
-import { startServices, stopServices } from '../node/services.ts'
-import type { Startable } from '@libp2p/interface'
+import type { ReplicaUploads } from '../replica/replica-uploads.ts'
+import type { DeviceDialer } from './device-dialer.ts'
 
 export interface DaemonOptions {
   home: string
@@ -64,29 +57,7 @@ export interface DaemonOptions {
   processMetrics?: boolean
 }
 
-export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
-export interface DaemonStatus {
-  deviceId: string
-  listenAddrs: string[]
-  peers: PeerStatus[]
-  folders: Array<FolderStatus & Partial<ReadOnlyStatus> & {
-    /** present when the folder has a replica member: it holds every local block and record */
-    replicaInSync?: boolean
-    /** block bytes the folder's replicas acknowledged since start */
-    replicaSentBytes?: number
-    /** config `paused` (`ferry folder pause`): the folder is not synced */
-    paused?: true
-  }>
-  /** block bytes received per peer since start */
-  receivedBytes: Record<string, number>
-  /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
-  indexTraffic: Record<string, IndexTraffic>
-}
-
-export type { IndexTraffic }
-
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
-const DIAL_TIMEOUT_MS = 10_000
 const PROGRESS_INTERVAL_MS = 1_000
 
 /**
@@ -102,12 +73,15 @@ export class Daemon {
   private readonly membership: Membership
   private config: Config
   private readonly db: ClassicLevel<string, Uint8Array>
+  /** the running folders (started and stopped by the runtime) */
   private readonly folders = new Map<string, FolderSync>()
+  private readonly runtime: FolderRuntime
   private node?: FerryNode
   /** the protocol servers, started with the node */
   private services: Startable[] = []
   private readonly fetcher: BlockFetcher
   private readonly subscriptions: IndexSubscriptions
+  private readonly clients: PeerClients
   private readonly dialer: DeviceDialer
   private readonly control: ControlServer
   private readonly api: HttpApi
@@ -117,17 +91,13 @@ export class Daemon {
   readonly events = new EventBus()
   /** what `GET /metrics` serves (src/metrics/daemon-metrics.ts) */
   private readonly metrics: DaemonMetrics
-  private readonly fileEventTrackers = new Map<string, () => void>()
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
   private readonly replicas: ReplicaUploads
+  private readonly parts: Startable[]
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
-  private readonly retention = new RetentionSweeper({
-    folders: () => [...this.folders].map(([id, sync]) => ({ id, root: sync.root, store: sync.store, trashChanged: () => sync.refreshTrash(), ...this.config.folders[id] })),
-    log: logger('ferry:retention')
-  })
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
@@ -139,45 +109,37 @@ export class Daemon {
     logFolderEvents(this.nodeEvents, this.log)
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
-    this.dialer = new DeviceDialer({
+    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
+    this.clients = createPeerClients({
       node: () => this.requireNode(),
-      devices: () => this.config.devices,
-      isTrusted: peer => this.membership.isTrusted(peer),
+      config: () => this.config,
+      membership: this.membership,
+      folders: this.folders,
       isConnected: peer => this.isConnected(peer),
-      relays: () => this.relays(),
+      hangUp: (peer, reason) => { this.hangUp(peer, reason) },
+      relays: () => relaysOf(this.config, this.membership),
       stopped: () => this.stopped,
+      peerIds: this.peerIds,
       log: this.log
     })
-    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
-    this.subscriptions = new IndexSubscriptions({
+    this.dialer = this.clients.dialer
+    this.subscriptions = this.clients.subscriptions
+    this.fetcher = this.clients.fetcher
+    this.replicas = this.clients.replicas
+    this.runtime = new FolderRuntime({
       folders: this.folders,
-      foldersSharedWith: peer => this.membership.foldersSharedWith(peer),
-      mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
+      home: opts.home,
+      db: this.db,
+      self: this.self,
+      key,
+      events: this.nodeEvents,
+      fetcher: this.fetcher,
+      membership: this.membership,
+      config: () => this.config,
       isConnected: peer => this.isConnected(peer),
-      dialIndex: async (peer, protocols, signal) => await this.requireNode().dialProtocol(peer, protocols, { signal }),
-      peerIdOf: peer => this.peerIds.of(peer),
-      hangUp: (peer, reason) => { this.hangUp(peer, reason) },
-      stopped: () => this.stopped
-    })
-    this.fetcher = new BlockFetcher({
-      openBlocksStream: async (peer, signal) => {
-        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(this.peerIds.of(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-      },
-      isConnected: peer => this.isConnected(peer),
-      hangUp: (peer, reason) => this.hangUp(peer, reason),
-      log: logger('ferry:sync:fetch')
-    })
-    this.replicas = new ReplicaUploads({
-      stores: () => new Map([...this.folders].map(([id, sync]) => [id, sync.store])),
-      replicasOf: folder => this.membership.replicasOf(folder),
-      readBlock: async (folder, cid) => await this.folders.get(folder)?.readBlock(cid),
-      openStream: async (peer, signal) => {
-        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-        return await this.requireNode().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-      },
-      isConnected: peer => this.isConnected(peer),
-      hangUp: (peer, reason) => this.hangUp(peer, reason)
+      onEvent: e => { this.nodeEvents.emit(e) },
+      onStarted: (id, fc) => { this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } }) },
+      ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({
       home: opts.home,
@@ -187,31 +149,23 @@ export class Daemon {
       reload: async () => { await this.reload() },
       log: logger('ferry:join:server')
     })
-    this.readOnly = new ReadOnlyFolders({
-      folder: id => this.folders.get(id),
-      ownRole: id => this.config.folders[id]?.role,
-      acceptsChangesFrom: (folder, device) => this.membership.acceptsChangesFrom(folder, device)
+    this.readOnly = this.runtime.readOnly
+    const routes = daemonRoutes({
+      folders: this.folders,
+      config: () => this.config,
+      db: this.db,
+      sharing: this.sharing,
+      readOnly: this.readOnly,
+      status: () => this.status(),
+      reload: async () => { await this.reload() },
+      remoteHistory: async (folder, path) => await this.relayHistory(folder, path)
     })
-    // one route table for the CLI's unix socket and the token-guarded HTTP API
-    const readOnlyRoutes = this.readOnly.routes()
-    const routes: Routes = {
-      ...this.sharing.routes(),
-      ...readOnlyRoutes,
-      // POST /confirm-deletes; POST /revert also reverts held deletes (mass-delete protection)
-      ...folderGuardRoutes({ folder: id => this.folders.get(id), isReadOnly: id => this.config.folders[id]?.role === 'read-only', readOnlyRevert: readOnlyRoutes['POST /revert']! }),
-      // POST /rescan
-      ...folderControlRoutes({ folder: id => this.folders.get(id), folderConfig: id => this.config.folders[id], clearRecords: async id => { await folderSublevel(this.db, id).clear() } }),
-      'GET /status': async () => this.status(),
-      'POST /reload': async () => { await this.reload(); return { ok: true } },
-      ...readRoutes({ status: () => this.status(), config: () => this.config }),
-      // GET /conflicts, /revisions, /deleted; POST /restore
-      ...historyRoutes({ folders: () => this.folders, config: () => this.config, remoteHistory: async (folder, path) => await this.relayHistory(folder, path) })
-    }
     this.control = new ControlServer(opts.home, routes)
     const eventStreams = new EventStreams(this.events)
     this.metrics = new DaemonMetrics({ status: () => this.node === undefined ? undefined : this.status(), eventStreams: () => eventStreams.stats(), blocksFetched: () => this.fetcher.receivedBlocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     this.nodeEvents.on('file.applied', d => { this.metrics.fileApplied(d.folder, d.action) })
     this.api = new HttpApi({ home: opts.home, port: opts.apiPort ?? 0, routes, streams: { 'GET /events': eventStreams.route, 'GET /metrics': metricsRoute(async () => await this.metrics.scrape()) } })
+    this.parts = this.buildParts()
   }
 
   static async open (opts: DaemonOptions): Promise<Daemon> {
@@ -226,33 +180,48 @@ export class Daemon {
   }
 
   async start (): Promise<void> {
-    await this.control.start()
     try {
-      await this.db.open()
+      await startAll(this.parts)
     } catch (err) {
-      await this.control.stop()
-      const cause = (err as { cause?: { code?: string } }).cause
-      if (cause?.code === 'LEVEL_LOCKED') throw new FerryError(`the database in ${this.opts.home} is in use by another ferry process`, 'ERR_FERRY_DB_LOCKED')
+      // rolled back: a later stop() has nothing to undo
+      this.stopped = true
       throw err
     }
-    try {
-      await this.sharing.start()
-      await this.api.start()
-    } catch (err) {
-      await this.control.stop()
-      await this.db.close()
-      throw err
-    }
+  }
+
+  /** in start order; `stop` undoes them in reverse (the front doors close first: beforeStop) */
+  private buildParts (): Startable[] {
+    return [
+      // first: a second daemon on this home is refused before it touches the database or api.json
+      { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
+      { name: 'database', start: async () => { await openDatabase(this.db, this.opts.home) }, stop: async () => { await this.db.close() } },
+      { name: 'invitations', start: async () => { await this.sharing.start() }, stop: async () => {} },
+      { name: 'HTTP API', start: async () => { await this.api.start() }, beforeStop: async () => { await this.api.stop() }, stop: async () => {} },
+      { name: 'network', start: async () => { await this.startNetworkOrUndo() }, stop: async () => { await this.stopNetwork() } }
+    ]
+  }
+
+  /** leaves no node that listens, no folder or timer behind if it fails */
+  private async startNetworkOrUndo (): Promise<void> {
     try {
       await this.startNetwork()
     } catch (err) {
-      // leave nothing behind: api.json, the socket, the database lock, a node that listens
-      await this.stop().catch(() => {})
+      this.stopped = true
+      await this.stopNetwork().catch(() => {})
       throw describeStartError(err)
     }
   }
 
-  /** The node, its protocols, the folders and timers: `start` undoes everything if this fails. */
+  private async stopNetwork (): Promise<void> {
+    clearInterval(this.dialTimer)
+    clearInterval(this.progressTimer)
+    this.replicas.stop()
+    await this.runtime.stop()
+    await stopAll(this.services)
+    await this.node?.stop()
+  }
+
+  /** The node, its protocols, the folders and timers. */
   private async startNetwork (): Promise<void> {
     const node = await createNode({
       privateKey: this.key,
@@ -268,7 +237,7 @@ export class Daemon {
     })
     this.node = node
     // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts
-    this.services = await startServices(daemonProtocolServices({
+    this.services = daemonProtocolServices({
       registrar: node,
       logger: node.logger,
       isTrusted: peer => this.membership.isTrusted(peer),
@@ -276,7 +245,8 @@ export class Daemon {
       folder: id => this.folders.get(id),
       served: (peer, block) => this.metrics.served(peer, block),
       invitations: this.sharing
-    }))
+    }).map(service => asPart('protocol service', service))
+    await startAll(this.services)
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
       this.dialer.connected(peer)
@@ -303,16 +273,12 @@ export class Daemon {
     await node.start()
     for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
     this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'device', id: this.self } })
-    await this.startFolders()
+    await this.runtime.startFolders()
     this.nodeEvents.emit({ type: 'api.listening', detail: { port: this.api.port, infoFile: join(this.opts.home, 'api.json') } })
-    this.retention.start()
+    this.runtime.startRetention()
     this.replicas.update()
     // peers that connected while the folders were starting found none to subscribe to
-    for (const conn of node.getConnections()) {
-      const peer = conn.remotePeer.toString()
-      this.subscriptions.ensure(peer)
-      this.replicas.peerConnected(peer)
-    }
+    for (const conn of node.getConnections()) peerReady(this.clients, conn.remotePeer.toString())
     this.dialTimer = setInterval(() => this.dialer.dialAll(), DEFAULT_DIAL_INTERVAL_MS)
     this.progressTimer = setInterval(() => {
       this.nodeEvents.emit({ type: 'transfer.snapshot', detail: { transfers: this.transfers() } })
@@ -328,48 +294,6 @@ export class Daemon {
   private nameField (peer: string): { name?: string } {
     const name = this.config.devices[peer]?.name
     return name === undefined ? {} : { name }
-  }
-
-  private async startFolders (): Promise<void> {
-    for (const [id, fc] of Object.entries(this.config.folders)) {
-      if (this.folders.has(id) || fc.paused === true) continue
-      const store = new FolderStore({ db: folderSublevel(this.db, id), folder: id, self: this.self, key: this.key })
-      await store.open()
-      this.fileEventTrackers.set(id, trackFileEvents(store, this.nodeEvents))
-      const coalescer = new FetchCoalescer(id, async (peers, wanted, onBlock, signal) => await this.fetcher.fetchSome(id, peers, wanted, onBlock, signal))
-      const sync = new FolderSync({
-        folder: id,
-        root: fc.path,
-        store,
-        log: logger(`ferry:sync:${id}`),
-        acceptsChangesFrom: device => this.membership.acceptsChangesFrom(id, device),
-        fetchBlocks: async (record, wanted, onBlock, signal) => {
-          // peers known to hold this version; if none is connected, any member may have the blocks;
-          // replicas (relays) hold every uploaded block, so they are always asked too
-          const holders = store.holdersOf(record).filter(p => this.isConnected(p) && this.membership.mayRead(id, p))
-          const peers = holders.length > 0 ? [...holders, ...this.membership.replicasOf(id)] : this.membership.membersOf(id)
-          await coalescer.fetch(peers, wanted, onBlock, signal)
-        },
-        trash: new FolderTrash({ root: fc.path, store }),
-        onEvent: e => this.nodeEvents.emit(e),
-        settings: () => this.config.folders[id] ?? {},
-        recordFsid: async fsid => { await this.recordFsid(id, fsid) }
-      })
-      this.folders.set(id, sync)
-      await sync.start(this.opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.opts.rescanIntervalMs })
-      this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } })
-    }
-  }
-
-  /** a folder from before file system ids gets its own recorded (config `fsid`), once */
-  private async recordFsid (id: string, fsid: string): Promise<void> {
-    const config = await loadConfig(this.opts.home)
-    const fc = config.folders[id]
-    if (fc === undefined || fc.fsid !== undefined) return
-    fc.fsid = fsid
-    await saveConfig(this.opts.home, config)
-    const live = this.config.folders[id]
-    if (live !== undefined) live.fsid = fsid
   }
 
   private isConnected (peer: string): boolean {
@@ -393,47 +317,21 @@ export class Daemon {
     try { void this.node?.hangUp(peerIdFromString(peer)).catch(() => {}) } catch {}
   }
 
-  /** replica members of any of our folders: relays, which can also relay connections */
-  private relays (): string[] {
-    return [...new Set(Object.keys(this.config.folders).flatMap(f => this.membership.replicasOf(f)))]
-  }
-
   async reload (): Promise<void> {
     const { config, skipped } = await readConfig(this.opts.home)
     this.reportSkipped(skipped)
     const connected = (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString())
-    const access = (peer: string): string => JSON.stringify(this.membership.foldersSharedWith(peer).map(f => [f, this.membership.role(f, peer)]))
-    const before = new Map(connected.map(p => [p, access(p)]))
+    const before = new Map(connected.map(p => [p, accessOf(this.membership, p)]))
     this.config = config
     this.membership.update(config)
-    // a peer whose trust or shares changed is disconnected: streams it holds were opened under
-    // the old rules; if still trusted it reconnects within a dial round under the new ones
-    for (const [peer, was] of before) {
-      if (!this.membership.isTrusted(peer) || access(peer) !== was) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
-    }
-    // a folder paused or resumed: its members are hung up on too, so that index subscriptions both
-    // ways end with the old FolderSync and start afresh (at once, not after a refused retry)
     const running = (id: string): boolean => config.folders[id] !== undefined && config.folders[id].paused !== true
     const toggled = Object.keys(config.folders).filter(id => running(id) !== this.folders.has(id))
-    for (const peer of new Set(toggled.flatMap(id => this.membership.membersOf(id)))) {
-      if (before.has(peer)) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
-    }
-    for (const [id, sync] of this.folders) {
-      if (!running(id)) {
-        await sync.stop()
-        this.folders.delete(id)
-        this.fileEventTrackers.get(id)?.()
-        this.fileEventTrackers.delete(id)
-      }
-    }
-    await this.startFolders()
-    this.replicas.update()
+    for (const peer of peersToHangUp(this.membership, { before, toggled })) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
+    await this.runtime.stopUnless(running)
+    await this.runtime.startFolders()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
-    for (const conn of this.node?.getConnections() ?? []) this.subscriptions.ensure(conn.remotePeer.toString())
-    // the user may have fixed an address or a trust: try everyone again now
-    this.dialer.reset()
-    this.dialer.dialAll()
+    afterReload(this.clients, (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString()))
   }
 
   private transfers (): TransferStatus[] {
@@ -441,46 +339,12 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    const node = this.requireNode()
-    const peers: PeerStatus[] = Object.entries(this.config.devices).map(([id, d]) => ({
-      id,
-      ...(d.name === undefined ? {} : { name: d.name }),
-      connected: this.isConnected(id),
-      addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
-    }))
-    const folders = [...this.folders.values()].map(sync => {
-      const s = sync.status()
-      // in sync only if every connected member has told us all it knows
-      const heardAll = this.membership.membersOf(sync.folder)
-        .filter(p => this.isConnected(p))
-        .every(p => this.subscriptions.synced(p, sync.folder))
-      const replica = this.replicas.status(sync.folder)
-      return { ...s, inSync: s.inSync && heardAll, ...this.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
-    })
-    for (const [id, fc] of Object.entries(this.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
-    return {
-      deviceId: this.self,
-      listenAddrs: node.getMultiaddrs().map(m => m.toString()),
-      peers,
-      folders,
-      receivedBytes: Object.fromEntries(this.fetcher.receivedBytes),
-      indexTraffic: this.subscriptions.trafficByPeer()
-    }
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer) })
   }
 
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    clearInterval(this.dialTimer)
-    clearInterval(this.progressTimer)
-    await this.api.stop()
-    await this.control.stop()
-    await this.retention.stop()
-    this.replicas.stop()
-    for (const sync of this.folders.values()) await sync.stop()
-    for (const stop of this.fileEventTrackers.values()) stop()
-    await stopServices(this.services)
-    await this.node?.stop()
-    await this.db.close()
+    await stopAll(this.parts)
   }
 }

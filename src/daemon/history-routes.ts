@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
 import { FerryError } from '../errors.ts'
-import type { Route } from './control-server.ts'
+import type { Route } from '../control/control-server.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
 import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type RemoteHistory, type Revision } from '../history/revisions.ts'
 import { restoreInFolder, type RestoreResult } from '../history/restore.ts'

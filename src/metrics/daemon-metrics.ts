@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
-import type { DaemonStatus } from '../daemon/daemon.ts'
+import type { DaemonStatus } from '../daemon/status-types.ts'
 import type { EventStreamStats } from '../api/sse.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from './scraped-counter.ts'
 

@@ -1,5 +1,6 @@
 import type { Logger } from '@libp2p/logger'
-import { loadConfig, saveConfig, type Config } from '../config/config.ts'
+import { loadConfig, type Config } from '../config/config.ts'
+import { admitJoiner, updateConfig } from '../config/config-changes.ts'
 import { FerryError } from '../errors.ts'
 import type { EventSink } from '../events/node-events.ts'
 import type { Routes } from '../api/router.ts'
@@ -91,15 +92,7 @@ export class SharingService {
       throw new FerryError(`folder ${request.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
     }
     const inv = await this.invitations.redeem(request.folder, request.secret, peer, async inv => {
-      const config = await loadConfig(this.c.home)
-      const folder = config.folders[inv.folder]
-      if (folder === undefined) throw new FerryError(`folder ${inv.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
-      const known = config.devices[peer]
-      // addresses naming another device are not taken (a joiner cannot redirect us to someone else)
-      const addrs = request.addrs.filter(a => !a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`))
-      config.devices[peer] = { ...known, addrs: [...new Set([...(known?.addrs ?? []), ...addrs])] }
-      folder.members[peer] = inv.role
-      await saveConfig(this.c.home, config)
+      await updateConfig(this.c.home, config => { admitJoiner(config, { device: peer, folder: inv.folder, role: inv.role, addrs: request.addrs }) })
     })
     this.c.events.emit({ type: 'share.accepted', detail: { folder: inv.folder, device: peer, role: inv.role } })
     return inv.role

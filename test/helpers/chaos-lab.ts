@@ -1,6 +1,6 @@
 import { lstat, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { callDaemon } from '../../src/daemon/control-client.ts'
+import { callDaemon } from '../../src/control/control-client.ts'
 import type { Revision } from '../../src/history/revisions.ts'
 import { Lab, status, type Device } from './ferry-process.ts'
 import { RelayLab, type Relay } from './relay-process.ts'

@@ -5,8 +5,8 @@ import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { callDaemon } from '../../src/daemon/control-client.ts'
-import type { DaemonStatus } from '../../src/daemon/daemon.ts'
+import { callDaemon } from '../../src/control/control-client.ts'
+import type { DaemonStatus } from '../../src/daemon/status-types.ts'
 
 export const REPO = resolve(import.meta.dirname, '../..')
 const BIN = join(REPO, 'src/cli/ferry.js')

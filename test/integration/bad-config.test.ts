@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { callDaemon } from '../../src/daemon/control-client.ts'
+import { callDaemon } from '../../src/control/control-client.ts'
 import { Lab, ferry, ferryOk, status, waitFor } from '../helpers/ferry-process.ts'
 
 describe('bad entries in config.json', () => {

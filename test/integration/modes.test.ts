@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, waitConverged, waitFor, waitInSync, type Device } from '../helpers/ferry-process.ts'
-import { callDaemon } from '../../src/daemon/control-client.ts'
+import { callDaemon } from '../../src/control/control-client.ts'
 
 const MODES: Record<string, number> = {
   'm700.sh': 0o700,

@@ -7,7 +7,7 @@ import { readFileBlocks } from '../../src/chunker/file-blocks.ts'
 import { encodeRecord } from '../../src/log/record-codec.ts'
 import type { BlockRef } from '../../src/model/file-record.ts'
 import { fileRecordOf } from '../helpers/synthetic-records.ts'
-import type { IndexTraffic } from '../../src/daemon/daemon.ts'
+import type { IndexTraffic } from '../../src/daemon/status-types.ts'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = 192

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { register } from 'prom-client'
 import { DaemonMetrics } from '../../src/metrics/daemon-metrics.ts'
 import { parseMetricsListen } from '../../src/metrics/metrics-server.ts'
-import type { DaemonStatus } from '../../src/daemon/daemon.ts'
+import type { DaemonStatus } from '../../src/daemon/status-types.ts'
 import { Scrape } from '../helpers/prometheus-text.ts'
 
 function statusWith (folder: Partial<DaemonStatus['folders'][number]>): DaemonStatus {

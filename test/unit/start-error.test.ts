@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { describeStartError } from '../../src/daemon/start-error.ts'
+import { describeStartError } from '../../src/lifecycle/start-error.ts'
 import { FerryError } from '../../src/errors.ts'
 
 /** libp2p's listen failure (one error listing each address with its stack) said in one line. */

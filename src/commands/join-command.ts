@@ -1,18 +1,19 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadConfig, validateFolderId } from '../config/config.ts'
+import { recordJoin, updateConfig } from '../config/config-changes.ts'
 import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
-import type { DaemonStatus } from '../daemon/daemon.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
+import type { DaemonStatus } from '../daemon/status-types.ts'
 import { createNode } from '../node/create-node.ts'
-import { commit } from '../cli/commands.ts'
-import { validateDeviceName } from '../cli/printable.ts'
+import { reloadDaemon } from './reload-daemon.ts'
+import { validateDeviceName } from '../text/printable.ts'
 import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
 import { initFolderRoot } from '../sync/folder-health.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { JOIN_PROTOCOL_V1, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
-import { decodePairingCode } from './pairing-code.ts'
+import { decodePairingCode } from '../sharing/pairing-code.ts'
 
 export const DEFAULT_JOIN_DIAL_TIMEOUT_MS = 15_000
 
@@ -81,13 +82,12 @@ export async function joinCommand (home: string, codeText: string, path: string,
   }
 
   // the folder id and path were checked before the secret was spent; check again, then record
-  const config = await loadConfig(home)
-  const abs = await checkNewFolder(config, code.folder, path, home)
-  const known = config.devices[code.device]
-  const name = options.name ?? known?.name
-  config.devices[code.device] = { ...(name === undefined ? {} : { name }), addrs: [...new Set([...(known?.addrs ?? []), ...code.addrs])] }
-  const fsid = await initFolderRoot(abs, code.folder)
-  config.folders[code.folder] = { path: abs, members: { [code.device]: 'owner' }, ...(role === 'read-only' ? { role } : {}), fsid }
-  const { daemonReloaded } = await commit(home, config)
+  const abs = await updateConfig(home, async config => {
+    const abs = await checkNewFolder(config, code.folder, path, home)
+    const fsid = await initFolderRoot(abs, code.folder)
+    recordJoin(config, { folder: code.folder, path: abs, fsid, inviter: code.device, inviterAddrs: code.addrs, role, ...(options.name === undefined ? {} : { name: options.name }) })
+    return abs
+  })
+  const daemonReloaded = await reloadDaemon(home)
   return { folder: code.folder, path: abs, inviter: code.device, role, daemonReloaded }
 }

@@ -1,17 +1,42 @@
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
-import { loadConfig, type Config, type FolderConfig } from '../config/config.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
+import { loadConfig, validateFolderId, type Role } from '../config/config.ts'
+import { addFolder, folderIn, removeFolder, setFolderPaused, updateConfig } from '../config/config-changes.ts'
+import { checkNewFolder } from '../config/folder-path-check.ts'
+import { loadDeviceKey } from '../identity/device-key.ts'
+import { initFolderRoot } from '../sync/folder-health.ts'
 import { folderSublevel } from '../store/open-offline.ts'
 import { FerryError } from '../errors.ts'
-import { commit } from './commands.ts'
+import { reloadDaemon } from './reload-daemon.ts'
 
-/** `ferry folder remove|pause|resume|rescan`. */
+/** `ferry folder add|list|remove|pause|resume|rescan|confirm-deletes`. */
 
-function folderIn (config: Config, id: string): FolderConfig {
-  const folder = config.folders[id]
-  if (folder === undefined) throw new FerryError(`no folder ${id}`, 'ERR_FERRY_FOLDER_NOT_FOUND', 'run `ferry folder list`')
-  return folder
+export async function folderAddCommand (home: string, path: string, id: string): Promise<{ id: string, path: string }> {
+  validateFolderId(id)
+  await loadDeviceKey(home)
+  const real = await updateConfig(home, async config => {
+    // the real path (symlinks resolved): what is recorded, created and later compared
+    const real = await checkNewFolder(config, id, path, home)
+    // the marker and file system id let the daemon tell this directory from an unmounted disk
+    const fsid = await initFolderRoot(real, id)
+    addFolder(config, id, { path: real, fsid })
+    return real
+  })
+  await reloadDaemon(home)
+  return { id, path: real }
+}
+
+export interface FolderListEntry { id: string, path: string, members: Record<string, Role>, paused?: true }
+
+export async function folderListCommand (home: string): Promise<FolderListEntry[]> {
+  const config = await loadConfig(home)
+  return Object.entries(config.folders).map(([id, f]) => ({ id, path: f.path, members: f.members, ...(f.paused === true ? { paused: true as const } : {}) }))
+}
+
+/** `ferry folder confirm-deletes <folderId>`: the deletes mass-delete protection holds are recorded. */
+export async function confirmDeletesCommand (home: string, folder: string): Promise<{ folder: string, confirmed: number }> {
+  return await callDaemon(home, 'POST', '/confirm-deletes', 60_000, { folder })
 }
 
 export interface FolderRemoveResult {
@@ -28,10 +53,8 @@ export interface FolderRemoveResult {
  * are removed from the database, by the running daemon if one holds it.
  */
 export async function folderRemoveCommand (home: string, id: string): Promise<FolderRemoveResult> {
-  const config = await loadConfig(home)
-  const { path } = folderIn(config, id)
-  config.folders = Object.fromEntries(Object.entries(config.folders).filter(([f]) => f !== id))
-  const { daemonReloaded } = await commit(home, config)
+  const { path } = await updateConfig(home, config => removeFolder(config, id))
+  const daemonReloaded = await reloadDaemon(home)
   // a running daemon holds the database: it empties the folder's records (its FolderSync
   // stopped at the reload); otherwise they are emptied here
   const databaseCleared = daemonReloaded ? (await callDaemon(home, 'POST', '/forget', 30_000, { folder: id }).then(() => true, () => false)) : await clearFolderRecords(home, id)
@@ -56,11 +79,8 @@ async function clearFolderRecords (home: string, id: string): Promise<boolean> {
 
 /** `paused: true` in the folder's config; a running daemon stops (or starts) its FolderSync. */
 export async function folderPauseCommand (home: string, id: string, paused: boolean): Promise<{ folder: string, paused: boolean, daemonReloaded: boolean }> {
-  const config = await loadConfig(home)
-  const folder = folderIn(config, id)
-  if (paused) folder.paused = true
-  else delete folder.paused
-  const { daemonReloaded } = await commit(home, config)
+  await updateConfig(home, config => { setFolderPaused(config, id, paused) })
+  const daemonReloaded = await reloadDaemon(home)
   return { folder: id, paused, daemonReloaded }
 }
 

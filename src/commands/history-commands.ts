@@ -1,4 +1,4 @@
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
 import { withOfflineStores } from '../store/open-offline.ts'
 import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type Revision } from '../history/revisions.ts'

@@ -1,7 +1,27 @@
-import { callDaemon } from '../daemon/control-client.ts'
+import { callDaemon } from '../control/control-client.ts'
 import { FerryError } from '../errors.ts'
-import type { InviteResult } from './sharing-service.ts'
+import type { Role } from '../config/config.ts'
+import { shareFolder, unshareFolder, updateConfig } from '../config/config-changes.ts'
+import { reloadDaemon } from './reload-daemon.ts'
+import type { InviteResult } from '../sharing/sharing-service.ts'
 import type { RevertResult } from '../sync/revert.ts'
+
+export async function shareCommand (home: string, folderId: string, deviceId: string, opts: { readOnly: boolean, replica?: boolean }): Promise<{ folder: string, device: string, role: Role }> {
+  const r = await updateConfig(home, config => shareFolder(config, { folder: folderId, device: deviceId, ...opts }))
+  await reloadDaemon(home)
+  return r
+}
+
+/**
+ * Removes a member from a folder. A running daemon reloads: it hangs up on that device at once
+ * (its streams were opened as a member), and from then on serves it nothing of the folder and
+ * takes none of its changes.
+ */
+export async function unshareCommand (home: string, folderId: string, deviceId: string): Promise<{ folder: string, device: string, daemonReloaded: boolean }> {
+  const r = await updateConfig(home, config => unshareFolder(config, folderId, deviceId))
+  const daemonReloaded = await reloadDaemon(home)
+  return { ...r, daemonReloaded }
+}
 
 /** fetching the shared versions again can take a while */
 const REVERT_TIMEOUT_MS = 30 * 60_000

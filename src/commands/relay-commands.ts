@@ -1,4 +1,4 @@
-import { callDaemon, NoDaemonError } from '../daemon/control-client.ts'
+import { callDaemon, NoDaemonError } from '../control/control-client.ts'
 import type { VerifyReport } from '../../relay/store/verify.ts'
 
 /** a scrub reads every block: give a running relay time */

@@ -1,0 +1,18 @@
+/** What a relay's `GET /status` answers; its metrics and the CLI read it. */
+export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
+export interface RelayStatus {
+  relay: true
+  deviceId: string
+  listenAddrs: string[]
+  peers: Array<{ id: string, name?: string, connected: boolean }>
+  folders: RelayFolderStatus[]
+  /** block bytes and blocks stored since this process started */
+  receivedBlockBytes: number
+  receivedBlocks: number
+  /**
+   * bytes of upload sessions' record messages (`recs`, `want`, `segs`, `ack` frames, both ways)
+   * since this process started: what records cost on the wire, deltas included
+   */
+  uploadRecordBytes: number
+  retentionDays: number
+}

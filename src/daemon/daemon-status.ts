@@ -1,0 +1,53 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Config } from '../config/config.ts'
+import type { FerryNode } from '../node/create-node.ts'
+import type { FolderSync } from '../sync/folder-sync.ts'
+import type { Membership } from '../access/membership.ts'
+import type { BlockFetcher } from '../sync/block-fetcher.ts'
+import type { ReplicaUploads } from '../replica/replica-uploads.ts'
+import type { ReadOnlyFolders } from '../sharing/read-only.ts'
+import type { IndexSubscriptions } from './index-subscriptions.ts'
+import { pausedFolderStatus } from './folder-control-routes.ts'
+import type { DaemonStatus, PeerStatus } from './status-types.ts'
+
+/** What `GET /status` reads. */
+export interface DaemonStatusSources {
+  self: string
+  node: FerryNode
+  config: Config
+  folders: ReadonlyMap<string, FolderSync>
+  membership: Membership
+  subscriptions: IndexSubscriptions
+  replicas: ReplicaUploads
+  readOnly: ReadOnlyFolders
+  fetcher: BlockFetcher
+  isConnected: (peer: string) => boolean
+}
+
+export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
+  const node = s.node
+  const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => ({
+    id,
+    ...(d.name === undefined ? {} : { name: d.name }),
+    connected: s.isConnected(id),
+    addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
+  }))
+  const folders = [...s.folders.values()].map(sync => {
+    const st = sync.status()
+    // in sync only if every connected member has told us all it knows
+    const heardAll = s.membership.membersOf(sync.folder)
+      .filter(p => s.isConnected(p))
+      .every(p => s.subscriptions.synced(p, sync.folder))
+    const replica = s.replicas.status(sync.folder)
+    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
+  })
+  for (const [id, fc] of Object.entries(s.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
+  return {
+    deviceId: s.self,
+    listenAddrs: node.getMultiaddrs().map(m => m.toString()),
+    peers,
+    folders,
+    receivedBytes: Object.fromEntries(s.fetcher.receivedBytes),
+    indexTraffic: s.subscriptions.trafficByPeer()
+  }
+}

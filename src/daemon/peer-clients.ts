@@ -1,0 +1,109 @@
+import { logger, type Logger } from '@libp2p/logger'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Config } from '../config/config.ts'
+import type { FerryNode } from '../node/create-node.ts'
+import type { FolderSync } from '../sync/folder-sync.ts'
+import { BlockFetcher } from '../sync/block-fetcher.ts'
+import { ReplicaUploads } from '../replica/replica-uploads.ts'
+import type { Membership } from '../access/membership.ts'
+import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/index.ts'
+import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
+import { IndexSubscriptions } from './index-subscriptions.ts'
+import { DeviceDialer } from './device-dialer.ts'
+import type { PeerIds } from './peer-ids.ts'
+
+/** a stream to a peer that is not open by then is given up (the peer is asked again later) */
+export const DIAL_TIMEOUT_MS = 10_000
+
+/** What the daemon's outbound side needs. */
+export interface PeerClientsComponents {
+  /** the started node (throws before start) */
+  node: () => FerryNode
+  config: () => Config
+  membership: Membership
+  /** the running folders */
+  folders: Map<string, FolderSync>
+  isConnected: (peer: string) => boolean
+  hangUp: (peer: string, reason: Error) => void
+  /** replica members of any of our folders: relays, which can also relay connections */
+  relays: () => string[]
+  stopped: () => boolean
+  /** parsed peer ids (one cache per daemon) */
+  peerIds: PeerIds
+  log: Logger
+}
+
+/** The daemon's outbound side: who it dials, what it asks peers for, what it uploads to relays. */
+export interface PeerClients {
+  dialer: DeviceDialer
+  /** index subscriptions to every connected member */
+  subscriptions: IndexSubscriptions
+  /** blocks from members */
+  fetcher: BlockFetcher
+  /** uploads to the folders' replicas */
+  replicas: ReplicaUploads
+}
+
+/** replica members of any of our folders: relays, which can also relay connections */
+export function relaysOf (config: Config, membership: Membership): string[] {
+  return [...new Set(Object.keys(config.folders).flatMap(f => membership.replicasOf(f)))]
+}
+
+export function createPeerClients (c: PeerClientsComponents): PeerClients {
+  const membership = c.membership
+  const dialer = new DeviceDialer({
+    node: c.node,
+    devices: () => c.config().devices,
+    isTrusted: peer => membership.isTrusted(peer),
+    isConnected: c.isConnected,
+    relays: c.relays,
+    stopped: c.stopped,
+    log: c.log
+  })
+  const subscriptions = new IndexSubscriptions({
+    folders: c.folders,
+    foldersSharedWith: peer => membership.foldersSharedWith(peer),
+    mayRead: (folder, peer) => membership.mayRead(folder, peer),
+    isConnected: c.isConnected,
+    dialIndex: async (peer, protocols, signal) => await c.node().dialProtocol(peer, protocols, { signal }),
+    peerIdOf: peer => c.peerIds.of(peer),
+    hangUp: (peer, reason) => { c.hangUp(peer, reason) },
+    stopped: c.stopped
+  })
+  const fetcher = new BlockFetcher({
+    openBlocksStream: async (peer, signal) => {
+      const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      return await c.node().dialProtocol(c.peerIds.of(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+    },
+    isConnected: c.isConnected,
+    hangUp: (peer, reason) => c.hangUp(peer, reason),
+    log: logger('ferry:sync:fetch')
+  })
+  const replicas = new ReplicaUploads({
+    stores: () => new Map([...c.folders].map(([id, sync]) => [id, sync.store])),
+    replicasOf: folder => membership.replicasOf(folder),
+    readBlock: async (folder, cid) => await c.folders.get(folder)?.readBlock(cid),
+    openStream: async (peer, signal) => {
+      const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+    },
+    isConnected: c.isConnected,
+    hangUp: (peer, reason) => c.hangUp(peer, reason)
+  })
+  return { dialer, subscriptions, fetcher, replicas }
+}
+
+/** a trusted peer connected: subscribe to its folders' indexes; upload to it if it is a replica */
+export function peerReady (clients: PeerClients, peer: string): void {
+  clients.subscriptions.ensure(peer)
+  clients.replicas.peerConnected(peer)
+}
+
+/** after a config change: uploads, subscriptions and dials under the new rules */
+export function afterReload (clients: PeerClients, connected: readonly string[]): void {
+  clients.replicas.update()
+  for (const peer of connected) clients.subscriptions.ensure(peer)
+  // the user may have fixed an address or a trust: try everyone again now
+  clients.dialer.reset()
+  clients.dialer.dialAll()
+}

@@ -1,0 +1,25 @@
+import type { FolderStatus } from '../sync/folder-sync.ts'
+import type { ReadOnlyStatus } from '../sharing/read-only.ts'
+import type { IndexTraffic } from './index-subscriptions.ts'
+
+/** What `GET /status` answers (the daemon's `status()`); read routes, metrics and the CLI read it. */
+export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
+export interface DaemonStatus {
+  deviceId: string
+  listenAddrs: string[]
+  peers: PeerStatus[]
+  folders: Array<FolderStatus & Partial<ReadOnlyStatus> & {
+    /** present when the folder has a replica member: it holds every local block and record */
+    replicaInSync?: boolean
+    /** block bytes the folder's replicas acknowledged since start */
+    replicaSentBytes?: number
+    /** config `paused` (`ferry folder pause`): the folder is not synced */
+    paused?: true
+  }>
+  /** block bytes received per peer since start */
+  receivedBytes: Record<string, number>
+  /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
+  indexTraffic: Record<string, IndexTraffic>
+}
+
+export type { IndexTraffic }
