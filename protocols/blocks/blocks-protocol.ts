@@ -1,4 +1,4 @@
-import type { Connection, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../../src/hashing/block-cid.ts'
@@ -12,10 +12,38 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_WANTS_PER_MESSAGE,
   BLOCKS_PROTOCOLS, DEFAULT_MAX_INBOUND_STREAMS
 } from './constants.ts'
-import type { BlocksService, BlocksServiceComponents, BlocksServiceInit } from './index.ts'
+import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { handleAll, unhandleAll } from '../wire/registrar.ts'
 import { BlockCompressor, availableCodecs, decompressBlock, DecompressFailure, pickCodec, type Codec } from './compression.ts'
 import { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
+
+/** Where the block server reads blocks, and who may read which folder's. */
+export interface BlockReader {
+  /** true when `peer` may read blocks of `folder` (asked per want-list) */
+  mayRead: (peer: string, folder: string) => boolean
+  /** the verified bytes of `cid` from `folder`, or undefined; `peer` is who asked (for metrics) */
+  readBlock: (peer: string, folder: string, cid: CID) => Promise<Uint8Array | undefined>
+}
+
+export interface BlocksServiceComponents {
+  registrar: ProtocolRegistrar
+  logger: ComponentLogger
+  blocks: BlockReader
+}
+
+export interface BlocksServiceInit {
+  /** default DEFAULT_MAX_INBOUND_STREAMS */
+  maxInboundStreams?: number
+  /** the log component name; default 'ferry:blocks:server' */
+  logName?: string
+  /** default: one of the service's own */
+  compressor?: BlockCompressor
+}
+
+export interface BlocksService extends Startable {
+  /** the protocol ids served while started */
+  readonly protocols: readonly string[]
+}
 
 export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 

@@ -1,14 +1,38 @@
-import type { Connection, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
 import { validatePath } from '../../src/model/paths.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_TIMEOUT_MS, HISTORY_PROTOCOL_V1, HISTORY_PROTOCOLS } from './constants.ts'
-import type { HistoryService, HistoryServiceComponents, HistoryServiceInit } from './index.ts'
+import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { handleAll, unhandleAll } from '../wire/registrar.ts'
 import { decodeHistoryMessage, encodeHistoryMessage } from './messages.ts'
 import { notMember } from './errors.ts'
+
+/** What the history server answers from. */
+export interface HistorySource {
+  /** every signed record of `path` kept in `folder` (newest first), or undefined if `peer` may not read it */
+  recordsOf: (peer: string, folder: string, path: string) => Promise<SignedRecord[] | undefined>
+}
+
+export interface HistoryServiceComponents {
+  registrar: ProtocolRegistrar
+  logger: ComponentLogger
+  history: HistorySource
+}
+
+export interface HistoryServiceInit {
+  /** default DEFAULT_MAX_INBOUND_STREAMS */
+  maxInboundStreams?: number
+  /** the log component name; default 'ferry:history:server' */
+  logName?: string
+}
+
+export interface HistoryService extends Startable {
+  /** the protocol ids served while started */
+  readonly protocols: readonly string[]
+}
 
 function messages (stream: Stream): MessageStream {
   return new MessageStream(stream, HISTORY_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })

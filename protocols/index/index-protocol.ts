@@ -1,4 +1,4 @@
-import type { Connection, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { TypedMessageStream } from '../wire/typed-message-stream.ts'
@@ -11,8 +11,47 @@ import {
   DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_SUBSCRIBE_TIMEOUT_MS
 } from './constants.ts'
 import { notMember } from './errors.ts'
-import type { IndexService, IndexServiceComponents, IndexServiceInit, RecordSource } from './index.ts'
+import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { handleAll, unhandleAll } from '../wire/registrar.ts'
+
+/** One folder's records as the index server reads them (a folder's record store). */
+export interface RecordSource {
+  /** the devices with records in this folder */
+  devices: () => Iterable<string>
+  /** `device`'s records with seq > `seq`, in seq order */
+  recordsAfter: (device: string, seq: number) => AsyncIterable<SignedRecord>
+  /** called whenever records land; returns the unsubscribe */
+  onChange: (listener: () => void) => () => void
+}
+
+/** The folders the index server serves, behind their access check. */
+export interface RecordSources {
+  /**
+   * the records of `folder` if `peer` may read them, else undefined; asked again before every
+   * pass of a subscription, which ends when the answer is no longer the same source
+   */
+  get: (folder: string, peer: string) => RecordSource | undefined | Promise<RecordSource | undefined>
+}
+
+export interface IndexServiceComponents {
+  registrar: ProtocolRegistrar
+  logger: ComponentLogger
+  folders: RecordSources
+}
+
+export interface IndexServiceInit {
+  /** default DEFAULT_MAX_INBOUND_STREAMS */
+  maxInboundStreams?: number
+  /** index/2: records with more block entries than this go as skeletons (default DEFAULT_DELTA_MIN_ENTRIES) */
+  deltaMinEntries?: number
+  /** the log component name; default 'ferry:index:server' */
+  logName?: string
+}
+
+export interface IndexService extends Startable {
+  /** the protocol ids served while started */
+  readonly protocols: readonly string[]
+}
 
 export interface IndexServerComponents {
   /** the folder's records if `peer` is a member allowed to read it, else undefined */

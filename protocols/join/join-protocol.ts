@@ -1,12 +1,43 @@
-import type { Connection, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinRequest, type JoinRole } from './messages.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL_V1, JOIN_PROTOCOLS } from './constants.ts'
 import { ERR_JOIN_REFUSED } from './errors.ts'
-import type { JoinService, JoinServiceComponents, JoinServiceInit } from './index.ts'
+import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { handleAll, unhandleAll } from '../wire/registrar.ts'
+
+/** Where the join server checks invitations. */
+export interface JoinInvitations {
+  /**
+   * Checks the secret and records the peer as a member; returns its role. Throws an error
+   * with a `code` (one-line message) to refuse: used, expired or unknown invitation.
+   */
+  acceptJoin: (peer: string, request: JoinRequest) => Promise<JoinRole>
+  /** called once the joiner has read its `welcome`: apply the new member */
+  joined: (peer: string, role: JoinRole) => Promise<void>
+}
+
+export interface JoinServiceComponents {
+  registrar: ProtocolRegistrar
+  logger: ComponentLogger
+  invitations: JoinInvitations
+  /** a peer not trusted after its join has its connection closed */
+  isTrusted: (peer: string) => boolean
+}
+
+export interface JoinServiceInit {
+  /** default DEFAULT_MAX_INBOUND_STREAMS */
+  maxInboundStreams?: number
+  /** the log component name; default 'ferry:join:server' */
+  logName?: string
+}
+
+export interface JoinService extends Startable {
+  /** the protocol ids served while started */
+  readonly protocols: readonly string[]
+}
 
 export interface JoinServerComponents {
   /**

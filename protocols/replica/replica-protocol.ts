@@ -1,4 +1,4 @@
-import type { Connection, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
@@ -15,8 +15,38 @@ import {
   DEFAULT_MAX_INBOUND_STREAMS, REPLICA_PROTOCOLS
 } from './constants.ts'
 import { notMember } from './errors.ts'
-import type { ReplicaService, ReplicaServiceComponents, ReplicaServiceInit } from './index.ts'
+import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { handleAll, unhandleAll } from '../wire/registrar.ts'
+
+/** The folders a relay replicates, behind their access check. */
+export interface ReplicaFolders {
+  /** the folder if `peer` may replicate it here (the relay may create it), else undefined */
+  open: (folder: string, peer: string) => Promise<ReplicaFolder | undefined>
+  /** cuts a peer off that sent malformed messages, forged records or corrupt blocks */
+  hangUp: (peer: string, reason: Error) => void
+}
+
+export interface ReplicaServiceComponents {
+  registrar: ProtocolRegistrar
+  logger: ComponentLogger
+  replicas: ReplicaFolders
+  /** every frame of every session as it passes (type, bytes on the wire including the length prefix) */
+  onFrame?: ReplicaServerComponents['onFrame']
+  /** replica/2: after each batch with skeletons, how many of its segments were fetched */
+  onDeltaBatch?: ReplicaServerComponents['onDeltaBatch']
+}
+
+export interface ReplicaServiceInit {
+  /** default DEFAULT_MAX_INBOUND_STREAMS */
+  maxInboundStreams?: number
+  /** the log component name; default 'ferry:replica:server' */
+  logName?: string
+}
+
+export interface ReplicaService extends Startable {
+  /** the protocol ids served while started */
+  readonly protocols: readonly string[]
+}
 
 /** One folder as the relay holds it, for one upload session. */
 export interface ReplicaFolder {

@@ -1,6 +1,6 @@
 import type { NodeEvents } from '../events/node-events.ts'
 import { eventLines } from './event-lines.ts'
-import { printable } from './printable.ts'
+import { printable } from '../text/printable.ts'
 import type { ProgressView } from './progress-view.ts'
 
 /** `HH:MM:SS.mmm`, the prefix of every line `ferry start` and `ferry relay` print */
