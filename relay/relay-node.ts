@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { emptyConfig, loadConfig, saveConfig, type Config } from '../src/config/config.ts'
 import { createDeviceKey, deviceIdOf, KEY_FILE, loadDeviceKey } from '../src/identity/device-key.ts'
-import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-node.ts'
+import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../src/node/create-node.ts'
 import { Membership } from '../src/daemon/membership.ts'
 import { ControlServer } from '../src/daemon/control-server.ts'
 import { FerryError } from '../src/errors.ts'
@@ -31,6 +31,8 @@ export interface RelayOptions {
   /** add the process's own metrics (`process_*`, `nodejs_*`): one relay per process */
   processMetrics?: boolean
   print: (line: string) => void
+  /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
+  transports?: NodeOptions['transports']
 }
 
 export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
@@ -127,7 +129,8 @@ export class RelayNode {
       listen: this.opts.listen ?? DEFAULT_LISTEN,
       isTrusted: id => this.membership.isTrusted(id),
       mdns: false,
-      relayServer: true
+      relayServer: true,
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
     })
     this.node = node
     // /ferry/index/2 (record deltas) and /1, as a device serves them

@@ -12,7 +12,7 @@ import type { TransferStatus } from '../sync/transfer-progress.ts'
 import { printablePath } from '../sync/path-errors.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { FetchCoalescer } from '../sync/fetch-coalescer.ts'
-import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
+import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../node/create-node.ts'
 import { INDEX_PROTOCOLS, serveIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, serveBlocks } from '../../protocols/blocks/index.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS as INDEX_MAX_STREAMS } from '../../protocols/index/constants.ts'
@@ -62,6 +62,8 @@ export interface DaemonOptions {
   apiPort?: number
   /** `GET /metrics` also has the process's own metrics (`process_*`, `nodejs_*`): one daemon per process */
   processMetrics?: boolean
+  /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
+  transports?: NodeOptions['transports']
 }
 
 export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
@@ -258,7 +260,8 @@ export class Daemon {
       admitsStrangers: () => this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
-      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
+      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
     })
     this.node = node
     // /ferry/index/2 (record deltas) and /1 for older peers; serveIndex reads stream.protocol
