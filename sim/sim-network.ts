@@ -32,6 +32,11 @@ export class SimNetwork {
   transportsFor (name: string): NonNullable<NodeOptions['transports']> {
     return [components => {
       const transport = memory()(components) as Transport
+      const createListener = transport.createListener.bind(transport)
+      transport.createListener = options => {
+        tolerateMemoryAddrs(components)
+        return createListener(options)
+      }
       const dial = transport.dial.bind(transport)
       transport.dial = async (ma, options) => {
         const to = this.nameOf(ma)
@@ -76,5 +81,25 @@ export class SimNetwork {
     const value = ma.getComponents().find(c => c.code === CODE_MEMORY)?.value
     const start = `${this.prefix}-`
     return value?.startsWith(start) === true ? value.slice(start.length) : undefined
+  }
+}
+
+interface AddressMappings { has: (ma: Multiaddr) => boolean }
+
+/**
+ * libp2p's address manager looks every confirmed address up in its DNS and IP mappings, which
+ * parse it as a network address and throw on `/memory/…` (a device's circuit address through a
+ * relay listening on the memory transport: the throw happens in an event handler and ends the
+ * process). Over the memory transport such an address is simply in neither mapping.
+ */
+function tolerateMemoryAddrs (components: unknown): void {
+  const manager = (components as { addressManager?: Record<string, unknown> }).addressManager
+  for (const field of ['dnsMappings', 'ipMappings']) {
+    const mappings = manager?.[field] as AddressMappings | undefined
+    if (mappings === undefined || typeof mappings.has !== 'function' || Object.hasOwn(mappings, 'has')) continue
+    const has = mappings.has.bind(mappings)
+    mappings.has = ma => {
+      try { return has(ma) } catch { return false }
+    }
   }
 }
