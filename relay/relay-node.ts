@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { emptyConfig, loadConfig, saveConfig, type Config } from '../src/config/config.ts'
 import { createDeviceKey, deviceIdOf, KEY_FILE, loadDeviceKey } from '../src/identity/device-key.ts'
-import { createNode, DEFAULT_LISTEN, type FerryNode } from '../src/node/create-node.ts'
+import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../src/node/create-node.ts'
 import { Membership } from '../src/access/membership.ts'
 import { ControlServer } from '../src/control/control-server.ts'
 import { FerryError } from '../src/errors.ts'
@@ -29,6 +29,8 @@ export interface RelayOptions {
   processMetrics?: boolean
   /** where the relay emits what happens (src/events/event-catalog.ts); default: a new one */
   events?: NodeEvents
+  /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
+  transports?: NodeOptions['transports']
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -139,7 +141,8 @@ export class RelayNode {
       listen: this.opts.listen ?? DEFAULT_LISTEN,
       isTrusted: id => this.membership.isTrusted(id),
       mdns: false,
-      relayServer: true
+      relayServer: true,
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
     })
     this.node = node
     // index, blocks, history and replica, for trusted members only: relay/relay-services.ts

@@ -8,7 +8,7 @@ import { deviceIdOf, loadDeviceKey } from '../identity/device-key.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import type { BlockFetcher } from '../sync/block-fetcher.ts'
-import { createNode, DEFAULT_LISTEN, type FerryNode } from '../node/create-node.ts'
+import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../node/create-node.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
 import { afterReload, createPeerClients, DIAL_TIMEOUT_MS, peerReady, relaysOf, type PeerClients } from './peer-clients.ts'
@@ -55,6 +55,8 @@ export interface DaemonOptions {
   apiPort?: number
   /** `GET /metrics` also has the process's own metrics (`process_*`, `nodejs_*`): one daemon per process */
   processMetrics?: boolean
+  /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
+  transports?: NodeOptions['transports']
 }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
@@ -233,7 +235,8 @@ export class Daemon {
       admitsStrangers: () => this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
-      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica'))
+      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
     })
     this.node = node
     // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts

@@ -1,4 +1,4 @@
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
 import { socketTls } from './socket-tls.ts'
@@ -46,6 +46,11 @@ export interface NodeOptions {
    * stops (measured: the initial sync of a 1 GiB file took 13-16 s instead of 10-11 s with it on).
    */
   circuitListen?: boolean
+  /**
+   * The transports besides the circuit relay's (default: TCP). The simulator (sim/) passes the
+   * in-memory one so that many nodes run in one process; `listen` must then hold its addresses.
+   */
+  transports?: NonNullable<Libp2pOptions['transports']>
 }
 
 /** reservations a relay holds at once (one per trusted device online) */
@@ -72,7 +77,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     // devices also listen through relays (a reservation on each trusted relay they connect to),
     // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
     addresses: { listen: opts.relayServer !== true && opts.circuitListen === true ? [...new Set([...opts.listen, '/p2p-circuit'])] : opts.listen },
-    transports: [tcp(), trustedOnly(circuitRelayTransport(), trusted)],
+    transports: [...(opts.transports ?? [tcp()]), trustedOnly(circuitRelayTransport(), trusted)],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [socketTls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],

@@ -1,12 +1,8 @@
-import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import type { FileRecord } from '../../src/model/file-record.ts'
-import { compareVersions } from '../../src/model/version-vector.ts'
 import { isConflictCopy, parseConflictPath } from '../../src/sync/conflict-name.ts'
 import { plan, type Action } from '../../src/sync/planner.ts'
-import { DIR_ENTRY, type SimDevice } from '../../sim/sim-device.ts'
-import { createDevices, settle, syncOnce } from '../../sim/sim-history.ts'
 
 // --- hand-made records ---------------------------------------------------------------------------
 
@@ -70,75 +66,3 @@ describe('planner: a file where live entries lie below (type conflict)', () => {
   })
 })
 
-// --- simulated devices ---------------------------------------------------------------------------
-
-function contentsNamed (d: SimDevice, name: string): string[] {
-  return [...d.snapshot()].filter(([p]) => p === name || (isConflictCopy(p) && parseConflictPath(p)?.original === name)).map(([, c]) => c).sort()
-}
-
-describe('type conflicts between simulated devices', () => {
-  const scenario = fc.record({
-    devices: fc.integer({ min: 2, max: 3 }),
-    replacer: fc.integer({ min: 0, max: 2 }),
-    editor: fc.integer({ min: 0, max: 2 }),
-    editKind: fc.constantFrom('edit', 'create'),
-    tickMs: fc.constantFrom(1000, 400, 0),
-    syncs: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { maxLength: 10 })
-  }).filter(s => s.replacer < s.devices && s.editor < s.devices && s.replacer !== s.editor)
-
-  it('a directory replaced by a file while another device changes something in it: both kept, all identical', () => {
-    fc.assert(fc.property(scenario, ({ devices: n, replacer, editor, editKind, tickMs, syncs }) => {
-      const devices = createDevices(n, { tickMs })
-      devices[0]!.userWrite('d/x', 'base-x')
-      devices[0]!.userWrite('d/y', 'base-y')
-      settle(devices)
-      // partitioned: the two changes are concurrent
-      const r = devices[replacer]!
-      r.userDelete('d')
-      r.userWrite('d', 'file-d')
-      const edited = editKind === 'edit' ? 'd/x' : 'd/new'
-      devices[editor]!.userWrite(edited, 'edit')
-      for (const [from, to] of syncs) if (from !== to && from < n && to < n) syncOnce(devices[from]!, devices[to]!)
-      settle(devices)
-
-      const [first, ...rest] = devices.map(d => [...d.snapshot()])
-      for (const s of rest) expect(s).toEqual(first)
-      for (const d of devices) {
-        d.checkDiskMatchesRecords()
-        expect(d.planActions()).toEqual([])
-      }
-      const disk = devices[0]!
-      // the edit is at its name, in a directory d; the replacing file is kept as a conflict copy of d
-      expect(disk.disk.get('d')).toBe(DIR_ENTRY)
-      expect(disk.disk.get(edited)).toBe('edit')
-      expect(contentsNamed(disk, 'd').filter(c => c !== DIR_ENTRY)).toEqual(['file-d'])
-    }), { seed: 20251202, numRuns: 300 })
-  })
-
-  it('a file replaced by a directory while another device edits the file: both kept, all identical', () => {
-    fc.assert(fc.property(scenario, ({ devices: n, replacer, editor, tickMs, syncs }) => {
-      const devices = createDevices(n, { tickMs })
-      devices[0]!.userWrite('d', 'base-d')
-      settle(devices)
-      const r = devices[replacer]!
-      r.userDelete('d')
-      r.userWrite('d/z', 'inside')
-      devices[editor]!.userWrite('d', 'edited-d')
-      const edit = devices[editor]!.own.get('d')!
-      expect(compareVersions(edit.version, r.own.get('d')!.version)).toBe('concurrent')
-      for (const [from, to] of syncs) if (from !== to && from < n && to < n) syncOnce(devices[from]!, devices[to]!)
-      settle(devices)
-
-      const [first, ...rest] = devices.map(d => [...d.snapshot()])
-      for (const s of rest) expect(s).toEqual(first)
-      for (const d of devices) {
-        d.checkDiskMatchesRecords()
-        expect(d.planActions()).toEqual([])
-      }
-      const disk = devices[0]!
-      expect(disk.disk.get('d')).toBe(DIR_ENTRY)
-      expect(disk.disk.get('d/z')).toBe('inside')
-      expect(contentsNamed(disk, 'd').filter(c => c !== DIR_ENTRY)).toEqual(['edited-d'])
-    }), { seed: 20251203, numRuns: 300 })
-  })
-})
