@@ -73,7 +73,7 @@ function userUnitDir (): string {
  * escapes, and expands %-specifiers and $-variables, so those are quoted or doubled.
  */
 export function systemdArg (word: string): string {
-  const escaped = word.replaceAll('%', '%%').replaceAll('$', '$$')
+  const escaped = word.replaceAll('%', '%%').replaceAll('$', () => '$$')
   if (/^[A-Za-z0-9_@%+=:,./$-]+$/.test(escaped)) return escaped
   return `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
 }
