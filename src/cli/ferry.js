@@ -14,10 +14,17 @@
 // Whoever starts ferry without this shebang (tests, bench, demo) passes the same flags: see
 // FERRY_NODE_FLAGS in src/cli/node-flags.ts. (glibc's MALLOC_ARENA_MAX is set by the daemon
 // itself: src/cli/malloc-arenas.ts.)
-// ferry's entry point. The TypeScript sources run directly (Node >= 22.18 strips types).
+// ferry's entry point. In a clone the TypeScript sources next to it run directly (Node >= 22.18
+// strips types). An installed package carries no sources, only the compiled JavaScript in dist/
+// (built by `npm run build`, which `npm pack` runs; Node strips no types under node_modules):
+// whether main.ts is here decides, so a clone with a dist/ from an earlier pack still runs its sources.
+const { existsSync } = await import('node:fs')
+const fromSources = existsSync(new URL('./main.ts', import.meta.url))
+// the compiled code needs 22.10 (node:module's flushCompileCache); package.json's engines says the same
+const [needMajor, needMinor] = fromSources ? [22, 18] : [22, 10]
 const [major, minor] = process.versions.node.split('.').map(Number)
-if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(`ferry: needs Node >= 22.18 (this is ${process.versions.node}); run it through npm/npx in the repo, which uses the bundled Node 24\n`)
+if (major < needMajor || (major === needMajor && minor < needMinor)) {
+  process.stderr.write(`ferry: needs Node >= ${needMajor}.${needMinor} (this is ${process.versions.node})${fromSources ? '; run it through npm/npx in the repo, which uses the bundled Node 24' : ''}\n`)
   process.exit(1)
 }
 // Node keeps the type-stripped sources in its compile cache (os.tmpdir()/node-compile-cache):
@@ -25,7 +32,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // WebAssembly build of swc costing ~12 MiB of resident memory for the life of a daemon.
 const { enableCompileCache } = await import('node:module')
 enableCompileCache?.()
-const { main } = await import('./main.ts')
+const { main } = await import(fromSources ? './main.ts' : '../../dist/src/cli/main.js')
 // A reader that went away (`ferry ... | head`) is not an error of ours: stop writing quietly.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 await main(process.argv.slice(2))

@@ -3,8 +3,6 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { idCommand, initCommand, shareCommand, statusCommand, unshareCommand } from '../commands/index.ts'
 import { formatStatus } from './format.ts'
 import { deviceCli, folderCli } from './manage-cli.ts'
@@ -17,6 +15,8 @@ import { ProgressView } from './progress-view.ts'
 import { printNodeEvents } from './daemon-output.ts'
 import { NodeEvents } from '../events/node-events.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
+import { packageVersion } from './package-root.ts'
+import { formatServiceInstall, serviceInstallCommand } from './service-command.ts'
 import { formatEvent } from './format-event.ts'
 import { printable, printableText } from '../text/printable.ts'
 import { followEvents } from '../api/sse-client.ts'
@@ -52,6 +52,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
   relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
   relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage
+  service install [--relay] [--unit-dir DIR] [--dry-run]   a systemd unit that runs this ferry (start, or relay)
   --version                              print ferry's version`
 
 const OPTIONS = {
@@ -71,15 +72,13 @@ const OPTIONS = {
   deleted: { type: 'boolean', default: false },
   version: { type: 'string' },
   to: { type: 'string' },
+  relay: { type: 'boolean', default: false },
+  'unit-dir': { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false }
 } satisfies ParseArgsConfig['options']
 
 function out (line: string): void { process.stdout.write(line + '\n') }
-
-/** ferry's version, from its package.json */
-function packageVersion (): string {
-  return (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version
-}
 
 async function run (argv: string[]): Promise<number> {
   // `--version` alone, `--home` aside (restore's `--version ID` is an option with a value)
@@ -213,6 +212,13 @@ async function run (argv: string[]): Promise<number> {
       }
       const metricsListen = v['metrics-listen'] === undefined ? undefined : usage(() => parseMetricsListen(v['metrics-listen']!))
       return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen)
+    }
+    case 'service': {
+      positionals(rest, 1, 'service install [--relay] [--unit-dir DIR] [--dry-run]')
+      if (rest[0] !== 'install') throw new UsageError(`unknown service command ${JSON.stringify(rest[0])}`)
+      const r = await serviceInstallCommand({ home, relay: v.relay, dryRun: v['dry-run'], ...(v['unit-dir'] === undefined ? {} : { unitDir: v['unit-dir'] }) })
+      print(r, () => formatServiceInstall(r, v['dry-run']))
+      return 0
     }
     case 'start': {
       positionals(rest, 0, 'start')

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { packageRoot } from './package-root.ts'
 
-/** ferry's entry point */
-export const FERRY_BIN = join(import.meta.dirname, 'ferry.js')
+/** ferry's entry point (the launcher: it runs the sources in a clone, dist/ when installed) */
+export const FERRY_BIN = join(packageRoot(), 'src/cli/ferry.js')
 
 /**
  * The Node flags of ferry's shebang (`#!/usr/bin/env -S node <flags>`): whoever spawns ferry with

@@ -13,10 +13,17 @@ const BIN = join(REPO, 'src/cli/ferry.js')
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
-/** Runs the real CLI in a child process. */
-export async function ferry (args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * How to run a ferry other than this repo's launcher on this Node (an installed one): the
+ * executable, the arguments before ferry's own, extra environment and the working directory.
+ */
+export interface FerryLauncher { command: string, prefix: string[], env?: Record<string, string>, cwd?: string }
+
+/** Runs the real CLI in a child process (this repo's, unless `launcher` says another). */
+export async function ferry (args: string[], env: Record<string, string> = {}, launcher?: FerryLauncher): Promise<CliResult> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, argv] = launcher === undefined ? [process.execPath, [BIN, ...args]] : [launcher.command, [...launcher.prefix, ...args]]
+    const child = spawn(command, argv, { env: { ...process.env, ...launcher?.env, ...env }, cwd: launcher?.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -26,8 +33,8 @@ export async function ferry (args: string[], env: Record<string, string> = {}): 
   })
 }
 
-export async function ferryOk (args: string[]): Promise<string> {
-  const r = await ferry(args)
+export async function ferryOk (args: string[], launcher?: FerryLauncher): Promise<string> {
+  const r = await ferry(args, {}, launcher)
   if (r.code !== 0) throw new Error(`ferry ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return r.stdout
 }
@@ -64,6 +71,11 @@ export class Lab {
   private root = ''
   private readonly devices: Device[] = []
 
+  private readonly launcher: FerryLauncher | undefined
+
+  /** `launcher`: the ferry every command and daemon of this lab runs (default: this repo's) */
+  constructor (launcher?: FerryLauncher) { this.launcher = launcher }
+
   async setup (): Promise<void> {
     this.root = await mkdtemp(join(tmpdir(), 'ferry-test-'))
   }
@@ -75,9 +87,9 @@ export class Lab {
   async device (name: string, folderId = 'docs', opts: { prepareFolder?: (path: string) => Promise<void> } = {}): Promise<Device> {
     const home = join(this.root, name, 'home')
     const folder = join(this.root, name, 'folder')
-    const id = (await ferryOk(['--home', home, 'init'])).trim().split('\n').at(-1)!
+    const id = (await ferryOk(['--home', home, 'init'], this.launcher)).trim().split('\n').at(-1)!
     await opts.prepareFolder?.(folder)
-    await ferryOk(['--home', home, 'folder', 'add', folder, '--id', folderId])
+    await ferryOk(['--home', home, 'folder', 'add', folder, '--id', folderId], this.launcher)
     const port = await freePort()
     const d: Device = { name, home, folder, id, port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
     this.devices.push(d)
@@ -86,10 +98,10 @@ export class Lab {
 
   /** a and b trust each other (with static addresses) and share `folderId`. */
   async pair (a: Device, b: Device, folderId = 'docs'): Promise<void> {
-    await ferryOk(['--home', a.home, 'device', 'add', b.id, '--addr', b.addr, '--name', b.name])
-    await ferryOk(['--home', b.home, 'device', 'add', a.id, '--addr', a.addr, '--name', a.name])
-    await ferryOk(['--home', a.home, 'share', folderId, b.id])
-    await ferryOk(['--home', b.home, 'share', folderId, a.id])
+    await ferryOk(['--home', a.home, 'device', 'add', b.id, '--addr', b.addr, '--name', b.name], this.launcher)
+    await ferryOk(['--home', b.home, 'device', 'add', a.id, '--addr', a.addr, '--name', a.name], this.launcher)
+    await ferryOk(['--home', a.home, 'share', folderId, b.id], this.launcher)
+    await ferryOk(['--home', b.home, 'share', folderId, a.id], this.launcher)
   }
 
   /**
@@ -98,13 +110,14 @@ export class Lab {
    * `uid` runs it as that user and group (needs root and `setpriv`; its home and folder must be its own).
    */
   async start (d: Device, opts: { netns?: string, mdns?: boolean, listen?: string, args?: string[], uid?: number } = {}): Promise<void> {
-    const args = [...FERRY_NODE_FLAGS, BIN, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns']), ...(opts.args ?? [])]
+    const [node, ...launch] = this.launcher === undefined ? [process.execPath, ...FERRY_NODE_FLAGS, BIN] : [this.launcher.command, ...this.launcher.prefix]
+    const args = [...launch, '--home', d.home, 'start', '--listen', opts.listen ?? d.addr, ...(opts.mdns === true ? [] : ['--no-mdns']), ...(opts.args ?? [])]
     const [cmd, argv] = opts.netns !== undefined
-      ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
+      ? ['ip', ['netns', 'exec', opts.netns, node!, ...args]]
       : opts.uid !== undefined
-        ? ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', process.execPath, ...args]]
-        : [process.execPath, args]
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+        ? ['setpriv', [`--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', node!, ...args]]
+        : [node!, args]
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.launcher?.env }, cwd: this.launcher?.cwd })
     d.process = child
     this.keepLog(d)
     d.log = labLine('start')
