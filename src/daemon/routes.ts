@@ -1,7 +1,7 @@
 import type { ClassicLevel } from 'classic-level'
 import type { Config } from '../config/config.ts'
 import type { Routes } from '../api/router.ts'
-import { readRoutes } from '../api/read-routes.ts'
+import { readRoutes } from './read-routes.ts'
 import { folderSublevel } from '../store/open-offline.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
 import type { RemoteHistory } from '../history/revisions.ts'

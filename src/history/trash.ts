@@ -1,7 +1,7 @@
 import { link, lstat, readdir, rename, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { INTERNAL_DIR } from '../model/paths.ts'
-import { safeJoin, safeMkdirParent, UnsafePathError } from '../sync/safe-path.ts'
+import { safeJoin, safeMkdirParent, UnsafePathError } from '../disk/safe-path.ts'
 
 /**
  * The local trash: a file that ferry replaces or deletes because of a peer's change is kept in

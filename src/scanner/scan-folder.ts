@@ -12,7 +12,7 @@ import { FerryError } from '../errors.ts'
 import { nameProblem, readDirEntries, UNSYNCABLE_NAME } from './unsyncable-name.ts'
 import { fileModeOf } from '../model/file-mode.ts'
 import { metaOf, sameMeta } from '../model/file-meta.ts'
-import { safeJoin, UnsafePathError } from '../sync/safe-path.ts'
+import { safeJoin, UnsafePathError } from '../disk/safe-path.ts'
 
 export interface ScanOptions {
   root: string

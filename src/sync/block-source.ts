@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { O_RDONLY_NOFOLLOW, safeJoin } from './safe-path.ts'
+import { O_RDONLY_NOFOLLOW, safeJoin } from '../disk/safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../hashing/block-cid.ts'
 import type { FolderStore, LocalMeta } from '../store/folder-store.ts'

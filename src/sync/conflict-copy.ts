@@ -5,7 +5,7 @@ import { metaOf } from '../model/file-meta.ts'
 import type { LocalChange } from '../store/folder-store.ts'
 import { assertBase, LocalChangeError, type ApplierComponents } from './applier-components.ts'
 import { diskMatchesOwn, statOrUndefined, statOwnPath } from './disk-state.ts'
-import { safeJoin } from './safe-path.ts'
+import { safeJoin } from '../disk/safe-path.ts'
 import { createDir, removeToTrash } from './disk-edits.ts'
 
 // The applier's conflict actions: the losing local version is kept under its conflict name

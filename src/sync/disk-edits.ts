@@ -1,7 +1,7 @@
 import { chmod, unlink } from 'node:fs/promises'
 import { dirModeOf } from '../model/file-mode.ts'
 import type { ApplierComponents } from './applier-components.ts'
-import { safeJoin, safeMkdirp } from './safe-path.ts'
+import { safeJoin, safeMkdirp } from '../disk/safe-path.ts'
 
 // Small disk edits the applier's actions share.
 

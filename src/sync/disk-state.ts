@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises'
 import type { FolderStore } from '../store/folder-store.ts'
 import { metaOf, sameMeta } from '../model/file-meta.ts'
-import { safeJoin, UnsafePathError } from './safe-path.ts'
+import { safeJoin, UnsafePathError } from '../disk/safe-path.ts'
 
 /** What the checks of the disk against our own records need. */
 interface DiskStateComponents {

@@ -8,7 +8,7 @@ import { adoptChange, assertBase, LocalChangeError, StalePlanError, type Applier
 import { assembleFile, assembleSmallFile, SMALL_FILE_BYTES } from './file-assembler.ts'
 import { tempPathFor } from './temp-area.ts'
 import { diskMatchesOwn, statOrUndefined, statOwnPath } from './disk-state.ts'
-import { safeJoin } from './safe-path.ts'
+import { safeJoin } from '../disk/safe-path.ts'
 import { adoptRenameSource, cloneOwnVersion } from './temp-reuse.ts'
 import { createDir, removeToTrash } from './disk-edits.ts'
 import { dirOverFile, keepConflictCopy } from './conflict-copy.ts'

@@ -14,7 +14,7 @@ import type { TransferProgress } from './transfer-progress.ts'
 import type { Reservation } from './free-space.ts'
 import { makeTempDir } from './temp-area.ts'
 import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
-import { O_NOFOLLOW, parentOf, safeJoin, safeMkdirParent } from './safe-path.ts'
+import { O_NOFOLLOW, parentOf, safeJoin, safeMkdirParent } from '../disk/safe-path.ts'
 import { statOrUndefined } from './disk-state.ts'
 
 // Builds a file from blocks in a temp file (the one way ferry writes a file's content: the

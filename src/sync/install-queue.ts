@@ -4,7 +4,7 @@ import type { FileRecord } from '../model/file-record.ts'
 import type { LocalMeta } from '../store/folder-store.ts'
 import { adoptChange, DirNotEmptyError, LocalChangeError, StalePlanError, type ApplierComponents, type Installer } from './applier-components.ts'
 import { diskMatchesOwnStat } from './disk-state.ts'
-import { safeJoin, UnsafePathError } from './safe-path.ts'
+import { safeJoin, UnsafePathError } from '../disk/safe-path.ts'
 import { renameIntoPlace } from './file-assembler.ts'
 
 export type InstallQueueComponents = Pick<ApplierComponents, 'root' | 'store' | 'diskLock' | 'trash'>

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import { O_RDONLY_NOFOLLOW, safeJoin } from './safe-path.ts'
+import { O_RDONLY_NOFOLLOW, safeJoin } from '../disk/safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import type { FolderStore } from '../store/folder-store.ts'
 import { blockMatches } from '../hashing/block-cid.ts'

@@ -4,7 +4,7 @@ import { lstat, readdir, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FileRecord } from '../model/file-record.ts'
 import { INTERNAL_DIR } from '../model/paths.ts'
-import { safeJoin, safeMkdirp, UnsafePathError } from './safe-path.ts'
+import { safeJoin, safeMkdirp, UnsafePathError } from '../disk/safe-path.ts'
 
 /** Where downloads are assembled: the folder's hidden area, on the same file system as their targets. */
 export const TEMP_DIR = `${INTERNAL_DIR}/tmp`

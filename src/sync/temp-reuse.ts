@@ -5,7 +5,7 @@ import { cidKey } from '../hashing/block-cid.ts'
 import { metaOf, sameMeta } from '../model/file-meta.ts'
 import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
 import type { ApplierComponents } from './applier-components.ts'
-import { safeJoin, safeMkdirParent } from './safe-path.ts'
+import { safeJoin, safeMkdirParent } from '../disk/safe-path.ts'
 
 // A download's temp file can start as one of our own files instead of empty: the source of a
 // rename (moved, not copied), or a kernel-side copy of our old version of an edited file.

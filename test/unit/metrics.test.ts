@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { register } from 'prom-client'
-import { DaemonMetrics } from '../../src/metrics/daemon-metrics.ts'
+import { DaemonMetrics } from '../../src/daemon/daemon-metrics.ts'
 import { parseMetricsListen } from '../../src/metrics/metrics-server.ts'
 import type { DaemonStatus } from '../../src/daemon/status-types.ts'
 import { Scrape } from '../helpers/prometheus-text.ts'

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
-import type { DaemonStatus } from '../daemon/status-types.ts'
+import type { DaemonStatus } from './status-types.ts'
 import type { EventStreamStats } from '../api/sse.ts'
-import { scrapedCounter, scrapedGauge, type Samples } from './scraped-counter.ts'
+import { scrapedCounter, scrapedGauge, type Samples } from '../metrics/scraped-counter.ts'
 
 /** What the daemon's metrics read at scrape time. */
 export interface DaemonMetricsSources {

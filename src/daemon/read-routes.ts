@@ -1,8 +1,8 @@
 import type { Config, Role } from '../config/config.ts'
-import type { DaemonStatus, PeerStatus } from '../daemon/status-types.ts'
+import type { DaemonStatus, PeerStatus } from './status-types.ts'
 import type { FolderStatus } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
-import type { Routes } from './router.ts'
+import type { Routes } from '../api/router.ts'
 
 /** What the read-only JSON routes need of the daemon. */
 export interface ReadRoutesComponents {
