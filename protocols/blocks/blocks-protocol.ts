@@ -13,7 +13,7 @@ import {
   BLOCKS_PROTOCOLS, DEFAULT_MAX_INBOUND_STREAMS
 } from './constants.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
-import { handleAll, unhandleAll } from '../wire/registrar.ts'
+import { ProtocolService } from '../wire/protocol-service.ts'
 import { BlockCompressor, availableCodecs, decompressBlock, DecompressFailure, pickCodec, type Codec } from './compression.ts'
 import { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 
@@ -225,38 +225,21 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
  * negotiated id from the stream) while started. One compressor for all its streams, so its
  * concurrency bound holds over the whole server.
  */
-export class BlocksProtocol implements BlocksService, Startable {
-  readonly protocols = BLOCKS_PROTOCOLS
+export class BlocksProtocol extends ProtocolService implements BlocksService {
   private readonly components: BlocksServiceComponents
   private readonly compressor: BlockCompressor
-  private readonly maxInboundStreams: number
   private readonly log: Logger
-  private started = false
 
   constructor (components: BlocksServiceComponents, init: BlocksServiceInit = {}) {
+    super({ registrar: components.registrar, protocols: BLOCKS_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
     this.compressor = init.compressor ?? new BlockCompressor()
-    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.log = components.logger.forComponent(init.logName ?? 'ferry:blocks:server')
   }
 
   readonly [Symbol.toStringTag] = 'ferry:blocks'
 
-  async start (): Promise<void> {
-    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
-    this.started = true
-  }
-
-  async stop (): Promise<void> {
-    await unhandleAll(this.components.registrar, this.protocols)
-    this.started = false
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const blocks = this.components.blocks
     await serveBlocks(stream, peer, {

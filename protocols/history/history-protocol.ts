@@ -6,7 +6,7 @@ import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_TIMEOUT_MS, HISTORY_PROTOCOL_V1, HISTORY_PROTOCOLS } from './constants.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
-import { handleAll, unhandleAll } from '../wire/registrar.ts'
+import { ProtocolService } from '../wire/protocol-service.ts'
 import { decodeHistoryMessage, encodeHistoryMessage } from './messages.ts'
 import { notMember } from './errors.ts'
 
@@ -90,36 +90,19 @@ export async function fetchHistory (stream: Stream, folder: string, path: string
 }
 
 /** The history server (/ferry/history/1) as a service: one question per stream, while started. */
-export class HistoryProtocol implements HistoryService, Startable {
-  readonly protocols = HISTORY_PROTOCOLS
+export class HistoryProtocol extends ProtocolService implements HistoryService {
   private readonly components: HistoryServiceComponents
-  private readonly maxInboundStreams: number
   private readonly log: Logger
-  private started = false
 
   constructor (components: HistoryServiceComponents, init: HistoryServiceInit = {}) {
+    super({ registrar: components.registrar, protocols: HISTORY_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
-    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.log = components.logger.forComponent(init.logName ?? 'ferry:history:server')
   }
 
   readonly [Symbol.toStringTag] = 'ferry:history'
 
-  async start (): Promise<void> {
-    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
-    this.started = true
-  }
-
-  async stop (): Promise<void> {
-    await unhandleAll(this.components.registrar, this.protocols)
-    this.started = false
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const history = this.components.history
     await serveHistory(stream, connection.remotePeer.toString(), {
       recordsOf: async (peer, folder, path) => await history.recordsOf(peer, folder, path),

@@ -12,7 +12,7 @@ import {
 } from './constants.ts'
 import { notMember } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
-import { handleAll, unhandleAll } from '../wire/registrar.ts'
+import { ProtocolService } from '../wire/protocol-service.ts'
 
 /** One folder's records as the index server reads them (a folder's record store). */
 export interface RecordSource {
@@ -210,14 +210,13 @@ export async function subscribeIndex (stream: Stream, folder: string, positions:
  * The index server as a service: serves /ferry/index/2 and /1 (one handler; it reads the
  * negotiated id from the stream) while started.
  */
-export class IndexProtocol implements IndexService, Startable {
-  readonly protocols = INDEX_PROTOCOLS
+export class IndexProtocol extends ProtocolService implements IndexService {
   private readonly components: IndexServiceComponents
   private readonly init: IndexServiceInit
   private readonly log: Logger
-  private started = false
 
   constructor (components: IndexServiceComponents, init: IndexServiceInit = {}) {
+    super({ registrar: components.registrar, protocols: INDEX_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
     this.init = init
     this.log = components.logger.forComponent(init.logName ?? 'ferry:index:server')
@@ -225,21 +224,7 @@ export class IndexProtocol implements IndexService, Startable {
 
   readonly [Symbol.toStringTag] = 'ferry:index'
 
-  async start (): Promise<void> {
-    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
-    this.started = true
-  }
-
-  async stop (): Promise<void> {
-    await unhandleAll(this.components.registrar, this.protocols)
-    this.started = false
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const folders = this.components.folders
     const options = this.init.deltaMinEntries === undefined ? {} : { deltaMinEntries: this.init.deltaMinEntries }
     await serveIndex(stream, connection.remotePeer.toString(), {

@@ -6,7 +6,7 @@ import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinReques
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL_V1, JOIN_PROTOCOLS } from './constants.ts'
 import { ERR_JOIN_REFUSED } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
-import { handleAll, unhandleAll } from '../wire/registrar.ts'
+import { ProtocolService } from '../wire/protocol-service.ts'
 
 /** Where the join server checks invitations. */
 export interface JoinInvitations {
@@ -121,36 +121,19 @@ export async function requestJoin (stream: Stream, request: JoinRequest): Promis
  * stranger (admitted while an invitation is pending) may open; its connection was for this join
  * only, so it is closed afterwards unless the peer is now trusted.
  */
-export class JoinProtocol implements JoinService, Startable {
-  readonly protocols = JOIN_PROTOCOLS
+export class JoinProtocol extends ProtocolService implements JoinService {
   private readonly components: JoinServiceComponents
-  private readonly maxInboundStreams: number
   private readonly log: Logger
-  private started = false
 
   constructor (components: JoinServiceComponents, init: JoinServiceInit = {}) {
+    super({ registrar: components.registrar, protocols: JOIN_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
-    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.log = components.logger.forComponent(init.logName ?? 'ferry:join:server')
   }
 
   readonly [Symbol.toStringTag] = 'ferry:join'
 
-  async start (): Promise<void> {
-    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
-    this.started = true
-  }
-
-  async stop (): Promise<void> {
-    await unhandleAll(this.components.registrar, this.protocols)
-    this.started = false
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     const invitations = this.components.invitations
     try {

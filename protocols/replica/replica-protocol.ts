@@ -16,7 +16,7 @@ import {
 } from './constants.ts'
 import { notMember } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
-import { handleAll, unhandleAll } from '../wire/registrar.ts'
+import { ProtocolService } from '../wire/protocol-service.ts'
 
 /** The folders a relay replicates, behind their access check. */
 export interface ReplicaFolders {
@@ -351,36 +351,19 @@ export class ReplicaClient {
  * The relay's upload server as a service: serves /ferry/replica/2 and /1 (one handler; it reads
  * the negotiated id from the stream) while started.
  */
-export class ReplicaProtocol implements ReplicaService, Startable {
-  readonly protocols = REPLICA_PROTOCOLS
+export class ReplicaProtocol extends ProtocolService implements ReplicaService {
   private readonly components: ReplicaServiceComponents
-  private readonly maxInboundStreams: number
   private readonly log: Logger
-  private started = false
 
   constructor (components: ReplicaServiceComponents, init: ReplicaServiceInit = {}) {
+    super({ registrar: components.registrar, protocols: REPLICA_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
-    this.maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.log = components.logger.forComponent(init.logName ?? 'ferry:replica:server')
   }
 
   readonly [Symbol.toStringTag] = 'ferry:replica'
 
-  async start (): Promise<void> {
-    await handleAll(this.components.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
-    this.started = true
-  }
-
-  async stop (): Promise<void> {
-    await unhandleAll(this.components.registrar, this.protocols)
-    this.started = false
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
+  protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const { replicas, onFrame, onDeltaBatch } = this.components
     await serveReplica(stream, connection.remotePeer.toString(), {
       openFolder: async (peer, folder) => await replicas.open(folder, peer),

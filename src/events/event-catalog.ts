@@ -1,4 +1,5 @@
 import type { Role } from '../config/config.ts'
+import type { TransferStatus } from '../model/transfer-status.ts'
 
 /**
  * Every event a device daemon or a relay emits, as `{ type, detail }` (the shape of libp2p's
@@ -15,18 +16,8 @@ export type NodeEvent =
   | SharingEvent
   | RelayEvent
 
-/** A file being received, as the progress view and `transfer.progress` show it. */
-export interface TransferDetail {
-  folder: string
-  path: string
-  sizeBytes: number
-  doneBytes: number
-  /** average since the transfer started */
-  bytesPerSecond: number
-  /** undefined until there is a rate to go by */
-  etaSeconds?: number
-  startedAt: number
-}
+/** A file being received (src/model/transfer-status.ts). */
+export type TransferDetail = TransferStatus
 
 /** What a folder's sync engine emits (FolderSync's `onEvent`). */
 export type FolderEvent =

@@ -8,6 +8,8 @@ export interface BackoffOptions {
   capMs?: number
   /** 0..1 → a number in [0, 1); Math.random by default (tests pass a fixed one) */
   random?: () => number
+  /** false: every wait is exactly base * 2^(n-1), capped (one caller's retries, nothing to spread); default true */
+  jitter?: boolean
 }
 
 /**
@@ -20,19 +22,21 @@ export class Backoff {
   private readonly baseMs: number
   private readonly capMs: number
   private readonly random: () => number
+  private readonly jitter: boolean
   private readonly state = new Map<string, { failures: number, notBefore: number }>()
 
   constructor (options: BackoffOptions = {}) {
     this.baseMs = options.baseMs ?? DEFAULT_BACKOFF_BASE_MS
     this.capMs = options.capMs ?? DEFAULT_BACKOFF_CAP_MS
     this.random = options.random ?? Math.random
+    this.jitter = options.jitter ?? true
   }
 
   /** how long to wait after `failures` failures in a row (0 for none) */
   delayFor (failures: number): number {
     if (failures <= 0) return 0
     const full = Math.min(this.capMs, this.baseMs * 2 ** Math.min(failures - 1, 30))
-    return Math.round(full * (0.5 + this.random() / 2))
+    return this.jitter ? Math.round(full * (0.5 + this.random() / 2)) : full
   }
 
   /** true when `key` may be tried now */
@@ -53,6 +57,13 @@ export class Backoff {
     const delay = this.delayFor(failures)
     this.state.set(key, { failures, notBefore: now + delay })
     return delay
+  }
+
+  /** when the next waiting key may be tried (undefined: none waits) */
+  nextDue (now = Date.now()): number | undefined {
+    let next: number | undefined
+    for (const s of this.state.values()) if (s.notBefore > now && (next === undefined || s.notBefore < next)) next = s.notBefore
+    return next
   }
 
   failures (key: string): number {

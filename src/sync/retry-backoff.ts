@@ -1,18 +1,20 @@
+import { Backoff } from '../node/backoff.ts'
+
 /**
  * Per-path retry delays for failing actions: the first retry after `baseMs`, each further failure
- * doubles it, up to `maxMs`. A path is tried again at once when what it is planned against
- * changes (its records, or a peer connects): `clear`. Without this, a sync pass that other
- * changes trigger several times a second retried a failing action (and logged it) every time.
+ * doubles it, up to `maxMs` (a Backoff without jitter: one folder's retries, nothing to spread).
+ * A path is tried again at once when what it is planned against changes (its records, or a peer
+ * connects): `clear`. Without this, a sync pass that other changes trigger several times a second
+ * retried a failing action (and logged it) every time.
  */
 export class RetryBackoff {
-  private readonly baseMs: number
-  private readonly maxMs: number
+  private readonly backoff: Backoff
+  /** failing paths whose last failure was "no connected peer had the blocks" */
+  private readonly waitingForPeers = new Set<string>()
   private timer?: NodeJS.Timeout
-  private readonly failing = new Map<string, { failures: number, notBefore: number, waitsForPeers: boolean }>()
 
   constructor (baseMs: number, maxMs: number) {
-    this.baseMs = baseMs
-    this.maxMs = maxMs
+    this.backoff = new Backoff({ baseMs, capMs: maxMs, jitter: false })
   }
 
   /**
@@ -20,28 +22,24 @@ export class RetryBackoff {
    * returns the delay before it is tried again
    */
   failed (path: string, waitsForPeers = false, now = Date.now()): number {
-    const failures = (this.failing.get(path)?.failures ?? 0) + 1
-    const delay = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(failures - 1, 30))
-    this.failing.set(path, { failures, notBefore: now + delay, waitsForPeers })
-    return delay
+    if (waitsForPeers) this.waitingForPeers.add(path)
+    else this.waitingForPeers.delete(path)
+    return this.backoff.failed(path, now)
   }
 
   /** how many times in a row `path` failed (0: not failing) */
   failures (path: string): number {
-    return this.failing.get(path)?.failures ?? 0
+    return this.backoff.failures(path)
   }
 
   /** true when `path` may be tried now */
   ready (path: string, now = Date.now()): boolean {
-    const f = this.failing.get(path)
-    return f === undefined || f.notBefore <= now
+    return this.backoff.ready(path, now)
   }
 
   /** when the next waiting path may be tried (undefined: none waits) */
   nextDue (now = Date.now()): number | undefined {
-    let next: number | undefined
-    for (const f of this.failing.values()) if (f.notBefore > now && (next === undefined || f.notBefore < next)) next = f.notBefore
-    return next
+    return this.backoff.nextDue(now)
   }
 
   /** calls `wake` once the next waiting path may be tried (one timer; replaces an earlier one) */
@@ -58,11 +56,13 @@ export class RetryBackoff {
 
   /** `path` succeeded, or its inputs changed: try it at once next time */
   clear (path: string): void {
-    this.failing.delete(path)
+    this.backoff.succeeded(path)
+    this.waitingForPeers.delete(path)
   }
 
   /** a peer connected: what waited for peers is tried at once */
   clearWaitingForPeers (): void {
-    for (const [path, f] of this.failing) if (f.waitsForPeers) this.failing.delete(path)
+    for (const path of this.waitingForPeers) this.backoff.succeeded(path)
+    this.waitingForPeers.clear()
   }
 }

@@ -1,15 +1,6 @@
-/** What `ferry status`, the daemon's log and the progress bar show for a file being received. */
-export interface TransferStatus {
-  folder: string
-  path: string
-  sizeBytes: number
-  doneBytes: number
-  /** average since the transfer started */
-  bytesPerSecond: number
-  /** undefined until there is a rate to go by */
-  etaSeconds?: number
-  startedAt: number
-}
+import type { TransferStatus } from '../model/transfer-status.ts'
+
+export type { TransferStatus }
 
 interface Entry { sizeBytes: number, doneBytes: number, startedAt: number }
 
