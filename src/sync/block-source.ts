@@ -3,7 +3,8 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { O_RDONLY_NOFOLLOW, safeJoin } from '../disk/safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../hashing/block-cid.ts'
-import type { FolderStore, LocalMeta } from '../store/folder-store.ts'
+import type { FolderStore } from '../store/folder-store.ts'
+import type { LocalMeta } from '../store/local-meta.ts'
 
 /** files kept open for serving blocks (a big file is read block after block) */
 const MAX_OPEN = 16

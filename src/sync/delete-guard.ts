@@ -1,4 +1,4 @@
-import type { LocalChange } from '../store/folder-store.ts'
+import type { LocalChange } from '../store/local-index.ts'
 
 /**
  * Mass-delete protection (DESIGN.md, Folder health and mass-delete protection): the scanner's

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs'
 import { rm, rmdir } from 'node:fs/promises'
 import type { FileRecord } from '../model/file-record.ts'
-import type { LocalMeta } from '../store/folder-store.ts'
+import type { LocalMeta } from '../store/local-meta.ts'
 import { adoptChange, DirNotEmptyError, LocalChangeError, StalePlanError, type ApplierComponents, type Installer } from './applier-components.ts'
 import { diskMatchesOwnStat } from './disk-state.ts'
 import { safeJoin, UnsafePathError } from '../disk/safe-path.ts'

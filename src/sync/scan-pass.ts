@@ -1,5 +1,6 @@
 import type { Logger } from '@libp2p/logger'
-import type { FolderStore, LocalChange } from '../store/folder-store.ts'
+import type { FolderStore } from '../store/folder-store.ts'
+import type { LocalChange } from '../store/local-index.ts'
 import { IGNORE_FILE, type IgnoreRules } from '../ignore/ignore-rules.ts'
 import { scanFolder } from '../scanner/scan-folder.ts'
 import type { AsyncLock } from '../store/async-lock.ts'
