@@ -76,7 +76,7 @@ export class RelayNode {
     this.self = deviceIdOf(key)
     this.config = config
     this.membership = new Membership(this.self, config)
-    this.store = new RelayStore({ home: opts.home, self: this.self, key })
+    this.store = new RelayStore({ home: opts.home, self: this.self })
     this.gc = new GarbageCollector({ store: this.store, retentionMs: this.retentionDays() * DAY_MS, log: logger('ferry:relay:gc') })
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => this.status(),
@@ -219,8 +219,8 @@ export class RelayNode {
       folders: this.store.list().map(f => ({
         id: f.id,
         members: [...f.members],
-        devices: f.store.positionVector(),
-        paths: [...f.store.paths()].length
+        devices: f.log.positionVector(),
+        paths: [...f.log.paths()].length
       })),
       receivedBlockBytes: this.store.receivedBlockBytes,
       receivedBlocks: this.store.receivedBlocks,
@@ -239,7 +239,7 @@ export class RelayNode {
 /** `ferry relay verify` without a running relay: opens the store directly. */
 export async function verifyOffline (home: string): Promise<VerifyReport> {
   const key = await loadDeviceKey(home)
-  const store = new RelayStore({ home, self: deviceIdOf(key), key })
+  const store = new RelayStore({ home, self: deviceIdOf(key) })
   await store.open()
   try { return await verifyRelay(store) } finally { await store.close() }
 }

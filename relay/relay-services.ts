@@ -33,7 +33,7 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
     // subscribing to a folder shares it with the relay (as its upload does)
     indexService({ logName: 'ferry:relay:index' })({
       ...base,
-      folders: { get: async (folder, peer) => o.isTrusted(peer) ? (await o.store.join(folder, peer)).store : undefined }
+      folders: { get: async (folder, peer) => o.isTrusted(peer) ? (await o.store.join(folder, peer)).log : undefined }
     }),
     // /ferry/blocks/2 (compressed on request) and /1 (raw), like a device
     blocksService({ logName: 'ferry:relay:blocks' })({
@@ -50,7 +50,7 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
         recordsOf: async (peer, folder, path) => {
           const f = o.store.folder(folder)
           if (f === undefined || !o.isTrusted(peer) || !o.store.isMember(folder, peer)) return undefined
-          return [...f.store.signedOf(path), ...(await f.store.history(path)).map(h => h.signed)]
+          return [...f.log.signedOf(path), ...(await f.log.history(path)).map(h => h.signed)]
         }
       }
     }),

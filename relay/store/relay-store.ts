@@ -1,10 +1,8 @@
 import { join } from 'node:path'
 import { utimes } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
-import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { FolderStore } from '../../src/store/folder-store.ts'
-import type { RecordLog, HistoryEntry } from '../../src/store/record-log.ts'
+import { RecordLog, type HistoryEntry } from '../../src/store/record-log.ts'
 import { folderSublevel } from '../../src/store/keys.ts'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { AsyncLock } from '../../src/store/async-lock.ts'
@@ -20,8 +18,6 @@ export interface RelayFolder {
   id: string
   /** the folder's records (every device's newest per path, and history) */
   log: RecordLog
-  /** the same log behind the FolderStore interface the protocols take */
-  store: FolderStore
   /** devices that shared this folder with the relay */
   members: Set<string>
 }
@@ -39,7 +35,6 @@ export class RelayStore {
   private readonly db: ClassicLevel<string, Uint8Array>
   private readonly registry
   private readonly self: string
-  private readonly key: PrivateKey
   private readonly folders = new Map<string, RelayFolder>()
   private readonly lock = new AsyncLock()
   /** block-list segments of each folder's records, for replica/2 sessions (one index per folder store) */
@@ -48,10 +43,9 @@ export class RelayStore {
   receivedBlockBytes = 0
   receivedBlocks = 0
 
-  constructor (opts: { home: string, self: string, key: PrivateKey }) {
+  constructor (opts: { home: string, self: string }) {
     this.home = opts.home
     this.self = opts.self
-    this.key = opts.key
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, RELAY_DIR, 'db'), { valueEncoding: 'view' })
     this.registry = this.db.sublevel<string, string>('folders', { valueEncoding: 'utf8' })
     this.blocks = new BlockStore(join(opts.home, RELAY_DIR, 'blocks'))
@@ -78,9 +72,9 @@ export class RelayStore {
 
   private async openFolder (id: string, members: Set<string>): Promise<RelayFolder> {
     // the relay commits nothing of its own: the store's local index stays empty
-    const store = new FolderStore({ db: folderSublevel(this.db, id), folder: id, self: this.self, key: this.key, syncWrites: true })
-    await store.open()
-    const f: RelayFolder = { id, log: store.log, store, members }
+    const log = new RecordLog({ db: folderSublevel(this.db, id), folder: id, self: this.self, syncWrites: true })
+    await log.open()
+    const f: RelayFolder = { id, log, members }
     this.folders.set(id, f)
     return f
   }
@@ -151,7 +145,7 @@ export class RelayStore {
       lacking: async cids => await this.lacking(cids),
       putBlock: async (cid, data) => { await this.putBlock(cid, data) },
       putRecords: async records => await this.putRecords(folder, records),
-      segments: this.segments.of(f.store)
+      segments: this.segments.of(f.log)
     }
   }
 

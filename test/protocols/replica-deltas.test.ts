@@ -52,7 +52,7 @@ beforeEach(async () => {
     deviceId = peerIdFromPrivateKey(deviceKey).toString()
   }
   home = await mkdtemp(join(tmpdir(), 'ferry-replica-deltas-'))
-  relay = new RelayStore({ home, self: peerIdFromPrivateKey(relayKey).toString(), key: relayKey })
+  relay = new RelayStore({ home, self: peerIdFromPrivateKey(relayKey).toString() })
   await relay.open()
   hungUp = []
   deltas = []
@@ -110,7 +110,7 @@ async function upload (device: Libp2p, relayNode: Libp2p, served: Array<Promise<
 }
 
 function stored (): SignedRecord | undefined {
-  return relay.folder(FOLDER)?.store.signedOf('big.bin')[0]
+  return relay.folder(FOLDER)?.log.signedOf('big.bin')[0]
 }
 
 async function historyCount (): Promise<number> {
@@ -172,7 +172,7 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
     await Promise.all(served)
     expect(hungUp.map(e => e.name)).toEqual(['InvalidMessageError'])
     expect(hungUp[0]!.message).toContain('segment does not match its id')
-    expect(relay.folder(FOLDER)!.store.positionVector()).toEqual({})
+    expect(relay.folder(FOLDER)!.log.positionVector()).toEqual({})
   })
 
   it('a skeleton whose head is not what the author signed gets the device cut off; nothing is stored', async () => {
@@ -188,7 +188,7 @@ describe('/ferry/replica/2 record deltas from a device to a relay', () => {
     await Promise.all(served)
     expect(deltas).toEqual([])
     expect(hungUp.map(e => e.name)).toEqual(['ForgedRecordError'])
-    expect(relay.folder(FOLDER)!.store.positionVector()).toEqual({})
+    expect(relay.folder(FOLDER)!.log.positionVector()).toEqual({})
   })
 
   it('replica/1 still works both ways round: an old device with a new relay, a new device with an old relay', async () => {

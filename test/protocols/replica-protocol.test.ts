@@ -50,7 +50,7 @@ describe('replica protocol against a real relay store', () => {
   beforeEach(async () => {
     home = await mkdtemp(join(tmpdir(), 'ferry-replica-'))
     const key = await generateKeyPair('Ed25519')
-    relay = new RelayStore({ home, self: deviceIdOf(key), key })
+    relay = new RelayStore({ home, self: deviceIdOf(key) })
     await relay.open()
     hungUp = []
     a = await device()
@@ -121,7 +121,7 @@ describe('replica protocol against a real relay store', () => {
     await rejection(client.sendRecords([forged]))
     await served
     expect(hungUp.map(e => e.name)).toEqual(['ForgedRecordError'])
-    expect(relay.folder(FOLDER)!.store.positionVector()).toEqual({})
+    expect(relay.folder(FOLDER)!.log.positionVector()).toEqual({})
   })
 
   it('answers a device that may not replicate the folder with an error', async () => {
@@ -177,7 +177,7 @@ describe('replica protocol against a real relay store', () => {
     await writeFile(join(home, 'relay', 'blocks', 'tmp', 'deadbeef.tmp'), 'half a block')
     await relay.close()
     const key = await generateKeyPair('Ed25519')
-    relay = new RelayStore({ home, self: deviceIdOf(key), key })
+    relay = new RelayStore({ home, self: deviceIdOf(key) })
     await relay.open()
     expect(await readdir(join(home, 'relay', 'blocks', 'tmp'))).toEqual([])
     expect(Buffer.from((await relay.blocks.get(b.cid))!).equals(b.data)).toBe(true)
