@@ -142,7 +142,9 @@ export class RelayNode {
       isTrusted: id => this.membership.isTrusted(id),
       mdns: false,
       relayServer: true,
-      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
+      // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
+      ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
     })
     this.node = node
     // index, blocks, history and replica, for trusted members only: relay/relay-services.ts

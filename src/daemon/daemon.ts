@@ -236,7 +236,9 @@ export class Daemon {
       mdns: this.opts.mdns ?? true,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
-      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
+      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
+      // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
+      ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
     })
     this.node = node
     // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts

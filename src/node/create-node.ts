@@ -9,6 +9,8 @@ import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { PeerInfo, PrivateKey } from '@libp2p/interface'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 import { trustedOnly } from './stranger-guard.ts'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
@@ -18,6 +20,11 @@ export const DEFAULT_MDNS_INTERVAL_MS = 2_000
 export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 
 export interface NodeOptions {
+  /**
+   * libp2p's own metrics (connections, streams, bytes per protocol) into this registry. One node
+   * per process only: @libp2p/prometheus-metrics keeps its metrics in a module-level map.
+   */
+  metricsRegistry?: Registry
   privateKey: PrivateKey
   listen: string[]
   /** only these devices may connect, in either direction, and use any protocol */
@@ -92,6 +99,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       maxIncomingPendingConnections: 50
     },
     connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: opts.abortOnPingFailure ?? true },
+    ...(opts.metricsRegistry === undefined ? {} : { metrics: prometheusMetrics({ registry: opts.metricsRegistry, collectDefaultMetrics: false }) }),
     peerDiscovery: opts.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: DEFAULT_MDNS_INTERVAL_MS })] : [],
     services: {
       identify: trustedOnly(identify(), trusted),

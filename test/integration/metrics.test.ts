@@ -47,6 +47,10 @@ describe('daemon metrics (GET /metrics)', () => {
     for (const f of mb.families.filter(f => f.name.startsWith('ferry_'))) expect(f.name.endsWith('_total'), f.name).toBe(f.type === 'COUNTER')
     // the process's own metrics (the CLI's daemon is alone in its process)
     expect(mb.value('process_resident_memory_bytes')).toBeGreaterThan(0)
+    // and libp2p's own (@libp2p/prometheus-metrics): connections, streams, bytes per protocol
+    const libp2pFamilies = mb.families.filter(f => f.name.startsWith('libp2p_')).map(f => f.name)
+    expect(libp2pFamilies.length, libp2pFamilies.join(' ')).toBeGreaterThan(3)
+    expect(libp2pFamilies).toContain('libp2p_data_transfer_bytes_total')
     expect(mb.value('ferry_block_received_bytes_total', { peer: a.id })).toBeGreaterThanOrEqual(3 * 1024 * 1024)
     expect(mb.value('ferry_blocks_fetched_total', { peer: a.id })).toBeGreaterThan(0)
     expect(ma.value('ferry_block_sent_bytes_total', { peer: b.id })).toBeGreaterThanOrEqual(3 * 1024 * 1024)
