@@ -35,8 +35,9 @@ export function buildProgram (state: RunState): Command {
     .showSuggestionAfterError(true)
     .configureHelp({
       showGlobalOptions: true,
-      // a command's help lists --home and --debug, not the program's --version (restore has its own)
-      visibleGlobalOptions (cmd: Command) { return Help.prototype.visibleGlobalOptions.call(this, cmd).filter(o => o.long !== '--version') }
+      // a command's help lists --home and --debug: not the program's --version (restore has its
+      // own), nor a parent command's options (`relay verify` takes no --listen)
+      visibleGlobalOptions (cmd: Command) { return Help.prototype.visibleGlobalOptions.call(this, cmd).filter(o => GLOBAL_OPTIONS.some(g => g.flags === o.flags)) }
     })
     .addHelpText('after', EPILOG)
   for (const g of GLOBAL_OPTIONS) program.addOption(new Option(g.flags, g.description))
