@@ -37,7 +37,7 @@ export function registerNodeCommands (program: Command): void {
   })
     .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
     .option('--retention <days>', 'keep history this many days')
-    .option('--metrics-listen <[host:]port>', 'serve Prometheus metrics here (loopback unless a host is given)')
+    .option('--metrics-listen <[host:]port>', 'serve Prometheus metrics at this loopback address (default host 127.0.0.1)')
   action<RelayFlags>(relay, async (c, _args, o) => {
     // `relay` runs itself and has one subcommand: anything else after it is a mistake
     if (relay.args.length > 0) throw new UsageError(`unknown command '${relay.args[0] ?? ''}' for ferry relay (its only command is verify)`, 'ferry relay')
