@@ -9,6 +9,7 @@ import { buildProgram, type RunState } from './program.ts'
  * usage error, 1 for any other. An unexpected error's stack only with --debug.
  */
 export async function main (argv: string[]): Promise<void> {
+  // (FERRY_DEBUG_STACK in the environment: the same as --debug, for processes started by others)
   const state: RunState = { debug: process.env.FERRY_DEBUG_STACK !== undefined }
   try {
     await buildProgram(state).parseAsync(argv, { from: 'user' })

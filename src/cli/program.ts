@@ -51,7 +51,7 @@ export function buildProgram (state: RunState): Command {
   registerHistoryCommands(program)
   registerNodeCommands(program)
 
-  program.hook('preAction', (_program, actionCommand) => { state.debug = globalOptions(actionCommand).debug === true })
+  program.hook('preAction', (_program, actionCommand) => { state.debug ||= globalOptions(actionCommand).debug === true })
   handleParseErrors(program, program)
   return program
 }
