@@ -95,7 +95,7 @@ describe('ferry CLI: versions, names and management commands', () => {
     oneLineError(await ferry(['--home', a.home, 'folder', 'pause', 'nope']), /^ferry: no folder nope/)
     oneLineError(await ferry(['--home', a.home, 'folder', 'remove', 'nope']), /^ferry: no folder nope/)
     oneLineError(await ferry(['--home', a.home, 'folder', 'rescan', 'docs']), /^ferry: rescan needs the running daemon/)
-    oneLineError(await ferry(['--home', a.home, 'device', 'frob']), /^ferry: usage: ferry device/)
+    oneLineError(await ferry(['--home', a.home, 'device', 'frob']), /^ferry: unknown command 'frob' \(run `ferry device --help`\)/)
   })
 
   it('with daemons: invite prints only the code; device list shows connections; rename, rescan, pause/resume, remove', async () => {

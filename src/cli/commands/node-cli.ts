@@ -1,0 +1,83 @@
+import type { Command } from 'commander'
+import { relayVerifyCommand } from '../../commands/index.ts'
+import { parseMetricsListen } from '../../metrics/metrics-server.ts'
+import { action, collect, defineCommand } from '../command-kit.ts'
+import { asUsage, EXIT_ERROR, EXIT_OK, UsageError } from '../cli-errors.ts'
+import { formatVerifyReport } from '../format-relay.ts'
+import { listenAddrs, parsePort, parseRetentionDays } from '../parse-values.ts'
+import { runDaemon, runRelay } from '../run-node.ts'
+import { formatServiceInstall, serviceInstallCommand } from '../service-command.ts'
+
+/** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
+export interface StartFlags { listen?: string[], mdns: boolean, apiPort?: string }
+/** `ferry relay`'s options as commander parses them */
+export interface RelayFlags { listen?: string[], retention?: string, metricsListen?: string }
+
+/** start, relay, relay verify, service install: running ferry */
+export function registerNodeCommands (program: Command): void {
+  const start = defineCommand(program, {
+    name: 'start',
+    summary: "run this device's node in the foreground until Ctrl-C (SIGINT) or SIGTERM",
+    examples: ['ferry start', 'ferry start --listen /ip4/0.0.0.0/tcp/4001 --api-port 8384', 'ferry start --no-mdns']
+  })
+    .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
+    .option('--no-mdns', 'do not look for devices on the local network')
+    .option('--api-port <port>', 'port of the HTTP API on 127.0.0.1 (default: any free port)')
+  action<StartFlags>(start, async (c, _args, o) => await runDaemon({
+    home: c.home,
+    ...optional('listen', listenAddrs(o.listen, 'ferry start')),
+    mdns: o.mdns,
+    apiPort: parsePort(o.apiPort, 'ferry start')
+  }))
+
+  const relay = defineCommand(program, {
+    name: 'relay',
+    summary: 'run a relay node until Ctrl-C: it keeps every block and signed change of the devices that share with it',
+    examples: ['ferry --home R relay --listen /ip4/0.0.0.0/tcp/4001', 'ferry relay --retention 30 --metrics-listen 9464', 'ferry relay verify']
+  })
+    .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
+    .option('--retention <days>', 'keep history this many days')
+    .option('--metrics-listen <[host:]port>', 'serve Prometheus metrics at this loopback address (default host 127.0.0.1)')
+  action<RelayFlags>(relay, async (c, _args, o) => {
+    // `relay` runs itself and has one subcommand: anything else after it is a mistake
+    if (relay.args.length > 0) throw new UsageError(`unknown command '${relay.args[0] ?? ''}' for ferry relay (its only command is verify)`, 'ferry relay')
+    return await runRelay({
+      home: c.home,
+      ...optional('listen', listenAddrs(o.listen, 'ferry relay')),
+      ...optional('retentionDays', parseRetentionDays(o.retention, 'ferry relay')),
+      ...optional('metricsListen', o.metricsListen === undefined ? undefined : asUsage(() => parseMetricsListen(o.metricsListen!), 'ferry relay'))
+    })
+  })
+  relay.allowExcessArguments(true)
+
+  action(defineCommand(relay, {
+    name: 'verify',
+    summary: "re-hash every block the relay stores and check every record; exit code 1 on damage",
+    json: true,
+    examples: ['ferry --home R relay verify', 'ferry --home R relay verify --json']
+  }), async c => {
+    const r = await relayVerifyCommand(c.home)
+    c.print(r, () => formatVerifyReport(r))
+    return r.ok ? EXIT_OK : EXIT_ERROR
+  })
+
+  const service = program.command('service').description('run ferry as a systemd service')
+  action<{ relay?: boolean, unitDir?: string, dryRun?: boolean }>(defineCommand(service, {
+    name: 'install',
+    summary: 'write a systemd unit that runs this ferry (`start`, or with --relay `relay`)',
+    json: true,
+    examples: ['ferry service install', 'ferry service install --dry-run', 'ferry service install --relay --unit-dir /etc/systemd/system']
+  })
+    .option('--relay', "the relay's system unit instead of the device's user unit")
+    .option('--unit-dir <dir>', 'where to write the unit (default: ~/.config/systemd/user; --relay: print it)')
+    .option('--dry-run', 'print the unit, write nothing'), async (c, _args, o) => {
+    const dryRun = o.dryRun === true
+    const r = await serviceInstallCommand({ home: c.home, relay: o.relay === true, dryRun, ...optional('unitDir', o.unitDir) })
+    c.print(r, () => formatServiceInstall(r, dryRun))
+  })
+}
+
+/** `{ key: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes) */
+function optional<K extends string, V> (key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : { [key]: value } as { [P in K]?: V }
+}

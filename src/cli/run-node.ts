@@ -1,0 +1,87 @@
+import { flushCompileCache } from 'node:module'
+import { NodeEvents } from '../events/node-events.ts'
+import type { MetricsListen } from '../metrics/metrics-server.ts'
+import { printNodeEvents } from './daemon-output.ts'
+import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
+import { out } from './output.ts'
+import { ProgressView } from './progress-view.ts'
+
+/** `ferry start`: the device's daemon, parsed and checked */
+export interface DaemonRunOptions {
+  home: string
+  listen?: string[]
+  mdns: boolean
+  apiPort: number
+}
+
+/** `ferry relay`: the relay node, parsed and checked */
+export interface RelayRunOptions {
+  home: string
+  listen?: string[]
+  retentionDays?: number
+  metricsListen?: MetricsListen
+}
+
+const stamp = (): string => new Date().toISOString().slice(11, 23)
+
+async function waitForSignal (): Promise<void> {
+  await new Promise<void>(resolve => {
+    const onSignal = (sig: string): void => {
+      out(`${stamp()} ${sig}: shutting down`)
+      resolve()
+    }
+    process.once('SIGINT', () => onSignal('SIGINT'))
+    process.once('SIGTERM', () => onSignal('SIGTERM'))
+  })
+}
+
+/** runs the relay until SIGINT/SIGTERM */
+export async function runRelay (opts: RelayRunOptions): Promise<number> {
+  reexecWithFewMallocArenas()
+  const { RelayNode } = await import('../../relay/relay-node.ts')
+  flushCompileCache()
+  const events = new NodeEvents()
+  printNodeEvents(events, { print: out, update: () => {} })
+  const relay = await RelayNode.open({
+    home: opts.home,
+    ...(opts.listen === undefined ? {} : { listen: opts.listen }),
+    ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
+    ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
+    processMetrics: true,
+    events
+  })
+  await relay.start()
+  out(`${stamp()} ferry relay running; stop with Ctrl-C`)
+  await waitForSignal()
+  await relay.stop()
+  out(`${stamp()} stopped`)
+  return 0
+}
+
+/** runs the device's daemon until SIGINT/SIGTERM */
+export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
+  reexecWithFewMallocArenas()
+  // loaded on demand: the other commands start fast without libp2p
+  const { Daemon } = await import('../daemon/daemon.ts')
+  // the daemon's modules are in the compile cache now, not only at exit: the next start needs no type stripping
+  flushCompileCache()
+  const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
+  const events = new NodeEvents()
+  printNodeEvents(events, view)
+  const daemon = await Daemon.open({
+    home: opts.home,
+    ...(opts.listen === undefined ? {} : { listen: opts.listen }),
+    mdns: opts.mdns,
+    apiPort: opts.apiPort,
+    processMetrics: true,
+    // how often every folder is walked in full (default 60 s); for tests and tuning
+    ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
+    events
+  })
+  await daemon.start()
+  out(`${stamp()} ferry running; stop with Ctrl-C`)
+  await waitForSignal()
+  await daemon.stop()
+  out(`${stamp()} stopped`)
+  return 0
+}
