@@ -12,7 +12,7 @@ import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from '
 import { relayVerifyCommand } from '../commands/index.ts'
 import { formatRelayStatus, formatVerifyReport } from './format-relay.ts'
 import { ProgressView } from './progress-view.ts'
-import { printNodeEvents } from './daemon-output.ts'
+import { LOG_FLAG_OPTIONS, LOG_FLAGS_USAGE, logOptionsOf, nodeOutput, type LogOptions } from './log-flags.ts'
 import { NodeEvents } from '../events/node-events.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { packageVersion } from './package-root.ts'
@@ -51,6 +51,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   revisions <folderId> --deleted         deleted files that can be restored
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
   relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
+  (start and relay also take ${LOG_FLAGS_USAGE})
   relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage
   service install [--relay] [--unit-dir DIR] [--dry-run]   a systemd unit that runs this ferry (start, or relay)
   --version                              print ferry's version`
@@ -75,7 +76,8 @@ const OPTIONS = {
   relay: { type: 'boolean', default: false },
   'unit-dir': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false }
+  help: { type: 'boolean', short: 'h', default: false },
+  ...LOG_FLAG_OPTIONS
 } satisfies ParseArgsConfig['options']
 
 function out (line: string): void { process.stdout.write(line + '\n') }
@@ -211,7 +213,7 @@ async function run (argv: string[]): Promise<number> {
         if (!Number.isFinite(retentionDays) || retentionDays < 0) throw new UsageError(`--retention must be a number of days >= 0, not ${JSON.stringify(v.retention)}`)
       }
       const metricsListen = v['metrics-listen'] === undefined ? undefined : usage(() => parseMetricsListen(v['metrics-listen']!))
-      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen)
+      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen, logOptionsOf(v))
     }
     case 'service': {
       positionals(rest, 1, 'service install [--relay] [--unit-dir DIR] [--dry-run]')
@@ -222,7 +224,7 @@ async function run (argv: string[]): Promise<number> {
     }
     case 'start': {
       positionals(rest, 0, 'start')
-      return await startDaemon(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, !v['no-mdns'], parsePort(v['api-port']))
+      return await startDaemon(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, !v['no-mdns'], parsePort(v['api-port']), logOptionsOf(v))
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
@@ -260,10 +262,10 @@ function parsePort (v: string | undefined): number {
   return n
 }
 
-async function waitForSignal (stamp: () => string): Promise<void> {
+async function waitForSignal (say: (line: string) => void): Promise<void> {
   await new Promise<void>(resolve => {
     const onSignal = (sig: string): void => {
-      out(`${stamp()} ${sig}: shutting down`)
+      say(`${sig}: shutting down`)
       resolve()
     }
     process.once('SIGINT', () => onSignal('SIGINT'))
@@ -271,13 +273,12 @@ async function waitForSignal (stamp: () => string): Promise<void> {
   })
 }
 
-async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined): Promise<number> {
-  const stamp = (): string => new Date().toISOString().slice(11, 23)
+async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined, logs: LogOptions): Promise<number> {
   reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
   flushCompileCache()
   const events = new NodeEvents()
-  printNodeEvents(events, { print: out, update: () => {} })
+  const { say } = nodeOutput(events, logs, { print: out, update: () => {} })
   const relay = await RelayNode.open({
     home,
     ...(listen === undefined ? {} : { listen }),
@@ -287,15 +288,14 @@ async function startRelay (home: string, listen: string[] | undefined, retention
     events
   })
   await relay.start()
-  out(`${stamp()} ferry relay running; stop with Ctrl-C`)
-  await waitForSignal(stamp)
+  say('ferry relay running; stop with Ctrl-C')
+  await waitForSignal(say)
   await relay.stop()
-  out(`${stamp()} stopped`)
+  say('stopped')
   return 0
 }
 
-async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
-  const stamp = (): string => new Date().toISOString().slice(11, 23)
+async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number, logs: LogOptions): Promise<number> {
   reexecWithFewMallocArenas()
   // loaded on demand: the other commands start fast without libp2p
   const { Daemon } = await import('../daemon/daemon.ts')
@@ -303,7 +303,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
   flushCompileCache()
   const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
   const events = new NodeEvents()
-  printNodeEvents(events, view)
+  const { say } = nodeOutput(events, logs, view)
   const daemon = await Daemon.open({
     home,
     ...(listen === undefined ? {} : { listen }),
@@ -315,10 +315,10 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     events
   })
   await daemon.start()
-  out(`${stamp()} ferry running; stop with Ctrl-C`)
-  await waitForSignal(stamp)
+  say('ferry running; stop with Ctrl-C')
+  await waitForSignal(say)
   await daemon.stop()
-  out(`${stamp()} stopped`)
+  say('stopped')
   return 0
 }
 
