@@ -19,7 +19,7 @@ import { packageVersion } from './package-root.ts'
 import { formatServiceInstall, serviceInstallCommand } from './service-command.ts'
 import { formatEvent } from './format-event.ts'
 import { printable, printableText } from '../text/printable.ts'
-import { followEvents } from '../api/sse-client.ts'
+import { followDaemonEvents } from '../api/event-follower.ts'
 import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../commands/index.ts'
@@ -42,7 +42,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   (<device>: a device name, a device id, or the start of one)
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
   status [--json]                        what the running node is doing
-  events [--json]                        follow the running node's events (one line each)
+  events [--json] [--wait SECONDS]       follow the node's events (one line each), across restarts; waits up to 60 s for it to start
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
   join <code> <path> [--name NAME]       join a folder someone invited this device to
   revert <folderId>                      bring back files whose deletes are held; read-only member: discard local changes
@@ -76,6 +76,7 @@ const OPTIONS = {
   relay: { type: 'boolean', default: false },
   'unit-dir': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  wait: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
   ...LOG_FLAG_OPTIONS
 } satisfies ParseArgsConfig['options']
@@ -161,14 +162,18 @@ async function run (argv: string[]): Promise<number> {
       return 0
     }
     case 'events': {
-      positionals(rest, 0, 'events [--json]')
+      positionals(rest, 0, 'events [--json] [--wait SECONDS]')
+      const waitS = v.wait === undefined ? undefined : Number(v.wait)
+      if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) throw new UsageError(`--wait takes a number of seconds >= 0, not ${JSON.stringify(v.wait)}`)
       const names: Record<string, string | undefined> = Object.fromEntries(Object.entries((await loadConfig(home)).devices).map(([id, d]) => [id, d.name]))
       names[(await idCommand(home)).deviceId] = 'this device'
       const stop = new AbortController()
       process.once('SIGINT', () => stop.abort())
       process.once('SIGTERM', () => stop.abort())
-      await followEvents(home, e => out(v.json ? JSON.stringify(e) : printableText(formatEvent(e, names))), {
+      await followDaemonEvents(home, e => out(v.json ? JSON.stringify(e) : printableText(formatEvent(e, names))), {
         signal: stop.signal,
+        ...(waitS === undefined ? {} : { waitMs: waitS * 1000 }),
+        onNotice: line => process.stderr.write(`ferry events: ${printable(line)}\n`),
         // on stderr, so that stdout carries events only; tells a script the stream is live
         onOpen: () => process.stderr.write(`following events of ${home} (Ctrl-C stops)\n`)
       })
