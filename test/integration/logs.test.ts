@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, waitFor } from '../helpers/ferry-process.ts'
+import { useRelay, useRelayLabs } from '../helpers/relay-process.ts'
 
 interface LogRecord { level: string, time: string, msg: string, event?: string, folder?: string, path?: string, [k: string]: unknown }
 
@@ -70,5 +71,24 @@ describe('structured logs', () => {
     expect(file.code).toBe(1)
     expect(file.stderr.trim().split('\n')).toHaveLength(1)
     expect(file.stderr).toMatch(/^ferry: cannot open the log file .*x\.log: ENOENT/)
+  })
+})
+
+describe('structured logs of uploads to a relay', () => {
+  const env = useRelayLabs()
+
+  it('a file uploaded to the relay is an info record (replica.uploaded) in the device\'s log', async () => {
+    const { lab, relays } = env
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    await useRelay(a, r)
+    await mkdir(a.folder, { recursive: true })
+    await writeFile(join(a.folder, 'up.txt'), 'uploaded to the relay')
+    const aLog = join(lab.dir, 'a.log')
+    await lab.start(a, { args: ['--log-file', aLog] })
+    await waitFor('an upload in a\'s log', async () => (await records(aLog)).some(x => x.event === 'replica.uploaded'), 60_000)
+    const up = (await records(aLog)).find(x => x.event === 'replica.uploaded')!
+    expect(up).toMatchObject({ level: 'info', folder: 'docs', replica: r.id })
+    expect(up.records as number).toBeGreaterThan(0)
   })
 })
