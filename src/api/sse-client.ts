@@ -3,14 +3,19 @@ import { FerryError } from '../errors.ts'
 import { readApiInfo } from './api-token.ts'
 import type { FerryEvent } from '../events/event-bus.ts'
 
-/** Parses a text/event-stream incrementally; calls `onData` with each event's data (joined lines). */
+/**
+ * Parses a text/event-stream incrementally; calls `onData` with each event's data (joined
+ * lines), and `onComment` with each comment's text (`: events lost` -> `events lost`).
+ */
 export class SseParser {
   private buffer = ''
   private data: string[] = []
   private readonly onData: (data: string) => void
+  private readonly onComment: ((text: string) => void) | undefined
 
-  constructor (onData: (data: string) => void) {
+  constructor (onData: (data: string) => void, onComment?: (text: string) => void) {
     this.onData = onData
+    this.onComment = onComment
   }
 
   push (chunk: string): void {
@@ -24,6 +29,8 @@ export class SseParser {
         this.data = []
       } else if (line.startsWith('data:')) {
         this.data.push(line.slice(5).replace(/^ /, ''))
+      } else if (line.startsWith(':')) {
+        this.onComment?.(line.slice(1).trim())
       }
       // id:, event:, retry: and comments: the data carries id and type too
     }
@@ -34,7 +41,7 @@ export class SseParser {
  * Follows the running daemon's `GET /events` (port and token from `<home>/api.json`) until the
  * stream ends (the daemon stopped: ERR_FERRY_DAEMON_STOPPED) or `signal` aborts (resolves).
  */
-export async function followEvents (home: string, onEvent: (e: FerryEvent) => void, options: { signal?: AbortSignal, lastEventId?: number, onOpen?: () => void } = {}): Promise<void> {
+export async function followEvents (home: string, onEvent: (e: FerryEvent) => void, options: { signal?: AbortSignal, lastEventId?: number, onOpen?: () => void, onComment?: (text: string) => void } = {}): Promise<void> {
   const info = await readApiInfo(home)
   await new Promise<void>((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${info.token}`, accept: 'text/event-stream' }
@@ -53,7 +60,7 @@ export async function followEvents (home: string, onEvent: (e: FerryEvent) => vo
       options.onOpen?.()
       const parser = new SseParser(data => {
         try { onEvent(JSON.parse(data) as FerryEvent) } catch { /* not an event of ours: skip */ }
-      })
+      }, options.onComment)
       res.on('data', (chunk: string) => parser.push(chunk))
       res.on('end', () => reject(new FerryError('the daemon stopped', 'ERR_FERRY_DAEMON_STOPPED')))
       res.on('error', err => { if (options.signal?.aborted === true) resolve(); else reject(err) })

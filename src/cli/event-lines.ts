@@ -32,6 +32,7 @@ export function eventLines (e: NodeEvent): string[] {
       return [`${f.folder}: ${printablePath(f.path)}: ${f.reason} (${f.code})`]
     }
     case 'file.error.cleared': return [`${e.detail.folder}: ${printablePath(e.detail.path)}: problem cleared`]
+    case 'watcher.failed': return [`${e.detail.folder}: watching ${e.detail.root} failed: ${e.detail.error} (periodic rescans continue)`]
     case 'folder.stopped': return [`${e.detail.folder}: STOPPED: ${e.detail.reason}`]
     case 'folder.resumed': return [`${e.detail.folder}: resumed: its root is back`]
     case 'deletes.held': {

@@ -1,7 +1,7 @@
 import { flushCompileCache } from 'node:module'
 import { NodeEvents } from '../events/node-events.ts'
 import type { MetricsListen } from '../metrics/metrics-server.ts'
-import { printNodeEvents } from './daemon-output.ts'
+import { nodeOutput, type LogOptions } from './log-flags.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { out } from './output.ts'
 import { ProgressView } from './progress-view.ts'
@@ -12,6 +12,7 @@ export interface DaemonRunOptions {
   listen?: string[]
   mdns: boolean
   apiPort: number
+  logs: LogOptions
 }
 
 /** `ferry relay`: the relay node, parsed and checked */
@@ -20,14 +21,13 @@ export interface RelayRunOptions {
   listen?: string[]
   retentionDays?: number
   metricsListen?: MetricsListen
+  logs: LogOptions
 }
 
-const stamp = (): string => new Date().toISOString().slice(11, 23)
-
-async function waitForSignal (): Promise<void> {
+async function waitForSignal (say: (line: string) => void): Promise<void> {
   await new Promise<void>(resolve => {
     const onSignal = (sig: string): void => {
-      out(`${stamp()} ${sig}: shutting down`)
+      say(`${sig}: shutting down`)
       resolve()
     }
     process.once('SIGINT', () => onSignal('SIGINT'))
@@ -41,7 +41,7 @@ export async function runRelay (opts: RelayRunOptions): Promise<number> {
   const { RelayNode } = await import('../../relay/relay-node.ts')
   flushCompileCache()
   const events = new NodeEvents()
-  printNodeEvents(events, { print: out, update: () => {} })
+  const { say } = nodeOutput(events, opts.logs, { print: out, update: () => {} })
   const relay = await RelayNode.open({
     home: opts.home,
     ...(opts.listen === undefined ? {} : { listen: opts.listen }),
@@ -51,10 +51,10 @@ export async function runRelay (opts: RelayRunOptions): Promise<number> {
     events
   })
   await relay.start()
-  out(`${stamp()} ferry relay running; stop with Ctrl-C`)
-  await waitForSignal()
+  say('ferry relay running; stop with Ctrl-C')
+  await waitForSignal(say)
   await relay.stop()
-  out(`${stamp()} stopped`)
+  say('stopped')
   return 0
 }
 
@@ -67,7 +67,7 @@ export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
   flushCompileCache()
   const view = new ProgressView(process.stdout, { tty: process.stdout.isTTY === true })
   const events = new NodeEvents()
-  printNodeEvents(events, view)
+  const { say } = nodeOutput(events, opts.logs, view)
   const daemon = await Daemon.open({
     home: opts.home,
     ...(opts.listen === undefined ? {} : { listen: opts.listen }),
@@ -79,9 +79,9 @@ export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
     events
   })
   await daemon.start()
-  out(`${stamp()} ferry running; stop with Ctrl-C`)
-  await waitForSignal()
+  say('ferry running; stop with Ctrl-C')
+  await waitForSignal(say)
   await daemon.stop()
-  out(`${stamp()} stopped`)
+  say('stopped')
   return 0
 }

@@ -122,6 +122,7 @@ export class Daemon {
       relays: () => relaysOf(this.config, this.membership),
       stopped: () => this.stopped,
       peerIds: this.peerIds,
+      events: this.nodeEvents,
       log: this.log
     })
     this.dialer = this.clients.dialer

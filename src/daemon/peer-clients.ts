@@ -11,6 +11,7 @@ import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
+import type { EventSink } from '../events/node-events.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -30,6 +31,8 @@ export interface PeerClientsComponents {
   stopped: () => boolean
   /** parsed peer ids (one cache per daemon) */
   peerIds: PeerIds
+  /** where uploads to relays are reported */
+  events?: EventSink
   log: Logger
 }
 
@@ -88,7 +91,8 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
       return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
     },
     isConnected: c.isConnected,
-    hangUp: (peer, reason) => c.hangUp(peer, reason)
+    hangUp: (peer, reason) => c.hangUp(peer, reason),
+    ...(c.events === undefined ? {} : { events: c.events })
   })
   return { dialer, subscriptions, fetcher, replicas }
 }

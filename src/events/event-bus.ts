@@ -45,6 +45,8 @@ export class EventBus {
   private readonly ringSize: number
   private readonly listeners = new Set<EventListener>()
   private lastId: number
+  /** the id of the newest event pushed out of the ring (0: none yet) */
+  private lastDroppedId = 0
 
   constructor (options: { ringSize?: number } = {}) {
     this.ringSize = options.ringSize ?? DEFAULT_EVENT_RING_SIZE
@@ -55,7 +57,7 @@ export class EventBus {
     const e: FerryEvent = { ...fields, id: ++this.lastId, time: Date.now() }
     if (!TRANSIENT.has(e.type)) {
       this.ring.push(e)
-      if (this.ring.length > this.ringSize) this.ring.shift()
+      if (this.ring.length > this.ringSize) this.lastDroppedId = this.ring.shift()!.id
     }
     for (const fn of this.listeners) {
       try { fn(e) } catch { /* a listener's failure is its own business */ }
@@ -69,13 +71,12 @@ export class EventBus {
   }
 
   /**
-   * Replayable events after `id`, oldest first; `complete` is false when some were already
-   * pushed out of the ring.
+   * Replayable events after `id`, oldest first; `complete` is false when some of them were
+   * already pushed out of the ring (so `since(0)` is complete until the ring first overflows:
+   * a client that waited for the daemon to start gets everything it emitted).
    */
   since (id: number): { events: FerryEvent[], complete: boolean } {
     const events = this.ring.filter(e => e.id > id)
-    const oldest = this.ring[0]
-    const complete = oldest === undefined || id >= oldest.id - 1 || id >= this.lastId
-    return { events, complete }
+    return { events, complete: id >= this.lastDroppedId }
   }
 }

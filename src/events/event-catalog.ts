@@ -15,6 +15,7 @@ export type NodeEvent =
   | NodeLifecycleEvent
   | SharingEvent
   | RelayEvent
+  | UploadEvent
 
 /** A file being received (src/model/transfer-status.ts). */
 export type TransferDetail = TransferStatus
@@ -32,6 +33,8 @@ export type FolderEvent =
   /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
   | Ev<'file.error', { folder: string, path: string, code: string, reason: string }>
   | Ev<'file.error.cleared', { folder: string, path: string }>
+  /** the folder's file system watcher failed (or could not start): changes are found by the periodic rescans only */
+  | Ev<'watcher.failed', { folder: string, root: string, error: string }>
   | GuardEvent
 
 /** Folder health (stopped / resumed) and mass-delete protection (held / confirmed deletes). */
@@ -79,6 +82,10 @@ export type RelayEvent =
   /** a stored block failed its hash check: it was moved aside; devices upload it again */
   | Ev<'relay.block.quarantined', { cid: string }>
   | Ev<'metrics.listening', { url: string }>
+
+/** What a device sent: an upload session to a relay (a replica member) that stored something new there. */
+export type UploadEvent =
+  | Ev<'replica.uploaded', { folder: string, replica: string, records: number, blockBytes: number }>
 
 /** One event: a `type` and its typed `detail`. */
 export interface Ev<T extends string, D> { type: T, detail: D }

@@ -7,6 +7,7 @@ import type { SignedRecord } from '../log/signed-record.ts'
 import { ReplicaClient, type BlockToSend } from '../../protocols/replica/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { cidKey } from '../hashing/block-cid.ts'
+import type { EventSink } from '../events/node-events.ts'
 
 export interface ReplicaUploaderComponents {
   folder: string
@@ -20,6 +21,8 @@ export interface ReplicaUploaderComponents {
   openStream: (signal?: AbortSignal) => Promise<Stream>
   isConnected: () => boolean
   hangUp: (reason: Error) => void
+  /** each session that stored records or blocks on the replica is reported here */
+  events?: EventSink
   log: Logger
 }
 
@@ -140,6 +143,7 @@ export class ReplicaUploader {
   private async session (audit: boolean): Promise<boolean> {
     const store = this.c.store
     const client = await ReplicaClient.open(await this.c.openStream(), this.c.folder)
+    const before = { records: this.sentRecords, blockBytes: this.sentBytes }
     let complete = true
     let step: SignedRecord[] = []
     let stepBytes = 0
@@ -165,6 +169,9 @@ export class ReplicaUploader {
       if (!(await this.sendBlocksOf(client, lists))) complete = false
     }
     await client.close()
+    const records = this.sentRecords - before.records
+    const blockBytes = this.sentBytes - before.blockBytes
+    if (records > 0 || blockBytes > 0) this.c.events?.emit({ type: 'replica.uploaded', detail: { folder: this.c.folder, replica: this.c.replica, records, blockBytes } })
     return complete
   }
 

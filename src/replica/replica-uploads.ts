@@ -2,6 +2,7 @@ import type { Stream } from '@libp2p/interface'
 import { logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { ReplicaUploader, type ReplicaUploaderComponents } from './replica-uploader.ts'
+import type { EventSink } from '../events/node-events.ts'
 
 export interface ReplicaUploadsComponents {
   /** folder id -> store, for the folders this device runs */
@@ -12,6 +13,8 @@ export interface ReplicaUploadsComponents {
   openStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
   isConnected: (peer: string) => boolean
   hangUp: (peer: string, reason: Error) => void
+  /** where each upload session that stored something is reported (`replica.uploaded`) */
+  events?: EventSink
 }
 
 export interface ReplicaFolderStatus {
@@ -46,6 +49,7 @@ export class ReplicaUploads {
           openStream: async signal => await this.c.openStream(replica, signal),
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),
+          ...(this.c.events === undefined ? {} : { events: this.c.events }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)

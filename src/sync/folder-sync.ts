@@ -143,6 +143,7 @@ export class FolderSync {
     this.watcher = new FolderWatcher({
       root: components.root,
       log: components.log,
+      onError: error => components.onEvent?.({ type: 'watcher.failed', detail: { folder: components.folder, root: components.root, error } }),
       onChange: paths => {
         // (a file event's type is unknown here: a directory-only pattern is left to the scanner)
         const relevant = paths.filter(p => !this.ignore.ignores(p, false))

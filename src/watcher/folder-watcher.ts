@@ -7,6 +7,8 @@ export interface FolderWatcherOptions {
   /** called (debounced) with the folder-relative paths that changed */
   onChange: (paths: string[]) => void
   log: Logger
+  /** the watcher failed, or could not start (the periodic rescans still find changes) */
+  onError?: (error: string) => void
   debounceMs?: number
 }
 
@@ -33,6 +35,7 @@ export class FolderWatcher {
       this.subscription = await watcher.subscribe(this.opts.root, (err, events) => {
         if (err !== null) {
           this.opts.log.error('watcher on %s: %s (periodic rescans continue)', this.opts.root, err.message)
+          this.opts.onError?.(err.message)
           return
         }
         const prefix = this.opts.root.endsWith('/') ? this.opts.root : this.opts.root + '/'
@@ -47,6 +50,7 @@ export class FolderWatcher {
       }, { ignore: [INTERNAL_DIR] })
     } catch (err) {
       this.opts.log.error('cannot watch %s: %s (periodic rescans continue)', this.opts.root, (err as Error).message)
+      this.opts.onError?.((err as Error).message)
     }
   }
 

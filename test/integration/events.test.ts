@@ -110,17 +110,17 @@ describe('event stream', () => {
     }
   })
 
-  it('ferry events without a daemon is a one-line error', async () => {
+  it('ferry events without a daemon is a one-line error once its wait is over (--wait 0: at once)', async () => {
     lab = new Lab()
     await lab.setup()
     const a = await lab.device('a')
-    const r = await ferry(['--home', a.home, 'events'])
+    const r = await ferry(['--home', a.home, 'events', '--wait', '0'])
     expect(r.code).toBe(1)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(/^ferry: no ferry daemon is running/)
     // and with a stale api.json (daemon killed), the same
     await writeFile(join(a.home, 'api.json'), JSON.stringify({ url: 'http://127.0.0.1:9', port: 9, token: 'x', pid: 0 }))
-    const stale = await ferry(['--home', a.home, 'events'])
+    const stale = await ferry(['--home', a.home, 'events', '--wait', '0'])
     expect(stale.code).toBe(1)
     expect(stale.stderr).toMatch(/^ferry: no ferry daemon is running/)
   })

@@ -1,8 +1,9 @@
 import type { Command } from 'commander'
 import { idCommand, initCommand, statusCommand } from '../../commands/index.ts'
 import { loadConfig } from '../../config/config.ts'
-import { followEvents } from '../../api/sse-client.ts'
-import { printableText } from '../../text/printable.ts'
+import { followDaemonEvents } from '../../api/event-follower.ts'
+import { printable, printableText } from '../../text/printable.ts'
+import { UsageError } from '../cli-errors.ts'
 import { action, defineCommand } from '../command-kit.ts'
 import { formatStatus } from '../format.ts'
 import { formatRelayStatus } from '../format-relay.ts'
@@ -42,19 +43,25 @@ export function registerHomeCommands (program: Command): void {
     c.print(r, () => 'relay' in r ? formatRelayStatus(r) : formatStatus(r))
   })
 
-  action(defineCommand(program, {
+  const events = defineCommand(program, {
     name: 'events',
-    summary: "follow the running node's events, one line each, until Ctrl-C",
+    summary: "follow the node's events, one line each, across daemon restarts, until Ctrl-C",
     json: true,
-    examples: ['ferry events', 'ferry events --json   # one JSON object per line']
-  }), async c => {
+    examples: ['ferry events', 'ferry events --json   # one JSON object per line', 'ferry events --wait 0   # fail at once when no daemon runs']
+  })
+    .option('--wait <seconds>', 'wait this long for a daemon to start (default 60)')
+  action<{ wait?: string }>(events, async (c, _args, o) => {
+    const waitS = o.wait === undefined ? undefined : Number(o.wait)
+    if (waitS !== undefined && !(Number.isFinite(waitS) && waitS >= 0)) throw new UsageError(`--wait takes a number of seconds >= 0, not ${JSON.stringify(o.wait)}`, 'ferry events')
     const names: Record<string, string | undefined> = Object.fromEntries(Object.entries((await loadConfig(c.home)).devices).map(([id, d]) => [id, d.name]))
     names[(await idCommand(c.home)).deviceId] = 'this device'
     const stop = new AbortController()
     process.once('SIGINT', () => stop.abort())
     process.once('SIGTERM', () => stop.abort())
-    await followEvents(c.home, e => out(c.json ? JSON.stringify(e) : printableText(formatEvent(e, names))), {
+    await followDaemonEvents(c.home, e => out(c.json ? JSON.stringify(e) : printableText(formatEvent(e, names))), {
       signal: stop.signal,
+      ...(waitS === undefined ? {} : { waitMs: waitS * 1000 }),
+      onNotice: line => process.stderr.write(`ferry events: ${printable(line)}\n`),
       // on stderr, so that stdout carries events only; tells a script the stream is live
       onOpen: () => process.stderr.write(`following events of ${c.home} (Ctrl-C stops)\n`)
     })

@@ -6,28 +6,31 @@ import { asUsage, EXIT_ERROR, EXIT_OK, UsageError } from '../cli-errors.ts'
 import { formatVerifyReport } from '../format-relay.ts'
 import { listenAddrs, parsePort, parseRetentionDays } from '../parse-values.ts'
 import { runDaemon, runRelay } from '../run-node.ts'
+import { logOptionsOf, withLogOptions, type LogFlags } from '../log-flags.ts'
 import { formatServiceInstall, serviceInstallCommand } from '../service-command.ts'
 
 /** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
-export interface StartFlags { listen?: string[], mdns: boolean, apiPort?: string }
+export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string }
 /** `ferry relay`'s options as commander parses them */
-export interface RelayFlags { listen?: string[], retention?: string, metricsListen?: string }
+export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string }
 
 /** start, relay, relay verify, service install: running ferry */
 export function registerNodeCommands (program: Command): void {
   const start = defineCommand(program, {
     name: 'start',
     summary: "run this device's node in the foreground until Ctrl-C (SIGINT) or SIGTERM",
-    examples: ['ferry start', 'ferry start --listen /ip4/0.0.0.0/tcp/4001 --api-port 8384', 'ferry start --no-mdns']
+    examples: ['ferry start', 'ferry start --listen /ip4/0.0.0.0/tcp/4001 --api-port 8384', 'ferry start --log-format json --log-file ~/.ferry/ferry.log']
   })
     .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
     .option('--no-mdns', 'do not look for devices on the local network')
     .option('--api-port <port>', 'port of the HTTP API on 127.0.0.1 (default: any free port)')
+  withLogOptions(start)
   action<StartFlags>(start, async (c, _args, o) => await runDaemon({
     home: c.home,
     ...optional('listen', listenAddrs(o.listen, 'ferry start')),
     mdns: o.mdns,
-    apiPort: parsePort(o.apiPort, 'ferry start')
+    apiPort: parsePort(o.apiPort, 'ferry start'),
+    logs: logOptionsOf(o, 'ferry start')
   }))
 
   const relay = defineCommand(program, {
@@ -38,6 +41,7 @@ export function registerNodeCommands (program: Command): void {
     .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
     .option('--retention <days>', 'keep history this many days')
     .option('--metrics-listen <[host:]port>', 'serve Prometheus metrics at this loopback address (default host 127.0.0.1)')
+  withLogOptions(relay)
   action<RelayFlags>(relay, async (c, _args, o) => {
     // `relay` runs itself and has one subcommand: anything else after it is a mistake
     if (relay.args.length > 0) throw new UsageError(`unknown command '${relay.args[0] ?? ''}' for ferry relay (its only command is verify)`, 'ferry relay')
@@ -45,7 +49,8 @@ export function registerNodeCommands (program: Command): void {
       home: c.home,
       ...optional('listen', listenAddrs(o.listen, 'ferry relay')),
       ...optional('retentionDays', parseRetentionDays(o.retention, 'ferry relay')),
-      ...optional('metricsListen', o.metricsListen === undefined ? undefined : asUsage(() => parseMetricsListen(o.metricsListen!), 'ferry relay'))
+      ...optional('metricsListen', o.metricsListen === undefined ? undefined : asUsage(() => parseMetricsListen(o.metricsListen!), 'ferry relay')),
+      logs: logOptionsOf(o, 'ferry relay')
     })
   })
   relay.allowExcessArguments(true)
