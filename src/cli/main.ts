@@ -308,6 +308,8 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     home,
     ...(listen === undefined ? {} : { listen }),
     mdns,
+    // a port forward from the home router (UPnP); FERRY_UPNP=0 turns it off
+    upnp: process.env.FERRY_UPNP !== '0',
     apiPort,
     processMetrics: true,
     // how often every folder is walked in full (default 60 s); for tests and tuning

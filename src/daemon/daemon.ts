@@ -45,6 +45,8 @@ export interface DaemonOptions {
   home: string
   listen?: string[]
   mdns?: boolean
+  /** ask the home router for a port forward (UPnP); default off (the CLI turns it on) */
+  upnp?: boolean
   /**
    * where the daemon emits what happens (src/events/event-catalog.ts), transfer snapshots every
    * second included; subscribe before `open` to see config entries skipped; default: a new one
@@ -234,6 +236,7 @@ export class Daemon {
       // a while (peer:connect)
       admitsStrangers: () => this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true,
+      upnp: this.opts.upnp ?? false,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
       ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })

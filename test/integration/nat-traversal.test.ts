@@ -43,7 +43,11 @@ describe.skipIf(unavailable !== undefined)('devices behind two NATs', () => {
 
   const inHome = (i: number): { netns: string, listen: string } => ({ netns: net.homes[i]!.netns, listen: '/ip4/0.0.0.0/tcp/0' })
 
-  it('sync through the relay when nothing else gets through, and the relay sees them at their routers\' addresses', async () => {
+  it('no daemon of the tests looks for a UPnP router', () => {
+    expect(process.env.FERRY_UPNP).toBe('0')
+  })
+
+  it('sync through the relay when the NATs let no dial in (DCUtR runs and finds no public address to punch to)', async () => {
     const { a, b } = await twoHomesAndARelay()
     await Promise.all([lab.start(a, inHome(0)), lab.start(b, inHome(1))])
     const started = Date.now()
@@ -53,6 +57,8 @@ describe.skipIf(unavailable !== undefined)('devices behind two NATs', () => {
     const peer = (await status(a)).peers.find(p => p.id === b.id)!
     // b's only address a could reach: through the relay (the NATs let no dial in)
     expect(peer.addrs.every(x => x.includes('/p2p-circuit'))).toBe(true)
+    expect(peer).toMatchObject({ path: 'relayed', transport: 'circuit' })
+    expect(await ferryOk(['--home', a.home, 'status'])).toMatch(/connected b \S+ relayed \(circuit\)/)
     await writeFile(join(a.folder, 'hello.txt'), 'across two NATs')
     const t0 = Date.now()
     await waitConverged([a, b], 120_000)
