@@ -47,7 +47,7 @@ describe.skipIf(unavailable !== undefined)('devices behind two NATs', () => {
     expect(process.env.FERRY_UPNP).toBe('0')
   })
 
-  it('sync through the relay when the NATs let no dial in (DCUtR runs and finds no public address to punch to)', async () => {
+  it('sync through the relay when the NATs let no dial in, and the status says relayed (circuit)', async () => {
     const { a, b } = await twoHomesAndARelay()
     await Promise.all([lab.start(a, inHome(0)), lab.start(b, inHome(1))])
     const started = Date.now()
