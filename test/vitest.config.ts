@@ -13,6 +13,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // integration tests spawn real daemons; keep the 2-core machine from thrashing
     maxWorkers: 2,
+    // no daemon a test starts looks for a UPnP router (its discovery multicasts on the host's LAN)
+    env: { FERRY_UPNP: '0' },
     fileParallelism: true
   }
 })

@@ -10,7 +10,7 @@ export function formatStatus (s: DaemonStatus): string {
   const lines = [`device ${p(s.deviceId)}`]
   for (const a of s.listenAddrs) lines.push(`  listening ${p(a)}`)
   lines.push(`peers (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected)`)
-  for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}${peer.path === undefined ? '' : ` ${peer.path} (${peer.transport ?? '?'})`}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   lines.push('folders')
   for (const f of s.folders) {
     if (f.paused === true) { lines.push(`  ${p(f.id)} ${p(f.path)}: paused (\`ferry folder resume ${p(f.id)}\` syncs it again)`); continue }

@@ -72,6 +72,8 @@ export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
     home: opts.home,
     ...(opts.listen === undefined ? {} : { listen: opts.listen }),
     mdns: opts.mdns,
+    // a port forward from the home router (UPnP); FERRY_UPNP=0 turns it off
+    upnp: process.env.FERRY_UPNP !== '0',
     apiPort: opts.apiPort,
     processMetrics: true,
     // how often every folder is walked in full (default 60 s); for tests and tuning

@@ -1,4 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection } from '@libp2p/interface'
+import { bestRoute } from '../node/connection-path.ts'
 import type { Config } from '../config/config.ts'
 import type { FerryNode } from '../node/create-node.ts'
 import type { FolderSync } from '../sync/folder-sync.ts'
@@ -26,12 +28,19 @@ export interface DaemonStatusSources {
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
   const node = s.node
-  const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => ({
-    id,
-    ...(d.name === undefined ? {} : { name: d.name }),
-    connected: s.isConnected(id),
-    addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
-  }))
+  const isPunched = (c: Connection): boolean => node.services.dcutr?.isPunched(c) ?? false
+  const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => {
+    const conns = node.getConnections(peerIdFromString(id))
+    const connected = s.isConnected(id)
+    const route = connected ? bestRoute(conns, isPunched) : undefined
+    return {
+      id,
+      ...(d.name === undefined ? {} : { name: d.name }),
+      connected,
+      addrs: conns.map(c => c.remoteAddr.toString()),
+      ...route
+    }
+  })
   const folders = [...s.folders.values()].map(sync => {
     const st = sync.status()
     // in sync only if every connected member has told us all it knows

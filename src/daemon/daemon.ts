@@ -9,6 +9,7 @@ import type { FolderSync } from '../sync/folder-sync.ts'
 import type { TransferStatus } from '../sync/transfer-progress.ts'
 import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../node/create-node.ts'
+import { listenThroughRelays } from '../node/relay-listen.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
 import { afterReload, createPeerClients, DIAL_TIMEOUT_MS, peerReady, relaysOf, type PeerClients } from './peer-clients.ts'
@@ -41,10 +42,17 @@ import type { RemoteHistory } from '../history/revisions.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { DeviceDialer } from './device-dialer.ts'
 
+/** whether a folder has a replica (a relay): then the device listens through relays */
+function usesRelay (config: Config): boolean {
+  return Object.values(config.folders).some(f => Object.values(f.members).includes('replica'))
+}
+
 export interface DaemonOptions {
   home: string
   listen?: string[]
   mdns?: boolean
+  /** ask the home router for a port forward (UPnP); default off (the CLI turns it on) */
+  upnp?: boolean
   /**
    * where the daemon emits what happens (src/events/event-catalog.ts), transfer snapshots every
    * second included; subscribe before `open` to see config entries skipped; default: a new one
@@ -100,6 +108,8 @@ export class Daemon {
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
+  /** whether the node listens through relays (it uses one); a relay added later turns it on at reload */
+  private circuitListen = false
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
@@ -235,8 +245,9 @@ export class Daemon {
       // a while (peer:connect)
       admitsStrangers: () => this.sharing.admitsStrangers(),
       mdns: this.opts.mdns ?? true,
-      // reachable through a relay only if we use one (a relay added later counts after a restart)
-      circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
+      upnp: this.opts.upnp ?? false,
+      // reachable through a relay only if we use one (a relay added later: see reload)
+      circuitListen: this.circuitListen = usesRelay(this.config),
       ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
       // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
       ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
@@ -337,6 +348,11 @@ export class Daemon {
     await this.runtime.startFolders()
     // roles may have changed: records accepted as changes differ now
     for (const sync of this.folders.values()) sync.invalidatePlan()
+    // a relay added while running: reserve a slot on it now (no restart)
+    if (!this.circuitListen && this.node !== undefined && usesRelay(config)) {
+      this.circuitListen = true
+      await listenThroughRelays(this.node).catch(err => { this.log('listening through relays failed: %s', toError(err).message) })
+    }
     afterReload(this.clients, (this.node?.getConnections() ?? []).map(c => c.remotePeer.toString()))
   }
 

@@ -1,9 +1,18 @@
 import type { FolderStatus } from '../sync/folder-sync.ts'
 import type { ReadOnlyStatus } from '../sharing/read-only.ts'
 import type { IndexTraffic } from './index-subscriptions.ts'
+import type { ConnectionPath, ConnectionTransport } from '../node/connection-path.ts'
 
 /** What `GET /status` answers (the daemon's `status()`); read routes, metrics and the CLI read it. */
-export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
+export interface PeerStatus {
+  id: string
+  name?: string
+  connected: boolean
+  addrs: string[]
+  /** while connected: how (the best of its open connections; src/node/connection-path.ts) */
+  path?: ConnectionPath
+  transport?: ConnectionTransport
+}
 export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]

@@ -8,6 +8,10 @@ import { ping } from '@libp2p/ping'
 import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { dcutr } from '@libp2p/dcutr'
+import { autoNAT } from '@libp2p/autonat'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { recordPunches, type PunchOrigin } from './punch-origin.ts'
 import type { PeerInfo, PrivateKey } from '@libp2p/interface'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
@@ -54,6 +58,12 @@ export interface NodeOptions {
    */
   circuitListen?: boolean
   /**
+   * Ask the home router to forward a port to us (UPnP IGD), so that devices elsewhere can dial
+   * us directly. Off unless asked: its discovery multicasts on the LAN (the CLI turns it on for
+   * devices unless FERRY_UPNP=0; tests never do).
+   */
+  upnp?: boolean
+  /**
    * The transports besides the circuit relay's (default: TCP). The simulator (sim/) passes the
    * in-memory one so that many nodes run in one process; `listen` must then hold its addresses.
    */
@@ -65,7 +75,7 @@ export const DEFAULT_MAX_RELAY_RESERVATIONS = 1024
 /** ferry's own DHT: never mixed with the public IPFS one (/ipfs/kad/1.0.0) */
 export const DHT_PROTOCOL = '/ferry/kad/1.0.0'
 
-export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>> }>
+export type FerryNode = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>, ping: ReturnType<ReturnType<typeof ping>>, dcutr?: PunchOrigin }>
 
 /**
  * The device's libp2p node: TCP + TLS (or Noise) + Yamux, identify and ping (used by the connection
@@ -108,6 +118,18 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       // address for looks it up here. Strangers admitted for a join can neither query it nor
       // enter its routing table.
       dht: trustedOnly(kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: trustedPeers }), trusted),
+      // direct connections across NATs (devices only): DCUtR upgrades a relayed connection to a
+      // direct one (a hole punch, timed over the relay); AutoNAT asks peers to dial us back to
+      // learn which of our addresses are reachable (only those are offered to others)
+      // learn which of our addresses are reachable (only those are offered to others); the relay
+      // answers AutoNAT too, from the public side
+      autoNAT: trustedOnly(autoNAT() as (c: object) => object, trusted),
+      ...(opts.relayServer === true
+        ? {}
+        : {
+            dcutr: trustedOnly(recordPunches(dcutr() as (c: object) => object), trusted),
+            ...(opts.upnp === true ? { upnpNAT: uPnPNAT() } : {})
+          }),
       ...(opts.relayServer === true
         ? { relay: trustedOnly(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }), trusted) }
         : {})

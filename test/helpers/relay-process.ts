@@ -13,6 +13,8 @@ const BIN = join(REPO, 'src/cli/ferry.js')
 /** A relay process for multi-process tests: its own temp home, a loopback port. */
 export interface Relay extends Omit<Device, 'folder'> {}
 
+export interface RelayStartOptions { retentionDays?: number, args?: string[], netns?: string }
+
 export class RelayLab {
   private root = ''
   private readonly relays: Relay[] = []
@@ -22,18 +24,20 @@ export class RelayLab {
   }
 
   /** A relay home; its identity is made by its first run (as `ferry relay` does), not by init. */
-  async relay (name = 'relay', opts: { retentionDays?: number, args?: string[] } = {}): Promise<Relay> {
+  async relay (name = 'relay', opts: RelayStartOptions & { ip?: string } = {}): Promise<Relay> {
     const port = await freePort()
-    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
+    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/${opts.ip ?? '127.0.0.1'}/tcp/${port}`, log: '' }
     this.relays.push(r)
     await this.start(r, opts)
     r.id = (await ferryOk(['--home', r.home, 'id'])).trim()
     return r
   }
 
-  async start (r: Relay, opts: { retentionDays?: number, args?: string[] } = {}): Promise<void> {
+  /** `netns`: the relay runs inside that network namespace (its address must be one of it) */
+  async start (r: Relay, opts: RelayStartOptions = {}): Promise<void> {
     const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)]), ...(opts.args ?? [])]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+    const [cmd, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]]
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     r.process = child
     r.log = ''
     await new Promise<void>((resolve, reject) => {
