@@ -236,7 +236,8 @@ export class Daemon {
       mdns: this.opts.mdns ?? true,
       // reachable through a relay only if we use one (a relay added later counts after a restart)
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
-      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
+      // WebRTC, its only STUN servers those of the trusted relays (not in the simulator)
+      ...(this.opts.transports === undefined ? { webrtc: { relayAddrs: () => this.membership.relays().flatMap(r => this.config.devices[r]?.addrs ?? []) } } : { transports: this.opts.transports })
     })
     this.node = node
     // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts

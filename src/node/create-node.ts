@@ -10,6 +10,8 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import type { PeerInfo, PrivateKey } from '@libp2p/interface'
 import { trustedOnly } from './stranger-guard.ts'
+import { webRTC } from '@libp2p/webrtc'
+import { rtcConfigurationOf } from './webrtc-config.ts'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
@@ -51,6 +53,11 @@ export interface NodeOptions {
    * in-memory one so that many nodes run in one process; `listen` must then hold its addresses.
    */
   transports?: NonNullable<Libp2pOptions['transports']>
+  /**
+   * WebRTC (private-to-private, signalled over a relayed connection) with the trusted relays'
+   * STUN servers as the only ICE servers (webrtc-config.ts); the node also listens on `/webrtc`.
+   */
+  webrtc?: { relayAddrs: () => readonly string[] }
 }
 
 /** reservations a relay holds at once (one per trusted device online) */
@@ -76,8 +83,11 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     privateKey: opts.privateKey,
     // devices also listen through relays (a reservation on each trusted relay they connect to),
     // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
-    addresses: { listen: opts.relayServer !== true && opts.circuitListen === true ? [...new Set([...opts.listen, '/p2p-circuit'])] : opts.listen },
-    transports: [...(opts.transports ?? [tcp()]), trustedOnly(circuitRelayTransport(), trusted)],
+    addresses: { listen: [...new Set([...opts.listen, ...(opts.relayServer !== true && opts.circuitListen === true ? ['/p2p-circuit'] : []), ...(opts.webrtc === undefined ? [] : ['/webrtc'])])] },
+    transports: [
+      ...(opts.transports ?? [tcp()]), trustedOnly(circuitRelayTransport(), trusted),
+      ...(opts.webrtc === undefined ? [] : [trustedOnly(webRTC({ rtcConfiguration: rtcConfigurationOf(opts.webrtc.relayAddrs) }), trusted)])
+    ],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [socketTls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],

@@ -32,10 +32,19 @@ export async function dialViaRelays (node: Libp2p, peer: string, relays: readonl
 /** how often a peer reached only through a relay is tried directly again */
 export const DEFAULT_DIRECT_RETRY_MS = 10_000
 
+/**
+ * Whether data on a connection at `addr` passes through a relay: a circuit address, except a
+ * WebRTC one (`…/p2p-circuit/webrtc/…`: the relay only carried the signalling, the data flows
+ * directly between the devices).
+ */
+export function isRelayedAddr (addr: string): boolean {
+  return addr.includes('/p2p-circuit') && !addr.includes('/webrtc')
+}
+
 /** Whether `peer` is connected, and only through relays (every open connection is a circuit). */
 export function onlyRelayed (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-  return open.length > 0 && open.every(c => c.remoteAddr.toString().includes('/p2p-circuit'))
+  return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
 }
 
 /**
@@ -43,14 +52,16 @@ export function onlyRelayed (node: Libp2p, peer: string): boolean {
  * whenever the direct one ran before anything could tell where the peer is (on a loaded machine,
  * before identify with the relay filled our private DHT's routing table), and nothing else ever
  * dials a connected peer again. Its direct addresses (`known`: the configured ones; then the peer
- * store, filled by identify over the relayed connection; then the private DHT) are dialed; libp2p
+ * store, filled by identify over the relayed connection; then the private DHT) are dialed, its
+ * WebRTC addresses (through a relay) among them; libp2p
  * opens a direct connection beside the relayed one, and the relayed one is closed. Resolves true
  * once connected directly.
  */
 export async function dialDirect (node: Libp2p, peer: string, known: readonly string[], log: Logger): Promise<boolean> {
   const id = peerIdFromString(peer)
   const signal = AbortSignal.timeout(DEFAULT_RELAYED_DIAL_TIMEOUT_MS)
-  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !a.toString().includes('/p2p-circuit'))
+  // WebRTC addresses count: signalled through the relay, then direct
+  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()))
   let addrs = direct([
     ...known.map(a => multiaddr(a)),
     ...await node.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
@@ -73,7 +84,7 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   // fail and are retried: index subscriptions resubscribe, block requests are asked again)
   log('connected to %s directly (it was reached through a relay)', peer)
   for (const c of node.getConnections(id)) {
-    if (c.remoteAddr.toString().includes('/p2p-circuit')) await c.close().catch(err => { c.abort(toError(err)) })
+    if (isRelayedAddr(c.remoteAddr.toString())) await c.close().catch(err => { c.abort(toError(err)) })
   }
   return true
 }
