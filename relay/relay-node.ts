@@ -18,6 +18,8 @@ import { RelayMetrics } from './relay-metrics.ts'
 import type { RelayStatus } from './relay-status.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 import { NodeEvents } from '../src/events/node-events.ts'
+import { StunServer, type StunListen } from './stun-server.ts'
+import { defaultStunListen } from './stun-listen.ts'
 
 export interface RelayOptions {
   home: string
@@ -31,6 +33,11 @@ export interface RelayOptions {
   events?: NodeEvents
   /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
   transports?: NodeOptions['transports']
+  /**
+   * where to answer STUN binding requests on UDP, or false for nowhere; default: the host and
+   * port number of the first TCP listen address (devices expect it there)
+   */
+  stun?: StunListen | false
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -68,6 +75,8 @@ export class RelayNode {
   /** everything the relay reports (the CLI prints it) */
   readonly nodeEvents: NodeEvents
   private readonly parts: Startable[]
+  private stun?: StunServer
+  private stunAddress?: string
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -120,6 +129,7 @@ export class RelayNode {
       { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
       { name: 'store', start: async () => { await this.store.open() }, stop: async () => { await this.store.close() } },
       { name: 'node', start: async () => { await this.startNode() }, stop: async () => { await stopAll(this.services); await this.node?.stop() } },
+      { name: 'STUN server', start: async () => { await this.startStun() }, stop: async () => { await this.stun?.stop() } },
       { name: 'garbage collector', start: async () => { this.gc.start() }, stop: async () => { await this.gc.stop() } },
       { name: 'metrics server', start: async () => { await this.startMetrics() }, beforeStop: async () => { await this.metricsServer?.stop() }, stop: async () => {} }
     ]
@@ -167,6 +177,22 @@ export class RelayNode {
     this.nodeEvents.emit({ type: 'relay.opened', detail: { folders: this.store.list().length, retentionDays: this.retentionDays() } })
   }
 
+  private async startStun (): Promise<void> {
+    const listen = this.opts.stun ?? defaultStunListen(this.opts.listen ?? DEFAULT_LISTEN, this.requireNode().getMultiaddrs().map(m => m.toString()))
+    if (listen === false || listen === undefined) return
+    this.stun = new StunServer(listen)
+    let at
+    try { at = await this.stun.start() } catch (err) {
+      this.stun = undefined
+      // asked for explicitly: the relay does not start without it; by default it runs without
+      if (this.opts.stun !== undefined) throw err
+      this.nodeEvents.emit({ type: 'stun.unavailable', detail: { reason: (err as Error).message } })
+      return
+    }
+    this.stunAddress = `udp ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`
+    this.nodeEvents.emit({ type: 'stun.listening', detail: { address: this.stunAddress } })
+  }
+
   private async startMetrics (): Promise<void> {
     if (this.metricsServer !== undefined) {
       this.nodeEvents.emit({ type: 'metrics.listening', detail: { url: await this.metricsServer.start() } })
@@ -211,6 +237,7 @@ export class RelayNode {
       relay: true,
       deviceId: this.self,
       listenAddrs: node.getMultiaddrs().map(m => m.toString()),
+      ...(this.stunAddress === undefined ? {} : { stun: { address: this.stunAddress, answered: this.stun?.answered ?? 0 } }),
       peers: Object.entries(this.config.devices).map(([id, d]) => ({
         id,
         ...(d.name === undefined ? {} : { name: d.name }),

@@ -4,6 +4,8 @@ export interface RelayStatus {
   relay: true
   deviceId: string
   listenAddrs: string[]
+  /** where the relay answers STUN (`udp <host>:<port>`) and binding requests answered since start; absent: off */
+  stun?: { address: string, answered: number }
   peers: Array<{ id: string, name?: string, connected: boolean }>
   folders: RelayFolderStatus[]
   /** block bytes and blocks stored since this process started */

@@ -48,6 +48,8 @@ export function eventLines (e: NodeEvent): string[] {
     case 'relay.opened': return [`${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`]
     case 'relay.block.quarantined': return [`block ${e.detail.cid} is damaged on disk; quarantined, devices will upload it again`]
     case 'metrics.listening': return [`metrics on ${e.detail.url}`]
+    case 'stun.listening': return [`STUN on ${e.detail.address}`]
+    case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]
     default: return []
   }
 }

@@ -6,6 +6,7 @@ import { formatBytes } from './format-bytes.ts'
 export function formatRelayStatus (s: RelayStatus): string {
   const lines = [`relay ${p(s.deviceId)} (history kept ${s.retentionDays} days)`]
   for (const a of s.listenAddrs) lines.push(`  listening ${p(a)}`)
+  lines.push(s.stun === undefined ? '  STUN off' : `  STUN on ${p(s.stun.address)} (${s.stun.answered} requests answered)`)
   lines.push(`devices (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected)`)
   for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   lines.push('folders')

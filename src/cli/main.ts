@@ -21,6 +21,7 @@ import { formatEvent } from './format-event.ts'
 import { printable, printableText } from '../text/printable.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
+import { parseStunListen, type StunListen } from '../../relay/stun-server.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../commands/index.ts'
 
@@ -51,6 +52,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   revisions <folderId> --deleted         deleted files that can be restored
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
   relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
+        [--stun-listen [HOST:]PORT | --no-stun]   STUN on UDP (default: the TCP listen port's number)
   relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage
   service install [--relay] [--unit-dir DIR] [--dry-run]   a systemd unit that runs this ferry (start, or relay)
   --version                              print ferry's version`
@@ -68,6 +70,8 @@ const OPTIONS = {
   'no-mdns': { type: 'boolean', default: false },
   'api-port': { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'stun-listen': { type: 'string' },
+  'no-stun': { type: 'boolean', default: false },
   expires: { type: 'string' },
   deleted: { type: 'boolean', default: false },
   version: { type: 'string' },
@@ -211,7 +215,9 @@ async function run (argv: string[]): Promise<number> {
         if (!Number.isFinite(retentionDays) || retentionDays < 0) throw new UsageError(`--retention must be a number of days >= 0, not ${JSON.stringify(v.retention)}`)
       }
       const metricsListen = v['metrics-listen'] === undefined ? undefined : usage(() => parseMetricsListen(v['metrics-listen']!))
-      return await startRelay(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen)
+      if (v['no-stun'] && v['stun-listen'] !== undefined) throw new UsageError('--stun-listen and --no-stun exclude each other')
+      const stun = v['no-stun'] ? false as const : v['stun-listen'] === undefined ? undefined : usage(() => parseStunListen(v['stun-listen']!, '0.0.0.0'))
+      return await startRelay(home, { listen: v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen, stun })
     }
     case 'service': {
       positionals(rest, 1, 'service install [--relay] [--unit-dir DIR] [--dry-run]')
@@ -271,7 +277,9 @@ async function waitForSignal (stamp: () => string): Promise<void> {
   })
 }
 
-async function startRelay (home: string, listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined): Promise<number> {
+interface RelayArgs { listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined, stun: StunListen | false | undefined }
+
+async function startRelay (home: string, { listen, retentionDays, metricsListen, stun }: RelayArgs): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
@@ -283,6 +291,7 @@ async function startRelay (home: string, listen: string[] | undefined, retention
     ...(listen === undefined ? {} : { listen }),
     ...(retentionDays === undefined ? {} : { retentionDays }),
     ...(metricsListen === undefined ? {} : { metricsListen }),
+    ...(stun === undefined ? {} : { stun }),
     processMetrics: true,
     events
   })

@@ -88,6 +88,10 @@ export type RelayEvent =
   /** a stored block failed its hash check: it was moved aside; devices upload it again */
   | Ev<'relay.block.quarantined', { cid: string }>
   | Ev<'metrics.listening', { url: string }>
+  /** the relay answers STUN binding requests here (`udp <host>:<port>`) */
+  | Ev<'stun.listening', { address: string }>
+  /** the default STUN port could not be bound: the relay runs without STUN (devices then find no public address through it) */
+  | Ev<'stun.unavailable', { reason: string }>
 
 /** One event: a `type` and its typed `detail`. */
 export interface Ev<T extends string, D> { type: T, detail: D }
