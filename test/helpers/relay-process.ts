@@ -22,18 +22,21 @@ export class RelayLab {
   }
 
   /** A relay home; its identity is made by its first run (as `ferry relay` does), not by init. */
-  async relay (name = 'relay', opts: { retentionDays?: number, args?: string[] } = {}): Promise<Relay> {
+  /** `host`: the address it listens on (default 127.0.0.1); `netns`: run inside that network namespace */
+  async relay (name = 'relay', opts: { retentionDays?: number, args?: string[], host?: string, netns?: string } = {}): Promise<Relay> {
     const port = await freePort()
-    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/127.0.0.1/tcp/${port}`, log: '' }
+    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/${opts.host ?? '127.0.0.1'}/tcp/${port}`, log: '' }
     this.relays.push(r)
     await this.start(r, opts)
     r.id = (await ferryOk(['--home', r.home, 'id'])).trim()
     return r
   }
 
-  async start (r: Relay, opts: { retentionDays?: number, args?: string[] } = {}): Promise<void> {
+  async start (r: Relay, opts: { retentionDays?: number, args?: string[], netns?: string } = {}): Promise<void> {
     const args = [...FERRY_NODE_FLAGS, BIN, '--home', r.home, 'relay', '--listen', r.addr, ...(opts.retentionDays === undefined ? [] : ['--retention', String(opts.retentionDays)]), ...(opts.args ?? [])]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+    const child = opts.netns === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+      : spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
     r.process = child
     r.log = ''
     await new Promise<void>((resolve, reject) => {
