@@ -20,6 +20,8 @@ import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server
 import { NodeEvents } from '../src/events/node-events.ts'
 import { StunServer, type StunListen } from './stun-server.ts'
 import { defaultStunListen } from './stun-listen.ts'
+import { RelayLimits } from './relay-limits.ts'
+import { limitRelayed } from './relay-limit-guard.ts'
 
 export interface RelayOptions {
   home: string
@@ -38,6 +40,8 @@ export interface RelayOptions {
    * port number of the first TCP listen address (devices expect it there)
    */
   stun?: StunListen | false
+  /** what the relay carries between devices per member (relay-limits.ts; defaults there) */
+  relayLimits?: { rateBytesPerSecond?: number, dailyBytes?: number }
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -76,6 +80,7 @@ export class RelayNode {
   readonly nodeEvents: NodeEvents
   private readonly parts: Startable[]
   private stun?: StunServer
+  private readonly relayLimits: RelayLimits
   private stunAddress?: string
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
@@ -94,6 +99,10 @@ export class RelayNode {
     })
     this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
+    this.relayLimits = new RelayLimits({
+      ...opts.relayLimits,
+      onLimit: (device, d) => { this.nodeEvents.emit({ type: 'relay.limit', detail: { ...this.peerOf(device), bytesToday: d.bytesToday, dailyBytes: d.dailyBytes } }) }
+    })
     this.parts = this.buildParts()
   }
 
@@ -152,6 +161,7 @@ export class RelayNode {
       isTrusted: id => this.membership.isTrusted(id),
       mdns: false,
       relayServer: true,
+      wrapRelayServer: server => limitRelayed(server, this.relayLimits),
       ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports })
     })
     this.node = node
@@ -241,8 +251,11 @@ export class RelayNode {
       peers: Object.entries(this.config.devices).map(([id, d]) => ({
         id,
         ...(d.name === undefined ? {} : { name: d.name }),
-        connected: node.getConnections(peerIdFromString(id)).some(c => c.status === 'open')
+        connected: node.getConnections(peerIdFromString(id)).some(c => c.status === 'open'),
+        relayedToday: this.relayLimits.usage(id).bytesToday,
+        relayLimited: this.relayLimits.usage(id).limited
       })),
+      relayLimits: { rateBytesPerSecond: this.relayLimits.rateBytesPerSecond, dailyBytes: this.relayLimits.dailyBytes },
       folders: this.store.list().map(f => ({
         id: f.id,
         members: [...f.members],

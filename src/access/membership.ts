@@ -43,11 +43,6 @@ export class Membership {
     return this.membersOf(folder).filter(d => this.role(folder, d) === 'replica')
   }
 
-  /** every trusted relay (a replica member of any folder) */
-  relays (): string[] {
-    return [...new Set(Object.keys(this.config.folders).flatMap(f => this.replicasOf(f)))]
-  }
-
   foldersSharedWith (device: string): string[] {
     return Object.keys(this.config.folders).filter(f => this.mayRead(f, device))
   }

@@ -50,6 +50,9 @@ export function eventLines (e: NodeEvent): string[] {
     case 'metrics.listening': return [`metrics on ${e.detail.url}`]
     case 'stun.listening': return [`STUN on ${e.detail.address}`]
     case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]
+    case 'relay.limit': return [e.detail.relay === undefined
+      ? `relay limit: ${nameOf(e.detail)} relayed ${e.detail.bytesToday ?? 0} of ${e.detail.dailyBytes ?? 0} bytes today; nothing more is relayed for it until tomorrow (UTC)`
+      : `relay ${e.detail.relay} carries no more relayed data for ${nameOf(e.detail)} today (its daily limit is reached)`]
     default: return []
   }
 }

@@ -22,6 +22,7 @@ import { printable, printableText } from '../text/printable.ts'
 import { followEvents } from '../api/sse-client.ts'
 import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
 import { parseStunListen, type StunListen } from '../../relay/stun-server.ts'
+import { parseByteSize } from '../../relay/relay-limits.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../commands/index.ts'
 
@@ -53,6 +54,7 @@ const USAGE = `usage: ferry <command> [--home DIR]
   restore <folderId> <path> [--version ID] [--to PATH]   bring a version back (daemon must run)
   relay [--listen MA]... [--retention DAYS] [--metrics-listen [HOST:]PORT]   run a relay node until SIGINT/SIGTERM
         [--stun-listen [HOST:]PORT | --no-stun]   STUN on UDP (default: the TCP listen port's number)
+        [--relay-rate RATE] [--relay-daily SIZE]   relayed data per device (default 8MiB/s, 10GiB a day)
   relay verify [--json]                  re-hash every stored block, check every record; non-zero on damage
   service install [--relay] [--unit-dir DIR] [--dry-run]   a systemd unit that runs this ferry (start, or relay)
   --version                              print ferry's version`
@@ -72,6 +74,8 @@ const OPTIONS = {
   'metrics-listen': { type: 'string' },
   'stun-listen': { type: 'string' },
   'no-stun': { type: 'boolean', default: false },
+  'relay-rate': { type: 'string' },
+  'relay-daily': { type: 'string' },
   expires: { type: 'string' },
   deleted: { type: 'boolean', default: false },
   version: { type: 'string' },
@@ -217,7 +221,11 @@ async function run (argv: string[]): Promise<number> {
       const metricsListen = v['metrics-listen'] === undefined ? undefined : usage(() => parseMetricsListen(v['metrics-listen']!))
       if (v['no-stun'] && v['stun-listen'] !== undefined) throw new UsageError('--stun-listen and --no-stun exclude each other')
       const stun = v['no-stun'] ? false as const : v['stun-listen'] === undefined ? undefined : usage(() => parseStunListen(v['stun-listen']!, '0.0.0.0'))
-      return await startRelay(home, { listen: v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen, stun })
+      const relayLimits = {
+        ...(v['relay-rate'] === undefined ? {} : { rateBytesPerSecond: usage(() => parseByteSize('--relay-rate', v['relay-rate']!, { rate: true })) }),
+        ...(v['relay-daily'] === undefined ? {} : { dailyBytes: usage(() => parseByteSize('--relay-daily', v['relay-daily']!)) })
+      }
+      return await startRelay(home, { listen: v.listen.length > 0 ? listenAddrs(v.listen) : undefined, retentionDays, metricsListen, stun, relayLimits })
     }
     case 'service': {
       positionals(rest, 1, 'service install [--relay] [--unit-dir DIR] [--dry-run]')
@@ -277,9 +285,9 @@ async function waitForSignal (stamp: () => string): Promise<void> {
   })
 }
 
-interface RelayArgs { listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined, stun: StunListen | false | undefined }
+interface RelayArgs { listen: string[] | undefined, retentionDays: number | undefined, metricsListen: MetricsListen | undefined, stun: StunListen | false | undefined, relayLimits: { rateBytesPerSecond?: number, dailyBytes?: number } }
 
-async function startRelay (home: string, { listen, retentionDays, metricsListen, stun }: RelayArgs): Promise<number> {
+async function startRelay (home: string, { listen, retentionDays, metricsListen, stun, relayLimits }: RelayArgs): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   reexecWithFewMallocArenas()
   const { RelayNode } = await import('../../relay/relay-node.ts')
@@ -292,6 +300,7 @@ async function startRelay (home: string, { listen, retentionDays, metricsListen,
     ...(retentionDays === undefined ? {} : { retentionDays }),
     ...(metricsListen === undefined ? {} : { metricsListen }),
     ...(stun === undefined ? {} : { stun }),
+    relayLimits,
     processMetrics: true,
     events
   })

@@ -120,6 +120,7 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => { this.hangUp(peer, reason) },
       relays: () => relaysOf(this.config, this.membership),
+      relayLimited: (peer, relay) => { this.nodeEvents.emit({ type: 'relay.limit', detail: { device: peer, ...this.nameField(peer), relay } }) },
       stopped: () => this.stopped,
       peerIds: this.peerIds,
       log: this.log
@@ -237,7 +238,7 @@ export class Daemon {
       // reachable through a relay only if we use one (a relay added later counts after a restart)
       circuitListen: Object.values(this.config.folders).some(f => Object.values(f.members).includes('replica')),
       // WebRTC, its only STUN servers those of the trusted relays (not in the simulator)
-      ...(this.opts.transports === undefined ? { webrtc: { relayAddrs: () => this.membership.relays().flatMap(r => this.config.devices[r]?.addrs ?? []) } } : { transports: this.opts.transports })
+      ...(this.opts.transports === undefined ? { webrtc: { relayAddrs: () => relaysOf(this.config, this.membership).flatMap(r => this.config.devices[r]?.addrs ?? []) } } : { transports: this.opts.transports })
     })
     this.node = node
     // index, blocks (trusted devices only) and join: src/daemon/protocol-services.ts

@@ -25,6 +25,8 @@ export interface DeviceDialerComponents {
   stopped: () => boolean
   log: Logger
   backoff?: Backoff
+  /** a relay refused to carry a connection to `peer`: its daily limit is reached */
+  relayLimited?: (peer: string, relay: string) => void
 }
 
 /**
@@ -127,7 +129,11 @@ export class DeviceDialer {
       this.c.log('dialing %s failed: %s', peer, toError(err).message)
       return false
     })
-    if (!direct && !this.c.isConnected(peer)) await dialViaRelays(node, peer, this.c.relays(peer).filter(r => r !== peer && this.c.isConnected(r)), this.c.log)
+    if (!direct && !this.c.isConnected(peer)) await dialViaRelays(node, peer, {
+      relays: this.c.relays(peer).filter(r => r !== peer && this.c.isConnected(r)),
+      log: this.c.log,
+      onLimit: relay => { this.c.relayLimited?.(peer, relay) }
+    })
   }
 }
 

@@ -92,6 +92,12 @@ export type RelayEvent =
   | Ev<'stun.listening', { address: string }>
   /** the default STUN port could not be bound: the relay runs without STUN (devices then find no public address through it) */
   | Ev<'stun.unavailable', { reason: string }>
+  /**
+   * relay: a member reached its daily limit of relayed bytes; its relayed connections end and
+   * new ones are refused until the next UTC day. device: a relay refused to carry a connection
+   * (its limit is reached)
+   */
+  | Ev<'relay.limit', { device: string, name?: string, bytesToday?: number, dailyBytes?: number, relay?: string }>
 
 /** One event: a `type` and its typed `detail`. */
 export interface Ev<T extends string, D> { type: T, detail: D }

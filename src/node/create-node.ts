@@ -42,6 +42,8 @@ export interface NodeOptions {
    * peer that can reserve a slot is a member: their relayed connections get no data or time limit.
    */
   relayServer?: boolean
+  /** wraps the relay's circuit-relay-v2 server (its per-member limits: relay/relay-limit-guard.ts) */
+  wrapRelayServer?: (server: ReturnType<typeof circuitRelayServer>) => ReturnType<typeof circuitRelayServer>
   /**
    * Also listen through relays (`/p2p-circuit`). Only a device that uses a relay should: while it
    * holds no reservation, the circuit transport looks for relays with a DHT random walk that never
@@ -111,7 +113,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       // enter its routing table.
       dht: trustedOnly(kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: trustedPeers }), trusted),
       ...(opts.relayServer === true
-        ? { relay: trustedOnly(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }), trusted) }
+        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), trusted) }
         : {})
     }
   }) as FerryNode

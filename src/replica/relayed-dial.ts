@@ -6,13 +6,22 @@ import { toError } from '../../protocols/wire/errors.ts'
 
 export const DEFAULT_RELAYED_DIAL_TIMEOUT_MS = 10_000
 
+export interface RelayedDialOptions {
+  /** relays we are connected to, tried in turn */
+  relays: readonly string[]
+  log: Logger
+  /** a relay refused: it carries no more relayed data for us (or the peer) today */
+  onLimit?: (relay: string) => void
+}
+
 /**
  * Last resort when `peer`'s direct addresses fail: a circuit-relay-v2 connection through one of
  * the relays we are connected to (`<relay addr>/p2p/<relay>/p2p-circuit/p2p/<peer>`). It works
  * when `peer` holds a reservation on that relay, which every device makes on the relays it
  * connects to. Resolves true once connected.
  */
-export async function dialViaRelays (node: Libp2p, peer: string, relays: readonly string[], log: Logger): Promise<boolean> {
+export async function dialViaRelays (node: Libp2p, peer: string, opts: RelayedDialOptions): Promise<boolean> {
+  const { relays, log } = opts
   for (const relay of relays) {
     const conn = node.getConnections().find(c => c.remotePeer.toString() === relay && c.status === 'open' && c.limits === undefined)
     if (conn === undefined) continue
@@ -23,7 +32,9 @@ export async function dialViaRelays (node: Libp2p, peer: string, relays: readonl
       log('connected to %s through relay %s', peer, relay)
       return true
     } catch (err) {
-      log('dialing %s through relay %s failed: %s', peer, relay, toError(err).message)
+      const message = toError(err).message
+      log('dialing %s through relay %s failed: %s', peer, relay, message)
+      if (message.includes('RESOURCE_LIMIT_EXCEEDED')) opts.onLimit?.(relay)
     }
   }
   return false
