@@ -22,6 +22,8 @@ export interface DaemonStatusSources {
   readOnly: ReadOnlyFolders
   fetcher: BlockFetcher
   isConnected: (peer: string) => boolean
+  /** the relay that refused to carry a connection to `peer` today, if any */
+  relayLimited?: (peer: string) => string | undefined
 }
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
@@ -30,7 +32,8 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
     id,
     ...(d.name === undefined ? {} : { name: d.name }),
     connected: s.isConnected(id),
-    addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
+    addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString()),
+    ...((r => r === undefined ? {} : { relayLimited: r })(s.relayLimited?.(id)))
   }))
   const folders = [...s.folders.values()].map(sync => {
     const st = sync.status()

@@ -61,6 +61,7 @@ export interface DaemonOptions {
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const PROGRESS_INTERVAL_MS = 1_000
+const utcDay = (): string => new Date().toISOString().slice(0, 10)
 
 /**
  * `ferry start`: one libp2p node, one FolderSync per folder, index subscriptions to every
@@ -100,6 +101,8 @@ export class Daemon {
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
+  /** peers a relay refused to carry connections to, and the UTC day it did (status `relayLimited`) */
+  private readonly relayLimited = new Map<string, { relay: string, day: string }>()
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
@@ -120,7 +123,10 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => { this.hangUp(peer, reason) },
       relays: () => relaysOf(this.config, this.membership),
-      relayLimited: (peer, relay) => { this.nodeEvents.emit({ type: 'relay.limit', detail: { device: peer, ...this.nameField(peer), relay } }) },
+      relayLimited: (peer, relay) => {
+        this.relayLimited.set(peer, { relay, day: utcDay() })
+        this.nodeEvents.emit({ type: 'relay.limit', detail: { device: peer, ...this.nameField(peer), relay } })
+      },
       stopped: () => this.stopped,
       peerIds: this.peerIds,
       log: this.log
@@ -344,7 +350,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer) })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)) })
   }
 
   async stop (): Promise<void> {

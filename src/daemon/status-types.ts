@@ -3,7 +3,14 @@ import type { ReadOnlyStatus } from '../sharing/read-only.ts'
 import type { IndexTraffic } from './index-subscriptions.ts'
 
 /** What `GET /status` answers (the daemon's `status()`); read routes, metrics and the CLI read it. */
-export interface PeerStatus { id: string, name?: string, connected: boolean, addrs: string[] }
+export interface PeerStatus {
+  id: string
+  name?: string
+  connected: boolean
+  addrs: string[]
+  /** a relay (its id) refused to carry a connection to this peer today (UTC): its daily limit is reached */
+  relayLimited?: string
+}
 export interface DaemonStatus {
   deviceId: string
   listenAddrs: string[]
