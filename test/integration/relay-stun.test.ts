@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { createSocket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
-import { ferry, ferryOk, freePort } from '../helpers/ferry-process.ts'
+import { ferry, ferryOk, freePort, waitFor } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelayLabs } from '../helpers/relay-process.ts'
 
 /** sends one Binding Request to 127.0.0.1:`port`; resolves with the mapped port, or undefined after `timeoutMs` */
@@ -35,7 +35,27 @@ describe('the relay answers STUN', () => {
     expect(r.log).toContain(`STUN on udp 127.0.0.1:${r.port}`)
     expect(await stunProbe(r.port)).toBeGreaterThan(0)
     expect((await relayStatus(r)).stun?.answered).toBe(1)
-    expect(await ferryOk(['--home', r.home, 'status'])).toContain(`STUN on udp 127.0.0.1:${r.port}`)
+    const text = await ferryOk(['--home', r.home, 'status'])
+    expect(text).toContain(`STUN on udp 127.0.0.1:${r.port}`)
+    // the relayed-data limits, defaults unless given
+    expect(s.relayLimits).toEqual({ rateBytesPerSecond: 8 * 1024 ** 2, dailyBytes: 10 * 1024 ** 3 })
+    expect(text).toContain('relayed data per device: 8.0 MiB/s, 10.0 GiB a day')
+    expect(text).toContain('1 requests answered')
+  })
+
+  it('takes --relay-rate and --relay-daily, and shows each device\'s relayed bytes against them', async () => {
+    const r = await env.relays.relay('relay', { args: ['--relay-rate', '1MiB/s', '--relay-daily', '2GiB'] })
+    await ferryOk(['--home', r.home, 'device', 'add', '12D3KooWGaSTcfHSkVV1GYYCYpFMhKpCNSd8fnGxoex66LbkQgYe', '--name', 'laptop'])
+    await waitFor('the relay knows the laptop', async () => (await relayStatus(r)).peers.length === 1, 30_000)
+    const s = await relayStatus(r)
+    expect(s.relayLimits).toEqual({ rateBytesPerSecond: 1024 ** 2, dailyBytes: 2 * 1024 ** 3 })
+    expect(s.peers[0]).toMatchObject({ name: 'laptop', relayedToday: 0, relayLimited: false })
+    expect(await ferryOk(['--home', r.home, 'status'])).toMatch(/laptop 12D3KooW\S+ relayed 0 B of 2\.0 GiB today/)
+    for (const bad of [['--relay-rate', 'fast'], ['--relay-daily', '0']]) {
+      const res = await ferry(['--home', '/nonexistent-ferry-home', 'relay', ...bad])
+      expect(res.code).toBe(2)
+      expect(res.stderr).toContain(`${bad[0]!} takes a size`)
+    }
   })
 
   it('at --stun-listen, or not at all with --no-stun', async () => {
