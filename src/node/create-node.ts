@@ -39,7 +39,8 @@ export interface NodeOptions {
   mdns: boolean
   /**
    * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
-   * peer that can reserve a slot is a member: their relayed connections get no data or time limit.
+   * peer that can reserve a slot is a member: their relayed connections get no libp2p data or time limit
+   * (the relay applies its own per-member limits through `wrapRelayServer`).
    */
   relayServer?: boolean
   /** wraps the relay's circuit-relay-v2 server (its per-member limits: relay/relay-limit-guard.ts) */
