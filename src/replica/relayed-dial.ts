@@ -52,6 +52,22 @@ export function isRelayedAddr (addr: string): boolean {
   return addr.includes('/p2p-circuit') && !addr.includes('/webrtc')
 }
 
+/**
+ * Closes `peer`'s relayed connections when a direct (or WebRTC) one is open beside them: libp2p
+ * would keep opening streams on the older, relayed one (either side may have dialed either).
+ * Resolves with how many were closed.
+ */
+export async function closeRelayedBesideDirect (node: Libp2p, peer: string, log: Logger): Promise<number> {
+  const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  if (!open.some(c => !isRelayedAddr(c.remoteAddr.toString()))) return 0
+  const relayed = open.filter(c => isRelayedAddr(c.remoteAddr.toString()))
+  for (const c of relayed) {
+    log('closing the relayed connection to %s: a direct one is open', peer)
+    await c.close().catch(err => { c.abort(toError(err)) })
+  }
+  return relayed.length
+}
+
 /** Whether `peer` is connected, and only through relays (every open connection is a circuit). */
 export function onlyRelayed (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')

@@ -62,10 +62,12 @@ describe.skipIf(unavailable !== undefined)('WebRTC between devices, introduced b
     await useRelay(b, r)
     await Promise.all([lab.start(a, { netns: NETNS, listen: '/p2p-circuit' }), lab.start(b, { netns: NETNS, listen: '/p2p-circuit' })])
     const logs = (): string => `\n--- a\n${a.log.slice(-3000)}\n--- b\n${b.log.slice(-3000)}\n--- relay\n${r.log.slice(-1500)}`
+    let seen: string[] = []
     await waitFor('a and b connected over WebRTC, and only so', async () => {
       const peer = (await status(a)).peers.find(p => p.id === b.id)
+      seen = peer?.addrs ?? []
       return peer?.connected === true && peer.addrs.length > 0 && peer.addrs.every(x => x.includes('/webrtc'))
-    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}${logs()}`) })
+    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}; a's connections to b: ${seen.join(', ')}${logs()}`) })
     // the relay's STUN server was asked (the devices' only ICE server)
     expect((await relayStatus(r)).stun?.answered).toBeGreaterThan(0)
     // with the relay gone, neither its store nor a relayed connection can carry the file
