@@ -18,6 +18,10 @@ import { RelayMetrics } from './relay-metrics.ts'
 import type { RelayStatus } from './relay-status.ts'
 import { MetricsServer, type MetricsListen } from '../src/metrics/metrics-server.ts'
 import { NodeEvents } from '../src/events/node-events.ts'
+import { StunServer, type StunListen } from './stun-server.ts'
+import { defaultStunListen } from './stun-listen.ts'
+import { RelayLimits } from './relay-limits.ts'
+import { limitRelayed } from './relay-limit-guard.ts'
 
 export interface RelayOptions {
   home: string
@@ -31,6 +35,13 @@ export interface RelayOptions {
   events?: NodeEvents
   /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
   transports?: NodeOptions['transports']
+  /**
+   * where to answer STUN binding requests on UDP, or false for nowhere; default: the host and
+   * port number of the first TCP listen address (devices expect it there)
+   */
+  stun?: StunListen | false
+  /** what the relay carries between devices per member (relay-limits.ts; defaults there) */
+  relayLimits?: { rateBytesPerSecond?: number, dailyBytes?: number }
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -68,6 +79,9 @@ export class RelayNode {
   /** everything the relay reports (the CLI prints it) */
   readonly nodeEvents: NodeEvents
   private readonly parts: Startable[]
+  private stun?: StunServer
+  private readonly relayLimits: RelayLimits
+  private stunAddress?: string
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -85,6 +99,10 @@ export class RelayNode {
     })
     this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
+    this.relayLimits = new RelayLimits({
+      ...opts.relayLimits,
+      onLimit: (device, d) => { this.nodeEvents.emit({ type: 'relay.limit', detail: { ...this.peerOf(device), bytesToday: d.bytesToday, dailyBytes: d.dailyBytes } }) }
+    })
     this.parts = this.buildParts()
   }
 
@@ -120,6 +138,7 @@ export class RelayNode {
       { name: 'control socket', start: async () => { await this.control.start() }, beforeStop: async () => { await this.control.stop() }, stop: async () => {} },
       { name: 'store', start: async () => { await this.store.open() }, stop: async () => { await this.store.close() } },
       { name: 'node', start: async () => { await this.startNode() }, stop: async () => { await stopAll(this.services); await this.node?.stop() } },
+      { name: 'STUN server', start: async () => { await this.startStun() }, stop: async () => { await this.stun?.stop() } },
       { name: 'garbage collector', start: async () => { this.gc.start() }, stop: async () => { await this.gc.stop() } },
       { name: 'metrics server', start: async () => { await this.startMetrics() }, beforeStop: async () => { await this.metricsServer?.stop() }, stop: async () => {} }
     ]
@@ -142,6 +161,7 @@ export class RelayNode {
       isTrusted: id => this.membership.isTrusted(id),
       mdns: false,
       relayServer: true,
+      wrapRelayServer: server => limitRelayed(server, this.relayLimits),
       ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
       // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
       ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
@@ -167,6 +187,22 @@ export class RelayNode {
     for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
     this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'relay', id: this.self } })
     this.nodeEvents.emit({ type: 'relay.opened', detail: { folders: this.store.list().length, retentionDays: this.retentionDays() } })
+  }
+
+  private async startStun (): Promise<void> {
+    const listen = this.opts.stun ?? defaultStunListen(this.opts.listen ?? DEFAULT_LISTEN, this.requireNode().getMultiaddrs().map(m => m.toString()))
+    if (listen === false || listen === undefined) return
+    this.stun = new StunServer(listen)
+    let at
+    try { at = await this.stun.start() } catch (err) {
+      this.stun = undefined
+      // asked for explicitly: the relay does not start without it; by default it runs without
+      if (this.opts.stun !== undefined) throw err
+      this.nodeEvents.emit({ type: 'stun.unavailable', detail: { reason: (err as Error).message } })
+      return
+    }
+    this.stunAddress = `udp ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`
+    this.nodeEvents.emit({ type: 'stun.listening', detail: { address: this.stunAddress } })
   }
 
   private async startMetrics (): Promise<void> {
@@ -213,11 +249,15 @@ export class RelayNode {
       relay: true,
       deviceId: this.self,
       listenAddrs: node.getMultiaddrs().map(m => m.toString()),
+      ...(this.stunAddress === undefined ? {} : { stun: { address: this.stunAddress, answered: this.stun?.answered ?? 0 } }),
       peers: Object.entries(this.config.devices).map(([id, d]) => ({
         id,
         ...(d.name === undefined ? {} : { name: d.name }),
-        connected: node.getConnections(peerIdFromString(id)).some(c => c.status === 'open')
+        connected: node.getConnections(peerIdFromString(id)).some(c => c.status === 'open'),
+        relayedToday: this.relayLimits.usage(id).bytesToday,
+        relayLimited: this.relayLimits.usage(id).limited
       })),
+      relayLimits: { rateBytesPerSecond: this.relayLimits.rateBytesPerSecond, dailyBytes: this.relayLimits.dailyBytes },
       folders: this.store.list().map(f => ({
         id: f.id,
         members: [...f.members],

@@ -4,7 +4,15 @@ export interface RelayStatus {
   relay: true
   deviceId: string
   listenAddrs: string[]
-  peers: Array<{ id: string, name?: string, connected: boolean }>
+  /** where the relay answers STUN (`udp <host>:<port>`) and binding requests answered since start; absent: off */
+  stun?: { address: string, answered: number }
+  /**
+   * `relayedToday`: bytes the member sent through relayed connections this UTC day;
+   * `relayLimited`: it reached the daily limit (the relay carries nothing more for it today)
+   */
+  peers: Array<{ id: string, name?: string, connected: boolean, relayedToday: number, relayLimited: boolean }>
+  /** what the relay carries between devices per member: bytes per second, bytes per UTC day */
+  relayLimits: { rateBytesPerSecond: number, dailyBytes: number }
   folders: RelayFolderStatus[]
   /** block bytes and blocks stored since this process started */
   receivedBlockBytes: number

@@ -49,6 +49,11 @@ export function eventLines (e: NodeEvent): string[] {
     case 'relay.opened': return [`${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`]
     case 'relay.block.quarantined': return [`block ${e.detail.cid} is damaged on disk; quarantined, devices will upload it again`]
     case 'metrics.listening': return [`metrics on ${e.detail.url}`]
+    case 'stun.listening': return [`STUN on ${e.detail.address}`]
+    case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]
+    case 'relay.limit': return [e.detail.relay === undefined
+      ? `relay limit: ${nameOf(e.detail)} relayed ${e.detail.bytesToday ?? 0} of ${e.detail.dailyBytes ?? 0} bytes today; nothing more is relayed for it until tomorrow (UTC)`
+      : `relay ${e.detail.relay} carries no more relayed data for ${nameOf(e.detail)} today (its daily limit is reached)`]
     default: return []
   }
 }

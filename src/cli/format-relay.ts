@@ -4,10 +4,16 @@ import { printable as p } from '../text/printable.ts'
 import { formatBytes } from './format-bytes.ts'
 
 export function formatRelayStatus (s: RelayStatus): string {
-  const lines = [`relay ${p(s.deviceId)} (history kept ${s.retentionDays} days)`]
+  // fields a relay of an older version does not send are left out
+  const stun = s.stun === undefined ? 'STUN off' : `STUN on ${p(s.stun.address)}, ${s.stun.answered} requests answered`
+  const lines = [`relay ${p(s.deviceId)} (history kept ${s.retentionDays} days; ${stun})`]
   for (const a of s.listenAddrs) lines.push(`  listening ${p(a)}`)
-  lines.push(`devices (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected)`)
-  for (const peer of s.peers) lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  const limits = s.relayLimits === undefined ? '' : `; relayed data per device: ${formatBytes(s.relayLimits.rateBytesPerSecond)}/s, ${formatBytes(s.relayLimits.dailyBytes)} a day`
+  lines.push(`devices (${s.peers.filter(p => p.connected).length}/${s.peers.length} connected${limits})`)
+  for (const peer of s.peers) {
+    const relayed = peer.relayedToday === undefined || s.relayLimits === undefined ? '' : ` relayed ${formatBytes(peer.relayedToday)} of ${formatBytes(s.relayLimits.dailyBytes)} today${peer.relayLimited ? ' LIMIT REACHED' : ''}`
+    lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}${relayed}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  }
   lines.push('folders')
   for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)`)
   lines.push(`received ${s.receivedBlocks} blocks (${formatBytes(s.receivedBlockBytes)}) since start`)

@@ -1,6 +1,7 @@
 import { flushCompileCache } from 'node:module'
 import { NodeEvents } from '../events/node-events.ts'
 import type { MetricsListen } from '../metrics/metrics-server.ts'
+import type { StunListen } from '../../relay/stun-server.ts'
 import { nodeOutput, type LogOptions } from './log-flags.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
 import { out } from './output.ts'
@@ -21,6 +22,9 @@ export interface RelayRunOptions {
   listen?: string[]
   retentionDays?: number
   metricsListen?: MetricsListen
+  /** false: no STUN responder; undefined: the default address */
+  stun?: StunListen | false
+  relayLimits: { rateBytesPerSecond?: number, dailyBytes?: number }
   logs: LogOptions
 }
 
@@ -47,6 +51,8 @@ export async function runRelay (opts: RelayRunOptions): Promise<number> {
     ...(opts.listen === undefined ? {} : { listen: opts.listen }),
     ...(opts.retentionDays === undefined ? {} : { retentionDays: opts.retentionDays }),
     ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
+    ...(opts.stun === undefined ? {} : { stun: opts.stun }),
+    relayLimits: opts.relayLimits,
     processMetrics: true,
     events
   })

@@ -24,6 +24,8 @@ export interface DaemonStatusSources {
   readOnly: ReadOnlyFolders
   fetcher: BlockFetcher
   isConnected: (peer: string) => boolean
+  /** the relay that refused to carry a connection to `peer` today, if any */
+  relayLimited?: (peer: string) => string | undefined
 }
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
@@ -38,7 +40,8 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
       ...(d.name === undefined ? {} : { name: d.name }),
       connected,
       addrs: conns.map(c => c.remoteAddr.toString()),
-      ...route
+      ...route,
+      ...((r => r === undefined ? {} : { relayLimited: r })(s.relayLimited?.(id)))
     }
   })
   const folders = [...s.folders.values()].map(sync => {

@@ -69,6 +69,7 @@ export interface DaemonOptions {
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
 const PROGRESS_INTERVAL_MS = 1_000
+const utcDay = (): string => new Date().toISOString().slice(0, 10)
 
 /**
  * `ferry start`: one libp2p node, one FolderSync per folder, index subscriptions to every
@@ -110,6 +111,8 @@ export class Daemon {
   private stopped = false
   /** whether the node listens through relays (it uses one); a relay added later turns it on at reload */
   private circuitListen = false
+  /** peers a relay refused to carry connections to, and the UTC day it did (status `relayLimited`) */
+  private readonly relayLimited = new Map<string, { relay: string, day: string }>()
 
   private constructor (opts: DaemonOptions, key: PrivateKey, config: Config, skipped: string[]) {
     this.opts = opts
@@ -130,6 +133,10 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       hangUp: (peer, reason) => { this.hangUp(peer, reason) },
       relays: () => relaysOf(this.config, this.membership),
+      relayLimited: (peer, relay) => {
+        this.relayLimited.set(peer, { relay, day: utcDay() })
+        this.nodeEvents.emit({ type: 'relay.limit', detail: { device: peer, ...this.nameField(peer), relay } })
+      },
       stopped: () => this.stopped,
       peerIds: this.peerIds,
       events: this.nodeEvents,
@@ -248,7 +255,8 @@ export class Daemon {
       upnp: this.opts.upnp ?? false,
       // reachable through a relay only if we use one (a relay added later: see reload)
       circuitListen: this.circuitListen = usesRelay(this.config),
-      ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
+      // WebRTC, its only STUN servers those of the trusted relays (not in the simulator)
+      ...(this.opts.transports === undefined ? { webrtc: { relayAddrs: () => relaysOf(this.config, this.membership).flatMap(r => this.config.devices[r]?.addrs ?? []) } } : { transports: this.opts.transports }),
       // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
       ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
     })
@@ -361,7 +369,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer) })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)) })
   }
 
   async stop (): Promise<void> {

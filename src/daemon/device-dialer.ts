@@ -4,7 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { FerryNode } from '../node/create-node.ts'
 import { Backoff } from '../node/backoff.ts'
 import { toError } from '../../protocols/wire/errors.ts'
-import { DEFAULT_DIRECT_RETRY_MS, dialDirect, dialViaRelays, onlyRelayed } from '../replica/relayed-dial.ts'
+import { closeRelayedBesideDirect, DEFAULT_DIRECT_RETRY_MS, dialDirect, dialViaRelays, onlyRelayed } from '../replica/relayed-dial.ts'
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
 /**
@@ -25,6 +25,8 @@ export interface DeviceDialerComponents {
   stopped: () => boolean
   log: Logger
   backoff?: Backoff
+  /** a relay refused to carry a connection to `peer`: its daily limit is reached */
+  relayLimited?: (peer: string, relay: string) => void
 }
 
 /**
@@ -47,13 +49,15 @@ export class DeviceDialer {
 
   /**
    * one dial round: every trusted device that is not connected and whose backoff allows; a
-   * device reached only through a relay is dialed directly again (relayed-dial.ts)
+   * device reached only through a relay is dialed directly again, and a relayed connection
+   * beside a direct (or WebRTC) one is closed (relayed-dial.ts)
    */
   dialAll (): void {
     for (const peer of Object.keys(this.c.devices())) {
       if (!this.c.isTrusted(peer)) continue
       if (!this.c.isConnected(peer)) void this.dial(peer)
       else if (onlyRelayed(this.c.node(), peer)) void this.dialDirectly(peer)
+      else void closeRelayedBesideDirect(this.c.node(), peer, this.c.log).catch(() => 0)
     }
   }
 
@@ -127,7 +131,11 @@ export class DeviceDialer {
       this.c.log('dialing %s failed: %s', peer, toError(err).message)
       return false
     })
-    if (!direct && !this.c.isConnected(peer)) await dialViaRelays(node, peer, this.c.relays(peer).filter(r => r !== peer && this.c.isConnected(r)), this.c.log)
+    if (!direct && !this.c.isConnected(peer)) await dialViaRelays(node, peer, {
+      relays: this.c.relays(peer).filter(r => r !== peer && this.c.isConnected(r)),
+      log: this.c.log,
+      onLimit: relay => { this.c.relayLimited?.(peer, relay) }
+    })
   }
 }
 

@@ -28,6 +28,8 @@ export interface PeerClientsComponents {
   hangUp: (peer: string, reason: Error) => void
   /** replica members of any of our folders: relays, which can also relay connections */
   relays: () => string[]
+  /** a relay refused to carry a connection to `peer` (its daily limit is reached) */
+  relayLimited?: (peer: string, relay: string) => void
   stopped: () => boolean
   /** parsed peer ids (one cache per daemon) */
   peerIds: PeerIds
@@ -61,7 +63,8 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     isConnected: c.isConnected,
     relays: c.relays,
     stopped: c.stopped,
-    log: c.log
+    log: c.log,
+    ...(c.relayLimited === undefined ? {} : { relayLimited: c.relayLimited })
   })
   const subscriptions = new IndexSubscriptions({
     folders: c.folders,

@@ -12,6 +12,8 @@ export interface PeerStatus {
   /** while connected: how (the best of its open connections; src/node/connection-path.ts) */
   path?: ConnectionPath
   transport?: ConnectionTransport
+  /** a relay (its id) refused to carry a connection to this peer today (UTC): its daily limit is reached */
+  relayLimited?: string
 }
 export interface DaemonStatus {
   deviceId: string

@@ -24,6 +24,8 @@ export type EventFields =
   /** mass-delete protection holds `count` deletes (paths: the first 20) / the user confirmed them */
   | { type: 'deletes.held', folder: string, count: number, paths: string[], reason: string }
   | { type: 'deletes.confirmed', folder: string, count: number }
+  /** a relay refused to carry a connection to `device`: its daily limit of relayed data is reached */
+  | { type: 'relay.limit', device: string, relay: string, name?: string }
 
 export type EventType = EventFields['type']
 

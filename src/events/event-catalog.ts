@@ -82,6 +82,16 @@ export type RelayEvent =
   /** a stored block failed its hash check: it was moved aside; devices upload it again */
   | Ev<'relay.block.quarantined', { cid: string }>
   | Ev<'metrics.listening', { url: string }>
+  /** the relay answers STUN binding requests here (`udp <host>:<port>`) */
+  | Ev<'stun.listening', { address: string }>
+  /** the default STUN port could not be bound: the relay runs without STUN (devices then find no public address through it) */
+  | Ev<'stun.unavailable', { reason: string }>
+  /**
+   * relay: a member reached its daily limit of relayed bytes; its relayed connections end and
+   * new ones are refused until the next UTC day. device: a relay refused to carry a connection
+   * (its limit is reached)
+   */
+  | Ev<'relay.limit', { device: string, name?: string, bytesToday?: number, dailyBytes?: number, relay?: string }>
 
 /** What a device sent: an upload session to a relay (a replica member) that stored something new there. */
 export type UploadEvent =

@@ -43,6 +43,8 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
       return [{ type: 'deletes.held', folder: h.folder, count: h.count, paths: h.paths, reason: h.reason }]
     }
     case 'deletes.confirmed': return [{ type: 'deletes.confirmed', folder: e.detail.folder, count: e.detail.count }]
+    // a device's (the relay's own has no `relay`)
+    case 'relay.limit': return e.detail.relay === undefined ? [] : [{ type: 'relay.limit', device: e.detail.device, relay: e.detail.relay, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) }]
     default: return []
   }
 }

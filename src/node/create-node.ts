@@ -16,6 +16,8 @@ import type { PeerInfo, PrivateKey } from '@libp2p/interface'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { trustedOnly } from './stranger-guard.ts'
+import { webRTC } from '@libp2p/webrtc'
+import { rtcConfigurationOf } from './webrtc-config.ts'
 
 export const MDNS_SERVICE_TAG = '_ferry._udp.local'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
@@ -48,9 +50,12 @@ export interface NodeOptions {
   mdns: boolean
   /**
    * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
-   * peer that can reserve a slot is a member: their relayed connections get no data or time limit.
+   * peer that can reserve a slot is a member: their relayed connections get no libp2p data or time limit
+   * (the relay applies its own per-member limits through `wrapRelayServer`).
    */
   relayServer?: boolean
+  /** wraps the relay's circuit-relay-v2 server (its per-member limits: relay/relay-limit-guard.ts) */
+  wrapRelayServer?: (server: ReturnType<typeof circuitRelayServer>) => ReturnType<typeof circuitRelayServer>
   /**
    * Also listen through relays (`/p2p-circuit`). Only a device that uses a relay should: while it
    * holds no reservation, the circuit transport looks for relays with a DHT random walk that never
@@ -68,6 +73,11 @@ export interface NodeOptions {
    * in-memory one so that many nodes run in one process; `listen` must then hold its addresses.
    */
   transports?: NonNullable<Libp2pOptions['transports']>
+  /**
+   * WebRTC (private-to-private, signalled over a relayed connection) with the trusted relays'
+   * STUN servers as the only ICE servers (webrtc-config.ts); the node also listens on `/webrtc`.
+   */
+  webrtc?: { relayAddrs: () => readonly string[] }
 }
 
 /** reservations a relay holds at once (one per trusted device online) */
@@ -93,8 +103,11 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     privateKey: opts.privateKey,
     // devices also listen through relays (a reservation on each trusted relay they connect to),
     // so a peer whose direct addresses fail can reach them via /p2p/<relay>/p2p-circuit
-    addresses: { listen: opts.relayServer !== true && opts.circuitListen === true ? [...new Set([...opts.listen, '/p2p-circuit'])] : opts.listen },
-    transports: [...(opts.transports ?? [tcp()]), trustedOnly(circuitRelayTransport(), trusted)],
+    addresses: { listen: [...new Set([...opts.listen, ...(opts.relayServer !== true && opts.circuitListen === true ? ['/p2p-circuit'] : []), ...(opts.webrtc === undefined ? [] : ['/webrtc'])])] },
+    transports: [
+      ...(opts.transports ?? [tcp()]), trustedOnly(circuitRelayTransport(), trusted),
+      ...(opts.webrtc === undefined ? [] : [trustedOnly(webRTC({ rtcConfiguration: rtcConfigurationOf(opts.webrtc.relayAddrs) }), trusted)])
+    ],
     // TLS first (native OpenSSL, ~1.5x Noise's throughput here); Noise for peers without it
     connectionEncrypters: [socketTls(), noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: DEFAULT_MAX_STREAM_WINDOW_BYTES } })],
@@ -131,7 +144,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
             ...(opts.upnp === true ? { upnpNAT: uPnPNAT() } : {})
           }),
       ...(opts.relayServer === true
-        ? { relay: trustedOnly(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } }), trusted) }
+        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), trusted) }
         : {})
     }
   }) as FerryNode

@@ -6,13 +6,22 @@ import { toError } from '../../protocols/wire/errors.ts'
 
 export const DEFAULT_RELAYED_DIAL_TIMEOUT_MS = 10_000
 
+export interface RelayedDialOptions {
+  /** relays we are connected to, tried in turn */
+  relays: readonly string[]
+  log: Logger
+  /** a relay refused: it carries no more relayed data for us (or the peer) today */
+  onLimit?: (relay: string) => void
+}
+
 /**
  * Last resort when `peer`'s direct addresses fail: a circuit-relay-v2 connection through one of
  * the relays we are connected to (`<relay addr>/p2p/<relay>/p2p-circuit/p2p/<peer>`). It works
  * when `peer` holds a reservation on that relay, which every device makes on the relays it
  * connects to. Resolves true once connected.
  */
-export async function dialViaRelays (node: Libp2p, peer: string, relays: readonly string[], log: Logger): Promise<boolean> {
+export async function dialViaRelays (node: Libp2p, peer: string, opts: RelayedDialOptions): Promise<boolean> {
+  const { relays, log } = opts
   for (const relay of relays) {
     const conn = node.getConnections().find(c => c.remotePeer.toString() === relay && c.status === 'open' && c.limits === undefined)
     if (conn === undefined) continue
@@ -23,7 +32,9 @@ export async function dialViaRelays (node: Libp2p, peer: string, relays: readonl
       log('connected to %s through relay %s', peer, relay)
       return true
     } catch (err) {
-      log('dialing %s through relay %s failed: %s', peer, relay, toError(err).message)
+      const message = toError(err).message
+      log('dialing %s through relay %s failed: %s', peer, relay, message)
+      if (message.includes('RESOURCE_LIMIT_EXCEEDED')) opts.onLimit?.(relay)
     }
   }
   return false
@@ -32,10 +43,35 @@ export async function dialViaRelays (node: Libp2p, peer: string, relays: readonl
 /** how often a peer reached only through a relay is tried directly again */
 export const DEFAULT_DIRECT_RETRY_MS = 10_000
 
+/**
+ * Whether data on a connection at `addr` passes through a relay: a circuit address, except a
+ * WebRTC one (`…/p2p-circuit/webrtc/…`: the relay only carried the signalling, the data flows
+ * directly between the devices).
+ */
+export function isRelayedAddr (addr: string): boolean {
+  return addr.includes('/p2p-circuit') && !addr.includes('/webrtc')
+}
+
+/**
+ * Closes `peer`'s relayed connections when a direct (or WebRTC) one is open beside them: libp2p
+ * would keep opening streams on the older, relayed one (either side may have dialed either).
+ * Resolves with how many were closed.
+ */
+export async function closeRelayedBesideDirect (node: Libp2p, peer: string, log: Logger): Promise<number> {
+  const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  if (!open.some(c => !isRelayedAddr(c.remoteAddr.toString()))) return 0
+  const relayed = open.filter(c => isRelayedAddr(c.remoteAddr.toString()))
+  for (const c of relayed) {
+    log('closing the relayed connection to %s: a direct one is open', peer)
+    await c.close().catch(err => { c.abort(toError(err)) })
+  }
+  return relayed.length
+}
+
 /** Whether `peer` is connected, and only through relays (every open connection is a circuit). */
 export function onlyRelayed (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-  return open.length > 0 && open.every(c => c.remoteAddr.toString().includes('/p2p-circuit'))
+  return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
 }
 
 /**
@@ -43,14 +79,16 @@ export function onlyRelayed (node: Libp2p, peer: string): boolean {
  * whenever the direct one ran before anything could tell where the peer is (on a loaded machine,
  * before identify with the relay filled our private DHT's routing table), and nothing else ever
  * dials a connected peer again. Its direct addresses (`known`: the configured ones; then the peer
- * store, filled by identify over the relayed connection; then the private DHT) are dialed; libp2p
+ * store, filled by identify over the relayed connection; then the private DHT) are dialed, its
+ * WebRTC addresses (through a relay) among them; libp2p
  * opens a direct connection beside the relayed one, and the relayed one is closed. Resolves true
  * once connected directly.
  */
 export async function dialDirect (node: Libp2p, peer: string, known: readonly string[], log: Logger): Promise<boolean> {
   const id = peerIdFromString(peer)
   const signal = AbortSignal.timeout(DEFAULT_RELAYED_DIAL_TIMEOUT_MS)
-  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !a.toString().includes('/p2p-circuit'))
+  // WebRTC addresses count: signalled through the relay, then direct
+  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()))
   let addrs = direct([
     ...known.map(a => multiaddr(a)),
     ...await node.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
@@ -73,7 +111,7 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   // fail and are retried: index subscriptions resubscribe, block requests are asked again)
   log('connected to %s directly (it was reached through a relay)', peer)
   for (const c of node.getConnections(id)) {
-    if (c.remoteAddr.toString().includes('/p2p-circuit')) await c.close().catch(err => { c.abort(toError(err)) })
+    if (isRelayedAddr(c.remoteAddr.toString())) await c.close().catch(err => { c.abort(toError(err)) })
   }
   return true
 }

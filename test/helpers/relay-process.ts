@@ -24,9 +24,9 @@ export class RelayLab {
   }
 
   /** A relay home; its identity is made by its first run (as `ferry relay` does), not by init. */
-  async relay (name = 'relay', opts: RelayStartOptions & { ip?: string } = {}): Promise<Relay> {
+  async relay (name = 'relay', opts: RelayStartOptions & { ip?: string, host?: string } = {}): Promise<Relay> {
     const port = await freePort()
-    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/${opts.ip ?? '127.0.0.1'}/tcp/${port}`, log: '' }
+    const r: Relay = { name, home: join(this.root, name), id: '', port, addr: `/ip4/${opts.ip ?? opts.host ?? '127.0.0.1'}/tcp/${port}`, log: '' }
     this.relays.push(r)
     await this.start(r, opts)
     r.id = (await ferryOk(['--home', r.home, 'id'])).trim()

@@ -49,6 +49,10 @@ describe('CLI lines from events', () => {
     [{ type: 'relay.opened', detail: { folders: 2, retentionDays: 30 } }, ['2 folder(s), history kept 30 day(s)']],
     [{ type: 'relay.block.quarantined', detail: { cid: 'bafk' } }, ['block bafk is damaged on disk; quarantined, devices will upload it again']],
     [{ type: 'metrics.listening', detail: { url: 'http://127.0.0.1:9/metrics' } }, ['metrics on http://127.0.0.1:9/metrics']],
+    [{ type: 'stun.listening', detail: { address: 'udp 0.0.0.0:4001' } }, ['STUN on udp 0.0.0.0:4001']],
+    [{ type: 'stun.unavailable', detail: { reason: 'EADDRINUSE' } }, ['no STUN: EADDRINUSE']],
+    [{ type: 'relay.limit', detail: { device: dev, name: 'laptop', bytesToday: 11, dailyBytes: 10 } }, [`relay limit: laptop (${dev}) relayed 11 of 10 bytes today; nothing more is relayed for it until tomorrow (UTC)`]],
+    [{ type: 'relay.limit', detail: { device: dev, relay: 'R' } }, [`relay R carries no more relayed data for ${dev} today (its daily limit is reached)`]],
     [{ type: 'file.applied', detail: { folder: 'docs', action: 'fetch', path: 'a' } }, []],
     [{ type: 'transfer.snapshot', detail: { transfers: [] } }, []]
   ]
@@ -87,6 +91,9 @@ describe('public events (GET /events)', () => {
     expect(json({ type: 'file.error', detail: { folder: 'f', path: 'p', code: 'C', reason: 'r' } })).toEqual(['{"type":"file.error","folder":"f","path":"p","code":"C","reason":"r"}'])
     expect(json({ type: 'file.error.cleared', detail: { folder: 'f', path: 'p' } })).toEqual(['{"type":"file.error.cleared","folder":"f","path":"p"}'])
     expect(json({ type: 'folder.stopped', detail: { folder: 'f', code: 'C', reason: 'r' } })).toEqual(['{"type":"folder.stopped","folder":"f","code":"C","reason":"r"}'])
+    expect(json({ type: 'relay.limit', detail: { device: dev, relay: 'R' } })).toEqual([`{"type":"relay.limit","device":"${dev}","relay":"R"}`])
+    // the relay's own limit event is not a device's public event
+    expect(json({ type: 'relay.limit', detail: { device: dev, bytesToday: 2, dailyBytes: 1 } })).toEqual([])
     expect(json({ type: 'folder.resumed', detail: { folder: 'f' } })).toEqual(['{"type":"folder.resumed","folder":"f"}'])
     expect(json({ type: 'deletes.held', detail: { folder: 'f', count: 2, paths: ['a'], reason: 'r' } })).toEqual(['{"type":"deletes.held","folder":"f","count":2,"paths":["a"],"reason":"r"}'])
     expect(json({ type: 'deletes.confirmed', detail: { folder: 'f', count: 2 } })).toEqual(['{"type":"deletes.confirmed","folder":"f","count":2}'])

@@ -1,18 +1,20 @@
 import type { Command } from 'commander'
 import { relayVerifyCommand } from '../../commands/index.ts'
 import { parseMetricsListen } from '../../metrics/metrics-server.ts'
+import { parseStunListen } from '../../../relay/stun-server.ts'
+import { parseByteSize } from '../../../relay/relay-limits.ts'
 import { action, collect, defineCommand } from '../command-kit.ts'
 import { asUsage, EXIT_ERROR, EXIT_OK, UsageError } from '../cli-errors.ts'
 import { formatVerifyReport } from '../format-relay.ts'
 import { listenAddrs, parsePort, parseRetentionDays } from '../parse-values.ts'
-import { runDaemon, runRelay } from '../run-node.ts'
+import { runDaemon, runRelay, type RelayRunOptions } from '../run-node.ts'
 import { logOptionsOf, withLogOptions, type LogFlags } from '../log-flags.ts'
 import { formatServiceInstall, serviceInstallCommand } from '../service-command.ts'
 
 /** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
 export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string }
 /** `ferry relay`'s options as commander parses them */
-export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string }
+export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string, stunListen?: string, stun: boolean, relayRate?: string, relayDaily?: string }
 
 /** start, relay, relay verify, service install: running ferry */
 export function registerNodeCommands (program: Command): void {
@@ -41,6 +43,10 @@ export function registerNodeCommands (program: Command): void {
     .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
     .option('--retention <days>', 'keep history this many days')
     .option('--metrics-listen <[host:]port>', 'serve Prometheus metrics at this loopback address (default host 127.0.0.1)')
+    .option('--stun-listen <[host:]port>', "answer STUN on UDP here (default: the TCP listen address's port number)")
+    .option('--no-stun', 'no STUN responder')
+    .option('--relay-rate <rate>', 'relayed data per device, e.g. 8MiB (per second; default 8MiB)')
+    .option('--relay-daily <size>', 'relayed data per device per UTC day, e.g. 10GiB (default 10GiB)')
   withLogOptions(relay)
   action<RelayFlags>(relay, async (c, _args, o) => {
     // `relay` runs itself and has one subcommand: anything else after it is a mistake
@@ -50,6 +56,7 @@ export function registerNodeCommands (program: Command): void {
       ...optional('listen', listenAddrs(o.listen, 'ferry relay')),
       ...optional('retentionDays', parseRetentionDays(o.retention, 'ferry relay')),
       ...optional('metricsListen', o.metricsListen === undefined ? undefined : asUsage(() => parseMetricsListen(o.metricsListen!), 'ferry relay')),
+      ...relayExtras(o),
       logs: logOptionsOf(o, 'ferry relay')
     })
   })
@@ -85,4 +92,15 @@ export function registerNodeCommands (program: Command): void {
 /** `{ key: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes) */
 function optional<K extends string, V> (key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : { [key]: value } as { [P in K]?: V }
+}
+
+/** STUN and relayed-data limits of `ferry relay`, checked */
+function relayExtras (o: RelayFlags): Pick<RelayRunOptions, 'stun' | 'relayLimits'> {
+  if (!o.stun && o.stunListen !== undefined) throw new UsageError('--stun-listen and --no-stun exclude each other', 'ferry relay')
+  const stun = !o.stun ? false as const : o.stunListen === undefined ? undefined : asUsage(() => parseStunListen(o.stunListen!, '0.0.0.0'), 'ferry relay')
+  const relayLimits = {
+    ...optional('rateBytesPerSecond', o.relayRate === undefined ? undefined : asUsage(() => parseByteSize('--relay-rate', o.relayRate!, { rate: true }), 'ferry relay')),
+    ...optional('dailyBytes', o.relayDaily === undefined ? undefined : asUsage(() => parseByteSize('--relay-daily', o.relayDaily!), 'ferry relay'))
+  }
+  return { ...optional('stun', stun), relayLimits }
 }

@@ -1,0 +1,67 @@
+import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
+import type { RelayLimits } from './relay-limits.ts'
+
+export const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
+export const STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
+/**
+ * HopMessage { type: STATUS (2), status: RESOURCE_LIMIT_EXCEEDED (201) }, length-prefixed
+ * (circuit relay v2): the answer to a member whose relayed bytes for today are used up. Its
+ * device reports "failed to connect via relay with status RESOURCE_LIMIT_EXCEEDED".
+ */
+const LIMIT_EXCEEDED = Uint8Array.from([0x05, 0x08, 0x02, 0x28, 0xc9, 0x01])
+
+interface Components { registrar: { handle: (p: string | string[], h: StreamHandler, o?: unknown) => Promise<void> }, connectionManager: { getConnections: (peer?: PeerId) => Connection[] } }
+
+/**
+ * A circuit-relay-v2 server factory whose relayed streams `limits` counts and limits: hop
+ * streams (from the dialing member) are watched as the handler gets them, stop streams (to the
+ * destination member) as the server opens them on the destination's connection. A member over
+ * its daily limit is answered RESOURCE_LIMIT_EXCEEDED.
+ */
+export function limitRelayed<C extends object, T> (factory: (components: C) => T, limits: RelayLimits): (components: C) => T {
+  return (components: C) => {
+    const { registrar, connectionManager } = components as unknown as Components
+    const handle = async (protocol: string | string[], handler: StreamHandler, options?: unknown): Promise<void> => {
+      if (protocol !== HOP_PROTOCOL) { await registrar.handle(protocol, handler, options); return }
+      await registrar.handle(protocol, (stream: Stream, connection: Connection) => {
+        const member = connection.remotePeer.toString()
+        if (!limits.allows(member)) {
+          stream.send(LIMIT_EXCEEDED)
+          void stream.close().catch(err => { stream.abort(err as Error) })
+          return
+        }
+        limits.watch(stream, member)
+        return handler(stream, connection)
+      }, options)
+    }
+    const watchedConnection = (conn: Connection): Connection => new Proxy(conn, {
+      get (target, prop) {
+        if (prop !== 'newStream') return Reflect.get(target, prop)
+        return async (protocols: string | string[], opts?: Parameters<Connection['newStream']>[1]) => {
+          const stream = await target.newStream(protocols, opts)
+          if (stream.protocol === STOP_PROTOCOL) limits.watch(stream, target.remotePeer.toString())
+          return stream
+        }
+      }
+    })
+    const wrapped = new Proxy(components, {
+      get (target, prop) {
+        if (prop === 'registrar') return proxyWith(registrar, { handle })
+        if (prop === 'connectionManager') return proxyWith(connectionManager, { getConnections: (peer?: PeerId) => connectionManager.getConnections(peer).map(watchedConnection) })
+        return Reflect.get(target, prop)
+      }
+    })
+    return factory(wrapped)
+  }
+}
+
+/** `target` with some methods replaced; the others bound to it */
+function proxyWith<O extends object> (target: O, replaced: Record<string, unknown>): O {
+  return new Proxy(target, {
+    get (t, prop) {
+      if (typeof prop === 'string' && prop in replaced) return replaced[prop]
+      const v = Reflect.get(t, prop) as unknown
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(t) : v
+    }
+  })
+}
