@@ -23,6 +23,8 @@ import { followEvents } from '../api/sse-client.ts'
 import { parseMetricsListen, type MetricsListen } from '../metrics/metrics-server.ts'
 import { loadConfig } from '../config/config.ts'
 import { inviteCommand, revertCommand } from '../commands/index.ts'
+import { limitsCli, startLimitFlags } from './limits-cli.ts'
+import type { RateLimits } from '../config/config-types.ts'
 
 const USAGE = `usage: ferry <command> [--home DIR]
   init                                   create this device's identity
@@ -40,7 +42,9 @@ const USAGE = `usage: ferry <command> [--home DIR]
   share <folderId> <device> [--read-only|--replica]    make a device a member (--replica: a relay)
   unshare <folderId> <device>                          stop sharing a folder with a device
   (<device>: a device name, a device id, or the start of one)
-  start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
+  start [--listen MA]... [--no-mdns] [--api-port N] [--max-upload RATE] [--max-download RATE]   run the node until SIGINT/SIGTERM
+  limits set [--device <device>] [--upload RATE] [--download RATE]   limit block traffic (RATE: 10MiB, 512KiB, 1MB, bytes; unlimited)
+  limits show [--json]                   the limits, and the running node's current rates
   status [--json]                        what the running node is doing
   events [--json]                        follow the running node's events (one line each)
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
@@ -75,7 +79,12 @@ const OPTIONS = {
   relay: { type: 'boolean', default: false },
   'unit-dir': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false }
+  help: { type: 'boolean', short: 'h', default: false },
+  'max-upload': { type: 'string' },
+  'max-download': { type: 'string' },
+  upload: { type: 'string' },
+  download: { type: 'string' },
+  device: { type: 'string' }
 } satisfies ParseArgsConfig['options']
 
 function out (line: string): void { process.stdout.write(line + '\n') }
@@ -222,7 +231,12 @@ async function run (argv: string[]): Promise<number> {
     }
     case 'start': {
       positionals(rest, 0, 'start')
-      return await startDaemon(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, !v['no-mdns'], parsePort(v['api-port']))
+      const limits = startLimitFlags(v['max-upload'], v['max-download'])
+      return await startDaemon(home, v.listen.length > 0 ? listenAddrs(v.listen) : undefined, !v['no-mdns'], parsePort(v['api-port']), limits)
+    }
+    case 'limits': {
+      const [sub, ...more] = rest
+      return await limitsCli(sub, more, { home, print, ...(v.device === undefined ? {} : { device: v.device }), ...(v.upload === undefined ? {} : { upload: v.upload }), ...(v.download === undefined ? {} : { download: v.download }) })
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`)
@@ -294,7 +308,7 @@ async function startRelay (home: string, listen: string[] | undefined, retention
   return 0
 }
 
-async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number): Promise<number> {
+async function startDaemon (home: string, listen: string[] | undefined, mdns: boolean, apiPort: number, limits: RateLimits): Promise<number> {
   const stamp = (): string => new Date().toISOString().slice(11, 23)
   reexecWithFewMallocArenas()
   // loaded on demand: the other commands start fast without libp2p
@@ -310,6 +324,7 @@ async function startDaemon (home: string, listen: string[] | undefined, mdns: bo
     mdns,
     apiPort,
     processMetrics: true,
+    limits,
     // how often every folder is walked in full (default 60 s); for tests and tuning
     ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
     events

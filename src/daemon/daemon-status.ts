@@ -7,6 +7,7 @@ import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { ReadOnlyFolders } from '../sharing/read-only.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
+import type { TrafficLimits } from '../node/traffic-limits.ts'
 import { pausedFolderStatus } from './folder-control-routes.ts'
 import type { DaemonStatus, PeerStatus } from './status-types.ts'
 
@@ -21,6 +22,7 @@ export interface DaemonStatusSources {
   replicas: ReplicaUploads
   readOnly: ReadOnlyFolders
   fetcher: BlockFetcher
+  limits: TrafficLimits
   isConnected: (peer: string) => boolean
 }
 
@@ -48,6 +50,7 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
     peers,
     folders,
     receivedBytes: Object.fromEntries(s.fetcher.receivedBytes),
-    indexTraffic: s.subscriptions.trafficByPeer()
+    indexTraffic: s.subscriptions.trafficByPeer(),
+    limits: s.limits.status()
   }
 }

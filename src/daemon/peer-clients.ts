@@ -11,6 +11,7 @@ import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
+import type { TrafficLimits } from '../node/traffic-limits.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -30,6 +31,8 @@ export interface PeerClientsComponents {
   stopped: () => boolean
   /** parsed peer ids (one cache per daemon) */
   peerIds: PeerIds
+  /** rate limits on block traffic: fetching and replica uploads are paced by them */
+  limits: TrafficLimits
   log: Logger
 }
 
@@ -77,6 +80,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     },
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
+    paceDownload: async (peer, bytes, signal) => { await c.limits.pace('download', peer, bytes, signal) },
     log: logger('ferry:sync:fetch')
   })
   const replicas = new ReplicaUploads({
@@ -88,7 +92,8 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
       return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
     },
     isConnected: c.isConnected,
-    hangUp: (peer, reason) => c.hangUp(peer, reason)
+    hangUp: (peer, reason) => c.hangUp(peer, reason),
+    paceUpload: async (peer, bytes) => { await c.limits.pace('upload', peer, bytes) }
   })
   return { dialer, subscriptions, fetcher, replicas }
 }
