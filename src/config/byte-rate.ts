@@ -28,7 +28,7 @@ export function parseByteRate (text: string, what = 'a rate'): number {
 /** a whole number of bytes per second, at least MIN_BYTES_PER_SECOND */
 export function checkByteRate (bytesPerSecond: number, what = 'a rate'): number {
   if (!Number.isSafeInteger(bytesPerSecond) || bytesPerSecond < MIN_BYTES_PER_SECOND) {
-    throw new RateError(`${what} must be at least ${formatByteRate(MIN_BYTES_PER_SECOND)}, not ${String(bytesPerSecond)} bytes/s`, 'ERR_FERRY_BAD_RATE')
+    throw new RateError(`${what} must be a whole number of bytes per second, at least ${formatByteRate(MIN_BYTES_PER_SECOND)} (${MIN_BYTES_PER_SECOND}), not ${JSON.stringify(bytesPerSecond) ?? String(bytesPerSecond)}`, 'ERR_FERRY_BAD_RATE')
   }
   return bytesPerSecond
 }

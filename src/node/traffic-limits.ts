@@ -1,9 +1,13 @@
-import type { LimitSettings } from '../config/limits-config.ts'
-import type { RateLimits } from '../config/config-types.ts'
 import { TokenBucket, realClock, type BucketClock } from './token-bucket.ts'
 import { RateMeter } from './rate-meter.ts'
 
 export type Direction = 'upload' | 'download'
+
+/** bytes per second each way; absent: unlimited */
+export interface Rates { uploadBytesPerSecond?: number, downloadBytesPerSecond?: number }
+
+/** the daemon-wide rates, whether LAN peers are exempt, and per-device rates (device id -> rates) */
+export interface LimitSettings extends Rates { exemptLan: boolean, devices: Record<string, Rates> }
 
 const FIELD = { upload: 'uploadBytesPerSecond', download: 'downloadBytesPerSecond' } as const
 
@@ -52,7 +56,7 @@ export class TrafficLimits {
     this.settings = settings
     for (const d of ['upload', 'download'] as const) this.total[d].setRate(settings[FIELD[d]])
     for (const [peer, buckets] of this.perDevice) {
-      const limits: RateLimits = settings.devices[peer] ?? {}
+      const limits: Rates = settings.devices[peer] ?? {}
       for (const d of ['upload', 'download'] as const) buckets[d].setRate(limits[FIELD[d]])
     }
   }
