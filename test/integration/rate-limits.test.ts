@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, ferryOk, status, waitConverged, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
+import { relayStatus, useRelay, useRelayLabs, waitUploaded } from '../helpers/relay-process.ts'
 
 const MiB = 1024 * 1024
 const SIZE_MIB = 28
@@ -217,5 +218,33 @@ describe('rate limits on block traffic', () => {
     const set = await ferry(['--home', a.home, 'limits', 'set', '--download', '12 parsecs'])
     expect(set.code).not.toBe(0)
     expect(set.stderr.trim().split('\n')).toHaveLength(1)
+  })
+})
+
+describe('rate limits on uploads to a relay', () => {
+  const env = useRelayLabs()
+
+  it("a's upload limit paces what it uploads to its relay (within 10%)", async () => {
+    const { lab, relays } = env
+    const r = await relays.relay('relay')
+    const a = await lab.device('a')
+    await useRelay(a, r)
+    await limitLan(a)
+    await ferryOk(['--home', a.home, 'limits', 'set', '--upload', '4MiB'])
+    await writeRandomFile(join(a.folder, 'big.bin'), SIZE_MIB)
+    await lab.start(a)
+    const total = SIZE_MIB * MiB
+    // block bytes the relay received, polled like a peer's received bytes (its acknowledgements
+    // come in batches, after its writes: too coarse to time)
+    const samples: Sample[] = []
+    await waitFor('the relay has every block', async () => {
+      const got = (await relayStatus(r)).receivedBlockBytes
+      samples.push({ ms: performance.now(), bytes: got, downloadRate: 0 })
+      return got >= total
+    }, 180_000)
+    const m = measure(samples, total, LIMIT)
+    report("a's upload limit 4 MiB/s, to a relay", m)
+    expect(Math.abs(m.steady - LIMIT) / LIMIT).toBeLessThan(TOLERANCE)
+    await waitUploaded(a)
   })
 })
