@@ -63,8 +63,10 @@ export class TrafficLimits {
 
   /** Waits until `bytes` of block traffic with `peer` may go `direction`, then counts them. */
   async pace (direction: Direction, peer: string, bytes: number, signal?: AbortSignal): Promise<void> {
-    if (!(this.settings.exemptLan && this.o.isLan(peer))) {
-      const own = this.settings.devices[peer]?.[FIELD[direction]]
+    const own = this.settings.devices[peer]?.[FIELD[direction]]
+    const limited = own !== undefined || this.settings[FIELD[direction]] !== undefined
+    // the LAN check (the peer's connections) only when some limit could apply
+    if (limited && !(this.settings.exemptLan && this.o.isLan(peer))) {
       if (own !== undefined) await this.deviceBuckets(peer)[direction].take(bytes, signal)
       await this.total[direction].take(bytes, signal)
     }
