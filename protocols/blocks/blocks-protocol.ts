@@ -23,6 +23,8 @@ export interface BlockReader {
   mayRead: (peer: string, folder: string) => boolean
   /** the verified bytes of `cid` from `folder`, or undefined; `peer` is who asked (for metrics) */
   readBlock: (peer: string, folder: string, cid: CID) => Promise<Uint8Array | undefined>
+  /** resolves when `bytes` of block data may go to `peer` (rate limits); default: at once */
+  paceUpload?: (peer: string, bytes: number) => Promise<void>
 }
 
 export interface BlocksServiceComponents {
@@ -53,6 +55,8 @@ export interface BlocksServerComponents {
   /** the verified bytes of `cid` from `folder`'s files, or undefined */
   readBlock: (folder: string, cid: CID) => Promise<Uint8Array | undefined>
   log: Logger
+  /** awaited before each block is written with the bytes it puts on the stream: the server paces, never drops */
+  pace?: (bytes: number) => Promise<void>
   /**
    * compresses for clients that accept a codec; its concurrency bound is over every stream it
    * serves (BlocksProtocol passes its own, one for all its streams); without it, one for this stream
@@ -123,6 +127,7 @@ export async function serveBlocks (stream: Stream, peer: string, components: Blo
           ahead.push(p)
         }
         const next = await ahead.shift()!
+        if (next.data !== undefined) await components.pace?.(next.data.byteLength)
         // block bytes go out after their message header, without being copied into a CBOR buffer
         if (next.data === undefined) await send(ms, { type: 'none', cid: next.cid })
         else await ms.writeEncoded([encodeBlkHeader(next.cid, next.data.byteLength, next.codec), next.data])
@@ -147,6 +152,11 @@ export interface FetchBlocksOptions {
   maxInFlightBytes?: number
   /** codecs to accept, in the order offered; default: all this runtime has. [] = raw blocks only */
   codecs?: readonly Codec[]
+  /**
+   * awaited after each answer is read, with its bytes on the stream, before the next read (rate
+   * limits): the window is topped up only as answers are consumed, so the sender slows down too
+   */
+  pace?: (bytes: number) => Promise<void>
   /** how long to wait for the next answer before giving up on this peer */
   idleTimeoutMs?: number
   signal?: AbortSignal
@@ -186,6 +196,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
         if (sent === wanted.length) await ms.close()
       }
       const frame = await idle.during(async signal => await ms.readFrame({ signal }))
+      await options.pace?.(frame.byteLength)
       const m: BlocksMessage = decodeBlkFrame(frame) ?? decodeBlocksMessage(ms.decode(frame))
       const expected = wanted[received]!
       if (m.type === 'err') throw new RemoteError(BLOCKS_PROTOCOL_V2, m.code, m.message)
@@ -246,6 +257,7 @@ export class BlocksProtocol extends ProtocolService implements BlocksService {
       mayRead: (p, folder) => blocks.mayRead(p, folder),
       readBlock: async (folder, cid) => await blocks.readBlock(peer, folder, cid),
       log: this.log,
+      ...(blocks.paceUpload === undefined ? {} : { pace: async (bytes: number) => { await blocks.paceUpload!(peer, bytes) } }),
       compressor: this.compressor
     })
   }

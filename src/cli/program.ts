@@ -9,6 +9,7 @@ import { registerDeviceCommands } from './commands/device-cli.ts'
 import { registerSharingCommands } from './commands/sharing-cli.ts'
 import { registerHistoryCommands } from './commands/history-cli.ts'
 import { registerNodeCommands } from './commands/node-cli.ts'
+import { registerLimitsCommands } from './commands/limits-cli.ts'
 
 const EPILOG = `
 Devices are named by a name (--name), a full device id, or 10+ leading characters of one.
@@ -50,6 +51,7 @@ export function buildProgram (state: RunState): Command {
   registerSharingCommands(program)
   registerHistoryCommands(program)
   registerNodeCommands(program)
+  registerLimitsCommands(program)
 
   program.hook('preAction', (_program, actionCommand) => { state.debug ||= globalOptions(actionCommand).debug === true })
   handleParseErrors(program, program)

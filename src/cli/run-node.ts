@@ -1,6 +1,7 @@
 import { flushCompileCache } from 'node:module'
 import { NodeEvents } from '../events/node-events.ts'
 import type { MetricsListen } from '../metrics/metrics-server.ts'
+import type { RateLimits } from '../config/config-types.ts'
 import type { StunListen } from '../../relay/stun-server.ts'
 import { nodeOutput, type LogOptions } from './log-flags.ts'
 import { reexecWithFewMallocArenas } from './malloc-arenas.ts'
@@ -13,6 +14,8 @@ export interface DaemonRunOptions {
   listen?: string[]
   mdns: boolean
   apiPort: number
+  /** --max-upload / --max-download: over the config's daemon-wide limits for this run */
+  limits: RateLimits
   logs: LogOptions
 }
 
@@ -81,6 +84,7 @@ export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
     // a port forward from the home router (UPnP); FERRY_UPNP=0 turns it off
     upnp: process.env.FERRY_UPNP !== '0',
     apiPort: opts.apiPort,
+    limits: opts.limits,
     processMetrics: true,
     // how often every folder is walked in full (default 60 s); for tests and tuning
     ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),

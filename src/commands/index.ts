@@ -10,3 +10,4 @@ export { deviceAddCommand, deviceListCommand, deviceRemoveCommand, deviceRenameC
 export { shareCommand, unshareCommand, inviteCommand, revertCommand } from './sharing-commands.ts'
 export { conflictsCommand, revisionsCommand, deletedCommand, restoreCommand } from './history-commands.ts'
 export { relayVerifyCommand } from './relay-commands.ts'
+export { limitsSetCommand, limitsShowCommand, type LimitsSetResult, type LimitsShowResult } from './limits-commands.ts'

@@ -2,7 +2,8 @@ import { isAbsolute } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FerryError } from '../errors.ts'
-import type { Config, DeviceConfig, FolderConfig, Role } from './config-types.ts'
+import type { Config, DeviceConfig, FolderConfig, RateLimits, Role } from './config-types.ts'
+import { checkByteRate } from './byte-rate.ts'
 
 export const ROLES: readonly Role[] = ['owner', 'read-write', 'read-only', 'replica']
 /** folder ids travel in records and protocol ids: 1-64 letters, digits, ".", "_" or "-" */
@@ -58,14 +59,40 @@ export function checkConfig (v: unknown, file: string): CheckedConfig {
     const folder = checkFolder(id, f, skipped)
     if (folder !== undefined) folders[id] = folder
   }
-  return { config: { ...v, version: 1, devices, folders }, skipped }
+  const out: Config = { ...v, version: 1, devices, folders }
+  if (v.limits !== undefined) {
+    const limits = checkRates('limits', v.limits, skipped)
+    if (limits !== undefined && isObject(v.limits) && v.limits.exemptLan !== undefined) {
+      if (typeof v.limits.exemptLan === 'boolean') limits.exemptLan = v.limits.exemptLan
+      else skipped.push(`limits.exemptLan ${show(v.limits.exemptLan)}: not true or false (LAN peers stay exempt)`)
+    }
+    if (limits === undefined) delete out.limits
+    else out.limits = limits
+  }
+  return { config: out, skipped }
+}
+
+/** upload/download bytes per second: a bad one is left out (that direction is unlimited) and named */
+function checkRates (where: string, v: unknown, skipped: string[]): (RateLimits & { exemptLan?: boolean }) | undefined {
+  if (!isObject(v)) { skipped.push(`${where} ${show(v)}: not an object`); return undefined }
+  const { uploadBytesPerSecond, downloadBytesPerSecond, exemptLan: _, ...rest } = v
+  const out: RateLimits = { ...rest }
+  for (const [k, r] of [['uploadBytesPerSecond', uploadBytesPerSecond], ['downloadBytesPerSecond', downloadBytesPerSecond]] as const) {
+    if (r === undefined) continue
+    try { out[k] = checkByteRate(r as number, `${where}.${k}`) } catch (err) { skipped.push(`${(err as Error).message} (no limit applies)`) }
+  }
+  return out
 }
 
 function checkDevice (id: string, d: unknown, skipped: string[]): DeviceConfig | undefined {
   if (!isDeviceId(id)) { skipped.push(`device ${show(id)}: not a device id`); return undefined }
   if (!isObject(d)) { skipped.push(`device ${id}: not an object`); return undefined }
-  const { name, addrs, ...rest } = d
+  const { name, addrs, limits, ...rest } = d
   const out: DeviceConfig = { ...rest, addrs: [] }
+  if (limits !== undefined) {
+    const checked = checkRates(`device ${id}: limits`, limits, skipped)
+    if (checked !== undefined) out.limits = checked
+  }
   if (name !== undefined) {
     if (typeof name === 'string' && name.length <= MAX_NAME_CHARS) out.name = name
     else skipped.push(`device ${id}: name ${show(name)}: not a string of at most ${MAX_NAME_CHARS} chars`)

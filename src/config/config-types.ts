@@ -2,10 +2,18 @@
 
 export type Role = 'owner' | 'read-write' | 'read-only' | 'replica'
 
+/** bytes per second of block traffic; absent: unlimited */
+export interface RateLimits {
+  uploadBytesPerSecond?: number
+  downloadBytesPerSecond?: number
+}
+
 export interface DeviceConfig {
   name?: string
   /** static multiaddrs to dial, besides what discovery finds */
   addrs: string[]
+  /** block traffic with this device only (on top of the daemon-wide `limits`) */
+  limits?: RateLimits
 }
 
 export interface FolderConfig {
@@ -32,4 +40,6 @@ export interface Config {
   version: 1
   devices: Record<string, DeviceConfig>
   folders: Record<string, FolderConfig>
+  /** daemon-wide limits on block traffic; `exemptLan` (default true): peers on the LAN are not limited */
+  limits?: RateLimits & { exemptLan?: boolean }
 }

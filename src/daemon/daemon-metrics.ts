@@ -61,6 +61,9 @@ export class DaemonMetrics {
     scrapedCounter(r, 'ferry_replica_sent_bytes_total', 'Block bytes the folder\'s replicas (relays) acknowledged since start', ['folder'], () => folders().flatMap(s => s.replicaSentBytes === undefined ? [] : [[{ folder: s.id }, s.replicaSentBytes]]))
     scrapedGauge(r, 'ferry_peers_connected', 'Trusted devices connected now', [], () => [[{}, this.snap?.peers.filter(p => p.connected).length ?? 0]])
     scrapedGauge(r, 'ferry_peers_known', 'Devices in the config', [], () => [[{}, this.snap?.peers.length ?? 0]])
+    const limits = (): NonNullable<DaemonStatus['limits']> | undefined => this.snap?.limits
+    scrapedGauge(r, 'ferry_block_rate_bytes_per_second', 'Block traffic over the last 3 s, by direction', ['direction'], () => limits() === undefined ? [] : [[{ direction: 'upload' }, limits()!.uploadRate], [{ direction: 'download' }, limits()!.downloadRate]])
+    scrapedGauge(r, 'ferry_block_rate_limit_bytes_per_second', 'Daemon-wide rate limit on block traffic, by direction (0: unlimited)', ['direction'], () => limits() === undefined ? [] : [[{ direction: 'upload' }, limits()!.uploadBytesPerSecond ?? 0], [{ direction: 'download' }, limits()!.downloadBytesPerSecond ?? 0]])
     scrapedGauge(r, 'ferry_event_stream_clients', 'Event streams (GET /events) open now', [], () => [[{}, this.src.eventStreams().clients]])
     scrapedCounter(r, 'ferry_event_stream_dropped_total', 'Event stream clients cut off for falling behind', [], () => [[{}, this.src.eventStreams().dropped]])
     scrapedCounter(r, 'ferry_event_stream_refused_total', 'Event stream requests refused because too many were open', [], () => [[{}, this.src.eventStreams().refused]])

@@ -9,6 +9,7 @@ import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { ReadOnlyFolders } from '../sharing/read-only.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
+import type { TrafficLimits } from '../node/traffic-limits.ts'
 import { pausedFolderStatus } from './folder-control-routes.ts'
 import type { DaemonStatus, PeerStatus } from './status-types.ts'
 
@@ -23,6 +24,7 @@ export interface DaemonStatusSources {
   replicas: ReplicaUploads
   readOnly: ReadOnlyFolders
   fetcher: BlockFetcher
+  limits: TrafficLimits
   isConnected: (peer: string) => boolean
   /** the relay that refused to carry a connection to `peer` today, if any */
   relayLimited?: (peer: string) => string | undefined
@@ -60,6 +62,7 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
     peers,
     folders,
     receivedBytes: Object.fromEntries(s.fetcher.receivedBytes),
-    indexTraffic: s.subscriptions.trafficByPeer()
+    indexTraffic: s.subscriptions.trafficByPeer(),
+    limits: s.limits.status()
   }
 }

@@ -41,6 +41,10 @@ import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { DeviceDialer } from './device-dialer.ts'
+import type { RateLimits } from '../config/config-types.ts'
+import { limitSettings } from '../config/limits-config.ts'
+import type { TrafficLimits } from '../node/traffic-limits.ts'
+import { daemonTrafficLimits } from './daemon-limits.ts'
 
 /** whether a folder has a replica (a relay): then the device listens through relays */
 function usesRelay (config: Config): boolean {
@@ -65,6 +69,8 @@ export interface DaemonOptions {
   processMetrics?: boolean
   /** libp2p transports instead of TCP (the simulator's in-memory one; see NodeOptions) */
   transports?: NodeOptions['transports']
+  /** daemon-wide rate limits over the config's (`ferry start --max-upload/--max-download`) */
+  limits?: RateLimits
 }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
@@ -105,6 +111,8 @@ export class Daemon {
   private readonly sharing: SharingService
   private readonly readOnly: ReadOnlyFolders
   private readonly replicas: ReplicaUploads
+  /** rate limits on block traffic (config `limits`, start flags over them) */
+  private readonly limits: TrafficLimits
   private readonly parts: Startable[]
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
@@ -124,6 +132,7 @@ export class Daemon {
     logFolderEvents(this.nodeEvents, this.log)
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
+    this.limits = daemonTrafficLimits({ config, ...(opts.limits === undefined ? {} : { overrides: opts.limits }), remoteAddrs: peer => (this.node?.getConnections(this.peerIds.of(peer)) ?? []).filter(c => c.status === 'open').map(c => c.remoteAddr) })
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.clients = createPeerClients({
       node: () => this.requireNode(),
@@ -140,6 +149,7 @@ export class Daemon {
       stopped: () => this.stopped,
       peerIds: this.peerIds,
       events: this.nodeEvents,
+      limits: this.limits,
       log: this.log
     })
     this.dialer = this.clients.dialer
@@ -269,6 +279,7 @@ export class Daemon {
       mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
       folder: id => this.folders.get(id),
       served: (peer, block) => this.metrics.served(peer, block),
+      paceUpload: async (peer, bytes) => { await this.limits.pace('upload', peer, bytes) },
       invitations: this.sharing
     }).map(service => asPart('protocol service', service))
     await startAll(this.services)
@@ -349,6 +360,7 @@ export class Daemon {
     const before = new Map(connected.map(p => [p, accessOf(this.membership, p)]))
     this.config = config
     this.membership.update(config)
+    this.limits.update(limitSettings(config, this.opts.limits))
     const running = (id: string): boolean => config.folders[id] !== undefined && config.folders[id].paused !== true
     const toggled = Object.keys(config.folders).filter(id => running(id) !== this.folders.has(id))
     for (const peer of peersToHangUp(this.membership, { before, toggled })) void this.node?.hangUp(peerIdFromString(peer)).catch(() => {})
@@ -369,7 +381,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)) })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, limits: this.limits, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)) })
   }
 
   async stop (): Promise<void> {

@@ -12,6 +12,7 @@ import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
+import type { TrafficLimits } from '../node/traffic-limits.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -35,6 +36,8 @@ export interface PeerClientsComponents {
   peerIds: PeerIds
   /** where uploads to relays are reported */
   events?: EventSink
+  /** rate limits on block traffic: fetching and replica uploads are paced by them */
+  limits: TrafficLimits
   log: Logger
 }
 
@@ -83,6 +86,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     },
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
+    paceDownload: async (peer, bytes, signal) => { await c.limits.pace('download', peer, bytes, signal) },
     log: logger('ferry:sync:fetch')
   })
   const replicas = new ReplicaUploads({
@@ -95,7 +99,8 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     },
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
-    ...(c.events === undefined ? {} : { events: c.events })
+    ...(c.events === undefined ? {} : { events: c.events }),
+    paceUpload: async (peer, bytes) => { await c.limits.pace('upload', peer, bytes) }
   })
   return { dialer, subscriptions, fetcher, replicas }
 }

@@ -24,6 +24,8 @@ export interface DaemonProtocolOptions {
   folder: (id: string) => ServedFolder | undefined
   /** a block read for `peer` is passed through here (metrics) */
   served: (peer: string, block: Uint8Array | undefined) => Uint8Array | undefined
+  /** resolves when `bytes` of block data may go to `peer` (rate limits) */
+  paceUpload: (peer: string, bytes: number) => Promise<void>
   invitations: JoinInvitations
 }
 
@@ -45,7 +47,8 @@ export function daemonProtocolServices (o: DaemonProtocolOptions): Startable[] {
       ...base,
       blocks: {
         mayRead: (peer, folder) => o.mayRead(folder, peer) && o.folder(folder) !== undefined,
-        readBlock: async (peer, folder, cid) => o.served(peer, await o.folder(folder)?.readBlock(cid))
+        readBlock: async (peer, folder, cid) => o.served(peer, await o.folder(folder)?.readBlock(cid)),
+        paceUpload: o.paceUpload
       }
     }),
     joinService()({ ...base, invitations: o.invitations, isTrusted: o.isTrusted })

@@ -2,6 +2,7 @@ import type { FolderStatus } from '../sync/folder-sync.ts'
 import type { ReadOnlyStatus } from '../sharing/read-only.ts'
 import type { IndexTraffic } from './index-subscriptions.ts'
 import type { ConnectionPath, ConnectionTransport } from '../node/connection-path.ts'
+import type { LimitsStatus } from '../node/traffic-limits.ts'
 
 /** What `GET /status` answers (the daemon's `status()`); read routes, metrics and the CLI read it. */
 export interface PeerStatus {
@@ -31,6 +32,8 @@ export interface DaemonStatus {
   receivedBytes: Record<string, number>
   /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
   indexTraffic: Record<string, IndexTraffic>
+  /** rate limits on block traffic in force (bytes/s; absent: unlimited) and the current rates, both ways */
+  limits?: LimitsStatus
 }
 
 export type { IndexTraffic }

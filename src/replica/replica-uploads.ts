@@ -15,6 +15,8 @@ export interface ReplicaUploadsComponents {
   hangUp: (peer: string, reason: Error) => void
   /** where each upload session that stored something is reported (`replica.uploaded`) */
   events?: EventSink
+  /** resolves when `bytes` more may go to `peer` (rate limits); default: at once */
+  paceUpload?: (peer: string, bytes: number) => Promise<void>
 }
 
 export interface ReplicaFolderStatus {
@@ -45,7 +47,12 @@ export class ReplicaUploads {
           folder,
           replica,
           store,
-          readBlock: async (cid, size) => await this.c.readBlock(folder, cid, size),
+          readBlock: async (cid, size) => {
+            const data = await this.c.readBlock(folder, cid, size)
+            // each block is sent right after it is read: pacing the reads paces the upload
+            if (data !== undefined) await this.c.paceUpload?.(replica, data.byteLength)
+            return data
+          },
           openStream: async signal => await this.c.openStream(replica, signal),
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),

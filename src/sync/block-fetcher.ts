@@ -13,6 +13,8 @@ export interface BlockFetcherComponents {
   isConnected: (peer: string) => boolean
   /** cuts a misbehaving peer off */
   hangUp: (peer: string, reason: Error) => void
+  /** resolves when `bytes` more may be read from `peer` (rate limits); default: at once */
+  paceDownload?: (peer: string, bytes: number, signal?: AbortSignal) => Promise<void>
   log: Logger
 }
 
@@ -87,6 +89,7 @@ export class BlockFetcher {
           const stream = await this.c.openBlocksStream(peer, signal)
           const missing = await fetchBlocks(stream, folder, batch, {
             ...(signal === undefined ? {} : { signal }),
+            ...(this.c.paceDownload === undefined ? {} : { pace: async (bytes: number) => { await this.c.paceDownload!(peer, bytes, signal) } }),
             onBlock: async (cid, data) => {
               this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
               this.receivedBlocks.set(peer, (this.receivedBlocks.get(peer) ?? 0) + 1)

@@ -9,10 +9,11 @@ import { formatVerifyReport } from '../format-relay.ts'
 import { listenAddrs, parsePort, parseRetentionDays } from '../parse-values.ts'
 import { runDaemon, runRelay, type RelayRunOptions } from '../run-node.ts'
 import { logOptionsOf, withLogOptions, type LogFlags } from '../log-flags.ts'
+import { startLimitFlags } from './limits-cli.ts'
 import { formatServiceInstall, serviceInstallCommand } from '../service-command.ts'
 
 /** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
-export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string }
+export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string, maxUpload?: string, maxDownload?: string }
 /** `ferry relay`'s options as commander parses them */
 export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string, stunListen?: string, stun: boolean, relayRate?: string, relayDaily?: string }
 
@@ -26,12 +27,15 @@ export function registerNodeCommands (program: Command): void {
     .option('--listen <multiaddr>', 'listen here (repeatable; default /ip4/0.0.0.0/tcp/0)', collect)
     .option('--no-mdns', 'do not look for devices on the local network')
     .option('--api-port <port>', 'port of the HTTP API on 127.0.0.1 (default: any free port)')
+    .option('--max-upload <rate>', 'limit block traffic out for this run, e.g. 1MiB (over the config; see `ferry limits`)')
+    .option('--max-download <rate>', 'limit block traffic in for this run, e.g. 5MiB')
   withLogOptions(start)
   action<StartFlags>(start, async (c, _args, o) => await runDaemon({
     home: c.home,
     ...optional('listen', listenAddrs(o.listen, 'ferry start')),
     mdns: o.mdns,
     apiPort: parsePort(o.apiPort, 'ferry start'),
+    limits: startLimitFlags(o.maxUpload, o.maxDownload),
     logs: logOptionsOf(o, 'ferry start')
   }))
 
