@@ -68,10 +68,14 @@ export async function closeRelayedBesideDirect (node: Libp2p, peer: string, log:
   return relayed.length
 }
 
-/** Whether `peer` is connected, and only through relays (every open connection is a circuit). */
+/**
+ * Whether `peer` is connected, but only through relays: every open connection is a circuit, a
+ * relayed one or a WebRTC one (punched: it is tried over TCP still, which is preferred: a LAN or
+ * a public address beats a punched path).
+ */
 export function onlyRelayed (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-  return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
+  return open.length > 0 && open.every(c => c.remoteAddr.toString().includes('/p2p-circuit'))
 }
 
 /**
@@ -87,8 +91,10 @@ export function onlyRelayed (node: Libp2p, peer: string): boolean {
 export async function dialDirect (node: Libp2p, peer: string, known: readonly string[], log: Logger): Promise<boolean> {
   const id = peerIdFromString(peer)
   const signal = AbortSignal.timeout(DEFAULT_RELAYED_DIAL_TIMEOUT_MS)
-  // WebRTC addresses count: signalled through the relay, then direct
-  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()))
+  // WebRTC addresses count (signalled through the relay, then direct), unless a WebRTC
+  // connection is open already: then only a TCP one is better
+  const hasWebrtc = node.getConnections(id).some(c => c.status === 'open' && c.remoteAddr.toString().includes('/webrtc'))
+  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()) && !(hasWebrtc && a.toString().includes('/p2p-circuit')))
   let addrs = direct([
     ...known.map(a => multiaddr(a)),
     ...await node.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
@@ -110,8 +116,11 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   // libp2p would keep opening streams on the older, relayed connection: it goes (streams on it
   // fail and are retried: index subscriptions resubscribe, block requests are asked again)
   log('connected to %s directly (it was reached through a relay)', peer)
+  // a TCP connection also replaces a WebRTC one (the dial above was over TCP when one was open)
+  const viaTcp = node.getConnections(id).some(c => c.status === 'open' && !c.remoteAddr.toString().includes('/p2p-circuit'))
   for (const c of node.getConnections(id)) {
-    if (isRelayedAddr(c.remoteAddr.toString())) await c.close().catch(err => { c.abort(toError(err)) })
+    const addr = c.remoteAddr.toString()
+    if (isRelayedAddr(addr) || (viaTcp && addr.includes('/webrtc'))) await c.close().catch(err => { c.abort(toError(err)) })
   }
   return true
 }
