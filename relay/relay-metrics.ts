@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client'
 import type { RelayStatus } from './relay-status.ts'
 import type { BlockStore } from './store/block-store.ts'
+import type { FolderUsage } from './store/folder-usage.ts'
 import { scrapedCounter, scrapedGauge, type Samples } from '../src/metrics/scraped-counter.ts'
 
 /** a walk of the block store is reused this long unless blocks were received since */
@@ -9,6 +10,8 @@ const STORAGE_WALK_MAX_AGE_MS = 60_000
 export interface RelayMetricsSources {
   status: () => RelayStatus
   blocks: BlockStore
+  /** each folder's distinct referenced blocks and bytes (walked with the block store) */
+  folderUsage: () => Promise<Map<string, FolderUsage>>
   /** also prom-client's process metrics (`process_*`, `nodejs_*`): for a process that runs one relay */
   processMetrics?: boolean
 }
@@ -18,13 +21,14 @@ interface Storage { blocks: number, bytes: number }
 /**
  * The relay's Prometheus metrics (a registry of its own), read at scrape time from its status
  * and, for what is stored, a walk of the block store (redone when blocks arrived or a minute
- * passed). Blocks are shared by all folders (content-addressed), so storage is not per folder.
+ * passed). Blocks are shared by all folders (content-addressed): per folder, what it references.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
   private readonly src: RelayMetricsSources
   private snap?: RelayStatus
   private storage: Storage = { blocks: 0, bytes: 0 }
+  private usage = new Map<string, FolderUsage>()
   private walkedAt = -Infinity
   private walkedAtReceived = -1
   private last: Promise<unknown> = Promise.resolve()
@@ -48,6 +52,8 @@ export class RelayMetrics {
     scrapedGauge(r, 'ferry_relay_folders', 'Folders the relay keeps', [], one(s => s.folders.length))
     scrapedGauge(r, 'ferry_relay_folder_members', 'Devices that shared the folder with the relay', ['folder'], () => folders().map(f => [{ folder: f.id }, f.members.length]))
     scrapedGauge(r, 'ferry_relay_folder_paths', 'Paths the relay holds records for', ['folder'], () => folders().map(f => [{ folder: f.id }, f.paths]))
+    scrapedGauge(r, 'ferry_relay_folder_stored_bytes', 'Bytes of the distinct blocks the folder references (blocks shared with other folders count in each)', ['folder'], () => [...this.usage].map(([folder, u]) => [{ folder }, u.bytes]))
+    scrapedGauge(r, 'ferry_relay_folder_stored_blocks', 'Distinct blocks the folder references', ['folder'], () => [...this.usage].map(([folder, u]) => [{ folder }, u.blocks]))
   }
 
   /** `block` (undefined: not held) is passed through and counted as served */
@@ -80,6 +86,7 @@ export class RelayMetrics {
       s.bytes += b.size
     }
     this.storage = s
+    this.usage = await this.src.folderUsage()
     this.walkedAt = Date.now()
     this.walkedAtReceived = received
   }

@@ -12,6 +12,7 @@ import { FerryError } from '../src/errors.ts'
 import { asPart, startAll, stopAll, type Startable } from '../src/lifecycle/components.ts'
 import { relayProtocolServices } from './relay-services.ts'
 import { RelayStore } from './store/relay-store.ts'
+import { folderUsage } from './store/folder-usage.ts'
 import { verifyRelay, type VerifyReport } from './store/verify.ts'
 import { DAY_MS, DEFAULT_RETENTION_DAYS, GarbageCollector } from './store/garbage-collector.ts'
 import { RelayMetrics } from './relay-metrics.ts'
@@ -93,11 +94,11 @@ export class RelayNode {
     this.store = new RelayStore({ home: opts.home, self: this.self })
     this.gc = new GarbageCollector({ store: this.store, retentionMs: this.retentionDays() * DAY_MS, log: logger('ferry:relay:gc') })
     this.control = new ControlServer(opts.home, {
-      'GET /status': async () => this.status(),
+      'GET /status': async () => await this.statusWithUsage(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
       'POST /verify': async () => await this.verify()
     })
-    this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
+    this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, folderUsage: async () => new Map(await Promise.all(this.store.list().map(async f => [f.id, await folderUsage(f.log)] as const))), ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
     this.relayLimits = new RelayLimits({
       ...opts.relayLimits,
@@ -241,6 +242,19 @@ export class RelayNode {
       for (const conn of this.node?.getConnections() ?? []) void conn.close().catch(() => {})
     }
     return report
+  }
+
+  /** `status()` with each folder's stored blocks and bytes (a walk of its records: for `ferry status`) */
+  async statusWithUsage (): Promise<RelayStatus> {
+    const s = this.status()
+    for (const f of s.folders) {
+      const folder = this.store.folder(f.id)
+      if (folder === undefined) continue
+      const usage = await folderUsage(folder.log)
+      f.storedBlocks = usage.blocks
+      f.storedBytes = usage.bytes
+    }
+    return s
   }
 
   status (): RelayStatus {

@@ -1,5 +1,13 @@
 /** What a relay's `GET /status` answers; its metrics and the CLI read it. */
-export interface RelayFolderStatus { id: string, members: string[], devices: Record<string, number>, paths: number }
+export interface RelayFolderStatus {
+  id: string
+  members: string[]
+  devices: Record<string, number>
+  paths: number
+  /** the distinct blocks (and their bytes) the folder's records and history reference (relay/store/folder-usage.ts) */
+  storedBlocks?: number
+  storedBytes?: number
+}
 export interface RelayStatus {
   relay: true
   deviceId: string

@@ -15,7 +15,7 @@ export function formatRelayStatus (s: RelayStatus): string {
     lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}${relayed}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   }
   lines.push('folders')
-  for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)`)
+  for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)${f.storedBytes === undefined ? '' : `, ${formatBytes(f.storedBytes)} in ${f.storedBlocks ?? 0} blocks`}`)
   lines.push(`received ${s.receivedBlocks} blocks (${formatBytes(s.receivedBlockBytes)}) since start`)
   return lines.join('\n')
 }

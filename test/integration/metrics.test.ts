@@ -127,6 +127,11 @@ describe('relay metrics (ferry relay --metrics-listen)', () => {
     expect(up.value('ferry_relay_upload_record_bytes_total')).toBeGreaterThan(0)
     expect(up.value('ferry_relay_members_connected')).toBe(1)
     expect(up.value('ferry_relay_folder_paths', { folder: 'docs' })).toBe(rs.folders.find(f => f.id === 'docs')!.paths)
+    // per folder: the distinct blocks its records reference (2 MiB of random bytes + 5 bytes)
+    const docs = rs.folders.find(f => f.id === 'docs')!
+    expect(docs.storedBytes).toBe(2 * 1024 * 1024 + 5)
+    expect(up.value('ferry_relay_folder_stored_bytes', { folder: 'docs' })).toBe(docs.storedBytes)
+    expect(up.value('ferry_relay_folder_stored_blocks', { folder: 'docs' })).toBe(docs.storedBlocks)
     await lab.stop(a)
 
     await lab.start(b)
