@@ -9,6 +9,11 @@ import type { ReadOnlyFolders } from '../sharing/read-only.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
 import { pausedFolderStatus } from './folder-control-routes.ts'
 import type { DaemonStatus, PeerStatus } from './status-types.ts'
+import type { PeerPresence } from './peer-presence.ts'
+import type { UploadTracker } from './upload-tracker.ts'
+import type { FolderRemovals } from './folder-removals.ts'
+import { connectionPath } from './connection-path.ts'
+import { peerCompletion } from './peer-completion.ts'
 
 /** What `GET /status` reads. */
 export interface DaemonStatusSources {
@@ -22,24 +27,40 @@ export interface DaemonStatusSources {
   readOnly: ReadOnlyFolders
   fetcher: BlockFetcher
   isConnected: (peer: string) => boolean
+  presence: PeerPresence
+  uploads: UploadTracker
+  removals: FolderRemovals
 }
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
   const node = s.node
-  const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => ({
-    id,
-    ...(d.name === undefined ? {} : { name: d.name }),
-    connected: s.isConnected(id),
-    addrs: node.getConnections(peerIdFromString(id)).map(c => c.remoteAddr.toString())
-  }))
+  const now = Date.now()
+  const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => {
+    const connected = s.isConnected(id)
+    const conns = node.getConnections(peerIdFromString(id)).filter(c => c.status === 'open')
+    const paths = conns.map(c => connectionPath(c.remoteAddr.toString(), c.limits !== undefined))
+    const path = paths.find(p => p === 'lan') ?? paths.find(p => p === 'direct') ?? paths.find(p => p !== undefined)
+    const lastSeen = s.presence.lastSeen(id, connected, now)
+    const completion = peerCompletion(s.membership.foldersSharedWith(id).flatMap(f => { const sync = s.folders.get(f); return sync === undefined ? [] : [sync.store] }), id)
+    return {
+      id,
+      ...(d.name === undefined ? {} : { name: d.name }),
+      connected,
+      addrs: conns.map(c => c.remoteAddr.toString()),
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(path === undefined ? {} : { path }),
+      ...(completion === undefined ? {} : { completion })
+    }
+  })
   const folders = [...s.folders.values()].map(sync => {
     const st = sync.status()
-    // in sync only if every connected member has told us all it knows
+    // in sync only if every connected member has told us all it knows (members that removed us aside)
     const heardAll = s.membership.membersOf(sync.folder)
-      .filter(p => s.isConnected(p))
+      .filter(p => s.isConnected(p) && !s.removals.hasRefused(sync.folder, p))
       .every(p => s.subscriptions.synced(p, sync.folder))
     const replica = s.replicas.status(sync.folder)
-    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
+    const removed = s.removals.of(sync.folder)
+    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }), ...(removed === undefined ? {} : { removed }) }
   })
   for (const [id, fc] of Object.entries(s.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
   return {
@@ -47,6 +68,7 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
     listenAddrs: node.getMultiaddrs().map(m => m.toString()),
     peers,
     folders,
+    uploads: s.uploads.list(now),
     receivedBytes: Object.fromEntries(s.fetcher.receivedBytes),
     indexTraffic: s.subscriptions.trafficByPeer()
   }

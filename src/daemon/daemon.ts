@@ -40,6 +40,10 @@ import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { DeviceDialer } from './device-dialer.ts'
+import { PeerPresence } from './peer-presence.ts'
+import { UploadTracker } from './upload-tracker.ts'
+import { FolderRemovals } from './folder-removals.ts'
+import { deviceLabels, withDeviceNames } from './device-labels.ts'
 
 export interface DaemonOptions {
   home: string
@@ -97,6 +101,10 @@ export class Daemon {
   private readonly readOnly: ReadOnlyFolders
   private readonly replicas: ReplicaUploads
   private readonly parts: Startable[]
+  /** last seen per peer, blocks served per file, folders members removed us from (`ferry status`) */
+  private readonly presence = new PeerPresence()
+  private readonly uploads = new UploadTracker()
+  private readonly removals = new FolderRemovals((folder, by) => { this.nodeEvents.emit({ type: 'folder.unshared', detail: { folder, by, ...this.nameField(by) } }) })
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -122,7 +130,8 @@ export class Daemon {
       relays: () => relaysOf(this.config, this.membership),
       stopped: () => this.stopped,
       peerIds: this.peerIds,
-      log: this.log
+      log: this.log,
+      removals: this.removals
     })
     this.dialer = this.clients.dialer
     this.subscriptions = this.clients.subscriptions
@@ -139,8 +148,9 @@ export class Daemon {
       membership: this.membership,
       config: () => this.config,
       isConnected: peer => this.isConnected(peer),
-      onEvent: e => { this.nodeEvents.emit(e) },
+      onEvent: e => { this.nodeEvents.emit(withDeviceNames(e, this.config)) },
       onStarted: (id, fc) => { this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } }) },
+      deviceLabel: deviceLabels(this.self, () => this.config),
       ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({
@@ -246,13 +256,18 @@ export class Daemon {
       isTrusted: peer => this.membership.isTrusted(peer),
       mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
       folder: id => this.folders.get(id),
-      served: (peer, block) => this.metrics.served(peer, block),
+      served: ({ peer, folder, cid }, block) => {
+        const path = block === undefined ? undefined : this.folders.get(folder)?.store.blockLocations(cid)[0]?.path
+        if (path !== undefined) this.uploads.served({ peer, folder, path, bytes: block!.byteLength })
+        return this.metrics.served(peer, block)
+      },
       invitations: this.sharing
     }).map(service => asPart('protocol service', service))
     await startAll(this.services)
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
       this.dialer.connected(peer)
+      this.presence.connected(peer)
       if (!this.membership.isTrusted(peer)) {
         // admitted for a join: it gets that long to finish
         setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
@@ -266,6 +281,7 @@ export class Daemon {
     node.addEventListener('peer:disconnect', e => {
       const peer = e.detail.toString()
       this.dialer.disconnected(peer)
+      this.presence.disconnected(peer)
       if (!this.membership.isTrusted(peer)) return
       this.nodeEvents.emit({ type: 'peer.disconnected', detail: { device: peer, ...this.nameField(peer) } })
     })
@@ -342,7 +358,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer) })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, isConnected: peer => this.isConnected(peer), presence: this.presence, uploads: this.uploads, removals: this.removals })
   }
 
   async stop (): Promise<void> {

@@ -11,6 +11,7 @@ import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
+import type { FolderRemovals } from './folder-removals.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -31,6 +32,8 @@ export interface PeerClientsComponents {
   /** parsed peer ids (one cache per daemon) */
   peerIds: PeerIds
   log: Logger
+  /** members that refused us a folder (we were removed from it there) */
+  removals: FolderRemovals
 }
 
 /** The daemon's outbound side: who it dials, what it asks peers for, what it uploads to relays. */
@@ -68,7 +71,9 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     dialIndex: async (peer, protocols, signal) => await c.node().dialProtocol(peer, protocols, { signal }),
     peerIdOf: peer => c.peerIds.of(peer),
     hangUp: (peer, reason) => { c.hangUp(peer, reason) },
-    stopped: c.stopped
+    stopped: c.stopped,
+    onNotMember: (folder, peer) => { c.removals.refused(folder, peer) },
+    onSynced: (folder, peer) => { c.removals.accepted(folder, peer) }
   })
   const fetcher = new BlockFetcher({
     openBlocksStream: async (peer, signal) => {

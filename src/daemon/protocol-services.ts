@@ -22,8 +22,8 @@ export interface DaemonProtocolOptions {
   mayRead: (folder: string, peer: string) => boolean
   /** a running folder by id (folders come and go with reloads: looked up per request) */
   folder: (id: string) => ServedFolder | undefined
-  /** a block read for `peer` is passed through here (metrics) */
-  served: (peer: string, block: Uint8Array | undefined) => Uint8Array | undefined
+  /** a block of `folder` read for `peer` is passed through here (metrics, uploads in the status) */
+  served: (served: { peer: string, folder: string, cid: CID }, block: Uint8Array | undefined) => Uint8Array | undefined
   invitations: JoinInvitations
 }
 
@@ -45,7 +45,7 @@ export function daemonProtocolServices (o: DaemonProtocolOptions): Startable[] {
       ...base,
       blocks: {
         mayRead: (peer, folder) => o.mayRead(folder, peer) && o.folder(folder) !== undefined,
-        readBlock: async (peer, folder, cid) => o.served(peer, await o.folder(folder)?.readBlock(cid))
+        readBlock: async (peer, folder, cid) => o.served({ peer, folder, cid }, await o.folder(folder)?.readBlock(cid))
       }
     }),
     joinService()({ ...base, invitations: o.invitations, isTrusted: o.isTrusted })
