@@ -4,7 +4,8 @@ import { flushCompileCache } from 'node:module'
 import { FerryError } from '../errors.ts'
 import { resolveHome } from './home.ts'
 import { idCommand, initCommand, shareCommand, statusCommand, unshareCommand } from '../commands/index.ts'
-import { formatStatus } from './format.ts'
+import { formatStatus, formatUnshare } from './format.ts'
+import { watchStatus } from './status-watch.ts'
 import { deviceCli, folderCli } from './manage-cli.ts'
 import { positionals, UsageError } from './usage.ts'
 import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from '../commands/index.ts'
@@ -38,10 +39,10 @@ const USAGE = `usage: ferry <command> [--home DIR]
   device remove <device>                 stop trusting a device; it leaves every folder
   device rename <device> <new-name>      name a device
   share <folderId> <device> [--read-only|--replica]    make a device a member (--replica: a relay)
-  unshare <folderId> <device>                          stop sharing a folder with a device
+  unshare <folderId> <device> [--untrust]              stop sharing a folder with a device (--untrust: and stop trusting it)
   (<device>: a device name, a device id, or the start of one)
   start [--listen MA]... [--no-mdns] [--api-port N]   run the node until SIGINT/SIGTERM
-  status [--json]                        what the running node is doing
+  status [--json] [--watch]              what the running node is doing (--watch: redraw every second until Ctrl-C)
   events [--json]                        follow the running node's events (one line each)
   invite <folderId> [--read-only] [--expires 24h]      print a one-time pairing code
   join <code> <path> [--name NAME]       join a folder someone invited this device to
@@ -58,6 +59,8 @@ const USAGE = `usage: ferry <command> [--home DIR]
 const OPTIONS = {
   home: { type: 'string' },
   json: { type: 'boolean', default: false },
+  watch: { type: 'boolean', default: false },
+  untrust: { type: 'boolean', default: false },
   id: { type: 'string' },
   addr: { type: 'string', multiple: true, default: [] },
   name: { type: 'string' },
@@ -122,15 +125,22 @@ async function run (argv: string[]): Promise<number> {
       return 0
     }
     case 'unshare': {
-      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <device>')
-      const r = await unshareCommand(home, folder!, device!)
-      print(r, () => `folder ${r.folder} no longer shared with ${r.device}`)
+      const [folder, device] = positionals(rest, 2, 'unshare <folderId> <device> [--untrust]')
+      const r = await unshareCommand(home, folder!, device!, { untrust: v.untrust })
+      print(r, () => formatUnshare(r))
       return 0
     }
     case 'status': {
       positionals(rest, 0, 'status')
-      const r = await statusCommand(home)
-      print(r, () => 'relay' in r ? formatRelayStatus(r) : formatStatus(r))
+      const text = async (): Promise<string> => {
+        const r = await statusCommand(home)
+        return v.json ? JSON.stringify(r, null, v.watch ? undefined : 2) : printableText('relay' in r ? formatRelayStatus(r) : formatStatus(r))
+      }
+      if (!v.watch) { out(await text()); return 0 }
+      const stop = new AbortController()
+      process.once('SIGINT', () => stop.abort())
+      process.once('SIGTERM', () => stop.abort())
+      await watchStatus({ frame: text, write: t => process.stdout.write(t), tty: process.stdout.isTTY === true && !v.json, signal: stop.signal })
       return 0
     }
     case 'invite': {

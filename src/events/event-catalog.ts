@@ -80,7 +80,7 @@ export type NodeLifecycleEvent =
 export type SharingEvent =
   | Ev<'invitation.created', { folder: string, role: Role, expiresAt: number }>
   /** someone joined a folder with an invitation of ours */
-  | Ev<'share.accepted', { folder: string, device: string, role: Role }>
+  | Ev<'share.accepted', { folder: string, device: string, role: Role, name?: string }>
   /** `by` (a member) refused us `folder`: it removed this device from the folder */
   | Ev<'folder.unshared', { folder: string, by: string, name?: string }>
 

@@ -34,7 +34,7 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
     case 'file.error.cleared': return [{ type: 'file.error.cleared', folder: e.detail.folder, path: e.detail.path }]
     case 'share.accepted': {
       const s = e.detail
-      return [{ type: 'share.accepted', folder: s.folder, device: s.device, role: s.role }]
+      return [{ type: 'share.accepted', folder: s.folder, device: s.device, role: s.role, ...(s.name === undefined ? {} : { name: s.name }) }]
     }
     case 'folder.stopped': return [{ type: 'folder.stopped', folder: e.detail.folder, code: e.detail.code, reason: e.detail.reason }]
     case 'folder.resumed': return [{ type: 'folder.resumed', folder: e.detail.folder }]
