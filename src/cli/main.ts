@@ -197,7 +197,8 @@ async function run (argv: string[]): Promise<number> {
       }
       const [folder, path] = positionals(rest, 2, 'revisions <folderId> <path> [--json]')
       const r = await revisionsCommand(home, folder!, path!)
-      print(r, () => formatRevisions(path!, r))
+      const devices = (await loadConfig(home)).devices
+      print(r, () => formatRevisions(path!, r, d => devices[d]?.name))
       return 0
     }
     case 'restore': {

@@ -150,7 +150,7 @@ export class Daemon {
       isConnected: peer => this.isConnected(peer),
       onEvent: e => { this.nodeEvents.emit(withDeviceNames(e, this.config)) },
       onStarted: (id, fc) => { this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } }) },
-      deviceLabel: deviceLabels(this.self, () => this.config),
+      deviceLabel: deviceLabels(() => this.config),
       ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({

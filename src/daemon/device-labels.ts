@@ -1,15 +1,14 @@
-import { hostname } from 'node:os'
 import type { Config } from '../config/config.ts'
 import { conflictLabel } from '../sync/conflict-name.ts'
 import type { DeviceLabel } from '../sync/planner.ts'
 import type { FolderEvent } from '../events/event-catalog.ts'
 
 /**
- * How this daemon's conflict copies name a device: its name in the config, this device by its
- * host name (it has no name of its own in the config), else the last 7 characters of the id.
+ * How this daemon's conflict copies name a device: by its name in the config, else (this device
+ * itself included: it has no name of its own there) by the last 7 characters of its id.
  */
-export function deviceLabels (self: string, config: () => Config): DeviceLabel {
-  return device => conflictLabel(device, device === self ? hostname() : config().devices[device]?.name)
+export function deviceLabels (config: () => Config): DeviceLabel {
+  return device => conflictLabel(device, config().devices[device]?.name)
 }
 
 /** a conflict event with the devices' names from the config added (others pass unchanged) */

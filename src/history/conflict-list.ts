@@ -9,6 +9,8 @@ export interface ConflictCopy {
   original: string
   /** the author of the losing version: a full device id when one known here matches */
   device: string
+  /** that device's name in the config (added by the command, when known) */
+  name?: string
   /** that version's mtime, as its name says (ISO, second resolution) */
   time: string
   size: number
@@ -25,7 +27,9 @@ export function listConflicts (store: RecordReader): ConflictCopy[] {
     if (r.deleted || r.type !== 'file') continue
     const parsed = parseConflictPath(path)
     if (parsed === undefined) continue
-    const device = r.modifiedBy.endsWith(parsed.shortDevice) ? r.modifiedBy : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? parsed.shortDevice
+    // the name's device part is an id's last 7 characters or a device's name (conflictLabel):
+    // a name matching no id's tail is the copy's author, whose content it is
+    const device = r.modifiedBy.endsWith(parsed.shortDevice) ? r.modifiedBy : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? r.modifiedBy
     out.push({ folder: store.folder, path, original: parsed.original, device, time: new Date(parsed.timeMs).toISOString(), size: r.size, mtimeMs: r.mtimeMs, modifiedBy: r.modifiedBy })
   }
   return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)

@@ -51,6 +51,8 @@ export interface Revision {
   time: string
   /** the device that made it */
   device: string
+  /** its name in the config (added by the command, when known) */
+  name?: string
   size: number
   deleted: boolean
   type: FileRecord['type']
@@ -63,6 +65,8 @@ export interface DeletedFile {
   path: string
   deletedAt: string
   deletedBy: string
+  /** that device's name in the config (added by the command, when known) */
+  deletedByName?: string
   /** the newest version that had content, when known */
   lastVersionId?: string
   size?: number
