@@ -13,15 +13,20 @@ async function waitSameTree (from: string, to: string): Promise<void> {
   await waitFor(`${to} to equal ${from}`, async () => sameTree(await treeOf(from), await treeOf(to)), 120_000)
 }
 
-/** every row of each table starts its cells where the header's columns start */
+/** every row of each table lines up with its header: left-aligned cells start, right-aligned ones end, where the header's do */
 function expectAligned (text: string): void {
   const lines = text.split('\n')
   let checked = 0
   for (let i = 0; i < lines.length; i++) {
     if (!/^ {2}[A-Z]+( {2,}[A-Z][A-Z ]*)+$/.test(lines[i]!)) continue
-    const starts = [...lines[i]!.matchAll(/(?<= {2})[A-Z]/g)].map(m => m.index)
+    const headers = [...lines[i]!.matchAll(/[A-Z]+(?: [A-Z]+)*/g)].map(m => ({ start: m.index, end: m.index + m[0].length }))
     for (let j = i + 1; j < lines.length && lines[j]!.startsWith('  ') && !lines[j]!.startsWith('   '); j++) {
-      for (const s of starts) expect(lines[j]![s - 1], `${lines[i]}\n${lines[j]}`).toBe(' ')
+      const row = lines[j]!.padEnd(lines[i]!.length)
+      for (const h of headers) {
+        const left = row[h.start - 1] === ' ' && row[h.start] !== ' '
+        const right = row[h.end - 1] !== ' ' && (row[h.end] ?? ' ') === ' '
+        expect(left || right, `${lines[i]}\n${lines[j]}`).toBe(true)
+      }
       checked++
     }
   }
@@ -52,6 +57,8 @@ describe('ferry status as a person reads it', () => {
     expect(Math.abs(s.peers[0]!.lastSeen! - Date.now())).toBeLessThan(60_000)
     expect(s.uploads).toBeDefined()
 
+    // the upload of small.txt is over once idle for 10 s
+    await waitFor('no upload listed', async () => (await status(a)).uploads?.length === 0, 60_000)
     const text = await ferryOk(['--home', a.home, 'status'])
     expectAligned(text)
     const normal = text
