@@ -185,14 +185,16 @@ async function run (argv: string[]): Promise<number> {
     case 'conflicts': {
       positionals(rest, 0, 'conflicts [--json]')
       const r = await conflictsCommand(home)
-      print(r, () => formatConflicts(r))
+      const devices = (await loadConfig(home)).devices
+      print(r, () => formatConflicts(r, d => devices[d]?.name))
       return 0
     }
     case 'revisions': {
       if (v.deleted) {
         const [folder] = positionals(rest, 1, 'revisions <folderId> --deleted [--json]')
         const r = await deletedCommand(home, folder!)
-        print(r, () => formatDeleted(folder!, r))
+        const devices = (await loadConfig(home)).devices
+        print(r, () => formatDeleted(folder!, r, d => devices[d]?.name))
         return 0
       }
       const [folder, path] = positionals(rest, 2, 'revisions <folderId> <path> [--json]')

@@ -21,41 +21,29 @@ async function askDaemonOr<T> (home: string, path: string, offline: () => Promis
   }
 }
 
-/** device id -> its name in the config, for the `name` fields of the answers */
-export async function deviceNames (home: string): Promise<(device: string) => { name?: string }> {
-  const devices = (await loadConfig(home)).devices
-  return device => { const name = devices[device]?.name; return name === undefined ? {} : { name } }
-}
-
 export async function conflictsCommand (home: string): Promise<ConflictCopy[]> {
-  const list = await askDaemonOr(home, '/conflicts', async () => await withOfflineStores(home, async (folders, config) => {
+  return await askDaemonOr(home, '/conflicts', async () => await withOfflineStores(home, async (folders, config) => {
     const labels = (device: string): string => conflictLabel(device, config.devices[device]?.name)
     return [...folders.values()].flatMap(f => listConflicts(f.store, labels))
   }))
-  const named = await deviceNames(home)
-  return list.map(c => ({ ...c, ...named(c.device) }))
 }
 
 export async function revisionsCommand (home: string, folder: string, path: string): Promise<Revision[]> {
   const query = new URLSearchParams({ folder, path })
-  const list = await askDaemonOr(home, `/revisions?${query.toString()}`, async () => await withOfflineStores(home, async (folders, config) => {
+  return await askDaemonOr(home, `/revisions?${query.toString()}`, async () => await withOfflineStores(home, async (folders, config) => {
     const f = folders.get(folder)
     if (f === undefined) throw new UnknownFolderError(folder)
     return await revisionsOf({ folder, root: f.root, store: f.store, members: config.folders[folder]!.members }, path)
   }))
-  const named = await deviceNames(home)
-  return list.map(r => ({ ...r, ...named(r.device) }))
 }
 
 export async function deletedCommand (home: string, folder: string): Promise<DeletedFile[]> {
   const query = new URLSearchParams({ folder })
-  const list = await askDaemonOr(home, `/deleted?${query.toString()}`, async () => await withOfflineStores(home, async (folders, config) => {
+  return await askDaemonOr(home, `/deleted?${query.toString()}`, async () => await withOfflineStores(home, async (folders, config) => {
     const f = folders.get(folder)
     if (f === undefined) throw new UnknownFolderError(folder)
     return await deletedFiles({ folder, root: f.root, store: f.store, members: config.folders[folder]!.members })
   }))
-  const named = await deviceNames(home)
-  return list.map(d => { const n = named(d.deletedBy).name; return n === undefined ? d : { ...d, deletedByName: n } })
 }
 
 /** A restore may fetch a whole file from peers: the daemon answers when it is in place. */

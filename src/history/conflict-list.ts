@@ -9,8 +9,6 @@ export interface ConflictCopy {
   original: string
   /** the author of the losing version: a full device id when one known here matches */
   device: string
-  /** that device's name in the config (added by the command, when known) */
-  name?: string
   /** that version's mtime, as its name says (ISO, second resolution) */
   time: string
   size: number

@@ -51,8 +51,6 @@ export interface Revision {
   time: string
   /** the device that made it */
   device: string
-  /** its name in the config (added by the command, when known) */
-  name?: string
   size: number
   deleted: boolean
   type: FileRecord['type']
@@ -65,8 +63,6 @@ export interface DeletedFile {
   path: string
   deletedAt: string
   deletedBy: string
-  /** that device's name in the config (added by the command, when known) */
-  deletedByName?: string
   /** the newest version that had content, when known */
   lastVersionId?: string
   size?: number

@@ -64,7 +64,7 @@ describe('ferry status as a person reads it', () => {
     const normal = text
       .replaceAll(a.id, '<A>').replaceAll(b.id, '<B>').replaceAll(`…${b.id.slice(-7)}`, '<b7>')
       .replaceAll(a.folder, '<FOLDER>').replace(/\/ip4\/\S+/g, '<ADDR>')
-      .replace(/ {2,}/g, '  ').replace(/ +$/gm, '')
+      .replace(/ {2,}/g, '  ').replace(/ +$/gm, '').trimEnd()
     expect(normal).toBe([
       'device <A>',
       '  listening <ADDR>',
@@ -130,8 +130,8 @@ describe('ferry status as a person reads it', () => {
     }, 60_000)
     expect(copy).toMatch(/^notes\.sync-conflict-\d{8}-\d{6}-bob-laptop\.txt$/)
     expect(await readFile(join(a.folder, copy!), 'utf8')).toBe('bob wrote this')
-    const listed = JSON.parse(await ferryOk(['--home', a.home, 'conflicts', '--json'])) as Array<{ device: string, name?: string }>
-    expect(listed).toEqual([expect.objectContaining({ device: bob.id, name: 'bob-laptop' })])
+    const listed = JSON.parse(await ferryOk(['--home', a.home, 'conflicts', '--json'])) as Array<{ device: string }>
+    expect(listed).toEqual([expect.objectContaining({ device: bob.id, original: 'notes.txt' })])
     expect(await ferryOk(['--home', a.home, 'conflicts'])).toContain('version of bob-laptop from')
     expect(await ferryOk(['--home', a.home, 'revisions', 'docs', 'notes.txt'])).toMatch(/ {2}bob-laptop {2}/)
   })
