@@ -13,7 +13,7 @@ import type { PeerPresence } from './peer-presence.ts'
 import type { UploadTracker } from './upload-tracker.ts'
 import type { FolderRemovals } from './folder-removals.ts'
 import { connectionPath } from './connection-path.ts'
-import { peerCompletion } from './peer-completion.ts'
+import { folderHoldings, peerCompletion, type FolderHoldings } from './peer-completion.ts'
 
 /** What `GET /status` reads. */
 export interface DaemonStatusSources {
@@ -35,13 +35,19 @@ export interface DaemonStatusSources {
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
   const node = s.node
   const now = Date.now()
+  // computed once per folder, on demand, for every peer
+  const holdings = new Map<string, FolderHoldings | undefined>()
+  const holdingsOf = (folder: string): FolderHoldings | undefined => {
+    if (!holdings.has(folder)) { const sync = s.folders.get(folder); holdings.set(folder, sync === undefined ? undefined : folderHoldings(sync.store)) }
+    return holdings.get(folder)
+  }
   const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => {
     const connected = s.isConnected(id)
     const conns = node.getConnections(peerIdFromString(id)).filter(c => c.status === 'open')
     const paths = conns.map(c => connectionPath(c.remoteAddr.toString(), c.limits !== undefined))
     const path = paths.find(p => p === 'lan') ?? paths.find(p => p === 'direct') ?? paths.find(p => p !== undefined)
     const lastSeen = s.presence.lastSeen(id, connected, now)
-    const completion = peerCompletion(s.membership.foldersSharedWith(id).flatMap(f => { const sync = s.folders.get(f); return sync === undefined ? [] : [sync.store] }), id)
+    const completion = peerCompletion(s.membership.foldersSharedWith(id).flatMap(f => { const h = holdingsOf(f); return h === undefined ? [] : [h] }), id)
     return {
       id,
       ...(d.name === undefined ? {} : { name: d.name }),

@@ -7,7 +7,7 @@ import { formatTable } from '../../src/cli/table.ts'
 import { connectionPath } from '../../src/daemon/connection-path.ts'
 import { UploadTracker } from '../../src/daemon/upload-tracker.ts'
 import { PeerPresence } from '../../src/daemon/peer-presence.ts'
-import { peerCompletion } from '../../src/daemon/peer-completion.ts'
+import { folderHoldings, peerCompletion } from '../../src/daemon/peer-completion.ts'
 import { FolderRemovals } from '../../src/daemon/folder-removals.ts'
 import { folderState, relativeTime } from '../../src/cli/format-status.ts'
 import type { DaemonStatus } from '../../src/daemon/status-types.ts'
@@ -104,10 +104,10 @@ describe('status view parts', () => {
 
   it('peerCompletion: share of our live bytes whose version the peer holds', () => {
     const own = new Map([['a', rec(A, 1, 'a', { version: { [A]: 1 }, size: 300 })], ['b', rec(A, 2, 'b', { version: { [A]: 2 }, size: 100 })], ['gone', rec(A, 3, 'gone', { version: { [A]: 3 }, deleted: true })]])
-    const src = { ownRecords: () => own, holdersOf: (r: FileRecord) => r.path === 'a' ? [B] : [] }
+    const src = folderHoldings({ ownRecords: () => own, holdersOf: (r: FileRecord) => r.path === 'a' ? [B] : [] })
     expect(peerCompletion([src], B)).toBe(75)
     expect(peerCompletion([src], 'other')).toBe(0)
-    expect(peerCompletion([{ ownRecords: () => new Map(), holdersOf: () => [] }], B)).toBe(100)
+    expect(peerCompletion([folderHoldings({ ownRecords: () => new Map(), holdersOf: () => [] })], B)).toBe(100)
     expect(peerCompletion([], B)).toBeUndefined()
   })
 
