@@ -157,8 +157,10 @@ describe('ferry status as a person reads it', () => {
     expect(r).toContain(`folder docs no longer shared with ${b.id} (device-${b.id.slice(-7)})`)
     expect(r).toContain(`the device is still trusted: \`ferry device remove device-${b.id.slice(-7)}\``)
     await waitFor('b knows it was removed', async () => (await status(b)).folders.find(f => f.id === 'docs')?.removed?.by === a.id, 60_000)
+    // and is not left "syncing" while waiting on a: in sync with what it has
+    await waitFor('b in sync without a', async () => (await status(b)).folders.find(f => f.id === 'docs')?.inSync === true, 60_000)
     const docs = (await status(b)).folders.find(f => f.id === 'docs')!
-    expect(docs.inSync).toBe(true)
+    expect(docs.removed?.by).toBe(a.id)
     expect(Math.abs(docs.removed!.since - Date.now())).toBeLessThan(120_000)
     const text = await ferryOk(['--home', b.home, 'status'])
     expect(text).toContain(`docs ${bDocs}: removed from this folder by alice`)
