@@ -38,7 +38,11 @@ export function daemonProtocolServices (o: DaemonProtocolOptions): Startable[] {
     // /ferry/index/2 (record deltas) and /1 for older peers
     trustedOnly(indexService(), o.isTrusted)({
       ...base,
-      folders: { get: (folder, peer) => o.mayRead(folder, peer) ? o.folder(folder)?.store : undefined }
+      folders: {
+        get: (folder, peer) => o.mayRead(folder, peer) ? o.folder(folder)?.store : undefined,
+        // a member asking for a folder not running here (paused, stopped): not a removal
+        unavailable: (folder, peer) => o.mayRead(folder, peer) && o.folder(folder) === undefined
+      }
     }),
     // /ferry/blocks/2 and, for older peers, /1 (raw blocks only)
     trustedOnly(blocksService(), o.isTrusted)({
