@@ -10,7 +10,7 @@ import {
   INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOLS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_SUBSCRIBE_TIMEOUT_MS
 } from './constants.ts'
-import { notMember } from './errors.ts'
+import { folderUnavailable, notMember } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
 
@@ -31,6 +31,11 @@ export interface RecordSources {
    * pass of a subscription, which ends when the answer is no longer the same source
    */
   get: (folder: string, peer: string) => RecordSource | undefined | Promise<RecordSource | undefined>
+  /**
+   * `peer` is a member of `folder` but it is not served now (paused, stopped, starting): it is
+   * told so (ERR_FOLDER_UNAVAILABLE) rather than "not a member". Absent: never.
+   */
+  unavailable?: (folder: string, peer: string) => boolean
 }
 
 export interface IndexServiceComponents {
@@ -56,6 +61,8 @@ export interface IndexService extends Startable {
 export interface IndexServerComponents {
   /** the folder's records if `peer` is a member allowed to read it, else undefined */
   folderStore: (peer: string, folder: string) => RecordSource | undefined | Promise<RecordSource | undefined>
+  /** see RecordSources.unavailable */
+  unavailable?: (peer: string, folder: string) => boolean
   log: Logger
 }
 
@@ -99,8 +106,9 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
     if (first.type !== 'sub') throw new InvalidMessageError(io.protocol, `expected sub, got ${first.type}`)
     const store = await components.folderStore(peer, first.folder)
     if (store === undefined) {
-      // same answer whether the folder exists or not: non-members learn nothing
-      await io.send(notMember(first.folder))
+      // same answer whether the folder exists or not: non-members learn nothing; a member is
+      // told the folder is not served now, so that it does not take it for a removal
+      await io.send(components.unavailable?.(peer, first.folder) === true ? folderUnavailable(first.folder) : notMember(first.folder))
       await ms.close()
       return
     }
@@ -229,6 +237,7 @@ export class IndexProtocol extends ProtocolService implements IndexService {
     const options = this.init.deltaMinEntries === undefined ? {} : { deltaMinEntries: this.init.deltaMinEntries }
     await serveIndex(stream, connection.remotePeer.toString(), {
       folderStore: async (peer, folder) => await folders.get(folder, peer),
+      unavailable: (peer, folder) => folders.unavailable?.(folder, peer) === true,
       log: this.log
     }, options)
   }

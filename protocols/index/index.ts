@@ -5,7 +5,7 @@ export { serveIndex, subscribeIndex, IndexProtocol, type IndexServerComponents, 
 export { decodeIndexMessage, encodeIndexMessage, type IndexMessage } from './messages.ts'
 export { decodeIndexMessageV2, encodeIndexMessageV2, type IndexMessageV2 } from './delta-messages.ts'
 export { SegmentIndex, SegmentIndexes, type SegmentLookup, type SegmentSource } from './segment-index.ts'
-export { ERR_NOT_MEMBER } from './errors.ts'
+export { ERR_NOT_MEMBER, ERR_FOLDER_UNAVAILABLE } from './errors.ts'
 export type { RecordSource, RecordSources, IndexServiceComponents, IndexServiceInit, IndexService } from './index-protocol.ts'
 
 /** The index server (/ferry/index/2 and /1) as a libp2p-style service. */

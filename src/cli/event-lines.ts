@@ -45,6 +45,7 @@ export function eventLines (e: NodeEvent): string[] {
       const i = e.detail
       return [`invitation to ${i.folder} (${i.role}) made, valid until ${new Date(i.expiresAt).toISOString()}`]
     }
+    case 'folder.unshared': return [`${e.detail.folder}: removed from this folder by ${nameOf({ device: e.detail.by, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) })}`]
     case 'share.accepted': return [`${e.detail.device} joined ${e.detail.folder} (${e.detail.role})`]
     case 'relay.opened': return [`${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`]
     case 'relay.block.quarantined': return [`block ${e.detail.cid} is damaged on disk; quarantined, devices will upload it again`]

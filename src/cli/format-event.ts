@@ -17,7 +17,9 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
     case 'file.renamed':
       return `${time} renamed ${f}/${p(e.from)} -> ${p(e.path)} by ${who(e.device)}`
     case 'conflict':
-      return `${time} conflict ${f}/${p(e.path)}: ${who(e.device)}'s version kept the name, ${who(e.keptFrom)}'s is ${p(e.conflictPath)}`
+      return `${time} conflict ${f}/${p(e.path)}: ${e.name === undefined ? who(e.device) : p(e.name)}'s version kept the name, ${e.keptFromName === undefined ? who(e.keptFrom) : p(e.keptFromName)}'s is ${p(e.conflictPath)}`
+    case 'folder.unshared':
+      return `${time} removed from ${f} by ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)}`
     case 'peer.connected':
     case 'peer.disconnected':
       return `${time} ${e.type.slice(5)} ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)}`

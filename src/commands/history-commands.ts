@@ -5,6 +5,7 @@ import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type R
 import type { RestoreResult } from '../history/restore.ts'
 import { loadConfig } from '../config/config.ts'
 import { FerryError } from '../errors.ts'
+import { conflictLabel } from '../sync/conflict-name.ts'
 
 /**
  * Commands about versions: conflicts, revisions, restore. Reads ask the running daemon (it
@@ -21,8 +22,9 @@ async function askDaemonOr<T> (home: string, path: string, offline: () => Promis
 }
 
 export async function conflictsCommand (home: string): Promise<ConflictCopy[]> {
-  return await askDaemonOr(home, '/conflicts', async () => await withOfflineStores(home, async folders => {
-    return [...folders.values()].flatMap(f => listConflicts(f.store))
+  return await askDaemonOr(home, '/conflicts', async () => await withOfflineStores(home, async (folders, config) => {
+    const labels = (device: string): string => conflictLabel(device, config.devices[device]?.name)
+    return [...folders.values()].flatMap(f => listConflicts(f.store, labels))
   }))
 }
 

@@ -1,7 +1,7 @@
 import { callDaemon } from '../control/control-client.ts'
 import { FerryError } from '../errors.ts'
 import type { Role } from '../config/config.ts'
-import { shareFolder, unshareFolder, updateConfig } from '../config/config-changes.ts'
+import { removeDevice, shareFolder, unshareFolder, updateConfig } from '../config/config-changes.ts'
 import { reloadDaemon } from './reload-daemon.ts'
 import type { InviteResult } from '../sharing/sharing-service.ts'
 import type { RevertResult } from '../sync/revert.ts'
@@ -12,13 +12,24 @@ export async function shareCommand (home: string, folderId: string, deviceId: st
   return r
 }
 
+/** what `ferry unshare` did: `trusted` says whether the device is still trusted (and may share other folders) */
+export interface UnshareResult { folder: string, device: string, name?: string, trusted: boolean, otherFolders: string[], daemonReloaded: boolean }
+
 /**
- * Removes a member from a folder. A running daemon reloads: it hangs up on that device at once
- * (its streams were opened as a member), and from then on serves it nothing of the folder and
- * takes none of its changes.
+ * Removes a member from a folder (`untrust`: and stops trusting the device, as `ferry device
+ * remove`, in the same config write). A running daemon reloads: it hangs up on that device at
+ * once (its streams were opened as a member), and from then on serves it nothing of the folder
+ * and takes none of its changes; a device still trusted reconnects and is refused the folder
+ * ("not a member"), which is how it learns it was removed.
  */
-export async function unshareCommand (home: string, folderId: string, deviceId: string): Promise<{ folder: string, device: string, daemonReloaded: boolean }> {
-  const r = await updateConfig(home, config => unshareFolder(config, folderId, deviceId))
+export async function unshareCommand (home: string, folderId: string, deviceId: string, opts: { untrust?: boolean } = {}): Promise<UnshareResult> {
+  const r = await updateConfig(home, config => {
+    const u = unshareFolder(config, folderId, deviceId)
+    const name = config.devices[u.device]?.name
+    if (opts.untrust === true && config.devices[u.device] !== undefined) removeDevice(config, u.device)
+    const otherFolders = Object.entries(config.folders).filter(([, f]) => f.members[u.device] !== undefined).map(([f]) => f)
+    return { ...u, ...(name === undefined ? {} : { name }), trusted: config.devices[u.device] !== undefined, otherFolders }
+  })
   const daemonReloaded = await reloadDaemon(home)
   return { ...r, daemonReloaded }
 }

@@ -145,14 +145,23 @@ export function recordJoin (config: Config, join: { folder: string, path: string
 /**
  * An invitation was redeemed: the joiner becomes a trusted device and a member with the
  * invitation's role. Addresses naming another device are not taken (a joiner cannot redirect
- * us to someone else).
+ * us to someone else). A device without a name here gets `defaultDeviceName` (`ferry device
+ * rename` changes it).
  */
-export function admitJoiner (config: Config, joiner: { device: string, folder: string, role: Role, addrs: string[] }): void {
+export function admitJoiner (config: Config, joiner: { device: string, folder: string, role: Role, addrs: string[] }): { name: string } {
   const folder = config.folders[joiner.folder]
   if (folder === undefined) throw new FerryError(`folder ${joiner.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
   const peer = joiner.device
   const known = config.devices[peer]
   const addrs = joiner.addrs.filter(a => !a.includes('/p2p/') || a.endsWith(`/p2p/${peer}`))
-  config.devices[peer] = { ...known, addrs: [...new Set([...(known?.addrs ?? []), ...addrs])] }
+  // the join request carries no name: a new device is named after its id until renamed
+  const name = known?.name ?? defaultDeviceName(peer)
+  config.devices[peer] = { ...known, name, addrs: [...new Set([...(known?.addrs ?? []), ...addrs])] }
   folder.members[peer] = joiner.role
+  return { name }
+}
+
+/** the name a device that joined gets on the inviter: `device-` and the last 7 characters of its id */
+export function defaultDeviceName (device: string): string {
+  return `device-${device.slice(-7)}`
 }

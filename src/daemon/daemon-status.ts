@@ -12,6 +12,10 @@ import type { IndexSubscriptions } from './index-subscriptions.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
 import { pausedFolderStatus } from './folder-control-routes.ts'
 import type { DaemonStatus, PeerStatus } from './status-types.ts'
+import type { PeerPresence } from './peer-presence.ts'
+import type { UploadTracker } from './upload-tracker.ts'
+import type { FolderRemovals } from './folder-removals.ts'
+import { folderHoldings, peerCompletion, type FolderHoldings } from './peer-completion.ts'
 
 /** What `GET /status` reads. */
 export interface DaemonStatusSources {
@@ -28,32 +32,47 @@ export interface DaemonStatusSources {
   isConnected: (peer: string) => boolean
   /** the relay that refused to carry a connection to `peer` today, if any */
   relayLimited?: (peer: string) => string | undefined
+  presence: PeerPresence
+  uploads: UploadTracker
+  removals: FolderRemovals
 }
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
   const node = s.node
   const isPunched = (c: Connection): boolean => node.services.dcutr?.isPunched(c) ?? false
+  const now = Date.now()
+  // computed once per folder, on demand, for every peer
+  const holdings = new Map<string, FolderHoldings | undefined>()
+  const holdingsOf = (folder: string): FolderHoldings | undefined => {
+    if (!holdings.has(folder)) { const sync = s.folders.get(folder); holdings.set(folder, sync === undefined ? undefined : folderHoldings(sync.store)) }
+    return holdings.get(folder)
+  }
   const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => {
     const conns = node.getConnections(peerIdFromString(id))
     const connected = s.isConnected(id)
     const route = connected ? bestRoute(conns, isPunched) : undefined
+    const lastSeen = s.presence.lastSeen(id, connected, now)
+    const completion = peerCompletion(s.membership.foldersSharedWith(id).flatMap(f => { const h = holdingsOf(f); return h === undefined ? [] : [h] }), id)
     return {
       id,
       ...(d.name === undefined ? {} : { name: d.name }),
       connected,
       addrs: conns.map(c => c.remoteAddr.toString()),
       ...route,
-      ...((r => r === undefined ? {} : { relayLimited: r })(s.relayLimited?.(id)))
+      ...((r => r === undefined ? {} : { relayLimited: r })(s.relayLimited?.(id))),
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(completion === undefined ? {} : { completion })
     }
   })
   const folders = [...s.folders.values()].map(sync => {
     const st = sync.status()
-    // in sync only if every connected member has told us all it knows
+    // in sync only if every connected member has told us all it knows (members that removed us aside)
     const heardAll = s.membership.membersOf(sync.folder)
-      .filter(p => s.isConnected(p))
+      .filter(p => s.isConnected(p) && !s.removals.hasRefused(sync.folder, p))
       .every(p => s.subscriptions.synced(p, sync.folder))
     const replica = s.replicas.status(sync.folder)
-    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }) }
+    const removed = s.removals.of(sync.folder)
+    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }), ...(removed === undefined ? {} : { removed }) }
   })
   for (const [id, fc] of Object.entries(s.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
   return {
@@ -61,6 +80,7 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
     listenAddrs: node.getMultiaddrs().map(m => m.toString()),
     peers,
     folders,
+    uploads: s.uploads.list(now),
     receivedBytes: Object.fromEntries(s.fetcher.receivedBytes),
     indexTraffic: s.subscriptions.trafficByPeer(),
     limits: s.limits.status()

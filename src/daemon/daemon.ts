@@ -12,7 +12,7 @@ import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '..
 import { listenThroughRelays } from '../node/relay-listen.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
-import { afterReload, createPeerClients, DIAL_TIMEOUT_MS, peerReady, relaysOf, type PeerClients } from './peer-clients.ts'
+import { afterReload, createPeerClients, peerReady, relayHistoryOf, relaysOf, usesRelay, type PeerClients } from './peer-clients.ts'
 import { accessOf, peersToHangUp } from './access-changes.ts'
 import { openDatabase } from './database.ts'
 import type { DaemonStatus } from './status-types.ts'
@@ -36,8 +36,6 @@ import { logFolderEvents } from '../events/event-log.ts'
 import { DEFAULT_JOIN_WINDOW_MS, SharingService } from '../sharing/sharing-service.ts'
 import type { ReadOnlyFolders } from '../sharing/read-only.ts'
 import { Membership } from '../access/membership.ts'
-import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
-import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import type { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { DeviceDialer } from './device-dialer.ts'
@@ -45,11 +43,10 @@ import type { RateLimits } from '../config/config-types.ts'
 import { limitSettings } from '../config/limits-config.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
 import { daemonTrafficLimits } from './daemon-limits.ts'
-
-/** whether a folder has a replica (a relay): then the device listens through relays */
-function usesRelay (config: Config): boolean {
-  return Object.values(config.folders).some(f => Object.values(f.members).includes('replica'))
-}
+import { PeerPresence } from './peer-presence.ts'
+import { UploadTracker } from './upload-tracker.ts'
+import { FolderRemovals } from './folder-removals.ts'
+import { deviceLabels, withDeviceNames } from './device-labels.ts'
 
 export interface DaemonOptions {
   home: string
@@ -114,6 +111,10 @@ export class Daemon {
   /** rate limits on block traffic (config `limits`, start flags over them) */
   private readonly limits: TrafficLimits
   private readonly parts: Startable[]
+  /** last seen per peer, blocks served per file, folders members removed us from (`ferry status`) */
+  private readonly presence = new PeerPresence()
+  private readonly uploads = new UploadTracker()
+  private readonly removals = new FolderRemovals((folder, by) => { this.nodeEvents.emit({ type: 'folder.unshared', detail: { folder, by, ...this.nameField(by) } }) })
   private dialTimer?: NodeJS.Timeout
   private progressTimer?: NodeJS.Timeout
   private stopped = false
@@ -150,7 +151,8 @@ export class Daemon {
       peerIds: this.peerIds,
       events: this.nodeEvents,
       limits: this.limits,
-      log: this.log
+      log: this.log,
+      removals: this.removals
     })
     this.dialer = this.clients.dialer
     this.subscriptions = this.clients.subscriptions
@@ -167,8 +169,9 @@ export class Daemon {
       membership: this.membership,
       config: () => this.config,
       isConnected: peer => this.isConnected(peer),
-      onEvent: e => { this.nodeEvents.emit(e) },
+      onEvent: e => { this.nodeEvents.emit(withDeviceNames(e, this.config)) },
       onStarted: (id, fc) => { this.nodeEvents.emit({ type: 'folder.started', detail: { folder: id, path: fc.path } }) },
+      deviceLabel: deviceLabels(() => this.config),
       ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({
@@ -278,7 +281,11 @@ export class Daemon {
       isTrusted: peer => this.membership.isTrusted(peer),
       mayRead: (folder, peer) => this.membership.mayRead(folder, peer),
       folder: id => this.folders.get(id),
-      served: (peer, block) => this.metrics.served(peer, block),
+      served: ({ peer, folder, cid }, block) => {
+        const path = block === undefined ? undefined : this.folders.get(folder)?.store.blockLocations(cid)[0]?.path
+        if (path !== undefined) this.uploads.served({ peer, folder, path, bytes: block!.byteLength })
+        return this.metrics.served(peer, block)
+      },
       paceUpload: async (peer, bytes) => { await this.limits.pace('upload', peer, bytes) },
       invitations: this.sharing
     }).map(service => asPart('protocol service', service))
@@ -286,6 +293,7 @@ export class Daemon {
     node.addEventListener('peer:connect', e => {
       const peer = e.detail.toString()
       this.dialer.connected(peer)
+      this.presence.connected(peer)
       if (!this.membership.isTrusted(peer)) {
         // admitted for a join: it gets that long to finish
         setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
@@ -299,6 +307,7 @@ export class Daemon {
     node.addEventListener('peer:disconnect', e => {
       const peer = e.detail.toString()
       this.dialer.disconnected(peer)
+      this.presence.disconnected(peer)
       if (!this.membership.isTrusted(peer)) return
       this.nodeEvents.emit({ type: 'peer.disconnected', detail: { device: peer, ...this.nameField(peer) } })
     })
@@ -338,13 +347,7 @@ export class Daemon {
 
   /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
   private async relayHistory (folder: string, path: string): Promise<RemoteHistory> {
-    return await askRelaysForHistory(folder, path, {
-      relays: this.membership.replicasOf(folder).filter(r => this.isConnected(r)),
-      openStream: async relay => await this.requireNode().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
-      accepts: device => device === this.self || this.membership.acceptsChangesFrom(folder, device),
-      hangUp: (relay, reason) => this.hangUp(relay, reason),
-      events: this.nodeEvents
-    })
+    return await relayHistoryOf({ folder, path, self: this.self, membership: this.membership, node: this.requireNode(), isConnected: p => this.isConnected(p), hangUp: (p, r) => { this.hangUp(p, r) }, events: this.nodeEvents })
   }
 
   private hangUp (peer: string, reason: Error): void {
@@ -381,7 +384,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, limits: this.limits, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)) })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, limits: this.limits, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)), presence: this.presence, uploads: this.uploads, removals: this.removals })
   }
 
   async stop (): Promise<void> {

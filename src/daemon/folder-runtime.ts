@@ -1,3 +1,4 @@
+import type { DeviceLabel } from '../sync/planner.ts'
 import type { ClassicLevel } from 'classic-level'
 import { logger } from '@libp2p/logger'
 import type { PrivateKey } from '@libp2p/interface'
@@ -34,6 +35,8 @@ export interface FolderRuntimeComponents {
   /** a folder's sync started */
   onStarted: (id: string, folder: FolderConfig) => void
   rescanIntervalMs?: number
+  /** how conflict copies name a device (read per plan: a rename applies after a reload) */
+  deviceLabel: DeviceLabel
 }
 
 /**
@@ -88,7 +91,8 @@ export class FolderRuntime {
         trash: new FolderTrash({ root: fc.path, store }),
         onEvent: e => this.c.onEvent(e),
         settings: () => this.c.config().folders[id] ?? {},
-        recordFsid: async fsid => { await this.recordFsid(id, fsid) }
+        recordFsid: async fsid => { await this.recordFsid(id, fsid) },
+        deviceLabel: this.c.deviceLabel
       })
       this.folders.set(id, sync)
       await sync.start(this.c.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: this.c.rescanIntervalMs })

@@ -3,6 +3,7 @@ import type { FolderSync } from '../sync/folder-sync.ts'
 import { FerryError } from '../errors.ts'
 import type { Route } from '../control/control-server.ts'
 import { listConflicts, type ConflictCopy } from '../history/conflict-list.ts'
+import { deviceLabels } from './device-labels.ts'
 import { deletedFiles, revisionsOf, UnknownFolderError, type DeletedFile, type RemoteHistory, type Revision } from '../history/revisions.ts'
 import { restoreInFolder, type RestoreResult } from '../history/restore.ts'
 import { bodyObject } from '../api/body-fields.ts'
@@ -38,7 +39,7 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
     remoteHistory: async (path: string) => await c.remoteHistory(sync.folder, path)
   })
   return {
-    'GET /conflicts': async (): Promise<ConflictCopy[]> => [...c.folders().values()].flatMap(sync => listConflicts(sync.store)),
+    'GET /conflicts': async (): Promise<ConflictCopy[]> => [...c.folders().values()].flatMap(sync => listConflicts(sync.store, deviceLabels(c.config))),
     'GET /revisions': async ({ query }): Promise<Revision[]> => {
       const path = query.get('path')
       if (path === null) throw badRequest('path missing')

@@ -1,7 +1,7 @@
 import { logger } from '@libp2p/logger'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { FolderSync } from '../sync/folder-sync.ts'
-import { INDEX_PROTOCOLS, SegmentIndexes, subscribeIndex } from '../../protocols/index/index.ts'
+import { ERR_NOT_MEMBER, INDEX_PROTOCOLS, SegmentIndexes, subscribeIndex } from '../../protocols/index/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
@@ -24,6 +24,10 @@ export interface IndexSubscriptionsComponents {
   peerIdOf: (peer: string) => PeerId
   hangUp: (peer: string, reason: Error) => void
   stopped: () => boolean
+  /** `peer` refused our subscription to `folder`: we are not a member there (any more) */
+  onNotMember?: (folder: string, peer: string) => void
+  /** `peer` sent all it holds of `folder` */
+  onSynced?: (folder: string, peer: string) => void
 }
 
 interface Subscription { synced: boolean }
@@ -88,7 +92,7 @@ export class IndexSubscriptions {
           segments: this.segments.of(sync.store),
           onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
           onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
-          onSynced: () => { sub.synced = true; failures = 0; sync.requestSync() }
+          onSynced: () => { sub.synced = true; failures = 0; this.c.onSynced?.(folder, peer); sync.requestSync() }
         })
         // the server ended a subscription that worked: resubscribe soon
         retryMs = resubscribe.delayFor(Math.max(1, failures))
@@ -99,6 +103,7 @@ export class IndexSubscriptions {
           this.c.hangUp(peer, err)
           return
         }
+        if (err instanceof RemoteError && err.code === ERR_NOT_MEMBER) this.c.onNotMember?.(folder, peer)
         failures++
         retryMs = (err instanceof RemoteError ? refused : resubscribe).delayFor(failures)
         log('subscription to %s ended: %s', peer, toError(err).message)

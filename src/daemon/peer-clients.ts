@@ -7,12 +7,16 @@ import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { Membership } from '../access/membership.ts'
 import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/index.ts'
+import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
+import { askRelaysForHistory } from '../replica/relay-history.ts'
+import type { RemoteHistory } from '../history/revisions.ts'
 import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
+import type { FolderRemovals } from './folder-removals.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -39,6 +43,8 @@ export interface PeerClientsComponents {
   /** rate limits on block traffic: fetching and replica uploads are paced by them */
   limits: TrafficLimits
   log: Logger
+  /** members that refused us a folder (we were removed from it there) */
+  removals: FolderRemovals
 }
 
 /** The daemon's outbound side: who it dials, what it asks peers for, what it uploads to relays. */
@@ -77,7 +83,9 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     dialIndex: async (peer, protocols, signal) => await c.node().dialProtocol(peer, protocols, { signal }),
     peerIdOf: peer => c.peerIds.of(peer),
     hangUp: (peer, reason) => { c.hangUp(peer, reason) },
-    stopped: c.stopped
+    stopped: c.stopped,
+    onNotMember: (folder, peer) => { c.removals.refused(folder, peer) },
+    onSynced: (folder, peer) => { c.removals.accepted(folder, peer) }
   })
   const fetcher = new BlockFetcher({
     openBlocksStream: async (peer, signal) => {
@@ -118,4 +126,20 @@ export function afterReload (clients: PeerClients, connected: readonly string[])
   // the user may have fixed an address or a trust: try everyone again now
   clients.dialer.reset()
   clients.dialer.dialAll()
+}
+
+/** whether a folder has a replica (a relay): then the device listens through relays */
+export function usesRelay (config: Config): boolean {
+  return Object.values(config.folders).some(f => Object.values(f.members).includes('replica'))
+}
+
+/** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
+export async function relayHistoryOf (o: { folder: string, path: string, self: string, membership: Membership, node: FerryNode, isConnected: (peer: string) => boolean, hangUp: (peer: string, reason: Error) => void, events: EventSink }): Promise<RemoteHistory> {
+  return await askRelaysForHistory(o.folder, o.path, {
+    relays: o.membership.replicasOf(o.folder).filter(r => o.isConnected(r)),
+    openStream: async relay => await o.node.dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+    accepts: device => device === o.self || o.membership.acceptsChangesFrom(o.folder, device),
+    hangUp: o.hangUp,
+    events: o.events
+  })
 }

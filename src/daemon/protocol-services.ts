@@ -22,8 +22,8 @@ export interface DaemonProtocolOptions {
   mayRead: (folder: string, peer: string) => boolean
   /** a running folder by id (folders come and go with reloads: looked up per request) */
   folder: (id: string) => ServedFolder | undefined
-  /** a block read for `peer` is passed through here (metrics) */
-  served: (peer: string, block: Uint8Array | undefined) => Uint8Array | undefined
+  /** a block of `folder` read for `peer` is passed through here (metrics, uploads in the status) */
+  served: (served: { peer: string, folder: string, cid: CID }, block: Uint8Array | undefined) => Uint8Array | undefined
   /** resolves when `bytes` of block data may go to `peer` (rate limits) */
   paceUpload: (peer: string, bytes: number) => Promise<void>
   invitations: JoinInvitations
@@ -40,14 +40,18 @@ export function daemonProtocolServices (o: DaemonProtocolOptions): Startable[] {
     // /ferry/index/2 (record deltas) and /1 for older peers
     trustedOnly(indexService(), o.isTrusted)({
       ...base,
-      folders: { get: (folder, peer) => o.mayRead(folder, peer) ? o.folder(folder)?.store : undefined }
+      folders: {
+        get: (folder, peer) => o.mayRead(folder, peer) ? o.folder(folder)?.store : undefined,
+        // a member asking for a folder not running here (paused, stopped): not a removal
+        unavailable: (folder, peer) => o.mayRead(folder, peer) && o.folder(folder) === undefined
+      }
     }),
     // /ferry/blocks/2 and, for older peers, /1 (raw blocks only)
     trustedOnly(blocksService(), o.isTrusted)({
       ...base,
       blocks: {
         mayRead: (peer, folder) => o.mayRead(folder, peer) && o.folder(folder) !== undefined,
-        readBlock: async (peer, folder, cid) => o.served(peer, await o.folder(folder)?.readBlock(cid)),
+        readBlock: async (peer, folder, cid) => o.served({ peer, folder, cid }, await o.folder(folder)?.readBlock(cid)),
         paceUpload: o.paceUpload
       }
     }),

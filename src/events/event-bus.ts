@@ -8,7 +8,7 @@ export type EventFields =
   | { type: 'file.added' | 'file.changed' | 'file.deleted', folder: string, path: string, entry: 'file' | 'dir', size: number, device: string }
   | { type: 'file.renamed', folder: string, from: string, path: string, entry: 'file', size: number, device: string }
   /** a concurrent version lost: it was kept as `conflictPath`; `device` made the winning version */
-  | { type: 'conflict', folder: string, path: string, conflictPath: string, device: string, keptFrom: string }
+  | { type: 'conflict', folder: string, path: string, conflictPath: string, device: string, keptFrom: string, name?: string, keptFromName?: string }
   | { type: 'peer.connected' | 'peer.disconnected', device: string, name?: string }
   /** at most one per file per second; not kept for replay */
   | { type: 'transfer.progress', folder: string, path: string, sizeBytes: number, doneBytes: number, bytesPerSecond: number }
@@ -18,6 +18,8 @@ export type EventFields =
   | { type: 'file.error.cleared', folder: string, path: string }
   /** someone joined a folder with an invitation of ours */
   | { type: 'share.accepted', folder: string, device: string, role: Role, name?: string }
+  /** `device` (a member) removed this device from `folder` (it refuses to sync it with us) */
+  | { type: 'folder.unshared', folder: string, device: string, name?: string }
   /** the folder stopped syncing (its root is missing, not a directory, on another file system, or lacks its marker) / resumed */
   | { type: 'folder.stopped', folder: string, code: string, reason: string }
   | { type: 'folder.resumed', folder: string }

@@ -28,8 +28,8 @@ export type FolderEvent =
   | Ev<'file.applied', { folder: string, action: string, path: string }>
   /** applying `path` failed; it is retried with a growing delay */
   | Ev<'file.failed', { folder: string, path: string, error: string }>
-  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath`; `kept` made it */
-  | Ev<'conflict', { folder: string, path: string, conflictPath: string, winner: string, kept: string }>
+  /** the local version of `path` lost to `winner`'s and was kept as `conflictPath`; `kept` made it (names: the devices' names in the config, when known) */
+  | Ev<'conflict', { folder: string, path: string, conflictPath: string, winner: string, kept: string, winnerName?: string, keptName?: string }>
   /** `path` has a problem of its own (new, or a different one); the rest of the folder syncs on */
   | Ev<'file.error', { folder: string, path: string, code: string, reason: string }>
   | Ev<'file.error.cleared', { folder: string, path: string }>
@@ -74,7 +74,9 @@ export type NodeLifecycleEvent =
 export type SharingEvent =
   | Ev<'invitation.created', { folder: string, role: Role, expiresAt: number }>
   /** someone joined a folder with an invitation of ours */
-  | Ev<'share.accepted', { folder: string, device: string, role: Role }>
+  | Ev<'share.accepted', { folder: string, device: string, role: Role, name?: string }>
+  /** `by` (a member) refused us `folder`: it removed this device from the folder */
+  | Ev<'folder.unshared', { folder: string, by: string, name?: string }>
 
 export type RelayEvent =
   /** the relay's store is open */

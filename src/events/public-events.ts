@@ -19,7 +19,7 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
     }
     case 'conflict': {
       const c = e.detail
-      return [{ type: 'conflict', folder: c.folder, path: c.path, conflictPath: c.conflictPath, device: c.winner, keptFrom: c.kept }]
+      return [{ type: 'conflict', folder: c.folder, path: c.path, conflictPath: c.conflictPath, device: c.winner, keptFrom: c.kept, ...(c.winnerName === undefined ? {} : { name: c.winnerName }), ...(c.keptName === undefined ? {} : { keptFromName: c.keptName }) }]
     }
     case 'peer.connected': case 'peer.disconnected': {
       const p = e.detail
@@ -34,10 +34,11 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
     case 'file.error.cleared': return [{ type: 'file.error.cleared', folder: e.detail.folder, path: e.detail.path }]
     case 'share.accepted': {
       const s = e.detail
-      return [{ type: 'share.accepted', folder: s.folder, device: s.device, role: s.role }]
+      return [{ type: 'share.accepted', folder: s.folder, device: s.device, role: s.role, ...(s.name === undefined ? {} : { name: s.name }) }]
     }
     case 'folder.stopped': return [{ type: 'folder.stopped', folder: e.detail.folder, code: e.detail.code, reason: e.detail.reason }]
     case 'folder.resumed': return [{ type: 'folder.resumed', folder: e.detail.folder }]
+    case 'folder.unshared': return [{ type: 'folder.unshared', folder: e.detail.folder, device: e.detail.by, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) }]
     case 'deletes.held': {
       const h = e.detail
       return [{ type: 'deletes.held', folder: h.folder, count: h.count, paths: h.paths, reason: h.reason }]

@@ -17,15 +17,22 @@ export interface ConflictCopy {
   modifiedBy: string
 }
 
-/** The conflict copies this device holds in one folder (live files with a conflict name). */
-export function listConflicts (store: RecordReader): ConflictCopy[] {
+/**
+ * The conflict copies this device holds in one folder (live files with a conflict name).
+ * `deviceLabel`: how conflict names name a device (`conflictLabel`), to find the author of a copy
+ * named after a device's name; the id form is always recognised.
+ */
+export function listConflicts (store: RecordReader, deviceLabel?: (device: string) => string): ConflictCopy[] {
   const devices = [store.self, ...store.devices()]
   const out: ConflictCopy[] = []
   for (const [path, r] of store.ownRecords()) {
     if (r.deleted || r.type !== 'file') continue
     const parsed = parseConflictPath(path)
     if (parsed === undefined) continue
-    const device = r.modifiedBy.endsWith(parsed.shortDevice) ? r.modifiedBy : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? parsed.shortDevice
+    // the name's device part is an id's last 7 characters or a device's name (conflictLabel)
+    const device = r.modifiedBy.endsWith(parsed.shortDevice)
+      ? r.modifiedBy
+      : devices.find(d => shortDeviceId(d) === parsed.shortDevice) ?? devices.find(d => deviceLabel?.(d) === parsed.shortDevice) ?? parsed.shortDevice
     out.push({ folder: store.folder, path, original: parsed.original, device, time: new Date(parsed.timeMs).toISOString(), size: r.size, mtimeMs: r.mtimeMs, modifiedBy: r.modifiedBy })
   }
   return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)

@@ -91,10 +91,11 @@ export class SharingService {
       // not worth burning the invitation for: it names a folder we no longer have
       throw new FerryError(`folder ${request.folder} is not shared from here any more`, 'ERR_FERRY_FOLDER_NOT_FOUND')
     }
+    let name: string | undefined
     const inv = await this.invitations.redeem(request.folder, request.secret, peer, async inv => {
-      await updateConfig(this.c.home, config => { admitJoiner(config, { device: peer, folder: inv.folder, role: inv.role, addrs: request.addrs }) })
+      name = (await updateConfig(this.c.home, config => admitJoiner(config, { device: peer, folder: inv.folder, role: inv.role, addrs: request.addrs }))).name
     })
-    this.c.events.emit({ type: 'share.accepted', detail: { folder: inv.folder, device: peer, role: inv.role } })
+    this.c.events.emit({ type: 'share.accepted', detail: { folder: inv.folder, device: peer, role: inv.role, ...(name === undefined ? {} : { name }) } })
     return inv.role
   }
 }

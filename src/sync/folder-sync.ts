@@ -5,7 +5,7 @@ import type { FolderStore } from '../store/folder-store.ts'
 import type { LocalChange } from '../store/local-index.ts'
 import { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { FolderWatcher } from '../watcher/folder-watcher.ts'
-import type { Action } from './planner.ts'
+import type { Action, DeviceLabel } from './planner.ts'
 import type { ApplierComponents, FetchBlocks } from './applier-components.ts'
 import { prepareTempArea } from './temp-area.ts'
 import type { TransferStatus } from './transfer-progress.ts'
@@ -45,6 +45,8 @@ export interface FolderSyncComponents {
   settings?: () => FolderSettings
   /** records the root's file system id for a folder that predates it (config `fsid`) */
   recordFsid?: (fsid: string) => Promise<void>
+  /** how conflict copies name a device (conflict-name.ts `conflictLabel`; default: the last 7 characters of its id) */
+  deviceLabel?: DeviceLabel
 }
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000
@@ -118,7 +120,8 @@ export class FolderSync {
       own: p => components.store.own(p),
       remoteOf: p => components.store.remoteOf(p, components.acceptsChangesFrom),
       isIgnored: p => ignoresRecordPath(this.ignore, components.store, p),
-      onUnplanned: p => this.errors.notPlanned(p)
+      onUnplanned: p => this.errors.notPlanned(p),
+      ...(components.deviceLabel === undefined ? {} : { deviceLabel: components.deviceLabel })
     })
     this.diskLock = new GuardedLock(components.folder, async () => this.guard.stopped ?? await this.guard.verify(), stop => this.guard.stop(stop))
     this.errors = new PathErrors({

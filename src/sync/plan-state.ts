@@ -1,7 +1,7 @@
 import type { FileRecord } from '../model/file-record.ts'
 import type { IgnoreRules } from '../ignore/ignore-rules.ts'
 import { parentPath } from '../model/paths.ts'
-import { planPath, sortActions, type Action, type PlanLookup } from './planner.ts'
+import { planPath, sortActions, type Action, type DeviceLabel, type PlanLookup } from './planner.ts'
 import { PathTree } from './path-tree.ts'
 import { StateSummary } from './state-summary.ts'
 
@@ -15,6 +15,8 @@ export interface PlanStateComponents {
   isIgnored: (path: string) => boolean
   /** nothing is planned for `path` any more */
   onUnplanned?: (path: string) => void
+  /** how conflict copies name a device (default: the last 7 characters of its id) */
+  deviceLabel?: DeviceLabel
 }
 
 /**
@@ -87,7 +89,8 @@ export class PlanState {
     const lookup: PlanLookup = {
       local: { get: p => this.c.own(p) },
       remote: { get: p => this.c.remoteOf(p) },
-      children: p => this.tree.children(p)
+      children: p => this.tree.children(p),
+      ...(this.c.deviceLabel === undefined ? {} : { deviceLabel: this.c.deviceLabel })
     }
     for (const p of this.dirty) {
       const a = this.c.isIgnored(p) ? undefined : planPath(p, lookup)

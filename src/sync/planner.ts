@@ -1,7 +1,7 @@
 import { compareVersions, mergeVersions } from '../model/version-vector.ts'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { pathDepth } from '../model/paths.ts'
-import { conflictPath } from './conflict-name.ts'
+import { conflictPath, shortDeviceId } from './conflict-name.ts'
 import { PathTree } from './path-tree.ts'
 
 /**
@@ -50,6 +50,8 @@ export interface PlanInput {
   readonly local: ReadonlyMap<string, FileRecord>
   /** every other device's newest record per path */
   readonly remote: ReadonlyMap<string, readonly FileRecord[]>
+  /** how conflict copies name a device (default: the last 7 characters of its id) */
+  readonly deviceLabel?: DeviceLabel
 }
 
 /** Deterministic order of concurrent candidates; positive when a beats b. */
@@ -88,11 +90,15 @@ export function globalWinner (candidates: readonly FileRecord[]): FileRecord | u
 type Holder = 'free' | 'same' | 'other'
 
 /** The first free conflict name for `local` at `path`, or undefined when it is kept already. */
-function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: FileRecord) => Holder): string | undefined {
+function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: FileRecord) => Holder, label: DeviceLabel): string | undefined {
+  // kept already under the name another device chose (by id, or by a name it gives the author)
+  const byId = conflictPath(path, local.mtimeMs, local.modifiedBy)
+  if (holder(byId, local) === 'same') return undefined
+  const name = label(local.modifiedBy)
   // Names have one-second resolution, so two versions by one device within a second share one.
   // When other content already holds the name, the conflict name of that name is next, and so
   // on: a conflict copy never replaces another.
-  for (let keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy); ; keepAs = conflictPath(keepAs, local.mtimeMs, local.modifiedBy)) {
+  for (let keepAs = conflictPath(path, local.mtimeMs, local.modifiedBy, name); ; keepAs = conflictPath(keepAs, local.mtimeMs, local.modifiedBy, name)) {
     const held = holder(keepAs, local)
     // already kept under that name (by us or a peer that saw the same conflict): nothing to keep
     if (held === 'same') return undefined
@@ -100,7 +106,7 @@ function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: File
   }
 }
 
-function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder, liveBelow: (p: string) => boolean): Action | undefined {
+function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder, liveBelow: (p: string) => boolean, label: DeviceLabel): Action | undefined {
   const candidates = local === undefined ? remote : [local, ...remote]
   const winner = globalWinner(candidates)
   if (winner === undefined) return undefined
@@ -113,7 +119,7 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
     // may hold the file's content); the others keep their directory and wait for its new version.
     if (local === undefined || local.deleted || local.type !== 'file') return undefined
     const superseded = candidates.some(r => compareVersions(r.version, local.version) === 'greater')
-    const keepAs = superseded ? undefined : keepAsFor(path, local, holder)
+    const keepAs = superseded ? undefined : keepAsFor(path, local, holder, label)
     return keepAs === undefined ? { kind: 'dir-over-file', path, local } : { kind: 'dir-over-file', path, local, conflictPath: keepAs }
   }
 
@@ -131,7 +137,7 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
   const superseded = remote.some(r => compareVersions(r.version, local.version) === 'greater')
   // a losing concurrent file is kept, whether the winner is a file or a directory
   if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file') {
-    const keepAs = keepAsFor(path, local, holder)
+    const keepAs = keepAsFor(path, local, holder, label)
     if (keepAs !== undefined) return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
   }
   return create()
@@ -143,7 +149,13 @@ export interface PlanLookup {
   readonly remote: { get: (path: string) => readonly FileRecord[] | undefined }
   /** the paths directly below a path that have records (or records below them); none if absent */
   readonly children?: (path: string) => Iterable<string>
+  /** how conflict copies name a device (default: the last 7 characters of its id) */
+  readonly deviceLabel?: DeviceLabel
 }
+
+/** the part of a conflict copy's name that names a device (conflict-name.ts `conflictLabel`) */
+export type DeviceLabel = (device: string) => string
+const byShortId: DeviceLabel = device => shortDeviceId(device)
 
 /** True when some path below `path` has a live global version (records of `input`). */
 function liveBelowOf (input: PlanLookup): (path: string) => boolean {
@@ -176,7 +188,7 @@ function holderOf (input: PlanLookup): (p: string, r: FileRecord) => Holder {
 
 /** The decision for one path (undefined: nothing to do). `plan` is this over every path, sorted. */
 export function planPath (path: string, input: PlanLookup): Action | undefined {
-  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input), liveBelowOf(input))
+  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input), liveBelowOf(input), input.deviceLabel ?? byShortId)
 }
 
 /** Plans every path; actions come ordered so that executing them in order is safe. */
@@ -188,7 +200,7 @@ export function plan (input: PlanInput): Action[] {
   const liveBelow = liveBelowOf({ local: input.local, remote: input.remote, children: p => tree.children(p) })
   const actions: Action[] = []
   for (const path of paths) {
-    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder, liveBelow)
+    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder, liveBelow, input.deviceLabel ?? byShortId)
     if (a !== undefined) actions.push(a)
   }
   return sortActions(actions)

@@ -188,6 +188,21 @@ describe('index protocol', () => {
     expect(err?.code).toBe('ERR_FERRY_NOT_MEMBER')
   })
 
+  it('a member asking for a folder not served now (paused) gets ERR_FERRY_FOLDER_UNAVAILABLE, not a removal', async () => {
+    const [client, server] = await streamPair()
+    const served = serveIndex(server, idB, { folderStore: () => undefined, unavailable: (peer, folder) => peer === idB && folder === FOLDER, log })
+    const err = await new Subscriber(client, {}).done as FerryError
+    await served
+    expect(err).toBeInstanceOf(RemoteError)
+    expect(err.code).toBe('ERR_FERRY_FOLDER_UNAVAILABLE')
+    // a non-member still learns nothing more than before
+    const [client2, server2] = await streamPair()
+    const served2 = serveIndex(server2, 'someone-else', { folderStore: () => undefined, unavailable: (peer) => peer === idB, log })
+    const err2 = await new Subscriber(client2, {}).done as FerryError
+    await served2
+    expect(err2.code).toBe('ERR_FERRY_NOT_MEMBER')
+  })
+
   it('positions {A: n} only yield records after n', async () => {
     await storeA.commitLocal(Array.from({ length: 10 }, (_, i) => fileChange(`f${i}`)))
     const [client, server] = await streamPair()

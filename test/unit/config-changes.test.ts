@@ -42,7 +42,7 @@ describe('config changes', () => {
     const [joiner, third] = [await deviceId(), await deviceId()]
     const config: Config = { ...emptyConfig(), folders: { docs: { path: '/tmp/docs', members: {} } } }
     admitJoiner(config, { device: joiner, folder: 'docs', role: 'read-write', addrs: ['/ip4/127.0.0.1/tcp/1', `/ip4/127.0.0.1/tcp/2/p2p/${third}`] })
-    expect(config.devices[joiner]).toEqual({ addrs: ['/ip4/127.0.0.1/tcp/1'] })
+    expect(config.devices[joiner]).toEqual({ name: `device-${joiner.slice(-7)}`, addrs: ['/ip4/127.0.0.1/tcp/1'] })
     expect(config.folders.docs?.members[joiner]).toBe('read-write')
   })
 })

@@ -44,7 +44,7 @@ describe('printable output', () => {
       { id: 3, time: 0, type: 'conflict', folder: 'docs', path: EVIL, conflictPath: EVIL, device: DEV, keptFrom: DEV }
     ]
     const outputs = [
-      [formatStatus(status), 6],
+      [formatStatus(status), 13],
       [formatRelayStatus(relay), 5],
       [formatFolders([{ id: 'docs', path: EVIL, members: {} }]), 1],
       [formatConflicts([{ folder: 'docs', path: EVIL, original: EVIL, device: DEV, time: '2024-01-01T00:00:00.000Z' }] as never), 2],

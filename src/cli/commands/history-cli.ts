@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { conflictsCommand, deletedCommand, restoreCommand, revisionsCommand } from '../../commands/index.ts'
 import { action, defineCommand } from '../command-kit.ts'
 import { UsageError } from '../cli-errors.ts'
+import { loadConfig } from '../../config/config.ts'
 import { formatConflicts, formatDeleted, formatRestore, formatRevisions } from '../format-history.ts'
 
 /** conflicts, revisions, restore: the history of synced files */
@@ -13,7 +14,8 @@ export function registerHistoryCommands (program: Command): void {
     examples: ['ferry conflicts', 'ferry conflicts --json']
   }), async c => {
     const r = await conflictsCommand(c.home)
-    c.print(r, () => formatConflicts(r))
+    const devices = (await loadConfig(c.home)).devices
+    c.print(r, () => formatConflicts(r, d => devices[d]?.name))
   })
 
   action<{ deleted?: boolean }>(defineCommand(program, {
@@ -26,12 +28,14 @@ export function registerHistoryCommands (program: Command): void {
     if (o.deleted === true) {
       if (path !== undefined) throw new UsageError('revisions --deleted takes the folder alone, not a path', 'ferry revisions')
       const r = await deletedCommand(c.home, folder!)
-      c.print(r, () => formatDeleted(folder!, r))
+      const devices = (await loadConfig(c.home)).devices
+      c.print(r, () => formatDeleted(folder!, r, d => devices[d]?.name))
       return
     }
     if (path === undefined) throw new UsageError("missing required argument 'path' (or --deleted)", 'ferry revisions')
     const r = await revisionsCommand(c.home, folder!, path)
-    c.print(r, () => formatRevisions(path, r))
+    const devices = (await loadConfig(c.home)).devices
+    c.print(r, () => formatRevisions(path, r, d => devices[d]?.name))
   })
 
   action<{ version?: string, to?: string }>(defineCommand(program, {

@@ -6,6 +6,7 @@ import { printable, printableText } from '../../text/printable.ts'
 import { UsageError } from '../cli-errors.ts'
 import { action, defineCommand } from '../command-kit.ts'
 import { formatStatus } from '../format.ts'
+import { watchStatus } from '../status-watch.ts'
 import { formatRelayStatus } from '../format-relay.ts'
 import { formatEvent } from '../format-event.ts'
 import { out } from '../output.ts'
@@ -36,11 +37,23 @@ export function registerHomeCommands (program: Command): void {
     name: 'status',
     summary: 'what the running node (or relay) is doing: peers, folders, in sync or what is needed',
     json: true,
-    examples: ['ferry status', 'ferry status --json']
+    examples: ['ferry status', 'ferry status --json', 'ferry status --watch']
   })
-  action(status, async c => {
-    const r = await statusCommand(c.home)
-    c.print(r, () => 'relay' in r ? formatRelayStatus(r) : formatStatus(r))
+  status.option('--watch', 'redraw every second until Ctrl-C (with --json: one object a line)')
+  action<{ watch?: boolean }>(status, async (c, _args, o) => {
+    if (o.watch !== true) {
+      const r = await statusCommand(c.home)
+      c.print(r, () => 'relay' in r ? formatRelayStatus(r) : formatStatus(r))
+      return
+    }
+    const frame = async (): Promise<string> => {
+      const r = await statusCommand(c.home)
+      return c.json ? JSON.stringify(r) : printableText('relay' in r ? formatRelayStatus(r) : formatStatus(r))
+    }
+    const stop = new AbortController()
+    process.once('SIGINT', () => stop.abort())
+    process.once('SIGTERM', () => stop.abort())
+    await watchStatus({ frame, write: t => process.stdout.write(t), tty: process.stdout.isTTY === true && !c.json, signal: stop.signal })
   })
 
   const events = defineCommand(program, {

@@ -3,6 +3,7 @@ import { inviteCommand, revertCommand, shareCommand, unshareCommand } from '../.
 import { printable, printableText } from '../../text/printable.ts'
 import { action, defineCommand } from '../command-kit.ts'
 import { out } from '../output.ts'
+import { formatUnshare } from '../format.ts'
 import { parseDuration } from '../parse-values.ts'
 
 const DEVICE_REF = 'a device name, a full device id, or 10+ leading characters of one'
@@ -21,14 +22,15 @@ export function registerSharingCommands (program: Command): void {
     c.print(r, () => `folder ${r.folder} shared with ${r.device} (${r.role})`)
   })
 
-  action(defineCommand(program, {
+  action<{ untrust?: boolean }>(defineCommand(program, {
     name: 'unshare',
-    summary: 'stop sharing a folder with a device; the node hangs up on it',
+    summary: 'stop sharing a folder with a device; the node hangs up on it and the device is told',
     json: true,
-    examples: ['ferry unshare docs alice']
-  }).argument('<folderId>', 'the folder').argument('<device>', DEVICE_REF), async (c, [folder, device]) => {
-    const r = await unshareCommand(c.home, folder!, device!)
-    c.print(r, () => `folder ${r.folder} no longer shared with ${r.device}`)
+    examples: ['ferry unshare docs alice', 'ferry unshare docs alice --untrust   # and stop trusting it']
+  }).argument('<folderId>', 'the folder').argument('<device>', DEVICE_REF)
+    .option('--untrust', 'also stop trusting the device (as `ferry device remove`)'), async (c, [folder, device], o) => {
+    const r = await unshareCommand(c.home, folder!, device!, { untrust: o.untrust === true })
+    c.print(r, () => formatUnshare(r))
   })
 
   action<{ readOnly?: boolean, expires?: string }>(defineCommand(program, {
