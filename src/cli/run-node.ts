@@ -59,12 +59,7 @@ export async function runRelay (opts: RelayRunOptions): Promise<number> {
     processMetrics: true,
     events
   })
-  await relay.start()
-  say('ferry relay running; stop with Ctrl-C')
-  await waitForSignal(say)
-  await relay.stop()
-  say('stopped')
-  return 0
+  return await runUntilSignal(relay, 'ferry relay', say)
 }
 
 /** runs the device's daemon until SIGINT/SIGTERM */
@@ -90,10 +85,15 @@ export async function runDaemon (opts: DaemonRunOptions): Promise<number> {
     ...(process.env.FERRY_RESCAN_INTERVAL_MS === undefined ? {} : { rescanIntervalMs: Math.max(100, Number(process.env.FERRY_RESCAN_INTERVAL_MS) || 60_000) }),
     events
   })
-  await daemon.start()
-  say('ferry running; stop with Ctrl-C')
+  return await runUntilSignal(daemon, 'ferry', say)
+}
+
+/** starts `node`, runs it until SIGINT/SIGTERM, stops it; the same lines for a daemon and a relay */
+async function runUntilSignal (node: { start: () => Promise<void>, stop: () => Promise<void> }, name: string, say: (line: string) => void): Promise<number> {
+  await node.start()
+  say(`${name} running; stop with Ctrl-C`)
   await waitForSignal(say)
-  await daemon.stop()
+  await node.stop()
   say('stopped')
   return 0
 }
