@@ -35,6 +35,8 @@ export class DaemonMetrics {
   private readonly servedBytes: Counter
   private readonly servedBlocks: Counter
   private readonly applied: Counter
+  /** per folder: when a scrape last saw it in sync (or first saw it) */
+  private readonly inSyncAt = new Map<string, number>()
 
   constructor (src: DaemonMetricsSources) {
     this.src = src
@@ -59,6 +61,10 @@ export class DaemonMetrics {
     scrapedGauge(r, 'ferry_folder_local_bytes', 'Bytes of the files in the local index', ['folder'], () => perFolder(s => s.localBytes))
     scrapedGauge(r, 'ferry_folder_path_errors', 'Paths with a problem of their own, by error code (paths past the listed ones count as code "unlisted")', ['folder', 'code'], () => folders().flatMap(s => pathErrorsByCode(s)))
     scrapedCounter(r, 'ferry_replica_sent_bytes_total', 'Block bytes the folder\'s replicas (relays) acknowledged since start', ['folder'], () => folders().flatMap(s => s.replicaSentBytes === undefined ? [] : [[{ folder: s.id }, s.replicaSentBytes]]))
+    scrapedGauge(r, 'ferry_folder_out_of_sync_seconds', 'Sync lag: seconds since a scrape last saw the folder in sync (0: in sync now)', ['folder'], () => perFolder(s => this.lagSeconds(s)))
+    scrapedGauge(r, 'ferry_folder_transfers', 'Files being received now (the download queue at work)', ['folder'], () => perFolder(s => s.transfers.length))
+    scrapedGauge(r, 'ferry_uploads_active', 'Files being served to peers now (uploads with a block in the last 10 s)', [], () => [[{}, this.snap?.uploads?.length ?? 0]])
+    scrapedGauge(r, 'ferry_peer_info', 'A connected peer and how it is reached (path: lan, direct, punched, relayed; transport: tcp, webrtc, circuit)', ['peer', 'path', 'transport'], () => (this.snap?.peers ?? []).filter(p => p.connected && p.path !== undefined).map(p => [{ peer: p.id, path: p.path!, transport: p.transport ?? 'unknown' }, 1]))
     scrapedGauge(r, 'ferry_peers_connected', 'Trusted devices connected now', [], () => [[{}, this.snap?.peers.filter(p => p.connected).length ?? 0]])
     scrapedGauge(r, 'ferry_peers_known', 'Devices in the config', [], () => [[{}, this.snap?.peers.length ?? 0]])
     const limits = (): NonNullable<DaemonStatus['limits']> | undefined => this.snap?.limits
@@ -75,6 +81,12 @@ export class DaemonMetrics {
     this.servedBytes.inc({ peer }, block.byteLength)
     this.servedBlocks.inc({ peer })
     return block
+  }
+
+  private lagSeconds (s: DaemonStatus['folders'][number]): number {
+    const now = Date.now()
+    if (s.inSync || !this.inSyncAt.has(s.id)) this.inSyncAt.set(s.id, now)
+    return s.inSync ? 0 : (now - this.inSyncAt.get(s.id)!) / 1000
   }
 
   /** a remote change was applied to disk */

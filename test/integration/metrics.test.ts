@@ -58,6 +58,11 @@ describe('daemon metrics (GET /metrics)', () => {
     expect(mb.value('ferry_files_applied_total', { folder: 'docs', action: 'fetch' })).toBeGreaterThanOrEqual(2)
     expect(mb.value('ferry_index_records_received_total', { peer: a.id })).toBeGreaterThan(0)
     expect(mb.value('ferry_peers_connected')).toBe(1)
+    // how the peer is reached, and no lag once in sync
+    expect(mb.value('ferry_peer_info', { peer: a.id, path: 'lan', transport: 'tcp' })).toBe(1)
+    expect(mb.value('ferry_folder_out_of_sync_seconds', { folder: 'docs' })).toBe(0)
+    expect(mb.value('ferry_folder_transfers', { folder: 'docs' })).toBe(0)
+    expect(mb.value('ferry_uploads_active')).toBeGreaterThanOrEqual(0)
     expect(mb.value('ferry_event_stream_clients')).toBe(0)
 
     // the folder gauges say what `ferry status --json` says
