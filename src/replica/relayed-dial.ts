@@ -75,7 +75,7 @@ export async function closeRelayedBesideDirect (node: Libp2p, peer: string, log:
  */
 export function onlyRelayed (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-  return open.length > 0 && open.every(c => c.remoteAddr.toString().includes('/p2p-circuit'))
+  return open.length > 0 && open.every(c => { const a = c.remoteAddr.toString(); return a.includes('/p2p-circuit') || a.includes('/webrtc') })
 }
 
 /**
@@ -117,7 +117,7 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   // fail and are retried: index subscriptions resubscribe, block requests are asked again)
   log('connected to %s directly (it was reached through a relay)', peer)
   // a TCP connection also replaces a WebRTC one (the dial above was over TCP when one was open)
-  const viaTcp = node.getConnections(id).some(c => c.status === 'open' && !c.remoteAddr.toString().includes('/p2p-circuit'))
+  const viaTcp = node.getConnections(id).some(c => c.status === 'open' && !c.remoteAddr.toString().includes('/p2p-circuit') && !c.remoteAddr.toString().includes('/webrtc'))
   for (const c of node.getConnections(id)) {
     const addr = c.remoteAddr.toString()
     if (isRelayedAddr(addr) || (viaTcp && addr.includes('/webrtc'))) await c.close().catch(err => { c.abort(toError(err)) })
