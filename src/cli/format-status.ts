@@ -63,7 +63,7 @@ export function formatStatus (s: DaemonStatus, nowMs = Date.now()): string {
 }
 
 function peerRow (x: PeerStatus, nowMs: number): string[] {
-  return [p(x.name ?? shortId(x.id)), shortId(x.id), x.connected ? 'connected' : 'offline', x.path ?? '-', relativeTime(x.lastSeen, x.connected, nowMs), x.completion === undefined ? '-' : `${x.completion}%`]
+  return [p(x.name ?? shortId(x.id)), shortId(x.id), x.connected ? 'connected' : 'offline', x.path === undefined ? '-' : `${x.path}${x.transport === undefined ? '' : ` (${x.transport})`}`, relativeTime(x.lastSeen, x.connected, nowMs), x.completion === undefined ? '-' : `${x.completion}%`]
 }
 
 /** what a folder's row cannot say: why it stopped, who removed us, held deletes, errors */

@@ -71,7 +71,7 @@ describe('ferry status as a person reads it', () => {
       '',
       'peers (1/1 connected)',
       '  DEVICE  ID  STATE  PATH  LAST SEEN  COMPLETION',
-      '  bob-desk  <b7>  connected  lan  now  100%',
+      '  bob-desk  <b7>  connected  lan (tcp)  now  100%',
       '',
       'folders',
       '  FOLDER  PATH  STATE  NEED  LOCAL  IN  OUT  ETA',
