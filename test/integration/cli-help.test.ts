@@ -118,7 +118,7 @@ describe('ferry CLI help, suggestions and exit codes', () => {
     expect(await json<Array<{ id: string, paused?: boolean }>>('folder', 'list')).toContainEqual(expect.objectContaining({ id: 'photos', paused: true }))
     expect(await json('device', 'rename', 'laptop', 'desktop')).toMatchObject({ id: otherId, name: 'desktop' })
     expect(await json<Array<{ id: string, name?: string }>>('device', 'list')).toEqual([expect.objectContaining({ id: otherId, name: 'desktop' })])
-    expect(await json('unshare', 'photos', 'desktop')).toEqual({ folder: 'photos', device: otherId, daemonReloaded: false })
+    expect(await json('unshare', 'photos', 'desktop')).toEqual({ folder: 'photos', device: otherId, daemonReloaded: false, name: 'desktop', trusted: true, otherFolders: [] })
     expect(await json('conflicts')).toEqual([])
     expect(await json('revisions', 'photos', '--deleted')).toEqual([])
     expect(await json('folder', 'remove', 'photos')).toMatchObject({ folder: 'photos', path: join(dir, 'photos') })
