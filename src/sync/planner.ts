@@ -1,7 +1,7 @@
 import { compareVersions, mergeVersions } from '../model/version-vector.ts'
 import { contentKey, type FileRecord } from '../model/file-record.ts'
-import { pathDepth } from '../model/paths.ts'
-import { conflictPath, shortDeviceId } from './conflict-name.ts'
+import { parentPath, pathDepth } from '../model/paths.ts'
+import { conflictPath, parseConflictPath, shortDeviceId } from './conflict-name.ts'
 import { PathTree } from './path-tree.ts'
 
 /**
@@ -90,10 +90,14 @@ export function globalWinner (candidates: readonly FileRecord[]): FileRecord | u
 type Holder = 'free' | 'same' | 'other'
 
 /** The first free conflict name for `local` at `path`, or undefined when it is kept already. */
-function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: FileRecord) => Holder, label: DeviceLabel): string | undefined {
-  // kept already under the name another device chose (by id, or by a name it gives the author)
+function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: FileRecord) => Holder, label: DeviceLabel, siblings: (p: string) => Iterable<string>): string | undefined {
+  // kept already under the name another device chose (by id, or by the name it gives the author:
+  // devices name one author differently, and the author names itself by id)
   const byId = conflictPath(path, local.mtimeMs, local.modifiedBy)
   if (holder(byId, local) === 'same') return undefined
+  for (const s of siblings(path)) {
+    if (s !== path && isCopyOf(s, path) && holder(s, local) === 'same') return undefined
+  }
   const name = label(local.modifiedBy)
   // Names have one-second resolution, so two versions by one device within a second share one.
   // When other content already holds the name, the conflict name of that name is next, and so
@@ -106,7 +110,23 @@ function keepAsFor (path: string, local: FileRecord, holder: (p: string, r: File
   }
 }
 
-function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], holder: (p: string, r: FileRecord) => Holder, liveBelow: (p: string) => boolean, label: DeviceLabel): Action | undefined {
+/** true when `copy` is a conflict copy of `path` (or a copy of such a copy, when names clashed) */
+function isCopyOf (copy: string, path: string): boolean {
+  for (let parsed = parseConflictPath(copy); parsed !== undefined; parsed = parseConflictPath(parsed.original)) {
+    if (parsed.original === path) return true
+  }
+  return false
+}
+
+interface Lookups {
+  holder: (p: string, r: FileRecord) => Holder
+  liveBelow: (p: string) => boolean
+  label: DeviceLabel
+  /** the paths beside a path (in its directory), itself included */
+  siblings: (p: string) => Iterable<string>
+}
+
+function decide (path: string, local: FileRecord | undefined, remote: readonly FileRecord[], { holder, liveBelow, label, siblings }: Lookups): Action | undefined {
   const candidates = local === undefined ? remote : [local, ...remote]
   const winner = globalWinner(candidates)
   if (winner === undefined) return undefined
@@ -119,7 +139,7 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
     // may hold the file's content); the others keep their directory and wait for its new version.
     if (local === undefined || local.deleted || local.type !== 'file') return undefined
     const superseded = candidates.some(r => compareVersions(r.version, local.version) === 'greater')
-    const keepAs = superseded ? undefined : keepAsFor(path, local, holder, label)
+    const keepAs = superseded ? undefined : keepAsFor(path, local, holder, label, siblings)
     return keepAs === undefined ? { kind: 'dir-over-file', path, local } : { kind: 'dir-over-file', path, local, conflictPath: keepAs }
   }
 
@@ -137,7 +157,7 @@ function decide (path: string, local: FileRecord | undefined, remote: readonly F
   const superseded = remote.some(r => compareVersions(r.version, local.version) === 'greater')
   // a losing concurrent file is kept, whether the winner is a file or a directory
   if (order === 'concurrent' && !superseded && !local.deleted && local.type === 'file') {
-    const keepAs = keepAsFor(path, local, holder, label)
+    const keepAs = keepAsFor(path, local, holder, label, siblings)
     if (keepAs !== undefined) return { kind: 'conflict', path, record: winner, conflictPath: keepAs, local }
   }
   return create()
@@ -188,7 +208,13 @@ function holderOf (input: PlanLookup): (p: string, r: FileRecord) => Holder {
 
 /** The decision for one path (undefined: nothing to do). `plan` is this over every path, sorted. */
 export function planPath (path: string, input: PlanLookup): Action | undefined {
-  return decide(path, input.local.get(path), input.remote.get(path) ?? [], holderOf(input), liveBelowOf(input), input.deviceLabel ?? byShortId)
+  const children = input.children
+  return decide(path, input.local.get(path), input.remote.get(path) ?? [], {
+    holder: holderOf(input),
+    liveBelow: liveBelowOf(input),
+    label: input.deviceLabel ?? byShortId,
+    siblings: children === undefined ? () => [] : p => children(parentPath(p))
+  })
 }
 
 /** Plans every path; actions come ordered so that executing them in order is safe. */
@@ -198,9 +224,10 @@ export function plan (input: PlanInput): Action[] {
   for (const p of paths) tree.add(p)
   const holder = holderOf(input)
   const liveBelow = liveBelowOf({ local: input.local, remote: input.remote, children: p => tree.children(p) })
+  const lookups: Lookups = { holder, liveBelow, label: input.deviceLabel ?? byShortId, siblings: p => tree.children(parentPath(p)) }
   const actions: Action[] = []
   for (const path of paths) {
-    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], holder, liveBelow, input.deviceLabel ?? byShortId)
+    const a = decide(path, input.local.get(path), input.remote.get(path) ?? [], lookups)
     if (a !== undefined) actions.push(a)
   }
   return sortActions(actions)
