@@ -16,9 +16,11 @@ const MAX_PEAK_RSS_MIB = 200
 /**
  * A connected daemon before any transfer (peak so far): 111-112 MiB with 4 MiB semi-spaces (118-121
  * MiB with 8 MiB ones) when its modules come from Node's compile cache; ~132-134 MiB (2 MiB
- * semi-spaces) when it loads Node's TypeScript stripper (and before compact block CIDs).
+ * semi-spaces) when it loads Node's TypeScript stripper (and before compact block CIDs); 125-126 MiB
+ * since devices load WebRTC (node-datachannel), DCUtR, AutoNAT, UPnP and pino (measured: WebRTC alone
+ * adds ~8 MiB to a libp2p process).
  */
-const MAX_IDLE_RSS_MIB = 125
+const MAX_IDLE_RSS_MIB = 135
 
 /** `VmHWM` (peak resident set size) or another size field of a running process, from the kernel */
 async function procStatusMiB (d: Device, field: 'VmHWM' | 'VmRSS'): Promise<number> {
