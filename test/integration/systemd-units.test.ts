@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ferry, REPO } from '../helpers/ferry-process.ts'
 import { HAVE_SYSTEMD_ANALYZE, verifyUnits } from '../helpers/systemd-verify.ts'
-import { renderUnit, systemdArg } from '../../src/cli/service-command.ts'
+import { renderUnit, systemdArg } from '../../src/commands/service-commands.ts'
 import { FERRY_BIN } from '../../src/cli/node-flags.ts'
 
 const UNITS = ['ferry.service', 'ferry-relay.service']

@@ -10,7 +10,8 @@ import { listenAddrs, parsePort, parseRetentionDays } from '../parse-values.ts'
 import { runDaemon, runRelay, type RelayRunOptions } from '../run-node.ts'
 import { logOptionsOf, withLogOptions, type LogFlags } from '../log-flags.ts'
 import { startLimitFlags } from './limits-cli.ts'
-import { formatServiceInstall, serviceInstallCommand } from '../service-command.ts'
+import { formatServiceInstall, launchWords, unitTemplateDir } from '../service-output.ts'
+import { serviceInstallCommand } from '../../commands/service-commands.ts'
 
 /** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
 export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string, maxUpload?: string, maxDownload?: string }
@@ -88,7 +89,7 @@ export function registerNodeCommands (program: Command): void {
     .option('--unit-dir <dir>', 'where to write the unit (default: ~/.config/systemd/user; --relay: print it)')
     .option('--dry-run', 'print the unit, write nothing'), async (c, _args, o) => {
     const dryRun = o.dryRun === true
-    const r = await serviceInstallCommand({ home: c.home, relay: o.relay === true, dryRun, ...optional('unitDir', o.unitDir) })
+    const r = await serviceInstallCommand({ home: c.home, relay: o.relay === true, dryRun, launch: launchWords(), templateDir: unitTemplateDir(), ...optional('unitDir', o.unitDir) })
     c.print(r, () => formatServiceInstall(r, dryRun))
   })
 }

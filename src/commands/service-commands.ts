@@ -2,8 +2,6 @@ import { readFile, mkdir } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../config/atomic-write.ts'
-import { FERRY_BIN, FERRY_NODE_FLAGS } from './node-flags.ts'
-import { packageRoot } from './package-root.ts'
 
 export interface ServiceInstallOptions {
   /** the device's ferry home, put on the device unit's command line (the relay's is its StateDirectory) */
@@ -14,6 +12,10 @@ export interface ServiceInstallOptions {
   dryRun: boolean
   /** where to write the unit; default: the user's systemd user units (device), none (relay) */
   unitDir?: string
+  /** the words that run this ferry: its Node, Node's flags and the launcher, absolute */
+  launch: readonly string[]
+  /** the directory holding the unit templates (ferry.service, ferry-relay.service) */
+  templateDir: string
 }
 
 export interface ServiceInstallResult {
@@ -29,13 +31,13 @@ export interface ServiceInstallResult {
 
 /**
  * Renders packaging/systemd/ferry.service (or ferry-relay.service) with an ExecStart that runs
- * this ferry: the Node now running (the service manager's PATH may find an older one), the
- * launcher's shebang flags, the launcher's absolute path and, for a device, its --home.
+ * this ferry (`launch`: the Node now running, as the service manager's PATH may find an older
+ * one, the launcher's flags and its absolute path) and, for a device, its --home.
  */
 export async function serviceInstallCommand (opts: ServiceInstallOptions): Promise<ServiceInstallResult> {
   const unitName = opts.relay ? 'ferry-relay.service' : 'ferry.service'
-  const template = await readFile(join(packageRoot(), 'packaging/systemd', unitName), 'utf8')
-  const launch = [process.execPath, ...FERRY_NODE_FLAGS, FERRY_BIN].map(systemdArg).join(' ')
+  const template = await readFile(join(opts.templateDir, unitName), 'utf8')
+  const launch = opts.launch.map(systemdArg).join(' ')
   const execStart = opts.relay
     ? `${launch} --home \${STATE_DIRECTORY} relay`
     : `${launch} --home ${systemdArg(resolve(opts.home))} start`
@@ -76,13 +78,4 @@ export function systemdArg (word: string): string {
   const escaped = word.replaceAll('%', '%%').replaceAll('$', () => '$$')
   if (/^[A-Za-z0-9_@%+=:,./$-]+$/.test(escaped)) return escaped
   return `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
-}
-
-/** the text `ferry service install` prints */
-export function formatServiceInstall (r: ServiceInstallResult, dryRun: boolean): string {
-  if (dryRun) return r.unit.trimEnd()
-  if (r.path === undefined) {
-    return `${r.unit.trimEnd()}\n\n# save the unit above as ${r.suggestedPath ?? r.unitName} (or pass --unit-dir), then:\n${r.enable.map(c => `#   ${c}`).join('\n')}`
-  }
-  return `wrote ${r.path}\nto start it now and at every start of the service manager:\n${r.enable.map(c => `  ${c}`).join('\n')}`
 }
