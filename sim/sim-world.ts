@@ -40,6 +40,8 @@ interface SimNode {
   folder: string
   id: string
   daemon?: Daemon
+  /** the running daemon's database, which a crash closes under it */
+  db?: ClassicLevel<string, Uint8Array>
   /** the daemon's log lines, all runs */
   lines: string[]
 }
@@ -126,15 +128,18 @@ export class SimWorld {
     // the daemon's lines as `ferry start` prints them, kept for a failure report
     const events = new NodeEvents()
     events.subscribe(e => { d.lines.push(...eventLines(e)) })
+    const db = new ClassicLevel<string, Uint8Array>(join(d.home, 'db'), { valueEncoding: 'view' })
     const daemon = await Daemon.open({
       home: d.home,
       listen: [this.net.addressOf(d.name)],
       mdns: false,
       events,
-      transports: this.net.transportsFor(d.name)
+      transports: this.net.transportsFor(d.name),
+      db
     })
     await daemon.start()
     d.daemon = daemon
+    d.db = db
   }
 
   private node (i: number): SimNode {
@@ -257,9 +262,7 @@ export class SimWorld {
     if (daemon === undefined) return 'skipped (down)'
     d.daemon = undefined
     this.net.isolate(d.name)
-    const db: unknown = Reflect.get(daemon, 'db')
-    if (!(db instanceof ClassicLevel)) throw new Error('sim: the Daemon keeps no ClassicLevel in `db` any more: update SimWorld.crash')
-    const closed = db.close().catch(() => {})
+    const closed = d.db?.close().catch(() => {})
     await daemon.stop().catch(() => {})
     await closed
     d.lines.push('--- sim: crashed ---')

@@ -68,6 +68,8 @@ export interface DaemonOptions {
   transports?: NodeOptions['transports']
   /** daemon-wide rate limits over the config's (`ferry start --max-upload/--max-download`) */
   limits?: RateLimits
+  /** the database handle (default: `<home>/db`, opened on start); the simulator closes its own under the daemon to crash it */
+  db?: ClassicLevel<string, Uint8Array>
 }
 
 export const DEFAULT_DIAL_INTERVAL_MS = 3_000
@@ -134,7 +136,7 @@ export class Daemon {
     this.membership = new Membership(this.self, config)
     this.reportSkipped(skipped)
     this.limits = daemonTrafficLimits({ config, ...(opts.limits === undefined ? {} : { overrides: opts.limits }), remoteAddrs: peer => (this.node?.getConnections(this.peerIds.of(peer)) ?? []).filter(c => c.status === 'open').map(c => c.remoteAddr) })
-    this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
+    this.db = opts.db ?? new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.clients = createPeerClients({
       node: () => this.requireNode(),
       config: () => this.config,
