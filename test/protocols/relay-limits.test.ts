@@ -85,9 +85,10 @@ describe('relayed data within limits', () => {
     // still fills one stream window (what the relay buffers); the rest at the rate at most
     const floor = (total - rate - DEFAULT_MAX_STREAM_WINDOW_BYTES) / rate
     console.log(`relayed ${total} bytes at a limit of ${rate} B/s in ${seconds.toFixed(2)} s (at least ${floor.toFixed(2)} s expected)`)
-    // (0.7: on a loaded machine the far side's buffers also fill before the pause bites; seen
-    // 5.6 s for this 7 s floor; unpaced, the 8 MiB pass in well under a second)
-    expect(seconds).toBeGreaterThanOrEqual(floor * 0.7)
+    // (0.5: on a loaded machine the far side's buffers also fill before the pause bites; seen
+    // 5.6 s for this 7 s floor, and less under a load of 30 on 2 cores; unpaced, the 8 MiB pass
+    // in well under a second, so this still tells paced from unpaced)
+    expect(seconds).toBeGreaterThanOrEqual(floor * 0.5)
     expect(limits.usage(a.peerId.toString()).bytesToday).toBeGreaterThanOrEqual(total)
   })
 
