@@ -13,7 +13,8 @@ import { ProcWatch, type ProcFigures } from './proc-stats.ts'
 import { SocketTracker } from './sockets.ts'
 import { applyPatchInPlace, BIG_SEED, makeSmallTree, patchFor, S7_SEED, sha256File, treeDigest, writeInsertedCopy, writeKeystreamFile } from './datasets.ts'
 import type { BenchConfig, Latency, ScenarioResult, ToolRun } from './types.ts'
-import { errMsg, log, makeTempDir, registerTempDir, memSettle, onCleanup, percentile, removeTempDir, round, sleep, track, until, withTimeout, MiB } from './util.ts'
+import { runRelay } from './relay-runner.ts'
+import { errMsg, idleRss, log, makeTempDir, registerTempDir, memSettle, onCleanup, percentile, removeTempDir, round, sleep, track, until, withTimeout, MiB } from './util.ts'
 
 const pidOf = (d: Device): number => {
   const pid = d.process?.pid
@@ -98,6 +99,7 @@ export async function runFerry (cfg: BenchConfig): Promise<ToolRun> {
   const needBig = ['S1', 'S3', 'S4', 'S6'].some(want)
   if (needBig || want('S2') || want('S5')) await mainChain(cfg, run, needBig)
   if (want('S7')) await killResume(cfg, run)
+  if (want('R1') || want('R2')) await runRelay(cfg, run)
   return run
 }
 
@@ -154,6 +156,8 @@ async function mainChain (cfg: BenchConfig, run: ToolRun, needBig: boolean): Pro
         r.details = { ...r.details, ...v.details }
         if (!v.verified) r.ok = false
       }
+      // what each daemon keeps once the sync is over (the idle-after-sync target)
+      if (r.ok && (spec.scenario === 'S1' || spec.scenario === 'S2')) r.details = { ...r.details, idleRssKiB: await idleRss({ A: pidOf(a), B: pidOf(b) }) }
       log(`ferry ${spec.scenario}: ${r.ok ? `${r.timeS?.toFixed(2)} s` : `FAILED ${r.error ?? 'verification'}`}, B socket in ${((r.wire?.B?.received ?? 0) / MiB).toFixed(1)} MiB, block bytes ${((r.counter?.receivedB ?? 0) / MiB).toFixed(1)} MiB`)
       run.results.push(r)
       return r

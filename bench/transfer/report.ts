@@ -10,7 +10,9 @@ const SCENARIO_TEXT: Record<string, string> = {
   S4: 'insert 1 byte at the start of the big file',
   S5: 'new 1 KiB file visible on B (watcher only)',
   S6: 'rename the big file',
-  S7: 'S1, receiver SIGKILLed at ~50%, restarted'
+  S7: 'S1, receiver SIGKILLed at ~50%, restarted',
+  R1: 'a device uploads the big file to the relay (alone)',
+  R2: 'a new device downloads it from the relay alone'
 }
 
 const f = (x: number | undefined, d = 2): string => x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d)
@@ -79,6 +81,12 @@ export function ratios (runs: ToolRun[]): Ratio[] {
   if (f5?.latency !== undefined && st5?.latency !== undefined && f5.latency.reps > 0 && st5.latency.reps > 0) {
     out.push({ what: 'S5 p50: ferry / Syncthing (fsWatcherDelayS=1)', value: f5.latency.p50Ms / st5.latency.p50Ms, ferry: `${f(f5.latency.p50Ms, 0)} ms`, reference: `${f(st5.latency.p50Ms, 0)} ms` })
   }
+  for (const s of ['R1', 'R2']) {
+    const r = okT('ferry', s)
+    speed(`${s} MB/s: ferry relay / raw loopback TCP`, r, rawBy('loopback TCP'))
+    speed(`${s} MB/s: ferry relay / disk write+fdatasync (node)`, r, rawBy('node write'))
+    speed(`${s} MB/s: ferry relay / ferry S1 (direct)`, r, s1)
+  }
   const s7 = okT('ferry', 'S7')
   time('S7 time: ferry S7 / ferry S1', s7, s1)
   if (s7?.wire?.B !== undefined && s7.fileBytes !== undefined) out.push({ what: 'S7 bytes into B (socket) / file size', value: s7.wire.B.received / s7.fileBytes, ferry: `${mib(s7.wire.B.received)} MiB`, reference: `${mib(s7.fileBytes)} MiB` })
@@ -114,6 +122,31 @@ export function markdown (runs: ToolRun[], header: string[]): string {
     }
   }
   L.push('')
+  }
+  const rel = ['R1', 'R2'].map(s => find(runs, 'ferry', s)).filter(r => r !== undefined)
+  if (rel.length > 0) {
+    L.push('### Relay (ferry): R1 = device A uploads to the relay alone, R2 = new device B downloads from the relay alone', '',
+      'Time: R1 from A having recorded the file until the relay acknowledged all of it; R2 from B running until B holds the file. ' +
+      'CPU s/GiB = CPU seconds of the process over the step per GiB of file. Idle RSS: IDLE_S after the step.',
+      '',
+      '| scenario | time s | MB/s | relay CPU s/GiB | device CPU s/GiB | peak RSS relay MiB | peak RSS device MiB | idle RSS relay / device MiB | relay socket in / out MiB | check |',
+      '|---|---|---|---|---|---|---|---|---|---|')
+    for (const r of rel) {
+      const dev = r.scenario === 'R1' ? 'A' : 'B'
+      const per = (r.details?.cpuSPerGiB ?? {}) as Record<string, number>
+      const idle = (r.details?.idleRssKiB ?? {}) as Record<string, number>
+      L.push(`| ${r.scenario} | ${f(r.timeS)} | ${f(r.mbps, 1)} | ${f(per.relay)} | ${f(per[dev])} | ${mib((r.procs?.relay?.peakRssKiB ?? Number.NaN) * 1024, 0)} | ${mib((r.procs?.[dev]?.peakRssKiB ?? Number.NaN) * 1024, 0)} | ${mib((idle.relay ?? Number.NaN) * 1024, 0)} / ${mib((idle[dev] ?? Number.NaN) * 1024, 0)} | ${mib(r.wire?.relay?.received)} / ${mib(r.wire?.relay?.sent)} | ${check(r)} |`)
+    }
+    L.push('')
+  }
+  const idleRows = ['S1', 'S2'].map(s => find(runs, 'ferry', s)).filter(r => r?.details?.idleRssKiB !== undefined)
+  if (idleRows.length > 0) {
+    L.push('### Idle after sync (ferry): RSS of each daemon IDLE_S after the step', '', '| scenario | A MiB | B MiB |', '|---|---|---|')
+    for (const r of idleRows) {
+      const idle = r!.details!.idleRssKiB as Record<string, number>
+      L.push(`| ${r!.scenario} | ${mib((idle.A ?? Number.NaN) * 1024, 0)} | ${mib((idle.B ?? Number.NaN) * 1024, 0)} |`)
+    }
+    L.push('')
   }
   const s5 = runs.flatMap(t => t.results.filter(r => r.scenario === 'S5'))
   if (s5.length > 0) {

@@ -4,10 +4,10 @@
  *
  *   node_modules/.bin/node bench/transfer/run.ts
  *
- * env: SCENARIOS=S1,S2,S3,S4,S5,S6,S7 (default all)   SIZE_MIB=1024 (the big file)
+ * env: SCENARIOS=S1,...,S7,R1,R2 (default all)   SIZE_MIB=1024 (the big file)
  *      TOOLS=raw,ferry,rsync,syncthing (default all)  MEM_SETTLE_S=10 (pause before each timed step)
  *      S5_REPS=20  ST_S5_DEFAULT_REPS=3 (Syncthing S5 tries with its default 10 s watcher delay)
- *      POLL_MS=100 (completion polling)  STEP_TIMEOUT_S (default max(600, SIZE_MIB))  NO_INSTALL=1
+ *      POLL_MS=100 (completion polling)  IDLE_S=10 (idle RSS after S1/S2/R1/R2)  STEP_TIMEOUT_S (default max(600, SIZE_MIB))  NO_INSTALL=1
  * Writes bench/results/transfer-<timestamp>.json and prints a markdown report on stdout
  * (progress on stderr).
  */
@@ -24,7 +24,7 @@ import { markdown, ratios } from './report.ts'
 import type { BenchConfig, ToolRun } from './types.ts'
 import { envNum, errMsg, GiB, log, MiB, runCleanups } from './util.ts'
 
-const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']
+const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'R1', 'R2']
 const REPO = join(import.meta.dirname, '..', '..')
 
 /** which ferry code ran: a digest over src/ and protocols/ (the tree changes under us) */

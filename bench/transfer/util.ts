@@ -4,7 +4,7 @@
  * Ctrl-C, and the "memory settle" pause every timed step starts with.
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { accessSync, constants, rmSync } from 'node:fs'
+import { accessSync, constants, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -225,3 +225,20 @@ export async function memSettle (): Promise<void> {
 
 /** a free TCP port on 127.0.0.1 */
 export { freePort } from '../../test/helpers/ferry-process.ts'
+
+/**
+ * RSS (VmRSS, KiB) of each process once it has been idle IDLE_S seconds (default 10) after a
+ * step: what a daemon keeps between syncs. NaN for a process that is gone.
+ */
+export async function idleRss (pids: Record<string, number>): Promise<Record<string, number>> {
+  const s = envNum('IDLE_S', 10)
+  if (s > 0) await sleep(s * 1000)
+  const out: Record<string, number> = {}
+  for (const [name, pid] of Object.entries(pids)) {
+    try {
+      const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
+      out[name] = Number(line?.split(/\s+/)[1])
+    } catch { out[name] = Number.NaN }
+  }
+  return out
+}

@@ -15,6 +15,8 @@ export { DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_BATCH_BYTES } from '../index
 export const DEFAULT_MAX_POSITIONS = 4096
 /** uploader: block bytes sent but not yet acknowledged (durable) by the relay */
 export const DEFAULT_MAX_UNACKED_BYTES = 8 * 1024 * 1024
+/** uploader: blocks read from disk ahead of the one being sent */
+export const DEFAULT_READ_AHEAD_BLOCKS = 4
 export const DEFAULT_HELLO_TIMEOUT_MS = 10_000
 /** uploader: how long to wait for any answer before giving up on the session */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000

@@ -3,20 +3,21 @@ import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
 import { IdleTimeout } from '../wire/idle-timeout.ts'
-import { TypedMessageStream } from '../wire/typed-message-stream.ts'
+import { ReplicaMessages, type ReplicaStreamOptions } from './replica-messages.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { completeDeltaBatch, sendDeltaBatch, type DeltaBatchStats } from '../index/record-delta.ts'
 import type { SegmentLookup } from '../index/segment-index.ts'
-import { replicaCodecV1, replicaCodecV2, type ReplicaMessageV2 } from './messages.ts'
+import type { ReplicaMessageV2 } from './messages.ts'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 import {
-  REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
-  DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES,
-  DEFAULT_MAX_INBOUND_STREAMS, REPLICA_PROTOCOLS
+  DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES,
+  DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_READ_AHEAD_BLOCKS, REPLICA_PROTOCOLS
 } from './constants.ts'
 import { notMember } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
+
+export type { ReplicaStreamOptions } from './replica-messages.ts'
 
 /** The folders a relay replicates, behind their access check. */
 export interface ReplicaFolders {
@@ -72,31 +73,6 @@ export interface ReplicaServerComponents {
   /** replica/2: after each batch with skeletons, how many of its segments were fetched */
   onDeltaBatch?: (stats: DeltaBatchStats) => void
   log: Logger
-}
-
-/** Which protocol version runs on a stream. */
-export interface ReplicaStreamOptions {
-  /** the negotiated protocol id; default `stream.protocol`, else replica/2 (in-memory test pairs have none) */
-  protocol?: string
-}
-
-/**
- * One session's messages, in either version: replica/1 streams use the replica/1 schema (whole
- * records, no `want`/`segs`), replica/2 streams the replica/2 one.
- */
-class ReplicaMessages extends TypedMessageStream<ReplicaMessageV2> {
-  readonly v2: boolean
-
-  constructor (stream: Stream, options: ReplicaStreamOptions) {
-    const protocol = options.protocol ?? stream.protocol ?? REPLICA_PROTOCOL_V2
-    const v2 = protocol !== REPLICA_PROTOCOL_V1
-    super(stream, protocol, v2 ? replicaCodecV2 : replicaCodecV1, {
-      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-      // the uploader keeps up to DEFAULT_MAX_UNACKED_BYTES of blocks in flight behind a message
-      maxBufferedBytes: DEFAULT_MAX_UNACKED_BYTES + DEFAULT_MAX_MESSAGE_BYTES
-    })
-    this.v2 = v2
-  }
 }
 
 /**
@@ -297,8 +273,20 @@ export class ReplicaClient {
         inFlightBytes -= expected.size
         onAcked(expected)
       }
+      // reads run ahead of the sends (a few blocks), so the disk and the wire overlap
+      const reads: Array<Promise<Uint8Array | undefined>> = []
+      let next = 0
+      const topUp = (): void => {
+        while (next < blocks.length && reads.length < DEFAULT_READ_AHEAD_BLOCKS) {
+          const p = read(blocks[next++]!)
+          p.catch(() => {}) // observed below, in order
+          reads.push(p)
+        }
+      }
       for (const b of blocks) {
-        const data = await read(b)
+        topUp()
+        const data = await reads.shift()!
+        topUp()
         if (data === undefined) { unreadable.push(b); continue }
         while (inFlight.length > 0 && inFlightBytes + data.byteLength > DEFAULT_MAX_UNACKED_BYTES) await awaitOne()
         await this.io.send({ type: 'blk', cid: b.cid, data })

@@ -1,5 +1,6 @@
 import type { Stream } from '@libp2p/interface'
 import { encode } from 'cborg'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { MessageStream, type MessageStreamOptions } from './message-stream.ts'
 
 /** A protocol version's wire schema: typed messages to and from tagged CBOR arrays. */
@@ -35,7 +36,11 @@ export class TypedMessageStream<M> {
   }
 
   async receive (options: { signal?: AbortSignal } = {}): Promise<M> {
-    const frame = await this.ms.readFrame(options)
+    return this.decodeFrame(await this.ms.readFrame(options))
+  }
+
+  /** one frame read by a subclass's own fast path, decoded and reported as `receive` does */
+  protected decodeFrame (frame: Uint8ArrayList): M {
     const m = this.codec.decode(this.ms.decode(frame))
     this.onFrame?.(m, frameLength(frame.byteLength), 'received')
     return m

@@ -1,9 +1,10 @@
-import { mkdir, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { blockMatches, decodeBlockCid } from '../../src/hashing/block-cid.ts'
 import { FerryError } from '../../src/errors.ts'
-import { writeFileAtomic } from '../../src/config/atomic-write.ts'
+import { DirSync } from './dir-sync.ts'
 
 /** A block whose bytes do not hash to its id: refused on write, reported on read. */
 export class BlockHashMismatchError extends FerryError {
@@ -19,12 +20,16 @@ const DAMAGED_DIR = 'damaged'
 
 /**
  * Content-addressed blocks on disk: `<root>/<first digest byte, hex>/<cid>`. A block is written
- * to `<root>/tmp`, fsynced, renamed into place and its directory fsynced before `put` resolves,
- * so an acknowledged block survives a crash and a half-written one is never visible under its
- * name (leftover temp files are removed on open). The hash is checked before anything is written.
+ * to `<root>/tmp`, fdatasynced, renamed into place and its directory fsynced before `put`
+ * resolves, so an acknowledged block survives a crash and a half-written one is never visible
+ * under its name (leftover temp files are removed on open). The hash is checked before anything
+ * is written. Concurrent puts into one shard share its directory fsync (dir-sync.ts).
  */
 export class BlockStore {
   readonly root: string
+  /** shard directories known to exist (made once, not once per block) */
+  private readonly shards = new Set<string>()
+  private readonly dirSync = new DirSync()
 
   constructor (root: string) {
     this.root = root
@@ -66,8 +71,24 @@ export class BlockStore {
     const final = this.pathOf(cid)
     if (await this.has(cid)) return
     const dir = join(this.root, this.shard(cid))
-    await mkdir(dir, { recursive: true })
-    await writeFileAtomic(final, data, 0o600, join(this.root, TMP_DIR))
+    if (!this.shards.has(dir)) {
+      await mkdir(dir, { recursive: true })
+      this.shards.add(dir)
+    }
+    const tmp = join(this.root, TMP_DIR, `${randomBytes(8).toString('hex')}.tmp`)
+    const fh = await open(tmp, 'wx', 0o600)
+    try {
+      await fh.writeFile(data)
+      // a new file: its data and size are all a read needs back (its name is the rename's)
+      await fh.datasync()
+    } catch (err) {
+      await fh.close()
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
+    await fh.close()
+    await rename(tmp, final)
+    await this.dirSync.sync(dir)
   }
 
   async delete (cid: CID): Promise<void> {
