@@ -60,14 +60,18 @@ export class BlockStore {
     return bytes
   }
 
-  /** Stores `data` under `cid` durably; resolves only after fsync. Throws if the hash differs. */
-  async put (cid: CID, data: Uint8Array): Promise<void> {
+  /**
+   * Stores `data` under `cid` durably; resolves only after fsync, with whether it was written
+   * (false: already held). Throws if the hash differs.
+   */
+  async put (cid: CID, data: Uint8Array): Promise<boolean> {
     if (!blockMatches(cid, data)) throw new BlockHashMismatchError(cid)
     const final = this.pathOf(cid)
-    if (await this.has(cid)) return
+    if (await this.has(cid)) return false
     const dir = join(this.root, this.shard(cid))
     await mkdir(dir, { recursive: true })
     await writeFileAtomic(final, data, 0o600, join(this.root, TMP_DIR))
+    return true
   }
 
   async delete (cid: CID): Promise<void> {
