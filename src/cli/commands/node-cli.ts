@@ -79,7 +79,11 @@ export function registerNodeCommands (program: Command): void {
     return r.ok ? EXIT_OK : EXIT_ERROR
   })
 
-  const quota = relay.command('quota').description("storage quotas of a running relay's devices")
+  const quota = defineCommand(relay, {
+    name: 'quota',
+    summary: "storage quotas of a running relay's devices (the default: `ferry relay --quota`)",
+    examples: ['ferry --home R relay quota set 12D3KooW... 20GiB']
+  })
   action(defineCommand(quota, {
     name: 'set',
     summary: "set one device's storage quota on the running relay (`default`: back to --quota's)",
