@@ -53,6 +53,8 @@ export class RelayMetrics {
     scrapedGauge(r, 'ferry_relay_folder_members', 'Devices that shared the folder with the relay', ['folder'], () => folders().map(f => [{ folder: f.id }, f.members.length]))
     scrapedGauge(r, 'ferry_relay_folder_paths', 'Paths the relay holds records for', ['folder'], () => folders().map(f => [{ folder: f.id }, f.paths]))
     scrapedGauge(r, 'ferry_relay_folder_stored_bytes', 'Bytes of the distinct blocks the folder references (blocks shared with other folders count in each)', ['folder'], () => [...this.usage].map(([folder, u]) => [{ folder }, u.bytes]))
+    scrapedGauge(r, 'ferry_relay_device_stored_bytes', 'Bytes of the blocks the device uploaded first (what its quota counts)', ['device'], () => (this.snap?.quotas ?? []).map(q => [{ device: q.device }, q.usedBytes]))
+    scrapedGauge(r, 'ferry_relay_device_quota_bytes', 'The device\'s storage quota (absent: unlimited)', ['device'], () => (this.snap?.quotas ?? []).flatMap(q => q.limitBytes === undefined ? [] : [[{ device: q.device }, q.limitBytes]]))
     scrapedGauge(r, 'ferry_relay_folder_stored_blocks', 'Distinct blocks the folder references', ['folder'], () => [...this.usage].map(([folder, u]) => [{ folder }, u.blocks]))
   }
 

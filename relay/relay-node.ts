@@ -23,6 +23,7 @@ import { StunServer, type StunListen } from './stun-server.ts'
 import { defaultStunListen } from './stun-listen.ts'
 import { RelayLimits } from './relay-limits.ts'
 import { limitRelayed } from './relay-limit-guard.ts'
+import { relayMemberLists, setQuotaRoute } from './relay-tenancy.ts'
 
 export interface RelayOptions {
   home: string
@@ -43,6 +44,8 @@ export interface RelayOptions {
   stun?: StunListen | false
   /** what the relay carries between devices per member (relay-limits.ts; defaults there) */
   relayLimits?: { rateBytesPerSecond?: number, dailyBytes?: number }
+  /** storage per device (the member that uploaded each block) unless set for it (`ferry relay quota set`); default: unlimited */
+  quotaBytes?: number
 }
 
 /** Loads the identity in `home`, or creates one (and an empty config) on first run. */
@@ -91,12 +94,13 @@ export class RelayNode {
     this.self = deviceIdOf(key)
     this.config = config
     this.membership = new Membership(this.self, config)
-    this.store = new RelayStore({ home: opts.home, self: this.self })
+    this.store = new RelayStore({ home: opts.home, self: this.self, ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }) })
     this.gc = new GarbageCollector({ store: this.store, retentionMs: this.retentionDays() * DAY_MS, log: logger('ferry:relay:gc') })
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => await this.statusWithUsage(),
       'POST /reload': async () => { await this.reload(); return { ok: true } },
-      'POST /verify': async () => await this.verify()
+      'POST /verify': async () => await this.verify(),
+      'POST /quota': async ({ body }) => await setQuotaRoute(this.store, body)
     })
     this.metrics = new RelayMetrics({ status: () => this.status(), blocks: this.store.blocks, folderUsage: async () => new Map(await Promise.all(this.store.list().map(async f => [f.id, await folderUsage(f.log)] as const))), ...(opts.processMetrics === true ? { processMetrics: true } : {}) })
     if (opts.metricsListen !== undefined) this.metricsServer = new MetricsServer(opts.metricsListen, async () => await this.metrics.scrape())
@@ -179,7 +183,9 @@ export class RelayNode {
         void this.store.blocks.quarantine(bad)
       })),
       hangUp: (peer, reason) => this.hangUp(peer, reason),
-      recordFrameBytes: bytes => { this.uploadRecordBytes += bytes }
+      recordFrameBytes: bytes => { this.uploadRecordBytes += bytes },
+      memberLists: relayMemberLists({ store: this.store, isTrusted: peer => this.membership.isTrusted(peer), events: this.nodeEvents }),
+      onQuota: (peer, folder, err) => { this.nodeEvents.emit({ type: 'relay.quota', detail: { ...this.peerOf(peer), folder, usedBytes: err.usedBytes, limitBytes: err.limitBytes } }) }
     }).map(service => asPart('protocol service', service))
     await startAll(this.services)
     node.addEventListener('peer:connect', e => { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(e.detail.toString()) }) })
@@ -272,9 +278,12 @@ export class RelayNode {
         relayLimited: this.relayLimits.usage(id).limited
       })),
       relayLimits: { rateBytesPerSecond: this.relayLimits.rateBytesPerSecond, dailyBytes: this.relayLimits.dailyBytes },
+      quotas: this.store.quotas.devices().map(id => ({ ...this.peerOf(id), ...this.store.quotas.usage(id) })),
+      ...(this.store.quotas.defaultLimitBytes === undefined ? {} : { defaultQuotaBytes: this.store.quotas.defaultLimitBytes }),
       folders: this.store.list().map(f => ({
         id: f.id,
         members: [...f.members],
+        ...(f.held === undefined ? {} : { membersVersion: f.held.signed.list.version }),
         devices: f.log.positionVector(),
         paths: [...f.log.paths()].length
       })),

@@ -5,7 +5,10 @@ import { indexService } from '../protocols/index/index.ts'
 import { blocksService } from '../protocols/blocks/index.ts'
 import { historyService } from '../protocols/history/index.ts'
 import { replicaService } from '../protocols/replica/index.ts'
+import { membersService, type MemberLists } from '../protocols/members/index.ts'
 import type { RelayStore } from './store/relay-store.ts'
+import { QuotaExceededError } from './store/quotas.ts'
+import type { ReplicaFolder } from '../protocols/replica/index.ts'
 
 export interface RelayProtocolOptions {
   /** the node (its `handle`/`unhandle`) */
@@ -20,27 +23,32 @@ export interface RelayProtocolOptions {
   hangUp: (peer: string, reason: Error) => void
   /** bytes of an upload session's record frames (`recs`, `want`, `segs`, `ack`), both ways */
   recordFrameBytes: (bytes: number) => void
+  /** /ferry/members/1 (the caller checks trust in it) */
+  memberLists: MemberLists
+  /** a block `peer` uploaded into `folder` was refused: its storage quota is full */
+  onQuota: (peer: string, folder: string, err: QuotaExceededError) => void
 }
 
 /**
  * The protocols a relay serves, as services to start once the node exists. Every access check
- * is per request, against the live config and the store's members.
+ * is per request, against the live config (trust) and the folder's signed member list: a
+ * device that is not in it gets exactly the answer given for a folder the relay does not hold.
  */
 export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
   const base = { registrar: o.registrar, logger: o.logger }
   return [
-    // /ferry/index/2 (record deltas) and /1, as a device serves them; a trusted device
-    // subscribing to a folder shares it with the relay (as its upload does)
+    // /ferry/index/2 (record deltas) and /1, as a device serves them, to the folder's members
     indexService({ logName: 'ferry:relay:index' })({
       ...base,
-      folders: { get: async (folder, peer) => o.isTrusted(peer) ? (await o.store.join(folder, peer)).log : undefined }
+      folders: { get: (folder, peer) => o.isTrusted(peer) && o.store.isMember(folder, peer) ? o.store.folder(folder)?.log : undefined }
     }),
     // /ferry/blocks/2 (compressed on request) and /1 (raw), like a device
     blocksService({ logName: 'ferry:relay:blocks' })({
       ...base,
       blocks: {
         mayRead: (peer, folder) => o.isTrusted(peer) && o.store.isMember(folder, peer),
-        readBlock: async (_peer, _folder, cid) => await o.readBlock(cid)
+        // only a block the folder holds: a member of one folder cannot read another's by its cid
+        readBlock: async (_peer, folder, cid) => await o.store.refs.has(folder, cid) ? await o.readBlock(cid) : undefined
       }
     }),
     // a member's question "every version of this path you keep" (ferry revisions / restore)
@@ -58,12 +66,30 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
     replicaService({ logName: 'ferry:relay:replica' })({
       ...base,
       replicas: {
-        open: async (folder, peer) => o.isTrusted(peer) ? await o.store.replicaFolder(folder, peer) : undefined,
+        // writers only; the folder exists on the relay once its first member list is taken
+        open: async (folder, peer) => o.isTrusted(peer) ? reportQuota(o.store.replicaFolder(folder, peer), err => { o.onQuota(peer, folder, err) }) : undefined,
         hangUp: o.hangUp
       },
       onFrame: (type, bytes) => {
         if (type === 'recs' || type === 'want' || type === 'segs' || type === 'ack') o.recordFrameBytes(bytes)
       }
-    })
+    }),
+    // /ferry/members/1: folders' signed member lists and each device's storage quota
+    membersService({ logName: 'ferry:relay:members' })({ ...base, lists: o.memberLists, hangUp: o.hangUp })
   ]
+}
+
+/** `folder` with its quota refusals also reported to `report` */
+function reportQuota (folder: ReplicaFolder | undefined, report: (err: QuotaExceededError) => void): ReplicaFolder | undefined {
+  const admit = folder?.admitBlock
+  if (folder === undefined || admit === undefined) return folder
+  return {
+    ...folder,
+    admitBlock: async (cid, bytes) => {
+      try { return await admit(cid, bytes) } catch (err) {
+        if (err instanceof QuotaExceededError) report(err)
+        throw err
+      }
+    }
+  }
 }

@@ -4,6 +4,8 @@ export interface RelayFolderStatus {
   members: string[]
   devices: Record<string, number>
   paths: number
+  /** the version of the signed member list in force (absent: none yet; nobody may use the folder) */
+  membersVersion?: number
   /** the distinct blocks (and their bytes) the folder's records and history reference (relay/store/folder-usage.ts) */
   storedBlocks?: number
   storedBytes?: number
@@ -22,6 +24,10 @@ export interface RelayStatus {
   /** what the relay carries between devices per member: bytes per second, bytes per UTC day */
   relayLimits: { rateBytesPerSecond: number, dailyBytes: number }
   folders: RelayFolderStatus[]
+  /** storage per device: bytes of the blocks it uploaded first, and its limit (absent: unlimited) */
+  quotas: Array<{ device: string, name?: string, usedBytes: number, limitBytes?: number }>
+  /** the limit of a device without its own (`ferry relay --quota`); absent: unlimited */
+  defaultQuotaBytes?: number
   /** block bytes and blocks stored since this process started */
   receivedBlockBytes: number
   receivedBlocks: number

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_READ_AHEAD_BLOCKS, REPLICA_PROTOCOLS
 } from './constants.ts'
 import { notMember } from './errors.ts'
+import { FerryError } from '../../src/errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
 
@@ -55,6 +56,11 @@ export interface ReplicaFolder {
   positions: () => Record<string, number>
   /** the subset of `cids` not stored, in the same order */
   lacking: (cids: readonly CID[]) => Promise<CID[]>
+  /**
+   * before a block is written: throws a FerryError to refuse it (the device gets its code and
+   * message, the session ends; a quota); may return what to run once the write is over
+   */
+  admitBlock?: (cid: CID, bytes: number) => Promise<(() => void) | undefined>
   /** stores a block durably (fsynced) before resolving; throws if it does not match its cid */
   putBlock: (cid: CID, data: Uint8Array) => Promise<void>
   /** stores verified records durably before resolving; returns how many were new */
@@ -118,9 +124,20 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
           await slotFreed.promise
         }
         if (failed !== undefined) throw failed
-        writing++
         const { cid } = m
-        const done = folder.putBlock(cid, m.data)
+        let admitted: (() => void) | undefined
+        try {
+          admitted = await folder.admitBlock?.(cid, m.data.byteLength)
+        } catch (err) {
+          if (!(err instanceof FerryError)) throw err
+          // refused (a quota): what came before is acknowledged, then the device is told why
+          await acks
+          await io.send({ type: 'err', code: err.code, message: err.message })
+          await ms.close()
+          return
+        }
+        writing++
+        const done = folder.putBlock(cid, m.data).finally(() => admitted?.())
         done.catch(() => {}) // observed by the ack chain
         acks = acks.then(async () => {
           await done

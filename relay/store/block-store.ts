@@ -65,11 +65,14 @@ export class BlockStore {
     return bytes
   }
 
-  /** Stores `data` under `cid` durably; resolves only after fsync. Throws if the hash differs. */
-  async put (cid: CID, data: Uint8Array): Promise<void> {
+  /**
+   * Stores `data` under `cid` durably; resolves only after fsync, with whether it was written
+   * (false: already held). Throws if the hash differs.
+   */
+  async put (cid: CID, data: Uint8Array): Promise<boolean> {
     if (!blockMatches(cid, data)) throw new BlockHashMismatchError(cid)
     const final = this.pathOf(cid)
-    if (await this.has(cid)) return
+    if (await this.has(cid)) return false
     const dir = join(this.root, this.shard(cid))
     if (!this.shards.has(dir)) {
       await mkdir(dir, { recursive: true })
@@ -89,6 +92,7 @@ export class BlockStore {
     await fh.close()
     await rename(tmp, final)
     await this.dirSync.sync(dir)
+    return true
   }
 
   async delete (cid: CID): Promise<void> {

@@ -43,7 +43,7 @@ export async function collectGarbage (store: RelayStore, opts: GcOptions): Promi
       report.keptBlocks++
       continue
     }
-    await store.blocks.delete(b.cid)
+    await store.deleteBlock(b.cid)
     report.deletedBlocks++
     report.freedBytes += b.size
   }

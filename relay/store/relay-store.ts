@@ -10,6 +10,10 @@ import { FerryError } from '../../src/errors.ts'
 import { BlockStore } from './block-store.ts'
 import type { ReplicaFolder } from '../../protocols/replica/index.ts'
 import { SegmentIndexes } from '../../protocols/index/index.ts'
+import { openMemberList, type MemberRole, type SignedMemberList } from '../../src/access/member-list.ts'
+import { afterUpdate, judgeMemberList, MemberListRefusedError, ERR_NOT_MEMBER, type HeldMembers } from './member-lists.ts'
+import { BlockRefs } from './block-refs.ts'
+import { Quotas } from './quotas.ts'
 
 /** Where a relay keeps its data inside --home. */
 export const RELAY_DIR = 'relay'
@@ -18,13 +22,26 @@ export interface RelayFolder {
   id: string
   /** the folder's records (every device's newest per path, and history) */
   log: RecordLog
-  /** devices that shared this folder with the relay */
+  /** the signed member list in force; undefined: a folder stored before member lists (nobody reads it until one arrives) */
+  held?: HeldMembers
+  /** the devices of the list (a store from before member lists: those that uploaded, who may sign the first list) */
   members: Set<string>
 }
 
+/** how a member list is kept in the registry */
+interface RegistryEntry {
+  list?: { bytes: string, signature: string, signer: string }
+  recoveryKey?: string
+  /** a store from before member lists */
+  members?: string[]
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
+
 /**
  * The relay's data: one level database (`relay/db`) with a registry of folders (`folders`
- * sublevel: id -> members) and one record log per folder (newest record per (device, path),
+ * sublevel: id -> signed member list, relay/store/member-lists.ts) and one record log per folder (newest record per (device, path),
  * plus superseded records as history, in the same layout as on devices: src/store/keys.ts), and
  * a content-addressed BlockStore shared by all folders (`relay/blocks`). Every write is fsynced
  * before it is acknowledged.
@@ -42,13 +59,19 @@ export class RelayStore {
   /** block bytes received since start (for status and tests) */
   receivedBlockBytes = 0
   receivedBlocks = 0
+  /** which folders hold each block */
+  readonly refs: BlockRefs
+  /** storage per device */
+  readonly quotas: Quotas
 
-  constructor (opts: { home: string, self: string }) {
+  constructor (opts: { home: string, self: string, quotaBytes?: number }) {
     this.home = opts.home
     this.self = opts.self
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, RELAY_DIR, 'db'), { valueEncoding: 'view' })
     this.registry = this.db.sublevel<string, string>('folders', { valueEncoding: 'utf8' })
     this.blocks = new BlockStore(join(opts.home, RELAY_DIR, 'blocks'))
+    this.refs = new BlockRefs(this.db)
+    this.quotas = new Quotas(this.db, opts.quotaBytes)
   }
 
   async open (): Promise<void> {
@@ -61,20 +84,27 @@ export class RelayStore {
     }
     await this.blocks.open()
     for await (const [id, value] of this.registry.iterator()) {
-      const members = JSON.parse(value) as { members: string[] }
-      await this.openFolder(id, new Set(members.members))
+      const entry = JSON.parse(value) as RegistryEntry
+      if (entry.list === undefined) {
+        await this.openFolder(id, new Set(entry.members ?? []), undefined)
+        continue
+      }
+      const signed = await openMemberList(unb64(entry.list.bytes), unb64(entry.list.signature), entry.list.signer)
+      await this.openFolder(id, new Set(Object.keys(signed.list.members)), entry.recoveryKey === undefined ? { signed } : { signed, recoveryKey: unb64(entry.recoveryKey) })
     }
+    await this.refs.build(this.list())
+    await this.quotas.open()
   }
 
   async close (): Promise<void> {
     await this.db.close()
   }
 
-  private async openFolder (id: string, members: Set<string>): Promise<RelayFolder> {
+  private async openFolder (id: string, members: Set<string>, held: HeldMembers | undefined): Promise<RelayFolder> {
     // the relay commits nothing of its own: the store's local index stays empty
     const log = new RecordLog({ db: folderSublevel(this.db, id), folder: id, self: this.self, syncWrites: true })
     await log.open()
-    const f: RelayFolder = { id, log, members }
+    const f: RelayFolder = held === undefined ? { id, log, members } : { id, log, members, held }
     this.folders.set(id, f)
     return f
   }
@@ -87,23 +117,49 @@ export class RelayStore {
     return [...this.folders.values()]
   }
 
-  isMember (folder: string, device: string): boolean {
-    return this.folders.get(folder)?.members.has(device) === true
+  /** `device`'s role in `folder`'s member list; undefined for a non-member and for a folder the relay does not hold alike */
+  roleOf (folder: string, device: string): MemberRole | undefined {
+    const held = this.folders.get(folder)?.held
+    return held === undefined ? undefined : held.signed.list.members[device]
   }
 
-  /** Makes `device` a member of `folder` (creating it), durably. The caller checked trust. */
-  async join (folder: string, device: string): Promise<RelayFolder> {
-    return await this.lock.run(async () => {
-      const existing = this.folders.get(folder)
-      if (existing?.members.has(device) === true) return existing
-      const members = new Set(existing?.members ?? [])
-      members.add(device)
-      await this.registry.put(folder, JSON.stringify({ members: [...members].sort() }), { sync: true } as Record<string, unknown>)
-      if (existing !== undefined) {
-        existing.members.add(device)
-        return existing
+  isMember (folder: string, device: string): boolean {
+    return this.roleOf(folder, device) !== undefined
+  }
+
+  isWriter (folder: string, device: string): boolean {
+    return this.roleOf(folder, device) === 'write'
+  }
+
+  /** the list in force for `folder`, if `device` is in it (the same nothing for a non-member and an unknown folder) */
+  memberList (folder: string, device: string): SignedMemberList | undefined {
+    return this.isMember(folder, device) ? this.folders.get(folder)?.held?.signed : undefined
+  }
+
+  /**
+   * Takes a member list (relay/store/member-lists.ts has the rules; `sender` sent it), creating
+   * the folder on its first list, durably; MemberListRefusedError when refused.
+   */
+  async putMemberList (incoming: SignedMemberList, sender: string): Promise<void> {
+    await this.lock.run(async () => {
+      const id = incoming.list.folder
+      const existing = this.folders.get(id)
+      // a folder stored before member lists: only a device that uploaded to it may sign the first one
+      if (existing !== undefined && existing.held === undefined && !existing.members.has(incoming.signer)) {
+        throw new MemberListRefusedError(`${incoming.signer} may not change the members of folder ${id}`, ERR_NOT_MEMBER)
       }
-      return await this.openFolder(folder, members)
+      await judgeMemberList(existing?.held, incoming, sender)
+      const held = afterUpdate(existing?.held, incoming)
+      const entry: RegistryEntry = { list: { bytes: b64(incoming.bytes), signature: b64(incoming.signature), signer: incoming.signer } }
+      if (held.recoveryKey !== undefined) entry.recoveryKey = b64(held.recoveryKey)
+      await this.registry.put(id, JSON.stringify(entry), { sync: true } as Record<string, unknown>)
+      const members = new Set(Object.keys(incoming.list.members))
+      if (existing === undefined) {
+        await this.openFolder(id, members, held)
+      } else {
+        existing.held = held
+        existing.members = members
+      }
     })
   }
 
@@ -112,38 +168,59 @@ export class RelayStore {
    * spares recently touched blocks, so a block a device was just told not to send survives until
    * the record that references it arrives.
    */
-  async lacking (cids: readonly CID[]): Promise<CID[]> {
+  async lacking (folder: string, cids: readonly CID[]): Promise<CID[]> {
     const out: CID[] = []
     const now = new Date()
     for (const cid of cids) {
+      // a block another folder holds is "lacking" here: the device proves it has the bytes by
+      // sending them (members of one folder cannot probe another's blocks)
+      if (!(await this.refs.has(folder, cid))) { out.push(cid); continue }
       try { await utimes(this.blocks.pathOf(cid), now, now) } catch { out.push(cid) }
     }
     return out
   }
 
-  async putBlock (cid: CID, data: Uint8Array): Promise<void> {
-    await this.blocks.put(cid, data)
+  /** Stores a block `device` uploaded into `folder`; charged to `device` when it is new to the store. */
+  async putBlock (folder: string, device: string, cid: CID, data: Uint8Array): Promise<void> {
+    const fresh = await this.blocks.put(cid, data)
+    if (fresh) await this.quotas.charge(device, cid, data.byteLength)
+    await this.refs.add(folder, [cid])
     this.receivedBlockBytes += data.byteLength
     this.receivedBlocks++
+  }
+
+  /** Garbage collection: a block no folder references any more. */
+  async deleteBlock (cid: CID): Promise<void> {
+    await this.blocks.delete(cid)
+    await this.quotas.released(cid)
   }
 
   async putRecords (folder: string, records: readonly SignedRecord[]): Promise<number> {
     const f = this.folders.get(folder)
     if (f === undefined) throw new FerryError(`no folder ${folder} on this relay`, 'ERR_FERRY_FOLDER_NOT_FOUND')
+    await this.refs.add(folder, records.flatMap(s => s.record.blocks.map(b => b.cid)))
     return await f.log.acceptRemote(records)
   }
 
   /**
-   * `folder` as an upload session from `device` sees it (joining it, durably). The caller checked
-   * trust. Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
-   * device's newest per path: the uploader's previous version of a file is among them).
+   * `folder` as an upload session from `device` sees it, if `device` is a writer of its member
+   * list (else undefined, as for a folder the relay does not hold). The caller checked trust.
+   * Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
+   * device's newest per path: the uploader's previous version of a file is among them). A block
+   * new to the store reserves its bytes in `device`'s quota before it is written.
    */
-  async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
-    const f = await this.join(folder, device)
+  replicaFolder (folder: string, device: string): ReplicaFolder | undefined {
+    const f = this.folders.get(folder)
+    if (f === undefined || !this.isWriter(folder, device)) return undefined
     return {
       positions: () => f.log.positionVector(),
-      lacking: async cids => await this.lacking(cids),
-      putBlock: async (cid, data) => { await this.putBlock(cid, data) },
+      lacking: async cids => await this.lacking(folder, cids),
+      admitBlock: async (cid, bytes) => {
+        if (await this.blocks.has(cid)) return undefined
+        this.quotas.reserve(device, bytes)
+        return () => { this.quotas.release(device, bytes) }
+      },
+      putBlock: async (cid, data) => { await this.putBlock(folder, device, cid, data) },
       putRecords: async records => await this.putRecords(folder, records),
       segments: this.segments.of(f.log)
     }

@@ -52,6 +52,9 @@ export function eventLines (e: NodeEvent): string[] {
     case 'metrics.listening': return [`metrics on ${e.detail.url}`]
     case 'stun.listening': return [`STUN on ${e.detail.address}`]
     case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]
+    case 'replica.refused': return [`${e.detail.folder}: relay ${e.detail.replica} refused the upload: ${e.detail.reason}`]
+    case 'relay.members': return [`${e.detail.folder}: member list version ${e.detail.version} (${e.detail.members} members) signed by ${e.detail.signer}`]
+    case 'relay.quota': return [`${e.detail.folder}: ${nameOf(e.detail)} is at its storage quota (${e.detail.usedBytes} of ${e.detail.limitBytes} bytes); upload refused, nothing stored is touched`]
     case 'relay.limit': return [e.detail.relay === undefined
       ? `relay limit: ${nameOf(e.detail)} relayed ${e.detail.bytesToday ?? 0} of ${e.detail.dailyBytes ?? 0} bytes today; nothing more is relayed for it until tomorrow (UTC)`
       : `relay ${e.detail.relay} carries no more relayed data for ${nameOf(e.detail)} today (its daily limit is reached)`]

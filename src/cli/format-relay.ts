@@ -14,8 +14,12 @@ export function formatRelayStatus (s: RelayStatus): string {
     const relayed = peer.relayedToday === undefined || s.relayLimits === undefined ? '' : ` relayed ${formatBytes(peer.relayedToday)} of ${formatBytes(s.relayLimits.dailyBytes)} today${peer.relayLimited ? ' LIMIT REACHED' : ''}`
     lines.push(`  ${peer.connected ? 'connected   ' : 'disconnected'} ${p(peer.name ?? '')} ${p(peer.id)}${relayed}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
   }
+  if (s.quotas !== undefined) {
+    lines.push(`storage per device (default quota: ${s.defaultQuotaBytes === undefined ? 'unlimited' : formatBytes(s.defaultQuotaBytes)})`)
+    for (const q of s.quotas) lines.push(`  ${p(q.name ?? '')} ${p(q.device)} ${formatBytes(q.usedBytes)} of ${q.limitBytes === undefined ? 'unlimited' : formatBytes(q.limitBytes)}${q.limitBytes !== undefined && q.usedBytes >= q.limitBytes ? ' FULL' : ''}`.replace(/ {2,}/g, ' ').replace(/^ /, '  '))
+  }
   lines.push('folders')
-  for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)${f.storedBytes === undefined ? '' : `, ${formatBytes(f.storedBytes)} in ${f.storedBlocks ?? 0} blocks`}`)
+  for (const f of s.folders) lines.push(`  ${p(f.id)}: ${f.paths} paths, ${Object.keys(f.devices).length} device logs, ${f.members.length} member(s)${f.membersVersion === undefined ? '' : ` (list v${f.membersVersion})`}${f.storedBytes === undefined ? '' : `, ${formatBytes(f.storedBytes)} in ${f.storedBlocks ?? 0} blocks`}`)
   lines.push(`received ${s.receivedBlocks} blocks (${formatBytes(s.receivedBlockBytes)}) since start`)
   return lines.join('\n')
 }

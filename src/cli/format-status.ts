@@ -78,6 +78,8 @@ function folderNotes (f: FolderEntry, nameOf: (id: string) => string): string[] 
   if (f.heldDeletes !== undefined) details.push(`    holding ${f.heldDeletes.count} deletes (${p(f.heldDeletes.reason)}): \`ferry folder confirm-deletes ${id}\` records them, \`ferry revert ${id}\` brings the files back`)
   if (f.role === 'read-only') details.push(`    read-only: ${f.localChanges ?? 0} local change${f.localChanges === 1 ? '' : 's'} not accepted by others${(f.localChanges ?? 0) > 0 ? ` (\`ferry revert ${id}\` discards them)` : ''}`)
   if (f.replicaInSync !== undefined) details.push(`    replica: ${f.replicaInSync ? 'holds everything' : 'behind or unreachable'}`)
+  if (f.replicaRefused !== undefined) details.push(`    relay ${nameOf(f.replicaRefused.relay)} refuses uploads: ${p(f.replicaRefused.reason)}`)
+  if (f.relayQuota !== undefined) details.push(`    storage on relay ${nameOf(f.relayQuota.relay)}: ${f.relayQuota.usedBytes} of ${f.relayQuota.limitBytes ?? 'unlimited'} bytes`)
   details.push(...formatPathErrors(f))
   if (lines.length === 0 && details.length > 0) lines.push(`${head}:`)
   return [...lines, ...details]

@@ -28,6 +28,8 @@ export interface RelayRunOptions {
   /** false: no STUN responder; undefined: the default address */
   stun?: StunListen | false
   relayLimits: { rateBytesPerSecond?: number, dailyBytes?: number }
+  /** storage per device unless set for it; absent: unlimited */
+  quotaBytes?: number
   logs: LogOptions
 }
 
@@ -56,6 +58,7 @@ export async function runRelay (opts: RelayRunOptions): Promise<number> {
     ...(opts.metricsListen === undefined ? {} : { metricsListen: opts.metricsListen }),
     ...(opts.stun === undefined ? {} : { stun: opts.stun }),
     relayLimits: opts.relayLimits,
+    ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }),
     processMetrics: true,
     events
   })

@@ -9,5 +9,5 @@ export { folderAddCommand, folderListCommand, folderRemoveCommand, folderPauseCo
 export { deviceAddCommand, deviceListCommand, deviceRemoveCommand, deviceRenameCommand, type DeviceListEntry } from './device-commands.ts'
 export { shareCommand, unshareCommand, inviteCommand, revertCommand } from './sharing-commands.ts'
 export { conflictsCommand, revisionsCommand, deletedCommand, restoreCommand } from './history-commands.ts'
-export { relayVerifyCommand } from './relay-commands.ts'
+export { relayQuotaSetCommand, relayVerifyCommand } from './relay-commands.ts'
 export { limitsSetCommand, limitsShowCommand, type LimitsSetResult, type LimitsShowResult } from './limits-commands.ts'

@@ -72,7 +72,7 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
       .every(p => s.subscriptions.synced(p, sync.folder))
     const replica = s.replicas.status(sync.folder)
     const removed = s.removals.of(sync.folder)
-    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes }), ...(removed === undefined ? {} : { removed }) }
+    return { ...st, inSync: st.inSync && heardAll, ...s.readOnly.status(sync), ...(replica === undefined ? {} : { replicaInSync: replica.inSync, replicaSentBytes: replica.sentBytes, ...(replica.quota === undefined ? {} : { relayQuota: replica.quota }), ...(replica.refused === undefined ? {} : { replicaRefused: replica.refused }) }), ...(removed === undefined ? {} : { removed }) }
   })
   for (const [id, fc] of Object.entries(s.config.folders)) if (fc.paused === true) folders.push(pausedFolderStatus(id, fc))
   return {

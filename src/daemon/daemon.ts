@@ -139,6 +139,7 @@ export class Daemon {
     this.db = opts.db ?? new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.clients = createPeerClients({
       node: () => this.requireNode(),
+      key,
       config: () => this.config,
       membership: this.membership,
       folders: this.folders,

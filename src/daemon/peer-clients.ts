@@ -12,6 +12,10 @@ import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
+import { MEMBERS_PROTOCOLS } from '../../protocols/members/index.ts'
+import { relayMembersOf } from '../replica/relay-membership.ts'
+import { signMemberList } from '../access/member-list.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
@@ -25,6 +29,8 @@ export const DIAL_TIMEOUT_MS = 10_000
 export interface PeerClientsComponents {
   /** the started node (throws before start) */
   node: () => FerryNode
+  /** this device's key: it signs the folders' member lists for relays */
+  key: PrivateKey
   config: () => Config
   membership: Membership
   /** the running folders */
@@ -108,7 +114,15 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
     ...(c.events === undefined ? {} : { events: c.events }),
-    paceUpload: async (peer, bytes) => { await c.limits.pace('upload', peer, bytes) }
+    paceUpload: async (peer, bytes) => { await c.limits.pace('upload', peer, bytes) },
+    memberLists: {
+      membersOf: folder => relayMembersOf(c.config().folders[folder] ?? { path: '', members: {} }, membership.self),
+      sign: async list => await signMemberList(list, c.key, membership.self),
+      openStream: async (peer, signal) => {
+        const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+        return await c.node().dialProtocol(peerIdFromString(peer), [...MEMBERS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      }
+    }
   })
   return { dialer, subscriptions, fetcher, replicas }
 }

@@ -31,6 +31,10 @@ export interface DaemonStatus {
     replicaInSync?: boolean
     /** block bytes the folder's replicas acknowledged since start */
     replicaSentBytes?: number
+    /** this device's storage on the folder's relay: bytes of the blocks it stored there, and its limit (absent: unlimited) */
+    relayQuota?: { relay: string, usedBytes: number, limitBytes?: number }
+    /** why the relay refuses our uploads now (`code` ERR_FERRY_RELAY_QUOTA: the quota is full); retried with backoff */
+    replicaRefused?: { relay: string, code: string, reason: string }
     /** config `paused` (`ferry folder pause`): the folder is not synced */
     paused?: true
     /** a member refused us the folder ("not a member"): it removed this device (`ferry unshare`); `since`: ms since the epoch */

@@ -28,6 +28,8 @@ export type EventFields =
   | { type: 'deletes.confirmed', folder: string, count: number }
   /** a relay refused to carry a connection to `device`: its daily limit of relayed data is reached */
   | { type: 'relay.limit', device: string, relay: string, name?: string }
+  /** a relay refused an upload of `folder` (`code` ERR_FERRY_RELAY_QUOTA: this device's storage quota there is full) */
+  | { type: 'replica.refused', folder: string, relay: string, code: string, reason: string }
 
 export type EventType = EventFields['type']
 

@@ -94,10 +94,16 @@ export type RelayEvent =
    * (its limit is reached)
    */
   | Ev<'relay.limit', { device: string, name?: string, bytesToday?: number, dailyBytes?: number, relay?: string }>
+  /** the relay took a folder's signed member list (`signer`: a device id, or "recovery") */
+  | Ev<'relay.members', { folder: string, version: number, members: number, signer: string }>
+  /** the relay refused a block: the uploading member's storage quota is full (nothing stored is touched) */
+  | Ev<'relay.quota', { device: string, name?: string, folder: string, usedBytes: number, limitBytes: number }>
 
 /** What a device sent: an upload session to a relay (a replica member) that stored something new there. */
 export type UploadEvent =
   | Ev<'replica.uploaded', { folder: string, replica: string, records: number, blockBytes: number }>
+  /** a relay refused an upload session (`code`: ERR_FERRY_RELAY_QUOTA for a full quota); the uploader retries with backoff */
+  | Ev<'replica.refused', { folder: string, replica: string, code: string, reason: string }>
 
 /** One event: a `type` and its typed `detail`. */
 export interface Ev<T extends string, D> { type: T, detail: D }

@@ -46,6 +46,7 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
     case 'deletes.confirmed': return [{ type: 'deletes.confirmed', folder: e.detail.folder, count: e.detail.count }]
     // a device's (the relay's own has no `relay`)
     case 'relay.limit': return e.detail.relay === undefined ? [] : [{ type: 'relay.limit', device: e.detail.device, relay: e.detail.relay, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) }]
+    case 'replica.refused': return [{ type: 'replica.refused', folder: e.detail.folder, relay: e.detail.replica, code: e.detail.code, reason: e.detail.reason }]
     default: return []
   }
 }

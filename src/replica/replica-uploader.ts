@@ -6,8 +6,11 @@ import type { LocalIndex } from '../store/local-index.ts'
 import type { SignedRecord } from '../log/signed-record.ts'
 import { ReplicaClient, type BlockToSend } from '../../protocols/replica/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
+/** the code a relay refuses a block with when our storage quota there is full */
+const ERR_RELAY_QUOTA = 'ERR_FERRY_RELAY_QUOTA'
 import { cidKey } from '../hashing/block-cid.ts'
 import type { EventSink } from '../events/node-events.ts'
+import type { RelayMembership, RelayQuota } from './relay-membership.ts'
 
 export interface ReplicaUploaderComponents {
   folder: string
@@ -21,8 +24,10 @@ export interface ReplicaUploaderComponents {
   openStream: (signal?: AbortSignal) => Promise<Stream>
   isConnected: () => boolean
   hangUp: (reason: Error) => void
-  /** each session that stored records or blocks on the replica is reported here */
+  /** each session that stored records or blocks on the replica is reported here, and each refusal */
   events?: EventSink
+  /** the folder's member list on the replica, sent before sessions (and the quota read); absent: none */
+  membership?: RelayMembership
   log: Logger
 }
 
@@ -32,6 +37,8 @@ export const DEFAULT_RECORDS_PER_STEP = 256
 export const DEFAULT_BLOCK_BYTES_PER_STEP = 64 * 1024 * 1024
 export const DEFAULT_RETRY_MS = 1_000
 export const DEFAULT_REFUSED_RETRY_MS = 5_000
+/** a session the relay refused (a full quota) is tried again after this, doubling up to the max */
+export const DEFAULT_REFUSED_MAX_RETRY_MS = 30_000
 /** a block that could not be read (file changing) is tried again after this */
 export const DEFAULT_UNREADABLE_RETRY_MS = 2_000
 /** even when nothing changed, re-check every block of ours this often (the relay may have lost one) */
@@ -59,6 +66,9 @@ export class ReplicaUploader {
   /** block bytes the replica acknowledged (durable) since start */
   sentBytes = 0
   sentRecords = 0
+  /** why the replica refuses our uploads now (a full quota); cleared by a session that completes */
+  refused?: { code: string, reason: string }
+  private refusedRetryMs = DEFAULT_REFUSED_RETRY_MS
 
   constructor (components: ReplicaUploaderComponents) {
     this.c = components
@@ -88,8 +98,19 @@ export class ReplicaUploader {
     return this.synced && this.c.isConnected()
   }
 
+  /** our storage on the replica, as it last told us */
+  get quota (): RelayQuota | undefined { return this.c.membership?.quota }
+
+  /** the folder's members may have changed: a session sends the new list */
+  membersChanged (): void {
+    if (this.c.membership?.changed() !== true) return
+    this.dirty = true
+    this.kick()
+  }
+
   /** the replica (re)connected: it may have lost or never got anything; check everything */
   connected (): void {
+    this.c.membership?.recheck()
     this.auditDue = true
     this.dirty = true
     this.synced = false
@@ -122,6 +143,8 @@ export class ReplicaUploader {
           return
         }
         if (!this.dirty) this.synced = true
+        this.refused = undefined
+        this.refusedRetryMs = DEFAULT_REFUSED_RETRY_MS
       } catch (e) {
         const err = toError(e)
         this.synced = false
@@ -133,15 +156,32 @@ export class ReplicaUploader {
           this.c.hangUp(err)
           return
         }
+        if (err instanceof RemoteError && err.code === ERR_RELAY_QUOTA) {
+          this.onRefused(err)
+          return
+        }
         this.retryIn(err instanceof RemoteError ? DEFAULT_REFUSED_RETRY_MS : DEFAULT_RETRY_MS)
         return
       }
     }
   }
 
+  /** the relay refused to store more (its code and message say why): told once, retried with backoff */
+  private onRefused (err: RemoteError): void {
+    const reason = err.message.replace(/^.*?peer refused: /, '')
+    if (this.refused?.reason !== reason) this.c.events?.emit({ type: 'replica.refused', detail: { folder: this.c.folder, replica: this.c.replica, code: err.code, reason } })
+    this.refused = { code: err.code, reason }
+    // the quota it reports now
+    void this.c.membership?.sync().catch(() => {})
+    this.retryIn(this.refusedRetryMs)
+    this.refusedRetryMs = Math.min(this.refusedRetryMs * 2, DEFAULT_REFUSED_MAX_RETRY_MS)
+  }
+
   /** One session; resolves false if some of our blocks could not be read (files changing). */
   private async session (audit: boolean): Promise<boolean> {
     const store = this.c.store
+    // the member list first: without it the relay answers the session as for an unknown folder
+    await this.c.membership?.sync().catch((err: Error) => { this.c.log('member list of %s on %s: %s', this.c.folder, this.c.replica, err.message) })
     const client = await ReplicaClient.open(await this.c.openStream(), this.c.folder)
     const before = { records: this.sentRecords, blockBytes: this.sentBytes }
     let complete = true
@@ -171,7 +211,10 @@ export class ReplicaUploader {
     await client.close()
     const records = this.sentRecords - before.records
     const blockBytes = this.sentBytes - before.blockBytes
-    if (records > 0 || blockBytes > 0) this.c.events?.emit({ type: 'replica.uploaded', detail: { folder: this.c.folder, replica: this.c.replica, records, blockBytes } })
+    if (records > 0 || blockBytes > 0) {
+      this.c.events?.emit({ type: 'replica.uploaded', detail: { folder: this.c.folder, replica: this.c.replica, records, blockBytes } })
+      await this.c.membership?.sync().catch(() => {}) // the quota after what we stored
+    }
     return complete
   }
 

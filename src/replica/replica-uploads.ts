@@ -3,6 +3,8 @@ import { logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { ReplicaUploader, type ReplicaUploaderComponents } from './replica-uploader.ts'
 import type { EventSink } from '../events/node-events.ts'
+import type { MemberList, MemberRole, SignedMemberList } from '../access/member-list.ts'
+import { RelayMembership, type RelayQuota } from './relay-membership.ts'
 
 export interface ReplicaUploadsComponents {
   /** folder id -> store, for the folders this device runs */
@@ -17,6 +19,14 @@ export interface ReplicaUploadsComponents {
   events?: EventSink
   /** resolves when `bytes` more may go to `peer` (rate limits); default: at once */
   paceUpload?: (peer: string, bytes: number) => Promise<void>
+  /** the folders' member lists on the relays; absent: none are sent */
+  memberLists?: {
+    /** the members of `folder` as a relay sees them (relayMembersOf) */
+    membersOf: (folder: string) => Record<string, MemberRole>
+    sign: (list: MemberList) => Promise<SignedMemberList>
+    /** opens a /ferry/members/1 stream to `peer` */
+    openStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
+  }
 }
 
 export interface ReplicaFolderStatus {
@@ -24,6 +34,10 @@ export interface ReplicaFolderStatus {
   inSync: boolean
   /** block bytes the replicas acknowledged since start */
   sentBytes: number
+  /** our storage on the first replica that told us (limitBytes absent: unlimited) */
+  quota?: RelayQuota & { relay: string }
+  /** why a replica refuses our uploads now (a full quota) */
+  refused?: { relay: string, code: string, reason: string }
 }
 
 /** The daemon's set of uploaders: one per (folder, replica member), kept in step with the config. */
@@ -42,7 +56,9 @@ export class ReplicaUploads {
       for (const replica of this.c.replicasOf(folder)) {
         const key = `${folder}/${replica}`
         wanted.add(key)
-        if (this.uploaders.has(key)) continue
+        const running = this.uploaders.get(key)
+        if (running !== undefined) { running.membersChanged(); continue }
+        const lists = this.c.memberLists
         const u = new ReplicaUploader({
           folder,
           replica,
@@ -57,6 +73,7 @@ export class ReplicaUploads {
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),
           ...(this.c.events === undefined ? {} : { events: this.c.events }),
+          ...(lists === undefined ? {} : { membership: new RelayMembership({ folder, openStream: async signal => await lists.openStream(replica, signal), members: () => lists.membersOf(folder), sign: lists.sign }) }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)
@@ -78,7 +95,14 @@ export class ReplicaUploads {
   status (folder: string): ReplicaFolderStatus | undefined {
     const list = [...this.uploaders.entries()].filter(([k]) => k.startsWith(`${folder}/`)).map(([, u]) => u)
     if (list.length === 0) return undefined
-    return { inSync: list.every(u => u.inSync()), sentBytes: list.reduce((n, u) => n + u.sentBytes, 0) }
+    const quoted = list.find(u => u.quota !== undefined)
+    const refused = list.find(u => u.refused !== undefined)
+    return {
+      inSync: list.every(u => u.inSync()),
+      sentBytes: list.reduce((n, u) => n + u.sentBytes, 0),
+      ...(quoted === undefined ? {} : { quota: { relay: quoted.replica, ...quoted.quota! } }),
+      ...(refused === undefined ? {} : { refused: { relay: refused.replica, ...refused.refused! } })
+    }
   }
 
   stop (): void {

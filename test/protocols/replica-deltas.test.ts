@@ -16,6 +16,7 @@ import { segmentRecord } from '../../protocols/index/block-list-segments.ts'
 import type { DeltaBatchStats } from '../../protocols/index/record-delta.ts'
 import { frameLength } from '../../protocols/wire/typed-message-stream.ts'
 import { RelayStore } from '../../relay/store/relay-store.ts'
+import { signMemberList } from '../../src/access/member-list.ts'
 import { encodeRecord } from '../../src/log/record-codec.ts'
 import { signRecord, type SignedRecord } from '../../src/log/signed-record.ts'
 import type { BlockRef } from '../../src/model/file-record.ts'
@@ -54,6 +55,8 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'ferry-replica-deltas-'))
   relay = new RelayStore({ home, self: peerIdFromPrivateKey(relayKey).toString() })
   await relay.open()
+  // the relay holds the folder once a writer's signed member list names it
+  await relay.putMemberList(await signMemberList({ folder: FOLDER, version: 1, members: { [deviceId]: 'write' } }, deviceKey, deviceId), deviceId)
   hungUp = []
   deltas = []
   relayFrames = []
@@ -68,7 +71,7 @@ afterEach(async () => {
 
 /** the relay side, as relay/relay-node.ts wires it */
 const components: ReplicaServerComponents = {
-  openFolder: async (peer, folder) => await relay.replicaFolder(folder, peer),
+  openFolder: async (peer, folder) => relay.replicaFolder(folder, peer),
   hangUp: (_peer, reason) => { hungUp.push(reason) },
   onFrame: (type, bytes, direction) => { if (RECORD_TYPES.has(type)) relayFrames.push({ type, bytes, direction }) },
   onDeltaBatch: stats => { deltas.push(stats) },

@@ -17,6 +17,7 @@ import { RelayStore } from '../../relay/store/relay-store.ts'
 import { collectGarbage } from '../../relay/store/garbage-collector.ts'
 import { verifyRelay } from '../../relay/store/verify.ts'
 import { rejection } from '../helpers/async-checks.ts'
+import { signMemberList } from '../../src/access/member-list.ts'
 
 const FOLDER = 'docs'
 const log = logger('test')
@@ -54,6 +55,8 @@ describe('replica protocol against a real relay store', () => {
     await relay.open()
     hungUp = []
     a = await device()
+    // the relay holds the folder once a writer's signed member list names it
+    await relay.putMemberList(await signMemberList({ folder: FOLDER, version: 1, members: { [a.id]: 'write' } }, a.key, a.id), a.id)
   })
   afterEach(async () => {
     await relay.close()
@@ -62,7 +65,7 @@ describe('replica protocol against a real relay store', () => {
 
   function components (member = true): ReplicaServerComponents {
     return {
-      openFolder: async (peer, folder) => member ? await relay.replicaFolder(folder, peer) : undefined,
+      openFolder: async (peer, folder) => member ? relay.replicaFolder(folder, peer) : undefined,
       hangUp: (_peer, reason) => { hungUp.push(reason) },
       log
     }
@@ -78,7 +81,7 @@ describe('replica protocol against a real relay store', () => {
     const blocks = Array.from({ length: 40 }, () => block())
     const rec = await fileRecord(a, 1, 'f.bin', blocks)
     // the relay already holds 10 of them
-    for (const b of blocks.slice(0, 10)) await relay.putBlock(b.cid, b.data)
+    for (const b of blocks.slice(0, 10)) await relay.putBlock(FOLDER, a.id, b.cid, b.data)
     const { client, served } = await session()
     expect(client.positions).toEqual({})
     const lacking = await client.lacking(blocks.map(b => b.cid))
@@ -131,14 +134,13 @@ describe('replica protocol against a real relay store', () => {
     expect(err).toBeInstanceOf(RemoteError)
     expect(err.code).toBe('ERR_FERRY_NOT_MEMBER')
     await served
-    expect(relay.list()).toEqual([])
+    expect(relay.folder(FOLDER)!.log.positionVector()).toEqual({})
   })
 
   it('keeps superseded records as history; gc drops them after retention, with blocks no longer referenced', async () => {
     const v1 = block()
     const v2 = block()
-    await relay.join(FOLDER, a.id)
-    for (const b of [v1, v2]) await relay.putBlock(b.cid, b.data)
+    for (const b of [v1, v2]) await relay.putBlock(FOLDER, a.id, b.cid, b.data)
     await relay.putRecords(FOLDER, [await fileRecord(a, 1, 'doc.txt', [v1])])
     await relay.putRecords(FOLDER, [await fileRecord(a, 2, 'doc.txt', [v2])])
     const f = relay.folder(FOLDER)!
@@ -160,12 +162,12 @@ describe('replica protocol against a real relay store', () => {
 
   it('gc spares unreferenced blocks younger than the grace period, and blocks a device was just told the relay holds', async () => {
     const orphan = block()
-    await relay.putBlock(orphan.cid, orphan.data)
+    await relay.putBlock(FOLDER, a.id, orphan.cid, orphan.data)
     expect((await collectGarbage(relay, { retentionMs: 0 })).deletedBlocks).toBe(0)
     const old = new Date(Date.now() - 48 * 60 * 60 * 1000)
     await utimes(relay.blocks.pathOf(orphan.cid), old, old)
     // a `has` query touches it: it is about to be referenced by a record
-    expect(await relay.lacking([orphan.cid])).toEqual([])
+    expect(await relay.lacking(FOLDER, [orphan.cid])).toEqual([])
     expect((await collectGarbage(relay, { retentionMs: 0 })).deletedBlocks).toBe(0)
     await utimes(relay.blocks.pathOf(orphan.cid), old, old)
     expect((await collectGarbage(relay, { retentionMs: 0 })).deletedBlocks).toBe(1)
@@ -173,7 +175,7 @@ describe('replica protocol against a real relay store', () => {
 
   it('a restarted store drops half-written temp files and keeps acknowledged blocks', async () => {
     const b = block()
-    await relay.putBlock(b.cid, b.data)
+    await relay.putBlock(FOLDER, a.id, b.cid, b.data)
     await writeFile(join(home, 'relay', 'blocks', 'tmp', 'deadbeef.tmp'), 'half a block')
     await relay.close()
     const key = await generateKeyPair('Ed25519')

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { relayVerifyCommand } from '../../commands/index.ts'
+import { relayQuotaSetCommand, relayVerifyCommand } from '../../commands/index.ts'
 import { parseMetricsListen } from '../../metrics/metrics-server.ts'
 import { parseStunListen } from '../../../relay/stun-server.ts'
 import { parseByteSize } from '../../../relay/relay-limits.ts'
@@ -16,7 +16,7 @@ import { serviceInstallCommand } from '../../commands/service-commands.ts'
 /** `ferry start`'s options as commander parses them (a new flag: one `.option()` line below, one field here) */
 export interface StartFlags extends LogFlags { listen?: string[], mdns: boolean, apiPort?: string, maxUpload?: string, maxDownload?: string }
 /** `ferry relay`'s options as commander parses them */
-export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string, stunListen?: string, stun: boolean, relayRate?: string, relayDaily?: string }
+export interface RelayFlags extends LogFlags { listen?: string[], retention?: string, metricsListen?: string, stunListen?: string, stun: boolean, relayRate?: string, relayDaily?: string, quota?: string }
 
 /** start, relay, relay verify, service install: running ferry */
 export function registerNodeCommands (program: Command): void {
@@ -52,16 +52,18 @@ export function registerNodeCommands (program: Command): void {
     .option('--no-stun', 'no STUN responder')
     .option('--relay-rate <rate>', 'relayed data per device, e.g. 8MiB (per second; default 8MiB)')
     .option('--relay-daily <size>', 'relayed data per device per UTC day, e.g. 10GiB (default 10GiB)')
+    .option('--quota <size>', 'storage per device (the blocks it uploaded first), e.g. 10GiB (default: unlimited; `ferry relay quota set` sets one device\'s)')
   withLogOptions(relay)
   action<RelayFlags>(relay, async (c, _args, o) => {
     // `relay` runs itself and has one subcommand: anything else after it is a mistake
-    if (relay.args.length > 0) throw new UsageError(`unknown command '${relay.args[0] ?? ''}' for ferry relay (its only command is verify)`, 'ferry relay')
+    if (relay.args.length > 0) throw new UsageError(`unknown command '${relay.args[0] ?? ''}' for ferry relay (its commands are verify and quota set)`, 'ferry relay')
     return await runRelay({
       home: c.home,
       ...optional('listen', listenAddrs(o.listen, 'ferry relay')),
       ...optional('retentionDays', parseRetentionDays(o.retention, 'ferry relay')),
       ...optional('metricsListen', o.metricsListen === undefined ? undefined : asUsage(() => parseMetricsListen(o.metricsListen!), 'ferry relay')),
       ...relayExtras(o),
+      ...optional('quotaBytes', o.quota === undefined ? undefined : asUsage(() => parseByteSize('--quota', o.quota!), 'ferry relay')),
       logs: logOptionsOf(o, 'ferry relay')
     })
   })
@@ -76,6 +78,23 @@ export function registerNodeCommands (program: Command): void {
     const r = await relayVerifyCommand(c.home)
     c.print(r, () => formatVerifyReport(r))
     return r.ok ? EXIT_OK : EXIT_ERROR
+  })
+
+  const quota = defineCommand(relay, {
+    name: 'quota',
+    summary: "storage quotas of a running relay's devices (the default: `ferry relay --quota`)",
+    examples: ['ferry --home R relay quota set 12D3KooW... 20GiB']
+  })
+  action(defineCommand(quota, {
+    name: 'set',
+    summary: "set one device's storage quota on the running relay (`default`: back to --quota's)",
+    json: true,
+    examples: ['ferry --home R relay quota set 12D3KooW... 20GiB', 'ferry --home R relay quota set 12D3KooW... default']
+  }).argument('<device>', "the device's id").argument('<size>', 'bytes, e.g. 20GiB, or `default`'), async (c, [device, size]) => {
+    if (device === undefined || size === undefined) throw new UsageError('ferry relay quota set takes <device> <size>', 'ferry relay quota set')
+    const limitBytes = size === 'default' ? null : asUsage(() => parseByteSize('size', size), 'ferry relay quota set')
+    const r = await relayQuotaSetCommand(c.home, device, limitBytes)
+    c.print(r, () => `${r.device}: ${r.usedBytes} of ${r.limitBytes ?? 'unlimited'} bytes`)
   })
 
   const service = program.command('service').description('run ferry as a systemd service')
