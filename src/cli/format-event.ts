@@ -39,6 +39,8 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} holding ${e.count} deletes in ${f} (${p(e.reason)}): \`ferry folder confirm-deletes ${f}\` or \`ferry revert ${f}\``
     case 'deletes.confirmed':
       return `${time} ${e.count} held deletes in ${f} confirmed`
+    case 'folder.key':
+      return `${time} ${f}: current key ${p(e.keyId.slice(0, 8))} (epoch ${e.epoch})${e.device === undefined ? ' made here' : ` from ${who(e.device)}`}`
     case 'relay.limit':
       return `${time} relay ${p(e.relay)} carries no more relayed data for ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)} today`
   }
