@@ -53,18 +53,26 @@ export class FolderKeys {
     return l
   }
 
-  /** merges `keys` into the folder's keyring; emits `folder.key` when the current key changed */
+  /**
+   * Merges `keys` into the folder's keyring; emits `folder.key` when the current key changed.
+   * Keys new here (from `from`) are passed on to the other connected members, so a key reaches
+   * every member that is connected to one that has it.
+   */
   async merge (folder: string, keys: readonly FolderKey[], from?: string): Promise<FolderKeyring> {
-    return await this.lock(folder).run(async () => {
+    let grew = false
+    const merged = await this.lock(folder).run(async () => {
       const ring = (await this.files.load(folder)) ?? { folderId: folder, keys: [] }
       const merged = mergeKeyrings(ring, keys)
       if (merged.keys.length === ring.keys.length) return ring
+      grew = true
       await this.files.save(merged)
       const before = ring.keys.length === 0 ? undefined : currentKey(ring).id
       const now = currentKey(merged)
       if (now.id !== before) this.c.events.emit({ type: 'folder.key', detail: { folder, keyId: now.id, epoch: now.epoch, ...(from === undefined ? {} : { from }) } })
       return merged
     })
+    if (grew && from !== undefined) void this.spread(folder, from)
+    return merged
   }
 
   /** the folder's keys as they are now (a joiner's, over /ferry/join/2) */
@@ -103,9 +111,9 @@ export class FolderKeys {
     for (const folder of this.c.membership.foldersSharedWith(peer)) void this.tradeWith(peer, folder)
   }
 
-  /** trades keyrings of `folder` with every connected member; resolves with those that took ours */
-  async spread (folder: string): Promise<string[]> {
-    const peers = this.c.membership.membersOf(folder).filter(p => this.mayHoldKeys(folder, p) && this.c.isConnected(p))
+  /** trades keyrings of `folder` with every connected member (but `except`); resolves with those that took ours */
+  async spread (folder: string, except?: string): Promise<string[]> {
+    const peers = this.c.membership.membersOf(folder).filter(p => p !== except && this.mayHoldKeys(folder, p) && this.c.isConnected(p))
     const done = await Promise.all(peers.map(async p => await this.tradeWith(p, folder) ? p : undefined))
     return done.filter((p): p is string => p !== undefined)
   }
