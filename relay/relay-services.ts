@@ -5,6 +5,7 @@ import { indexService } from '../protocols/index/index.ts'
 import { blocksService } from '../protocols/blocks/index.ts'
 import { historyService } from '../protocols/history/index.ts'
 import { replicaService } from '../protocols/replica/index.ts'
+import { sealedKeyringService } from '../protocols/sealed-keyring/index.ts'
 import type { RelayStore } from './store/relay-store.ts'
 
 export interface RelayProtocolOptions {
@@ -52,6 +53,19 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
           if (f === undefined || !o.isTrusted(peer) || !o.store.isMember(folder, peer)) return undefined
           return [...f.log.signedOf(path), ...(await f.log.history(path)).map(h => h.signed)]
         }
+      }
+    }),
+    // a member's folder keyring, sealed under the folder key: kept opaque, for recovery
+    sealedKeyringService()({
+      ...base,
+      store: {
+        put: async (peer, folder, blob) => {
+          if (!o.isTrusted(peer)) return false
+          await o.store.join(folder, peer)
+          await o.store.putSealedKeyring(folder, blob)
+          return true
+        },
+        get: async (peer, folder) => o.isTrusted(peer) ? (await o.store.join(folder, peer), await o.store.sealedKeyring(folder)) : undefined
       }
     }),
     // /ferry/replica/2 (record deltas) and /1

@@ -12,6 +12,9 @@ import { openSignedRecord } from '../log/signed-record.ts'
 import { KeyringFiles } from '../keys/keyring-file.ts'
 import { phraseToKey } from '../keys/recovery-phrase.ts'
 import { INDEX_PROTOCOLS, subscribeIndex } from '../../protocols/index/index.ts'
+import { getSealedKeyring, SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
+import { openSealedKeyring, sealedUnder } from '../keys/sealed-keyring.ts'
+import type { FolderKey } from '../keys/folder-keyring.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
 import { reloadDaemon } from './reload-daemon.ts'
@@ -28,6 +31,10 @@ export interface RecoverResult {
   devices: string[]
   keyId: string
   epoch: number
+  /** keys recovered: the phrase's, and the older ones of the relay's sealed keyring */
+  keys: number
+  /** the relay's sealed keyring: opened with the phrase, none kept, or sealed under another key (a phrase from before a rekey) */
+  sealedKeyring: 'opened' | 'none' | 'other-key'
   daemonReloaded: boolean
 }
 
@@ -43,9 +50,10 @@ function relayAddress (addr: string): { id: string, addr: string } {
 
 /**
  * The devices whose records the relay holds of `folder` (each record's signature checked): asked
- * over /ferry/index/2 with a short-lived node of this device's key, up to the relay's `synced`.
+ * over /ferry/index/2 with a short-lived node of this device's key, up to the relay's `synced`;
+ * and the folder's sealed keyring the relay keeps (/ferry/sealed-keyring/1; null: none).
  */
-async function authorsOnRelay (key: PrivateKey, relay: { id: string, addr: string }, folder: string): Promise<string[]> {
+async function askRelay (key: PrivateKey, relay: { id: string, addr: string }, folder: string): Promise<{ authors: string[], sealed: Uint8Array | null }> {
   const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === relay.id, mdns: false, abortOnPingFailure: false })
   const authors = new Set<string>()
   try {
@@ -82,10 +90,13 @@ async function authorsOnRelay (key: PrivateKey, relay: { id: string, addr: strin
     })
     stream.abort(new Error('listing done'))
     listing.catch(() => {})
+    // a relay from before sealed keyrings: the phrase's key alone
+    const sealed = await node.dialProtocol(peerIdFromString(relay.id), SEALED_KEYRING_PROTOCOL_V1, { signal: AbortSignal.timeout(DEFAULT_RECOVER_DIAL_TIMEOUT_MS) })
+      .then(async s => await getSealedKeyring(s, folder), () => null)
+    return { authors: [...authors].sort(), sealed }
   } finally {
     await node.stop()
   }
-  return [...authors].sort()
 }
 
 /**
@@ -105,9 +116,13 @@ export async function recoverCommand (home: string, phrase: string, dir: string,
   if (relay.id === self) throw new FerryError('that is this device\'s own id', 'ERR_FERRY_SELF')
   await mkdir(dir, { recursive: true })
   await checkNewFolder(await loadConfig(home), options.id, dir, home)
-  const devices = (await authorsOnRelay(key, relay, options.id)).filter(d => d !== self && d !== relay.id)
-  // the key first: a folder in the config without it would make a new one
-  await new KeyringFiles(home).add(options.id, [folderKey])
+  const asked = await askRelay(key, relay, options.id)
+  const devices = asked.authors.filter(d => d !== self && d !== relay.id)
+  const keys: FolderKey[] = [folderKey]
+  const sealedKeyring = asked.sealed === null ? 'none' : sealedUnder(asked.sealed) === folderKey.id ? 'opened' : 'other-key'
+  if (sealedKeyring === 'opened') keys.push(...openSealedKeyring(asked.sealed!, options.id, [folderKey]))
+  // the keys first: a folder in the config without them would make a new one
+  const ring = await new KeyringFiles(home).add(options.id, keys)
   const path = await updateConfig(home, async config => {
     const real = await checkNewFolder(config, options.id, dir, home)
     const fsid = await initFolderRoot(real, options.id)
@@ -121,5 +136,5 @@ export async function recoverCommand (home: string, phrase: string, dir: string,
     return real
   })
   const daemonReloaded = await reloadDaemon(home)
-  return { folder: options.id, path, relay: relay.id, devices, keyId: folderKey.id, epoch: folderKey.epoch, daemonReloaded }
+  return { folder: options.id, path, relay: relay.id, devices, keyId: folderKey.id, epoch: folderKey.epoch, keys: ring.keys.length, sealedKeyring, daemonReloaded }
 }

@@ -9,12 +9,16 @@ import { AsyncLock } from '../store/async-lock.ts'
 import { exchangeKeys, ERR_NOT_MEMBER } from '../../protocols/keys/index.ts'
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
+import { sealKeyring } from '../keys/sealed-keyring.ts'
+import { putSealedKeyring } from '../../protocols/sealed-keyring/index.ts'
 
 export interface FolderKeysComponents {
   home: string
   membership: Membership
   config: () => Config
   openStream: (peer: string) => Promise<Stream>
+  /** a /ferry/sealed-keyring/1 stream to a relay */
+  openSealedStream: (peer: string) => Promise<Stream>
   isConnected: (peer: string) => boolean
   /** a peer that broke the protocol (a malformed key) */
   hangUp: (peer: string, reason: Error) => void
@@ -72,6 +76,7 @@ export class FolderKeys {
       return merged
     })
     if (grew && from !== undefined) void this.spread(folder, from)
+    if (grew) void this.sealToReplicas(folder)
     return merged
   }
 
@@ -108,7 +113,29 @@ export class FolderKeys {
 
   /** a member connected (or the config changed): trade keyrings of every folder it may hold keys of */
   peerReady (peer: string): void {
-    for (const folder of this.c.membership.foldersSharedWith(peer)) void this.tradeWith(peer, folder)
+    for (const folder of this.c.membership.foldersSharedWith(peer)) {
+      if (this.c.membership.role(folder, peer) === 'replica') void this.sealToReplicas(folder, peer)
+      else void this.tradeWith(peer, folder)
+    }
+  }
+
+  /**
+   * Stores the folder's keyring, sealed under its current key, on its connected relays (or on
+   * `only`): opaque to them; what `ferry recover` opens with the recovery phrase to get older keys.
+   */
+  async sealToReplicas (folder: string, only?: string): Promise<void> {
+    const relays = this.c.membership.replicasOf(folder).filter(r => (only === undefined || r === only) && this.c.isConnected(r))
+    if (relays.length === 0) return
+    const ring = await this.files.load(folder).catch(() => undefined)
+    if (ring === undefined || ring.keys.length === 0) return
+    const blob = sealKeyring(ring)
+    await Promise.all(relays.map(async r => {
+      try {
+        await putSealedKeyring(await this.c.openSealedStream(r), folder, blob)
+      } catch (err) {
+        this.c.log('storing the sealed keyring of %s on %s failed: %s', folder, r, toError(err).message)
+      }
+    }))
   }
 
   /** trades keyrings of `folder` with every connected member (but `except`); resolves with those that took ours */
@@ -127,6 +154,7 @@ export class FolderKeys {
       return r.key
     })
     this.c.events.emit({ type: 'folder.key', detail: { folder, keyId: key.id, epoch: key.epoch } })
+    void this.sealToReplicas(folder)
     return { folder, keyId: key.id, epoch: key.epoch, sentTo: await this.spread(folder) }
   }
 }

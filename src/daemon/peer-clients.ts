@@ -19,6 +19,7 @@ import type { TrafficLimits } from '../node/traffic-limits.ts'
 import type { FolderRemovals } from './folder-removals.ts'
 import { FolderKeys } from './folder-keys.ts'
 import { KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
+import { SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -121,6 +122,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     membership,
     config: c.config,
     openStream: async peer => await c.node().dialProtocol(c.peerIds.of(peer), KEYS_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+    openSealedStream: async peer => await c.node().dialProtocol(c.peerIds.of(peer), SEALED_KEYRING_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
     isConnected: c.isConnected,
     hangUp: (peer, reason) => { c.hangUp(peer, reason) },
     events: c.events ?? { emit: () => {} },

@@ -13,6 +13,8 @@ import { loadDeviceKey } from '../../src/identity/device-key.ts'
 import { exchangeKeys, KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
 import { waitForEvent } from '../helpers/wait-for-event.ts'
 import { rejection } from '../helpers/async-checks.ts'
+import { getSealedKeyring, SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
+import { sealedUnder } from '../../src/keys/sealed-keyring.ts'
 
 const keyring = async (d: { home: string }, folder = 'docs'): Promise<FolderKeyring | undefined> => await new KeyringFiles(d.home).load(folder)
 const keyIds = async (d: { home: string }): Promise<string[]> => ((await keyring(d))?.keys ?? []).map(k => k.id).sort()
@@ -38,6 +40,19 @@ async function expectNoKeyIn (relay: Relay, ring: FolderKeyring): Promise<void> 
     for (const needle of [raw, Buffer.from(raw.toString('base64')), Buffer.from(raw.toString('hex')), Buffer.from(raw.toString('base64url'))]) {
       expect(files.some(f => f.includes(needle)), `key ${k.id} found in the relay's home`).toBe(false)
     }
+  }
+}
+
+/** the id of the key the relay's sealed keyring of docs is sealed under, asked with `d`'s identity */
+async function sealedOnRelay (d: Device, r: Relay): Promise<string | undefined> {
+  const node = await createNode({ privateKey: await loadDeviceKey(d.home), listen: [], isTrusted: id => id === r.id, mdns: false, abortOnPingFailure: false })
+  try {
+    await node.start()
+    await node.dial(multiaddr(`${r.addr}/p2p/${r.id}`), { signal: AbortSignal.timeout(15_000) })
+    const blob = await getSealedKeyring(await node.dialProtocol(peerIdFromString(r.id), SEALED_KEYRING_PROTOCOL_V1, { signal: AbortSignal.timeout(15_000) }), 'docs')
+    return blob === null ? undefined : sealedUnder(blob)
+  } finally {
+    await node.stop()
   }
 }
 
@@ -134,6 +149,10 @@ describe('folder keys between members', () => {
     await lab.start(a)
     await lab.start(b)
     await waitFor('a and b agree on their keys', async () => (await keyIds(a)).length === 2 && JSON.stringify(await keyIds(a)) === JSON.stringify(await keyIds(b)), 60_000)
+    // a rekey: the phrase will hold epoch 1; the relay's sealed keyring gives back the two older keys
+    const rekey = await json<{ keyId: string }>(a, ['folder', 'rekey', 'docs'])
+    await waitFor('b has the new key', async () => currentKey((await keyring(b))!).id === rekey.keyId, 60_000)
+    await waitFor('the relay keeps the keyring sealed under the new key', async () => await sealedOnRelay(a, r) === rekey.keyId, 60_000)
     await waitFor('a and b in sync', async () => sameTree(await treeOf(a.folder), await treeOf(b.folder)).valueOf(), 60_000)
     const h1 = await waitUploaded(a)
     await writeFile(join(a.folder, 'report.txt'), 'version two!')
@@ -171,10 +190,12 @@ describe('folder keys between members', () => {
     expect(bad.stderr).toMatch(/not a recovery phrase/)
     expect(await keyring(c)).toBeUndefined()
 
-    const rec = await json<{ folder: string, devices: string[], keyId: string }>(c, ['recover', phrase, dir, '--relay', `${r.addr}/p2p/${r.id}`, '--id', 'docs'])
+    const rec = await json<{ folder: string, devices: string[], keyId: string, keys: number, sealedKeyring: string }>(c, ['recover', phrase, dir, '--relay', `${r.addr}/p2p/${r.id}`, '--id', 'docs'])
     expect(rec.devices.sort()).toEqual([a.id, b.id].sort())
     expect(rec.keyId).toBe(currentKey(ring).id)
     expect(currentKey((await keyring(c))!).id).toBe(currentKey(ring).id)
+    expect(rec).toMatchObject({ keys: 3, sealedKeyring: 'opened' })
+    expect(await keyIds(c)).toEqual(ring.keys.map(k => k.id).sort())
     await lab.start(c)
     await waitFor('c has every file back byte for byte', async () => sameTree(want, await treeOf(dir)).valueOf(), 120_000)
     expect(await readFile(join(dir, 'report.txt'), 'utf8')).toBe('version two!')

@@ -36,7 +36,7 @@ describe('/ferry/keys/1.0.0', () => {
       folders: { docs: { path: '/x', members: { [SELF]: 'owner', [MEMBER]: 'read-write', [RELAY]: 'replica' } } }
     }
     events = new NodeEvents()
-    keys = new FolderKeys({ home, membership: new Membership(SELF, config), config: () => config, openStream: async () => { throw new Error('unused') }, isConnected: () => true, hangUp: () => {}, events, log })
+    keys = new FolderKeys({ home, membership: new Membership(SELF, config), config: () => config, openStream: async () => { throw new Error('unused') }, openSealedStream: async () => { throw new Error('unused') }, isConnected: () => true, hangUp: () => {}, events, log })
     ours = newFolderKey()
     await new KeyringFiles(home).save({ folderId: 'docs', keys: [ours] })
   })

@@ -66,3 +66,25 @@ describe('recovery identity', () => {
     await expect(recoveryIdentity(new Uint8Array(16))).rejects.toMatchObject({ code: 'ERR_FERRY_BAD_FOLDER_KEY' })
   })
 })
+
+describe('sealed keyrings', () => {
+  it('open with the current key only, give every key back, and refuse a changed byte', async () => {
+    const { sealKeyring, openSealedKeyring, sealedUnder } = await import('../../src/keys/sealed-keyring.ts')
+    const { rekeyed, currentKey } = await import('../../src/keys/folder-keyring.ts')
+    const old = newFolderKey()
+    const { ring, key } = rekeyed({ folderId: 'docs', keys: [old, newFolderKey()] })
+    const blob = sealKeyring(ring)
+    expect(sealedUnder(blob)).toBe(key.id)
+    expect(currentKey(ring).id).toBe(key.id)
+    expect(openSealedKeyring(blob, 'docs', [key]).map(k => k.id).sort()).toEqual(ring.keys.map(k => k.id).sort())
+    // a member removed before the rekey holds only older keys
+    expect(() => openSealedKeyring(blob, 'docs', [old])).toThrow(/sealed under key/)
+    // another folder's id, or one changed byte: it does not open
+    expect(() => openSealedKeyring(blob, 'other', [key])).toThrow(/does not open/)
+    const bad = new Uint8Array(blob)
+    bad[bad.length - 20]! ^= 1
+    expect(() => openSealedKeyring(bad, 'docs', [key])).toThrow(/does not open/)
+    // no key byte is in the blob in the clear
+    for (const k of ring.keys) expect(Buffer.from(blob).includes(Buffer.from(k.key))).toBe(false)
+  })
+})

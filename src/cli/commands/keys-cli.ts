@@ -44,6 +44,6 @@ export function registerRecoverCommand (program: Command): void {
     // loaded on demand: it brings libp2p
     const { recoverCommand } = await import('../../commands/recover-command.ts')
     const r = await recoverCommand(c.home, phrase!, dir!, { relay: o.relay, id: o.id })
-    c.print(r, () => `folder ${r.folder} recovered at ${r.path} from relay ${r.relay} (key ${r.keyId.slice(0, 8)}, changes of ${r.devices.length} device${r.devices.length === 1 ? '' : 's'})${r.daemonReloaded ? '; syncing' : '; run `ferry start` to sync'}`)
+    c.print(r, () => `folder ${r.folder} recovered at ${r.path} from relay ${r.relay} (key ${r.keyId.slice(0, 8)}, ${r.keys} key${r.keys === 1 ? '' : 's'}, changes of ${r.devices.length} device${r.devices.length === 1 ? '' : 's'})${r.sealedKeyring === 'other-key' ? '; the relay keeps keys sealed under a newer key than this phrase holds: data sealed under them stays closed' : ''}${r.daemonReloaded ? '; syncing' : '; run `ferry start` to sync'}`)
   })
 }
