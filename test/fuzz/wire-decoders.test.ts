@@ -14,6 +14,7 @@ import { REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2 } from '../../protocols/replic
 import { syntheticBlock } from '../helpers/synthetic-records.ts'
 import { decodeKeysMessage, encodeKeysMessage, KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
 import { checkKey, newFolderKey } from '../../src/keys/folder-keyring.ts'
+import { decodeSealedKeyringMessage, encodeSealedKeyringMessage, SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
 import { params, report, tally, TIMEOUT_MS, typedOutcome, wireInputs } from './fuzz-kit.ts'
 
 const cid = syntheticBlock('fuzz').cid
@@ -54,6 +55,13 @@ describe('fuzz: wire decoders', () => {
     // every key that gets through matches its id: a forged key is never taken
     for (const m of ms as Array<{ type: string, folder?: string, keys?: unknown[] }>) for (const k of m.keys ?? []) checkKey(k as typeof folderKey, m.folder!)
   })
+
+  decoderTarget('sealed-keyring/1', SEALED_KEYRING_PROTOCOL_V1, decodeSealedKeyringMessage, [
+    encodeSealedKeyringMessage({ type: 'put', folder: 'docs', blob: bytes(100) }),
+    encodeSealedKeyringMessage({ type: 'get', folder: 'docs' }),
+    encodeSealedKeyringMessage({ type: 'blob', blob: null }),
+    encodeSealedKeyringMessage({ type: 'ok' })
+  ], 109)
 
   const indexValid = [
     encodeIndexMessage({ type: 'sub', folder: 'docs', positions: { [device]: 3, other: 1 } }),
