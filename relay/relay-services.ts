@@ -6,6 +6,7 @@ import { blocksService } from '../protocols/blocks/index.ts'
 import { historyService } from '../protocols/history/index.ts'
 import { replicaService } from '../protocols/replica/index.ts'
 import { membersService, type MemberLists } from '../protocols/members/index.ts'
+import { sealedKeyringService } from '../protocols/sealed-keyring/index.ts'
 import type { RelayStore } from './store/relay-store.ts'
 import { QuotaExceededError } from './store/quotas.ts'
 import type { ReplicaFolder } from '../protocols/replica/index.ts'
@@ -60,6 +61,20 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
           if (f === undefined || !o.isTrusted(peer) || !o.store.isMember(folder, peer)) return undefined
           return [...f.log.signedOf(path), ...(await f.log.history(path)).map(h => h.signed)]
         }
+      }
+    }),
+    // a member's folder keyring, sealed under the folder key: kept opaque, for recovery
+    sealedKeyringService()({
+      ...base,
+      store: {
+        // writers of the folder's member list store it; its members (a recovering device is one
+        // once its list signed with the recovery key is taken) read it
+        put: async (peer, folder, blob) => {
+          if (!o.isTrusted(peer) || !o.store.isWriter(folder, peer)) return false
+          await o.store.putSealedKeyring(folder, blob)
+          return true
+        },
+        get: async (peer, folder) => o.isTrusted(peer) && o.store.isMember(folder, peer) ? await o.store.sealedKeyring(folder) : undefined
       }
     }),
     // /ferry/replica/2 (record deltas) and /1

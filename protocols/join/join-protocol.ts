@@ -3,7 +3,8 @@ import type { Logger } from '@libp2p/logger'
 import { MessageStream } from '../wire/message-stream.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
 import { decodeJoinMessage, encodeJoinMessage, type JoinMessage, type JoinRequest, type JoinRole } from './messages.ts'
-import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL_V1, JOIN_PROTOCOLS } from './constants.ts'
+import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, JOIN_PROTOCOL_V1, JOIN_PROTOCOL_V2, JOIN_PROTOCOLS } from './constants.ts'
+import type { FolderKey } from '../../src/keys/folder-keyring.ts'
 import { ERR_JOIN_REFUSED } from './errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
@@ -25,6 +26,8 @@ export interface JoinServiceComponents {
   invitations: JoinInvitations
   /** a peer not trusted after its join has its connection closed */
   isTrusted: (peer: string) => boolean
+  /** the folder's keyring, sent to a joiner on /ferry/join/2 once it is a member */
+  keysOf?: (folder: string) => Promise<FolderKey[]>
 }
 
 export interface JoinServiceInit {
@@ -45,11 +48,13 @@ export interface JoinServerComponents {
    * with a `code` (one-line message) to refuse: used, expired or unknown invitation.
    */
   accept: (peer: string, request: JoinRequest) => Promise<JoinRole>
+  /** /ferry/join/2: the folder's keyring for the new member */
+  keysOf?: (folder: string) => Promise<FolderKey[]>
   log: Logger
 }
 
 function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, JOIN_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
+  return new MessageStream(stream, stream.protocol ?? JOIN_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
 }
 
 async function send (ms: MessageStream, m: JoinMessage): Promise<void> {
@@ -80,7 +85,9 @@ export async function serveJoin (stream: Stream, peer: string, components: JoinS
     let role: JoinRole | undefined
     try {
       role = await components.accept(peer, { folder: m.folder, secret: m.secret, addrs: m.addrs })
-      await send(ms, { type: 'welcome', folder: m.folder, role })
+      // a /1 joiner would refuse the longer welcome
+      const keys = stream.protocol === JOIN_PROTOCOL_V2 && components.keysOf !== undefined ? await components.keysOf(m.folder) : undefined
+      await send(ms, { type: 'welcome', folder: m.folder, role, ...(keys === undefined ? {} : { keys }) })
     } catch (err) {
       const e = toError(err) as Error & { code?: string }
       components.log('join from %s refused: %s', peer, e.message)
@@ -102,6 +109,11 @@ export async function serveJoin (stream: Stream, peer: string, components: JoinS
 
 /** Client side: proves the secret; resolves with the role granted, RemoteError when refused. */
 export async function requestJoin (stream: Stream, request: JoinRequest): Promise<JoinRole> {
+  return (await requestJoinWithKeys(stream, request)).role
+}
+
+/** requestJoin, and the folder's keyring on /ferry/join/2 (empty on /1) */
+export async function requestJoinWithKeys (stream: Stream, request: JoinRequest): Promise<{ role: JoinRole, keys: FolderKey[] }> {
   const ms = messages(stream)
   try {
     await send(ms, { type: 'join', ...request })
@@ -109,7 +121,7 @@ export async function requestJoin (stream: Stream, request: JoinRequest): Promis
     await ms.close()
     if (m.type === 'err') throw new RemoteError(JOIN_PROTOCOL_V1, m.code, m.message)
     if (m.type !== 'welcome' || m.folder !== request.folder) throw new InvalidMessageError(JOIN_PROTOCOL_V1, `unexpected ${m.type}`)
-    return m.role
+    return { role: m.role, keys: m.keys ?? [] }
   } catch (err) {
     ms.abort(err)
     throw toError(err)
@@ -117,7 +129,7 @@ export async function requestJoin (stream: Stream, request: JoinRequest): Promis
 }
 
 /**
- * The join server as a service: answers /ferry/join/1 while started. It is the one protocol a
+ * The join server as a service: answers /ferry/join/2 and /1 while started. It is the one protocol a
  * stranger (admitted while an invitation is pending) may open; its connection was for this join
  * only, so it is closed afterwards unless the peer is now trusted.
  */
@@ -139,6 +151,7 @@ export class JoinProtocol extends ProtocolService implements JoinService {
     try {
       const role = await serveJoin(stream, peer, {
         accept: async (p, request) => await invitations.acceptJoin(p, request),
+        ...(this.components.keysOf === undefined ? {} : { keysOf: this.components.keysOf }),
         log: this.log
       })
       // applied once the joiner has its answer

@@ -51,6 +51,8 @@ export class RelayStore {
   readonly blocks: BlockStore
   private readonly db: ClassicLevel<string, Uint8Array>
   private readonly registry
+  /** folder -> its keyring sealed by a member under the folder's key (opaque here) */
+  private readonly sealedKeyrings
   private readonly self: string
   private readonly folders = new Map<string, RelayFolder>()
   private readonly lock = new AsyncLock()
@@ -69,6 +71,7 @@ export class RelayStore {
     this.self = opts.self
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, RELAY_DIR, 'db'), { valueEncoding: 'view' })
     this.registry = this.db.sublevel<string, string>('folders', { valueEncoding: 'utf8' })
+    this.sealedKeyrings = this.db.sublevel<string, Uint8Array>('sealed-keyrings', { valueEncoding: 'view' })
     this.blocks = new BlockStore(join(opts.home, RELAY_DIR, 'blocks'))
     this.refs = new BlockRefs(this.db)
     this.quotas = new Quotas(this.db, opts.quotaBytes)
@@ -121,6 +124,15 @@ export class RelayStore {
   roleOf (folder: string, device: string): MemberRole | undefined {
     const held = this.folders.get(folder)?.held
     return held === undefined ? undefined : held.signed.list.members[device]
+  }
+
+  /** the folder's sealed keyring as a member last stored it (null: none) */
+  async sealedKeyring (folder: string): Promise<Uint8Array | null> {
+    return (await this.sealedKeyrings.get(folder)) ?? null
+  }
+
+  async putSealedKeyring (folder: string, blob: Uint8Array): Promise<void> {
+    await this.sealedKeyrings.put(folder, blob, { sync: true } as Record<string, unknown>)
   }
 
   isMember (folder: string, device: string): boolean {

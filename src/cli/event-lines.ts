@@ -46,6 +46,7 @@ export function eventLines (e: NodeEvent): string[] {
       return [`invitation to ${i.folder} (${i.role}) made, valid until ${new Date(i.expiresAt).toISOString()}`]
     }
     case 'folder.unshared': return [`${e.detail.folder}: removed from this folder by ${nameOf({ device: e.detail.by, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) })}`]
+    case 'folder.key': return [`${e.detail.folder}: current key ${e.detail.keyId.slice(0, 8)} (epoch ${e.detail.epoch})${e.detail.from === undefined ? ', made here' : `, from ${nameOf({ device: e.detail.from })}`}`]
     case 'share.accepted': return [`${e.detail.device} joined ${e.detail.folder} (${e.detail.role})`]
     case 'relay.opened': return [`${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`]
     case 'relay.block.quarantined': return [`block ${e.detail.cid} is damaged on disk; quarantined, devices will upload it again`]

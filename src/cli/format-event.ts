@@ -41,6 +41,8 @@ export function formatEvent (e: FerryEvent, names: Record<string, string | undef
       return `${time} ${e.count} held deletes in ${f} confirmed`
     case 'replica.refused':
       return `${time} relay ${p(e.relay)} refused the upload of ${f}: ${p(e.reason)}`
+    case 'folder.key':
+      return `${time} ${f}: current key ${p(e.keyId.slice(0, 8))} (epoch ${e.epoch})${e.device === undefined ? ' made here' : ` from ${who(e.device)}`}`
     case 'relay.limit':
       return `${time} relay ${p(e.relay)} carries no more relayed data for ${e.name === undefined ? who(e.device) : p(e.name)} ${p(e.device)} today`
   }

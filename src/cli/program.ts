@@ -10,6 +10,7 @@ import { registerSharingCommands } from './commands/sharing-cli.ts'
 import { registerHistoryCommands } from './commands/history-cli.ts'
 import { registerNodeCommands } from './commands/node-cli.ts'
 import { registerLimitsCommands } from './commands/limits-cli.ts'
+import { registerRecoverCommand } from './commands/keys-cli.ts'
 
 const EPILOG = `
 Devices are named by a name (--name), a full device id, or 10+ leading characters of one.
@@ -49,6 +50,7 @@ export function buildProgram (state: RunState): Command {
   registerFolderCommands(program)
   registerDeviceCommands(program)
   registerSharingCommands(program)
+  registerRecoverCommand(program)
   registerHistoryCommands(program)
   registerNodeCommands(program)
   registerLimitsCommands(program)

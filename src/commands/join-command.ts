@@ -12,7 +12,9 @@ import { checkNewFolder } from '../config/folder-path-check.ts'
 import { FerryError } from '../errors.ts'
 import { initFolderRoot } from '../sync/folder-health.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
-import { JOIN_PROTOCOL_V1, requestJoin, type JoinRole } from '../../protocols/join/index.ts'
+import { JOIN_PROTOCOLS, requestJoinWithKeys, type JoinRole } from '../../protocols/join/index.ts'
+import type { FolderKey } from '../keys/folder-keyring.ts'
+import { KeyringFiles } from '../keys/keyring-file.ts'
 import { decodePairingCode } from '../sharing/pairing-code.ts'
 
 export const DEFAULT_JOIN_DIAL_TIMEOUT_MS = 15_000
@@ -52,6 +54,7 @@ export async function joinCommand (home: string, codeText: string, path: string,
   // the inviter answers nothing but the join protocol (not ping) until we are a member
   const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device, mdns: false, abortOnPingFailure: false })
   let role: JoinRole
+  let keys: FolderKey[] = []
   try {
     await node.start()
     const inviter = peerIdFromString(code.device)
@@ -63,13 +66,13 @@ export async function joinCommand (home: string, codeText: string, path: string,
     }
     let stream
     try {
-      stream = await node.dialProtocol(inviter, JOIN_PROTOCOL_V1, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
+      stream = await node.dialProtocol(inviter, [...JOIN_PROTOCOLS], { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
     } catch (err) {
       // the inviter's gater lets strangers in only around a live invitation
       throw new FerryError(`the inviting device did not let this device in (${toError(err).message}): the code was used or expired a while ago`, 'ERR_FERRY_JOIN_REFUSED', 'ask for a new code')
     }
     try {
-      role = await requestJoin(stream, { folder: code.folder, secret: code.secret, addrs: ourAddrs.map(a => a.replace(/\/p2p\/[^/]+$/, '')) })
+      ({ role, keys } = await requestJoinWithKeys(stream, { folder: code.folder, secret: code.secret, addrs: ourAddrs.map(a => a.replace(/\/p2p\/[^/]+$/, '')) }))
     } catch (err) {
       if (err instanceof RemoteError) {
         // the inviter's one-line reason, without the protocol prefix
@@ -81,6 +84,8 @@ export async function joinCommand (home: string, codeText: string, path: string,
     await node.stop()
   }
 
+  // the folder's keys before the folder: a daemon that starts it finds them (an older inviter sends none: members trade them later)
+  if (keys.length > 0) await new KeyringFiles(home).add(code.folder, keys)
   // the folder id and path were checked before the secret was spent; check again, then record
   const abs = await updateConfig(home, async config => {
     const abs = await checkNewFolder(config, code.folder, path, home)

@@ -138,6 +138,7 @@ export class Daemon {
     this.limits = daemonTrafficLimits({ config, ...(opts.limits === undefined ? {} : { overrides: opts.limits }), remoteAddrs: peer => (this.node?.getConnections(this.peerIds.of(peer)) ?? []).filter(c => c.status === 'open').map(c => c.remoteAddr) })
     this.db = opts.db ?? new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.clients = createPeerClients({
+      home: opts.home,
       node: () => this.requireNode(),
       key,
       config: () => this.config,
@@ -194,7 +195,8 @@ export class Daemon {
       readOnly: this.readOnly,
       status: () => this.status(),
       reload: async () => { await this.reload() },
-      remoteHistory: async (folder, path) => await this.relayHistory(folder, path)
+      remoteHistory: async (folder, path) => await this.relayHistory(folder, path),
+      keys: this.clients.keys
     })
     this.control = new ControlServer(opts.home, routes)
     const eventStreams = new EventStreams(this.events)
@@ -290,7 +292,8 @@ export class Daemon {
         return this.metrics.served(peer, block)
       },
       paceUpload: async (peer, bytes) => { await this.limits.pace('upload', peer, bytes) },
-      invitations: this.sharing
+      invitations: this.sharing,
+      keys: this.clients.keys
     }).map(service => asPart('protocol service', service))
     await startAll(this.services)
     node.addEventListener('peer:connect', e => {
@@ -303,8 +306,7 @@ export class Daemon {
         return
       }
       this.nodeEvents.emit({ type: 'peer.connected', detail: { device: peer, ...this.nameField(peer) } })
-      this.subscriptions.ensure(peer)
-      this.replicas.peerConnected(peer)
+      peerReady(this.clients, peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {

@@ -21,12 +21,17 @@ import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
 import type { FolderRemovals } from './folder-removals.ts'
+import { FolderKeys } from './folder-keys.ts'
+import { KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
+import { SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
 
 /** What the daemon's outbound side needs. */
 export interface PeerClientsComponents {
+  /** the device's home (its folder keyrings) */
+  home: string
   /** the started node (throws before start) */
   node: () => FerryNode
   /** this device's key: it signs the folders' member lists for relays */
@@ -62,6 +67,8 @@ export interface PeerClients {
   fetcher: BlockFetcher
   /** uploads to the folders' replicas */
   replicas: ReplicaUploads
+  /** folder keyrings traded with members */
+  keys: FolderKeys
 }
 
 /** replica members of any of our folders: relays, which can also relay connections */
@@ -124,19 +131,33 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
       }
     }
   })
-  return { dialer, subscriptions, fetcher, replicas }
+  const keys = new FolderKeys({
+    home: c.home,
+    membership,
+    config: c.config,
+    openStream: async peer => await c.node().dialProtocol(c.peerIds.of(peer), KEYS_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+    openSealedStream: async peer => await c.node().dialProtocol(c.peerIds.of(peer), SEALED_KEYRING_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
+    isConnected: c.isConnected,
+    hangUp: (peer, reason) => { c.hangUp(peer, reason) },
+    events: c.events ?? { emit: () => {} },
+    log: logger('ferry:keys')
+  })
+  return { dialer, subscriptions, fetcher, replicas, keys }
 }
 
 /** a trusted peer connected: subscribe to its folders' indexes; upload to it if it is a replica */
 export function peerReady (clients: PeerClients, peer: string): void {
   clients.subscriptions.ensure(peer)
   clients.replicas.peerConnected(peer)
+  clients.keys.peerReady(peer)
 }
 
 /** after a config change: uploads, subscriptions and dials under the new rules */
 export function afterReload (clients: PeerClients, connected: readonly string[]): void {
   clients.replicas.update()
   for (const peer of connected) clients.subscriptions.ensure(peer)
+  // a member added (share): it gets the folder's keys now, and we its
+  for (const peer of connected) clients.keys.peerReady(peer)
   // the user may have fixed an address or a trust: try everyone again now
   clients.dialer.reset()
   clients.dialer.dialAll()

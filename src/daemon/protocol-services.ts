@@ -4,6 +4,8 @@ import type { ProtocolRegistrar } from '../../protocols/wire/registrar.ts'
 import { indexService, type RecordSource } from '../../protocols/index/index.ts'
 import { blocksService } from '../../protocols/blocks/index.ts'
 import { joinService, type JoinInvitations } from '../../protocols/join/index.ts'
+import { keysService } from '../../protocols/keys/index.ts'
+import type { FolderKeys } from './folder-keys.ts'
 import { trustedOnly } from '../node/stranger-guard.ts'
 
 /** One running folder as the daemon's servers see it. */
@@ -27,6 +29,8 @@ export interface DaemonProtocolOptions {
   /** resolves when `bytes` of block data may go to `peer` (rate limits) */
   paceUpload: (peer: string, bytes: number) => Promise<void>
   invitations: JoinInvitations
+  /** folder keyrings: traded with members only (never a replica) */
+  keys: FolderKeys
 }
 
 /**
@@ -55,6 +59,8 @@ export function daemonProtocolServices (o: DaemonProtocolOptions): Startable[] {
         paceUpload: o.paceUpload
       }
     }),
-    joinService()({ ...base, invitations: o.invitations, isTrusted: o.isTrusted })
+    // /ferry/keys/1.0.0: a member's keyring for ours
+    trustedOnly(keysService(), o.isTrusted)({ ...base, keys: { exchange: async (peer, folder, keys) => await o.keys.answer(peer, folder, keys) } }),
+    joinService()({ ...base, invitations: o.invitations, isTrusted: o.isTrusted, keysOf: async folder => await o.keys.keysOf(folder) })
   ]
 }

@@ -11,6 +11,8 @@ import { historyRoutes } from './history-routes.ts'
 import { folderGuardRoutes } from './folder-guard-routes.ts'
 import { folderControlRoutes } from './folder-control-routes.ts'
 import type { DaemonStatus } from './status-types.ts'
+import type { FolderKeys } from './folder-keys.ts'
+import { bodyObject, BadRequestError } from '../api/body-fields.ts'
 
 /** What the daemon's routes reach. */
 export interface DaemonRoutesComponents {
@@ -22,6 +24,7 @@ export interface DaemonRoutesComponents {
   status: () => DaemonStatus
   reload: () => Promise<void>
   remoteHistory: (folder: string, path: string) => Promise<RemoteHistory>
+  keys: FolderKeys
 }
 
 /** One route table for the CLI's unix socket and the token-guarded HTTP API. */
@@ -36,6 +39,12 @@ export function daemonRoutes (c: DaemonRoutesComponents): Routes {
     ...folderControlRoutes({ folder: id => c.folders.get(id), folderConfig: id => c.config().folders[id], clearRecords: async id => { await folderSublevel(c.db, id).clear() } }),
     'GET /status': async () => c.status(),
     'POST /reload': async () => { await c.reload(); return { ok: true } },
+    // `ferry folder rekey`: the daemon is the keyrings' only writer while it runs
+    'POST /rekey': async ({ body }) => {
+      const folder = bodyObject(body).folder
+      if (typeof folder !== 'string') throw new BadRequestError('folder missing')
+      return await c.keys.rekey(folder)
+    },
     ...readRoutes({ status: () => c.status(), config: () => c.config() }),
     // GET /conflicts, /revisions, /deleted; POST /restore
     ...historyRoutes({ folders: () => c.folders, config: () => c.config(), remoteHistory: async (folder, path) => await c.remoteHistory(folder, path) })

@@ -20,6 +20,8 @@ export type EventFields =
   | { type: 'share.accepted', folder: string, device: string, role: Role, name?: string }
   /** `device` (a member) removed this device from `folder` (it refuses to sync it with us) */
   | { type: 'folder.unshared', folder: string, device: string, name?: string }
+  /** the folder's current key changed (`keyId` names it, never reveals it); `device`: the member it came from */
+  | { type: 'folder.key', folder: string, keyId: string, epoch: number, device?: string }
   /** the folder stopped syncing (its root is missing, not a directory, on another file system, or lacks its marker) / resumed */
   | { type: 'folder.stopped', folder: string, code: string, reason: string }
   | { type: 'folder.resumed', folder: string }

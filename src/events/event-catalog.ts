@@ -77,6 +77,11 @@ export type SharingEvent =
   | Ev<'share.accepted', { folder: string, device: string, role: Role, name?: string }>
   /** `by` (a member) refused us `folder`: it removed this device from the folder */
   | Ev<'folder.unshared', { folder: string, by: string, name?: string }>
+  /**
+   * the folder's current key (the one new data is sealed with) changed: a keyring merge brought a
+   * newer one (`from`: the member it came from) or this device rekeyed (no `from`)
+   */
+  | Ev<'folder.key', { folder: string, keyId: string, epoch: number, from?: string }>
 
 export type RelayEvent =
   /** the relay's store is open */

@@ -39,6 +39,7 @@ export function publicEventsOf (e: NodeEvent): EventFields[] {
     case 'folder.stopped': return [{ type: 'folder.stopped', folder: e.detail.folder, code: e.detail.code, reason: e.detail.reason }]
     case 'folder.resumed': return [{ type: 'folder.resumed', folder: e.detail.folder }]
     case 'folder.unshared': return [{ type: 'folder.unshared', folder: e.detail.folder, device: e.detail.by, ...(e.detail.name === undefined ? {} : { name: e.detail.name }) }]
+    case 'folder.key': return [{ type: 'folder.key', folder: e.detail.folder, keyId: e.detail.keyId, epoch: e.detail.epoch, ...(e.detail.from === undefined ? {} : { device: e.detail.from }) }]
     case 'deletes.held': {
       const h = e.detail
       return [{ type: 'deletes.held', folder: h.folder, count: h.count, paths: h.paths, reason: h.reason }]

@@ -12,6 +12,9 @@ import { BLOCKS_PROTOCOL_V2 } from '../../protocols/blocks/constants.ts'
 import { replicaCodecV1, replicaCodecV2 } from '../../protocols/replica/messages.ts'
 import { REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2 } from '../../protocols/replica/constants.ts'
 import { syntheticBlock } from '../helpers/synthetic-records.ts'
+import { decodeKeysMessage, encodeKeysMessage, KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
+import { checkKey, newFolderKey } from '../../src/keys/folder-keyring.ts'
+import { decodeSealedKeyringMessage, encodeSealedKeyringMessage, SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
 import { params, report, tally, TIMEOUT_MS, typedOutcome, wireInputs } from './fuzz-kit.ts'
 
 const cid = syntheticBlock('fuzz').cid
@@ -42,6 +45,23 @@ describe('fuzz: wire decoders', () => {
     if (j.type === 'join') for (const a of j.addrs) multiaddr(a)
     if (j.type !== 'err' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(j.folder)) throw new Error(`folder ${j.folder} accepted`)
   })
+
+  const folderKey = newFolderKey(2)
+  decoderTarget('join/2 and keys/1.0.0', KEYS_PROTOCOL_V1, (v): unknown[] => [v[0] === 'welcome' ? decodeJoinMessage(v) : decodeKeysMessage(v)], [
+    encodeKeysMessage({ type: 'keys', folder: 'docs', keys: [folderKey, newFolderKey()] }),
+    encodeKeysMessage({ type: 'err', code: 'ERR_FERRY_NOT_MEMBER', message: 'no' }),
+    encodeJoinMessage({ type: 'welcome', folder: 'docs', role: 'read-write', keys: [folderKey] })
+  ], 107, ms => {
+    // every key that gets through matches its id: a forged key is never taken
+    for (const m of ms as Array<{ type: string, folder?: string, keys?: unknown[] }>) for (const k of m.keys ?? []) checkKey(k as typeof folderKey, m.folder!)
+  })
+
+  decoderTarget('sealed-keyring/1', SEALED_KEYRING_PROTOCOL_V1, decodeSealedKeyringMessage, [
+    encodeSealedKeyringMessage({ type: 'put', folder: 'docs', blob: bytes(100) }),
+    encodeSealedKeyringMessage({ type: 'get', folder: 'docs' }),
+    encodeSealedKeyringMessage({ type: 'blob', blob: null }),
+    encodeSealedKeyringMessage({ type: 'ok' })
+  ], 109)
 
   const indexValid = [
     encodeIndexMessage({ type: 'sub', folder: 'docs', positions: { [device]: 3, other: 1 } }),

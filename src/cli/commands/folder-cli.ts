@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { confirmDeletesCommand, folderAddCommand, folderListCommand, folderPauseCommand, folderRemoveCommand, folderRescanCommand } from '../../commands/index.ts'
 import { action, defineCommand } from '../command-kit.ts'
 import { formatFolders } from '../format.ts'
+import { registerFolderKeyCommands } from './keys-cli.ts'
 
 export const reloadNote = (daemonReloaded: boolean): string => daemonReloaded ? '' : ' (no daemon runs; it applies at the next `ferry start`)'
 
@@ -70,4 +71,6 @@ export function registerFolderCommands (program: Command): void {
     const r = await confirmDeletesCommand(c.home, id!)
     c.print(r, () => `${r.folder}: ${r.confirmed} delete${r.confirmed === 1 ? '' : 's'} recorded`)
   })
+
+  registerFolderKeyCommands(folder)
 }
