@@ -16,6 +16,10 @@ import { getSealedKeyring, SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/se
 import { openSealedKeyring, sealedUnder } from '../keys/sealed-keyring.ts'
 import type { FolderKey } from '../keys/folder-keyring.ts'
 import { RemoteError, toError } from '../../protocols/wire/errors.ts'
+import { MembersClient, MEMBERS_PROTOCOLS } from '../../protocols/members/index.ts'
+import { RECOVERY_SIGNER, signMemberList } from '../access/member-list.ts'
+import { recoveryIdentity } from '../keys/recovery-identity.ts'
+import type { Libp2p } from '@libp2p/interface'
 import { FerryError } from '../errors.ts'
 import { reloadDaemon } from './reload-daemon.ts'
 
@@ -53,7 +57,32 @@ function relayAddress (addr: string): { id: string, addr: string } {
  * over /ferry/index/2 with a short-lived node of this device's key, up to the relay's `synced`;
  * and the folder's sealed keyring the relay keeps (/ferry/sealed-keyring/1; null: none).
  */
-async function askRelay (key: PrivateKey, relay: { id: string, addr: string }, folder: string): Promise<{ authors: string[], sealed: Uint8Array | null }> {
+/**
+ * Makes this device a writer of the folder's member list on the relay, signed by the folder's
+ * recovery identity (derived from the phrase's key: the relay holds its public key in the list
+ * the lost devices sent). A relay from before member lists (no /ferry/members) lets every device
+ * it trusts in, so nothing is sent to it.
+ */
+async function joinWithRecoveryKey (node: Libp2p, relayId: string, folder: string, self: string, folderKey: Uint8Array): Promise<void> {
+  const stream = await node.dialProtocol(peerIdFromString(relayId), [...MEMBERS_PROTOCOLS], { signal: AbortSignal.timeout(DEFAULT_RECOVER_DIAL_TIMEOUT_MS) }).catch(() => undefined)
+  if (stream === undefined) return
+  const identity = await recoveryIdentity(folderKey)
+  const client = new MembersClient(stream)
+  try {
+    // a version no list of the lost devices reached (theirs count up from 1)
+    const list = { folder, version: Date.now(), members: { [self]: 'write' as const }, recoveryKey: identity.privateKey.publicKey.raw }
+    await client.put(await signMemberList(list, identity.privateKey, RECOVERY_SIGNER))
+    await client.close()
+  } catch (err) {
+    client.abort(toError(err))
+    if (err instanceof RemoteError) {
+      throw new FerryError(`the relay did not take the recovery phrase for folder ${folder}: ${err.message.replace(/^.*?peer refused: /, '')}`, err.code, 'use the phrase of the folder\'s current key (`ferry folder backup-key` again after every rekey)')
+    }
+    throw err
+  }
+}
+
+async function askRelay (key: PrivateKey, relay: { id: string, addr: string }, folder: string, folderKey: Uint8Array): Promise<{ authors: string[], sealed: Uint8Array | null }> {
   const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === relay.id, mdns: false, abortOnPingFailure: false })
   const authors = new Set<string>()
   try {
@@ -63,6 +92,7 @@ async function askRelay (key: PrivateKey, relay: { id: string, addr: string }, f
     } catch (err) {
       throw new FerryError(`could not reach the relay at ${relay.addr}: ${toError(err).message}`, 'ERR_FERRY_UNREACHABLE', `the relay must run and trust this device: \`ferry --home <relay home> device add ${deviceIdOf(key)}\``)
     }
+    await joinWithRecoveryKey(node, relay.id, folder, deviceIdOf(key), folderKey)
     const stream = await node.dialProtocol(peerIdFromString(relay.id), [...INDEX_PROTOCOLS], { signal: AbortSignal.timeout(DEFAULT_RECOVER_DIAL_TIMEOUT_MS) }).catch(err => {
       throw new FerryError(`the relay did not let this device in (${toError(err).message})`, 'ERR_FERRY_NOT_TRUSTED', `on the relay: \`ferry --home <relay home> device add ${deviceIdOf(key)}\``)
     })
@@ -116,7 +146,7 @@ export async function recoverCommand (home: string, phrase: string, dir: string,
   if (relay.id === self) throw new FerryError('that is this device\'s own id', 'ERR_FERRY_SELF')
   await mkdir(dir, { recursive: true })
   await checkNewFolder(await loadConfig(home), options.id, dir, home)
-  const asked = await askRelay(key, relay, options.id)
+  const asked = await askRelay(key, relay, options.id, folderKey.key)
   const devices = asked.authors.filter(d => d !== self && d !== relay.id)
   const keys: FolderKey[] = [folderKey]
   const sealedKeyring = asked.sealed === null ? 'none' : sealedUnder(asked.sealed) === folderKey.id ? 'opened' : 'other-key'

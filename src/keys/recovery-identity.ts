@@ -3,7 +3,8 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { FerryError } from '../errors.ts'
-import { FOLDER_KEY_BYTES } from './folder-keyring.ts'
+import { currentKey, FOLDER_KEY_BYTES } from './folder-keyring.ts'
+import { KeyringFiles } from './keyring-file.ts'
 
 /** HKDF-SHA256 salt and info: a recovery identity is bound to this use and nothing else */
 export const RECOVERY_IDENTITY_SALT = 'ferry recovery identity v1'
@@ -27,4 +28,14 @@ export async function recoveryIdentity (key: Uint8Array): Promise<RecoveryIdenti
   const seed = new Uint8Array(hkdfSync('sha256', key, RECOVERY_IDENTITY_SALT, RECOVERY_IDENTITY_INFO, SEED_BYTES))
   const privateKey = await generateKeyPairFromSeed('Ed25519', seed)
   return { privateKey, id: peerIdFromPrivateKey(privateKey).toString() }
+}
+
+/**
+ * The raw public key of the recovery identity of a folder's current key, as a device puts it in
+ * the folder's member list on a relay; undefined when this device has no key for the folder.
+ */
+export async function folderRecoveryKey (home: string, folderId: string): Promise<Uint8Array | undefined> {
+  const ring = await new KeyringFiles(home).load(folderId)
+  if (ring === undefined || ring.keys.length === 0) return undefined
+  return (await recoveryIdentity(currentKey(ring).key)).privateKey.publicKey.raw
 }

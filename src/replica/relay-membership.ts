@@ -28,23 +28,33 @@ export interface RelayMembershipComponents {
   members: () => Record<string, MemberRole>
   /** signs a list as this device */
   sign: (list: MemberList) => Promise<SignedMemberList>
+  /**
+   * the raw public key of the folder's recovery identity (derived from its current key): put in
+   * the list so that a device holding only the recovery phrase may add itself (`ferry recover`)
+   */
+  recoveryKey?: () => Promise<Uint8Array | undefined>
 }
 
 export interface RelayQuota { usedBytes: number, limitBytes?: number }
 
 const sameMembers = (a: Record<string, MemberRole>, b: Record<string, MemberRole>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([d, r]) => b[d] === r)
+const sameKey = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : Buffer.from(a).equals(Buffer.from(b))
 
 /**
  * One folder's member list on one relay, from this device's side: when the members it knows
  * differ from the list the relay holds (or the relay holds none it is in), it signs the next
  * version and sends it; the relay takes it only if this device may (relay/store/member-lists.ts).
- * Also reads this device's storage quota there. This device sends no recovery key.
+ * The list carries the recovery key of the folder's current key, so that after a rekey the old
+ * phrase no longer lets anyone in. Also reads this device's storage quota there.
  */
 export class RelayMembership {
   private readonly c: RelayMembershipComponents
   /** the members the relay was last seen to hold as this device knows them (undefined: check) */
   private agreed?: Record<string, MemberRole>
+  /** the recovery key the relay was last seen to hold */
+  private agreedKey?: Uint8Array
   quota?: RelayQuota
 
   constructor (components: RelayMembershipComponents) {
@@ -65,7 +75,8 @@ export class RelayMembership {
   async sync (): Promise<void> {
     const client = new MembersClient(await this.c.openStream())
     try {
-      if (this.changed()) await this.sendList(client)
+      const key = await this.c.recoveryKey?.()
+      if (this.changed() || !sameKey(key, this.agreedKey)) await this.sendList(client, key)
       this.quota = await client.quota()
       await client.close()
     } catch (err) {
@@ -74,7 +85,7 @@ export class RelayMembership {
     }
   }
 
-  private async sendList (client: MembersClient): Promise<void> {
+  private async sendList (client: MembersClient, recoveryKey: Uint8Array | undefined): Promise<void> {
     const want = this.c.members()
     for (let attempt = 1; ; attempt++) {
       let held: MemberList | undefined
@@ -83,14 +94,15 @@ export class RelayMembership {
       } catch (err) {
         if (!(err instanceof RemoteError && err.code === ERR_NOT_MEMBER)) throw err
       }
-      if (held !== undefined && sameMembers(held.members, want)) break
+      if (held !== undefined && sameMembers(held.members, want) && (recoveryKey === undefined || sameKey(held.recoveryKey, recoveryKey))) break
       try {
-        await client.put(await this.c.sign({ folder: this.c.folder, version: (held?.version ?? 0) + 1, members: want }))
+        await client.put(await this.c.sign({ folder: this.c.folder, version: (held?.version ?? 0) + 1, members: want, ...(recoveryKey === undefined ? {} : { recoveryKey }) }))
         break
       } catch (err) {
         if (!(err instanceof RemoteError && err.code === STALE) || attempt >= MAX_PUT_ATTEMPTS) throw err
       }
     }
     this.agreed = want
+    this.agreedKey = recoveryKey
   }
 }

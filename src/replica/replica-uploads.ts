@@ -24,6 +24,8 @@ export interface ReplicaUploadsComponents {
     /** the members of `folder` as a relay sees them (relayMembersOf) */
     membersOf: (folder: string) => Record<string, MemberRole>
     sign: (list: MemberList) => Promise<SignedMemberList>
+    /** the raw Ed25519 public key of the folder's recovery identity (its current key's), if it has a key */
+    recoveryKey?: (folder: string) => Promise<Uint8Array | undefined>
     /** opens a /ferry/members/1 stream to `peer` */
     openStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
   }
@@ -73,7 +75,7 @@ export class ReplicaUploads {
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),
           ...(this.c.events === undefined ? {} : { events: this.c.events }),
-          ...(lists === undefined ? {} : { membership: new RelayMembership({ folder, openStream: async signal => await lists.openStream(replica, signal), members: () => lists.membersOf(folder), sign: lists.sign }) }),
+          ...(lists === undefined ? {} : { membership: new RelayMembership({ folder, openStream: async signal => await lists.openStream(replica, signal), members: () => lists.membersOf(folder), sign: lists.sign, ...(lists.recoveryKey === undefined ? {} : { recoveryKey: async () => await lists.recoveryKey!(folder) }) }) }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)
