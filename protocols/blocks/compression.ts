@@ -38,7 +38,7 @@ const run = async (fn: ZlibCall, buf: Uint8Array, opts: zlib.ZlibOptions | zlib.
 
 function compressCall (codec: Codec, level: number, sizeHint: number): [ZlibCall, zlib.ZlibOptions | zlib.BrotliOptions | zlib.ZstdOptions] {
   switch (codec) {
-    case 'zstd': return [zlib.zstdCompress as ZlibCall, { pledgedSrcSize: sizeHint, params: { [zlib.constants.ZSTD_c_compressionLevel]: level } }]
+    case 'zstd': return [zlib.zstdCompress as ZlibCall, { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } }]
     case 'br': return [zlib.brotliCompress as ZlibCall, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: sizeHint } }]
     case 'gzip': return [zlib.gzip as ZlibCall, { level }]
   }
@@ -96,15 +96,13 @@ export async function decompressBlock (codec: Codec, data: Uint8Array, size: num
 /**
  * The quick check: does a small sample of the block shrink? It compresses the first
  * `sampleBytes` with the fastest zstd level (deflate level 1 where zstd is missing), inline:
- * on 8 KiB that is tens of microseconds (with the size pledged), less than a thread-pool hop, and about a tenth of
+ * on 8 KiB that is tens of microseconds, less than a thread-pool hop, and about a tenth of
  * what hashing the block costs anyway (bench/compression.ts).
  */
 export function sampleShrinks (data: Uint8Array, sampleBytes = DEFAULT_SAMPLE_BYTES, minSavingRatio = DEFAULT_MIN_SAVING_RATIO): boolean {
   const sample = data.subarray(0, Math.min(sampleBytes, data.byteLength))
-  // the pledged size lets zstd size its context to the sample: without it, setting up a context
-  // for an unknown size cost more than compressing the 8 KiB (~130 us against ~50 us per block)
   const packed = HAS_ZSTD
-    ? zlib.zstdCompressSync(sample, { pledgedSrcSize: sample.byteLength, params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } })
+    ? zlib.zstdCompressSync(sample, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } })
     : zlib.deflateRawSync(sample, { level: 1 })
   return packed.byteLength <= sample.byteLength * (1 - minSavingRatio)
 }
