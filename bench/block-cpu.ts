@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, connect as tcpConnect } from 'node:net'
-import { TLSSocket } from 'node:tls'
+import { TLSSocket, connect as tlsConnect } from 'node:tls'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { generateCertificate } from '@libp2p/tls/utils'
@@ -54,7 +54,7 @@ async function tlsOnce (): Promise<void> {
   const rawClient = tcpConnect(port, '127.0.0.1')
   const [rawServer] = await accepted as [import('node:net').Socket]
   const srv = new TLSSocket(rawServer, { isServer: true, key, cert, minVersion: 'TLSv1.3' })
-  const cli = new TLSSocket(rawClient, { rejectUnauthorized: false, minVersion: 'TLSv1.3' })
+  const cli = tlsConnect({ socket: rawClient, rejectUnauthorized: false, minVersion: 'TLSv1.3' })
   let got = 0
   const done = new Promise<void>(resolve => srv.on('data', (b: Buffer) => { got += b.byteLength; if (got >= totalBytes) resolve() }))
   await once(cli, 'secureConnect')
