@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { digestMatches, isBlockCid } from '../../src/hashing/block-cid.ts'
+import { blockMatches } from '../../src/hashing/block-cid.ts'
 
 /**
  * A block's bytes: one buffer, or the pieces it arrived in over the connection. A received
@@ -21,12 +20,9 @@ export function contiguous (data: BlockBytes): Uint8Array {
   return data instanceof Uint8Array ? data : data.subarray()
 }
 
-/** True when `data` hashes to `cid` (only sha2-256 raw CIDs are accepted). */
+/** True when `data` hashes to `cid`, with the hash `cid` names (sha2-256 or blake3), piece by piece. */
 export function blockBytesMatch (cid: CID, data: BlockBytes): boolean {
-  if (!isBlockCid(cid)) return false
-  const hash = createHash('sha256')
-  for (const part of blockParts(data)) hash.update(part)
-  return digestMatches(cid, hash.digest())
+  return blockMatches(cid, data instanceof Uint8Array ? data : blockParts(data))
 }
 
 /** Writes `data` at `position` of `fh` (its pieces in one writev); a short write is an error. */

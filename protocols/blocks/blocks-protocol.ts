@@ -1,7 +1,7 @@
 import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { blockMatches } from '../../src/hashing/block-cid.ts'
+import { blockHashOf } from '../../src/hashing/block-cid.ts'
 import { MessageStream } from '../wire/message-stream.ts'
 import { IdleTimeout } from '../wire/idle-timeout.ts'
 import { InvalidMessageError, RemoteError, TruncatedStreamError, toError } from '../wire/errors.ts'
@@ -66,6 +66,8 @@ export interface BlocksServerComponents {
 
 /** v1 when the stream was negotiated as /ferry/blocks/1; v2 otherwise (in-memory test pairs have no protocol) */
 const isV1 = (stream: Stream): boolean => stream.protocol === BLOCKS_PROTOCOL_V1
+/** v1 and v2 peers refuse a want naming a blake3 block (an older ferry knows only sha2-256 ones) */
+const knowsOnlySha256 = (stream: Stream): boolean => stream.protocol === BLOCKS_PROTOCOL_V1 || stream.protocol === BLOCKS_PROTOCOL_V2
 
 function messages (stream: Stream, maxInFlightBytes = 0): MessageStream {
   return new MessageStream(stream, BLOCKS_PROTOCOL_V2, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, maxBufferedBytes: maxInFlightBytes + DEFAULT_MAX_MESSAGE_BYTES })
@@ -167,10 +169,16 @@ export interface FetchBlocksOptions {
  * peer does not have. Every answer is checked against what was asked, in order, so a stream that
  * ends early is an error, never a silent short read.
  */
-export async function fetchBlocks (stream: Stream, folder: string, wanted: readonly WantedBlock[], options: FetchBlocksOptions): Promise<CID[]> {
+export async function fetchBlocks (stream: Stream, folder: string, asked: readonly WantedBlock[], options: FetchBlocksOptions): Promise<CID[]> {
   const maxInFlight = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES
   const ms = messages(stream, maxInFlight)
   const missing: CID[] = []
+  // a peer on blocks/1 or /2 cannot have a blake3 block (nor parse its name): not asked, missing
+  let wanted = asked
+  if (knowsOnlySha256(stream)) {
+    wanted = asked.filter(w => blockHashOf(w.cid) === 'sha2-256')
+    for (const w of asked) if (blockHashOf(w.cid) !== 'sha2-256') missing.push(w.cid)
+  }
   let sent = 0
   let received = 0
   let inFlightBytes = 0
@@ -232,7 +240,7 @@ export async function fetchBlocks (stream: Stream, folder: string, wanted: reado
 }
 
 /**
- * The block server as a service: serves /ferry/blocks/2 and /1 (one handler; it reads the
+ * The block server as a service: serves /ferry/blocks/3, /2 and /1 (one handler; it reads the
  * negotiated id from the stream) while started. One compressor for all its streams, so its
  * concurrency bound holds over the whole server.
  */

@@ -1,11 +1,13 @@
 import { MAX_BLOCK_BYTES } from '../../src/log/record-codec.ts'
 
+/** v3 = v2's messages; a `want` may name blake3 blocks (v1/v2 peers only know sha2-256 ones); docs/PROTOCOL.md §7 */
+export const BLOCKS_PROTOCOL_V3 = '/ferry/blocks/3'
 /** v2 = v1 + `hello` (codecs the client accepts) + `zblk` (a compressed block); docs/PROTOCOL.md §7 */
 export const BLOCKS_PROTOCOL_V2 = '/ferry/blocks/2'
 /** still served and dialled, so peers running an older ferry get (and send) raw blocks */
 export const BLOCKS_PROTOCOL_V1 = '/ferry/blocks/1'
 /** what a client offers in multistream-select, newest first */
-export const BLOCKS_PROTOCOLS: readonly string[] = [BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1]
+export const BLOCKS_PROTOCOLS: readonly string[] = [BLOCKS_PROTOCOL_V3, BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1]
 /** a block is at most the chunker's maximum; leave room for the envelope */
 export const DEFAULT_MAX_BLOCK_BYTES = MAX_BLOCK_BYTES
 export const DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_MAX_BLOCK_BYTES + 1024

@@ -2,7 +2,7 @@ import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { BlocksProtocol, type BlocksServiceComponents, type BlocksServiceInit, type BlocksService } from './blocks-protocol.ts'
 import type { BlockCompressor } from './compression.ts'
 
-export { BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, BLOCKS_PROTOCOLS } from './constants.ts'
+export { BLOCKS_PROTOCOL_V3, BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, BLOCKS_PROTOCOLS } from './constants.ts'
 export { serveBlocks, fetchBlocks, BlocksProtocol, type BlocksServerComponents, type WantedBlock, type FetchBlocksOptions } from './blocks-protocol.ts'
 export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 export { BlockCompressor, availableCodecs, type Codec } from './compression.ts'

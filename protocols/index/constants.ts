@@ -2,8 +2,10 @@
 export const INDEX_PROTOCOL_V1 = '/ferry/index/1'
 /** index/1 plus record deltas: long block lists travel as segments the receiver may already hold */
 export const INDEX_PROTOCOL_V2 = '/ferry/index/2'
+/** index/2's messages; records may name blake3 blocks (index/1 and /2 peers are sent none: they refuse them) */
+export const INDEX_PROTOCOL_V3 = '/ferry/index/3'
 /** what a client offers and a server handles, preferred first */
-export const INDEX_PROTOCOLS = [INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V1] as const
+export const INDEX_PROTOCOLS = [INDEX_PROTOCOL_V3, INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V1] as const
 /** largest message we read; one record may carry a 10 GiB file's block list */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 export const DEFAULT_MAX_RECORDS_PER_BATCH = 512

@@ -1,13 +1,14 @@
 import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { SignedRecord } from '../../src/log/signed-record.ts'
+import { blockHashOf } from '../../src/hashing/block-cid.ts'
 import { TypedMessageStream } from '../wire/typed-message-stream.ts'
 import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
 import { indexCodec, indexCodecV2, wholeRecordsOnly, type IndexMessageV2 } from './delta-messages.ts'
 import { completeDeltaBatch, sendDeltaBatch, type DeltaBatchStats, type DeltaMessages } from './record-delta.ts'
 import type { SegmentLookup } from './segment-index.ts'
 import {
-  INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOLS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES,
+  INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V3, INDEX_PROTOCOLS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_SUBSCRIBE_TIMEOUT_MS
 } from './constants.ts'
 import { folderUnavailable, notMember } from './errors.ts'
@@ -68,7 +69,7 @@ export interface IndexServerComponents {
 
 /** Which protocol version runs on a stream. */
 export interface IndexStreamOptions {
-  /** the negotiated protocol id; default `stream.protocol`, else index/2 (in-memory test pairs have none) */
+  /** the negotiated protocol id; default `stream.protocol`, else index/3 (in-memory test pairs have none) */
   protocol?: string
   /** index/2 server: records with more block entries than this go as skeletons (default DEFAULT_DELTA_MIN_ENTRIES) */
   deltaMinEntries?: number
@@ -83,13 +84,21 @@ const indexCodecV1 = wholeRecordsOnly(INDEX_PROTOCOL_V1, indexCodec)
  */
 class IndexMessages extends TypedMessageStream<IndexMessageV2> implements DeltaMessages<IndexMessageV2> {
   readonly v2: boolean
+  /** index/3: records may name blake3 blocks; an index/1 or /2 peer would refuse such a record */
+  readonly blake3: boolean
 
   constructor (stream: Stream, options: IndexStreamOptions) {
-    const protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_V2
+    const protocol = options.protocol ?? stream.protocol ?? INDEX_PROTOCOL_V3
     const v2 = protocol !== INDEX_PROTOCOL_V1
     super(stream, protocol, v2 ? indexCodecV2 : indexCodecV1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
     this.v2 = v2
+    this.blake3 = v2 && protocol !== INDEX_PROTOCOL_V2
   }
+}
+
+/** true when every block of the record is named by sha2-256 (what index/1 and /2 peers can read) */
+function sha256Only (s: SignedRecord): boolean {
+  return s.record.blocks.every(b => blockHashOf(b.cid) === 'sha2-256')
 }
 
 /**
@@ -144,6 +153,9 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
         for (const device of store.devices()) {
           if (device === peer) continue // the peer is the authority on its own log
           for await (const s of store.recordsAfter(device, cursor.get(device) ?? 0)) {
+            // an older peer cannot read a record naming blake3 blocks: this device's log stops
+            // there for it (its position stays before it) until it speaks index/3
+            if (!io.blake3 && !sha256Only(s)) break
             batch.push(s)
             batchBytes += s.bytes.byteLength + s.signature.byteLength
             cursor.set(device, s.record.seq)
@@ -215,7 +227,7 @@ export async function subscribeIndex (stream: Stream, folder: string, positions:
 }
 
 /**
- * The index server as a service: serves /ferry/index/2 and /1 (one handler; it reads the
+ * The index server as a service: serves /ferry/index/3, /2 and /1 (one handler; it reads the
  * negotiated id from the stream) while started.
  */
 export class IndexProtocol extends ProtocolService implements IndexService {

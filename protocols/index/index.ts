@@ -1,6 +1,6 @@
 import { IndexProtocol, type IndexServiceComponents, type IndexServiceInit, type IndexService } from './index-protocol.ts'
 
-export { INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOLS } from './constants.ts'
+export { INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V3, INDEX_PROTOCOLS } from './constants.ts'
 export { serveIndex, subscribeIndex, IndexProtocol, type IndexServerComponents, type IndexStreamOptions, type IndexSubscriptionHandlers } from './index-protocol.ts'
 export { decodeIndexMessage, encodeIndexMessage, type IndexMessage } from './messages.ts'
 export { decodeIndexMessageV2, encodeIndexMessageV2, type IndexMessageV2 } from './delta-messages.ts'

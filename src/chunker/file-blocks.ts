@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { CID } from 'multiformats/cid'
-import { blockCid, blockCidAsync } from '../hashing/block-cid.ts'
+import { blockCid, blockCidAsync, DEFAULT_BLOCK_HASH, type BlockHash } from '../hashing/block-cid.ts'
 import { DEFAULT_CHUNKER_PARAMS } from './constants.ts'
 import type { ChunkerParams } from './constants.ts'
 import { chunkLengths, findCutPointResuming, type CutScanState } from './fastcdc.ts'
@@ -15,7 +15,7 @@ export interface FileBlock {
   offset: number
   /** Length of the block in bytes. */
   size: number
-  /** CIDv1 raw sha2-256 of the block's bytes. */
+  /** CIDv1 raw of the block's bytes, with the hash the reader was given (default blake3). */
   cid: CID
 }
 
@@ -26,6 +26,8 @@ export interface ReadFileBlocksOptions {
   highWaterMark?: number
   /** the file's expected size: a small file gets a read buffer its size, not highWaterMark */
   sizeHint?: number
+  /** the hash that names the blocks (default DEFAULT_BLOCK_HASH) */
+  hash?: BlockHash
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024
@@ -53,7 +55,7 @@ export async function * readFileBlocks (
   path: string,
   options: ReadFileBlocksOptions = {}
 ): AsyncGenerator<FileBlock> {
-  const { params = DEFAULT_CHUNKER_PARAMS, signal, sizeHint } = options
+  const { params = DEFAULT_CHUNKER_PARAMS, signal, sizeHint, hash = DEFAULT_BLOCK_HASH } = options
   const highWaterMark = Math.min(options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, Math.max((sizeHint ?? Infinity) + 1, MIN_READ_BYTES))
   signal?.throwIfAborted()
   if (sizeHint !== undefined && sizeHint <= SMALL_FILE_BYTES) {
@@ -65,13 +67,13 @@ export async function * readFileBlocks (
     signal?.throwIfAborted()
     let at = 0
     for (const length of chunkLengths(data, params)) {
-      yield { offset: at, size: length, cid: blockCid(data.subarray(at, at + length)) }
+      yield { offset: at, size: length, cid: blockCid(data.subarray(at, at + length), hash) }
       at += length
     }
     return
   }
-  // big files: one window buffer, reused. Chunks are cut in it and hashed on the thread pool
-  // (WebCrypto copies the bytes when digest() is called, as its spec requires, so the window can
+  // big files: one window buffer, reused. Chunks are cut in it and hashed (blake3 inline; sha2-256
+  // on the thread pool: WebCrypto copies the bytes when digest() is called, as its spec requires, so the window can
   // be refilled at once), up to HASHES_IN_FLIGHT at a time, yielded in order, while the main
   // thread cuts the next ones. Nothing per block is allocated in the heap, so scanning a big file
   // does not pile up garbage buffers.
@@ -104,7 +106,7 @@ export async function * readFileBlocks (
         const cut = findCutPointResuming(window, start, filled, cutState, params)
         if (cut < 0 && !eof) break
         const size = cut < 0 ? filled - start : cut
-        pending.push({ offset: base + start, size, cid: blockCidAsync(window.subarray(start, start + size)) })
+        pending.push({ offset: base + start, size, cid: blockCidAsync(window.subarray(start, start + size), hash) })
         start += size
         while (pending.length >= HASHES_IN_FLIGHT) {
           const b = pending.shift()!

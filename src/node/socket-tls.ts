@@ -15,13 +15,17 @@ const NO_EARLY_MUXER = 'libp2p'
 export const socketTlsCounts = { socket: 0, fallback: 0 }
 
 /** A TCP connection as @libp2p/tcp makes it: the kernel socket, and what was read but not yet consumed. */
-interface TcpConnection {
+export interface TcpConnection {
   socket: Socket
   readBuffer: Uint8ArrayList
 }
 
-/** the connection's kernel socket when it has one we can hand to OpenSSL (TCP), else undefined */
-function tcpOf (connection: MessageStream): TcpConnection | undefined {
+/**
+ * The connection's kernel socket when it has one we can hand to OpenSSL (TCP), else undefined.
+ * Exported for test/unit/socket-tls-internals.test.ts, which fails when @libp2p/tcp changes
+ * what this relies on (a silent fallback to @libp2p/tls would only cost CPU).
+ */
+export function tcpOf (connection: MessageStream): TcpConnection | undefined {
   // @libp2p/tcp's connection keeps its net.Socket in `socket` and unread bytes in the protected
   // `readBuffer`; anything else (a relayed or in-memory connection) has neither and is left to
   // @libp2p/tls

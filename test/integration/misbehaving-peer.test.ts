@@ -15,7 +15,7 @@ import { signRecord } from '../../src/log/signed-record.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import type { FileRecord } from '../../src/model/file-record.ts'
 import { INDEX_PROTOCOL_V1 } from '../../protocols/index/constants.ts'
-import { BLOCKS_PROTOCOL_V2 } from '../../protocols/blocks/constants.ts'
+import { BLOCKS_PROTOCOL_V3 } from '../../protocols/blocks/constants.ts'
 import { tempFiles, waitFor } from '../helpers/ferry-process.ts'
 import { startLocalDaemon, startRogueNode } from '../helpers/in-process-nodes.ts'
 import { csvText } from '../helpers/compressible-data.ts'
@@ -112,7 +112,7 @@ describe('a misbehaving member is cut off and never crashes the node', () => {
       await lp.write(encode(['synced']))
       await new Promise(resolve => setTimeout(resolve, 30_000))
     })
-    await rogue.handle(BLOCKS_PROTOCOL_V2, async (stream) => {
+    await rogue.handle(BLOCKS_PROTOCOL_V3, async (stream) => {
       const lp = lpStream(stream)
       await lp.read() // want
       const wrong = new TextEncoder().encode('the fake content')
@@ -143,7 +143,7 @@ describe('a misbehaving member is cut off and never crashes the node', () => {
     })
     const bomb = await compressWith('gzip', new Uint8Array(16 * 1024 * 1024), 9)
     const seen: string[] = []
-    await rogue.handle(BLOCKS_PROTOCOL_V2, async (stream) => {
+    await rogue.handle(BLOCKS_PROTOCOL_V3, async (stream) => {
       const lp = lpStream(stream)
       const hello = decode((await lp.read()).subarray()) as [string, string[]]
       seen.push(...hello[1])

@@ -11,7 +11,7 @@ import { BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, DEFAULT_MAX_BLOCK_BYTES, DEFAUL
 import { BlockCompressor, availableCodecs, compressWith, decompressBlock, pickCodec, sampleShrinks, type Codec } from '../../protocols/blocks/compression.ts'
 import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { InvalidMessageError } from '../../protocols/wire/errors.ts'
-import { blockCid } from '../../src/hashing/block-cid.ts'
+import { blockCid, DEFAULT_BLOCK_HASH, type BlockHash } from '../../src/hashing/block-cid.ts'
 import { csvText } from '../helpers/compressible-data.ts'
 import { rejection } from '../helpers/async-checks.ts'
 import { contiguous } from '../../protocols/blocks/block-bytes.ts'
@@ -22,8 +22,8 @@ const log = logger('test')
 
 interface Block { cid: CID, data: Uint8Array }
 
-const block = (data: Uint8Array): Block => ({ cid: blockCid(data), data })
-const textBlocks = (sizes: number[]): Block[] => sizes.map((size, i) => block(csvText(size, 100 + i)))
+const block = (data: Uint8Array, hash: BlockHash = DEFAULT_BLOCK_HASH): Block => ({ cid: blockCid(data, hash), data })
+const textBlocks = (sizes: number[], hash: BlockHash = DEFAULT_BLOCK_HASH): Block[] => sizes.map((size, i) => block(csvText(size, 100 + i), hash))
 const randomBlocks = (sizes: number[]): Block[] => sizes.map(size => block(new Uint8Array(randomBytes(size))))
 const wantedOf = (blocks: Block[]): Array<{ cid: CID, size: number }> => blocks.map(b => ({ cid: b.cid, size: b.data.byteLength }))
 
@@ -181,7 +181,8 @@ describe('block compression on /ferry/blocks/2', () => {
   })
 
   it('on a /ferry/blocks/1 stream the client sends no hello and the server sends raw blocks', async () => {
-    const blocks = textBlocks([128 * KiB, 64 * KiB])
+    // a blocks/1 peer knows sha2-256 blocks only
+    const blocks = textBlocks([128 * KiB, 64 * KiB], 'sha2-256')
     const [client, srv] = await streamPair()
     client.protocol = BLOCKS_PROTOCOL_V1
     srv.protocol = BLOCKS_PROTOCOL_V1
