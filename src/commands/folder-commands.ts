@@ -9,6 +9,7 @@ import { initFolderRoot } from '../sync/folder-health.ts'
 import { folderSublevel } from '../store/open-offline.ts'
 import { FerryError } from '../errors.ts'
 import { reloadDaemon } from './reload-daemon.ts'
+import { KeyringFiles } from '../keys/keyring-file.ts'
 
 /** `ferry folder add|list|remove|pause|resume|rescan|confirm-deletes`. */
 
@@ -23,6 +24,8 @@ export async function folderAddCommand (home: string, path: string, id: string):
     addFolder(config, id, { path: real, fsid })
     return real
   })
+  // the folder's key: what a relay of this folder holds is sealed with it
+  await new KeyringFiles(home).ensure(id)
   await reloadDaemon(home)
   return { id, path: real }
 }

@@ -8,6 +8,8 @@ import { ReplicaClient, type BlockToSend } from '../../protocols/replica/index.t
 import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/errors.ts'
 import { cidKey } from '../hashing/block-cid.ts'
 import type { EventSink } from '../events/node-events.ts'
+import type { SealedFolders } from './sealed-folders.ts'
+import { sealedSession } from './sealed-upload.ts'
 
 export interface ReplicaUploaderComponents {
   folder: string
@@ -21,6 +23,10 @@ export interface ReplicaUploaderComponents {
   openStream: (signal?: AbortSignal) => Promise<Stream>
   isConnected: () => boolean
   hangUp: (reason: Error) => void
+  /** this device's id: a sealed upload sends only our own records (envelopes are signed by their author) */
+  self?: string
+  /** the folder is sealed on the replica (it sees only ciphertext): src/replica/sealed-upload.ts */
+  sealed?: SealedFolders
   /** each session that stored records or blocks on the replica is reported here */
   events?: EventSink
   log: Logger
@@ -144,6 +150,22 @@ export class ReplicaUploader {
     const store = this.c.store
     const client = await ReplicaClient.open(await this.c.openStream(), this.c.folder)
     const before = { records: this.sentRecords, blockBytes: this.sentBytes }
+    if (this.c.sealed !== undefined && this.c.self !== undefined) {
+      const { complete, records } = await sealedSession(client, {
+        folder: this.c.folder,
+        self: this.c.self,
+        store,
+        sealed: this.c.sealed,
+        readBlock: this.c.readBlock,
+        onAcked: bytes => { this.sentBytes += bytes },
+        recordsPerStep: DEFAULT_RECORDS_PER_STEP,
+        blockBytesPerStep: DEFAULT_BLOCK_BYTES_PER_STEP
+      }, audit)
+      this.sentRecords += records
+      await client.close()
+      this.reportSession(before)
+      return complete
+    }
     let complete = true
     let step: SignedRecord[] = []
     let stepBytes = 0
@@ -169,10 +191,14 @@ export class ReplicaUploader {
       if (!(await this.sendBlocksOf(client, lists))) complete = false
     }
     await client.close()
+    this.reportSession(before)
+    return complete
+  }
+
+  private reportSession (before: { records: number, blockBytes: number }): void {
     const records = this.sentRecords - before.records
     const blockBytes = this.sentBytes - before.blockBytes
     if (records > 0 || blockBytes > 0) this.c.events?.emit({ type: 'replica.uploaded', detail: { folder: this.c.folder, replica: this.c.replica, records, blockBytes } })
-    return complete
   }
 
   /** Sends the blocks of these lists that we hold and the relay lacks; false if some were unreadable. */

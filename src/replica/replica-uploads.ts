@@ -3,6 +3,7 @@ import { logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import { ReplicaUploader, type ReplicaUploaderComponents } from './replica-uploader.ts'
 import type { EventSink } from '../events/node-events.ts'
+import type { SealedFolders } from './sealed-folders.ts'
 
 export interface ReplicaUploadsComponents {
   /** folder id -> store, for the folders this device runs */
@@ -15,6 +16,9 @@ export interface ReplicaUploadsComponents {
   hangUp: (peer: string, reason: Error) => void
   /** where each upload session that stored something is reported (`replica.uploaded`) */
   events?: EventSink
+  /** this device, and its sealed folders: relays are sent only ciphertext */
+  self?: string
+  sealed?: SealedFolders
   /** resolves when `bytes` more may go to `peer` (rate limits); default: at once */
   paceUpload?: (peer: string, bytes: number) => Promise<void>
 }
@@ -57,6 +61,7 @@ export class ReplicaUploads {
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),
           ...(this.c.events === undefined ? {} : { events: this.c.events }),
+          ...(this.c.sealed === undefined || this.c.self === undefined ? {} : { sealed: this.c.sealed, self: this.c.self }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)
