@@ -51,8 +51,7 @@ export async function sealedSession (client: ReplicaClient, c: SealedUploadConte
     const envelopes: FileRecord[] = []
     const parts: SealedBlock[] = []
     for (const s of ready) {
-      const refs = [...new Map(s.record.blocks.map(b => [cidKey(b.cid), placed.get(cidKey(b.cid))!])).values()]
-      const p = sealPayload(key, { bytes: s.bytes, signature: s.signature, blocks: refs })
+      const { refs, parts: p } = payloadOf(key, s, placed)
       parts.push(...p)
       envelopes.push(envelopeRecord({ inner: s.record, path: sealedPath(tagKey, s.record.path), parts: p, blocks: refs }))
     }
@@ -73,11 +72,20 @@ export async function sealedSession (client: ReplicaClient, c: SealedUploadConte
   if (complete) await flush()
   if (audit && complete) {
     // every block of our live files, whether or not its record was new to the relay
-    const blocks = [...c.store.ownRecords().values()].filter(r => !r.deleted && r.type === 'file').flatMap(r => r.blocks)
+    const own = [...c.store.ownRecords().keys()].flatMap(path => c.store.signedOf(path).filter(s => s.record.device === c.self))
+    const blocks = own.flatMap(s => s.record.blocks)
     const placed = await sealBlocks(client, c, key, blocks)
     if (blocks.some(b => !placed.has(cidKey(b.cid)))) complete = false
+    // and every payload (sealing is deterministic: the same parts the envelopes name, unless rekeyed since)
+    else await sendFromMemory(client, own.flatMap(s => payloadOf(key, s, placed).parts), c.onAcked)
   }
   return { complete, records }
+}
+
+/** the sealed payload of one of our records whose blocks are all `placed` */
+function payloadOf (key: FolderKey, s: SignedRecord, placed: ReadonlyMap<string, SealedBlockRef>): { refs: SealedBlockRef[], parts: SealedBlock[] } {
+  const refs = [...new Map(s.record.blocks.map(b => [cidKey(b.cid), placed.get(cidKey(b.cid))!])).values()]
+  return { refs, parts: sealPayload(key, { bytes: s.bytes, signature: s.signature, blocks: refs }) }
 }
 
 /**
