@@ -58,7 +58,7 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
     replicaService({ logName: 'ferry:relay:replica' })({
       ...base,
       replicas: {
-        open: async (folder, peer) => o.isTrusted(peer) ? await o.store.replicaFolder(folder, peer) : undefined,
+        open: async (folder, peer, options) => o.isTrusted(peer) ? await o.store.replicaFolder(folder, peer, options) : undefined,
         hangUp: o.hangUp
       },
       onFrame: (type, bytes) => {

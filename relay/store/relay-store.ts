@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { utimes } from 'node:fs/promises'
+import { stat, utimes } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { RecordLog, type HistoryEntry } from '../../src/store/record-log.ts'
@@ -8,7 +8,8 @@ import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { AsyncLock } from '../../src/store/async-lock.ts'
 import { FerryError } from '../../src/errors.ts'
 import { BlockStore } from './block-store.ts'
-import type { ReplicaFolder } from '../../protocols/replica/index.ts'
+import { ERR_SEALED_FOLDER, ReplicaRefusal, type ReplicaFolder } from '../../protocols/replica/index.ts'
+import { referencedBlocks, type SealMigration } from './seal-migration.ts'
 import { SegmentIndexes } from '../../protocols/index/index.ts'
 
 /** Where a relay keeps its data inside --home. */
@@ -20,6 +21,8 @@ export interface RelayFolder {
   log: RecordLog
   /** devices that shared this folder with the relay */
   members: Set<string>
+  /** uploaded sealed (replica/3): the relay holds only ciphertext of it, and takes nothing else */
+  sealed: boolean
 }
 
 /**
@@ -42,6 +45,8 @@ export class RelayStore {
   /** block bytes received since start (for status and tests) */
   receivedBlockBytes = 0
   receivedBlocks = 0
+  /** told when a folder switched to sealed (what was dropped) */
+  onSealed?: (m: SealMigration) => void
 
   constructor (opts: { home: string, self: string }) {
     this.home = opts.home
@@ -61,8 +66,8 @@ export class RelayStore {
     }
     await this.blocks.open()
     for await (const [id, value] of this.registry.iterator()) {
-      const members = JSON.parse(value) as { members: string[] }
-      await this.openFolder(id, new Set(members.members))
+      const entry = JSON.parse(value) as { members: string[], sealed?: boolean }
+      await this.openFolder(id, new Set(entry.members), entry.sealed === true)
     }
   }
 
@@ -70,11 +75,15 @@ export class RelayStore {
     await this.db.close()
   }
 
-  private async openFolder (id: string, members: Set<string>): Promise<RelayFolder> {
+  private async openLog (id: string): Promise<RecordLog> {
     // the relay commits nothing of its own: the store's local index stays empty
     const log = new RecordLog({ db: folderSublevel(this.db, id), folder: id, self: this.self, syncWrites: true })
     await log.open()
-    const f: RelayFolder = { id, log, members }
+    return log
+  }
+
+  private async openFolder (id: string, members: Set<string>, sealed = false): Promise<RelayFolder> {
+    const f: RelayFolder = { id, log: await this.openLog(id), members, sealed }
     this.folders.set(id, f)
     return f
   }
@@ -98,7 +107,7 @@ export class RelayStore {
       if (existing?.members.has(device) === true) return existing
       const members = new Set(existing?.members ?? [])
       members.add(device)
-      await this.registry.put(folder, JSON.stringify({ members: [...members].sort() }), { sync: true } as Record<string, unknown>)
+      await this.registry.put(folder, JSON.stringify({ members: [...members].sort(), ...(existing?.sealed === true ? { sealed: true } : {}) }), { sync: true } as Record<string, unknown>)
       if (existing !== undefined) {
         existing.members.add(device)
         return existing
@@ -138,8 +147,10 @@ export class RelayStore {
    * trust. Skeletons of /ferry/replica/2 are filled in from the folder's current records (every
    * device's newest per path: the uploader's previous version of a file is among them).
    */
-  async replicaFolder (folder: string, device: string): Promise<ReplicaFolder> {
+  async replicaFolder (folder: string, device: string, options: { sealed: boolean } = { sealed: false }): Promise<ReplicaFolder> {
     const f = await this.join(folder, device)
+    if (options.sealed && !f.sealed) this.onSealed?.(await this.seal(f))
+    if (!options.sealed && f.sealed) throw new ReplicaRefusal(ERR_SEALED_FOLDER, `this relay holds folder ${folder} sealed (encrypted): upgrade ferry on this device`)
     return {
       positions: () => f.log.positionVector(),
       lacking: async cids => await this.lacking(cids),
@@ -147,6 +158,34 @@ export class RelayStore {
       putRecords: async records => await this.putRecords(folder, records),
       segments: this.segments.of(f.log)
     }
+  }
+
+  /**
+   * Switches `f` to sealed: its records and history from plaintext uploads are dropped (the
+   * devices upload them again, sealed), and so are the blocks no other folder references, at
+   * once (not after the grace period: they are plaintext). Durable before it resolves.
+   */
+  private async seal (f: RelayFolder): Promise<SealMigration> {
+    return await this.lock.run(async () => {
+      const plain = await referencedBlocks([f.log])
+      await folderSublevel(this.db, f.id).clear()
+      await this.registry.put(f.id, JSON.stringify({ members: [...f.members].sort(), sealed: true }), { sync: true } as Record<string, unknown>)
+      // deleted entries stay in LevelDB's files until compacted: compact, so no plaintext stays on disk
+      await this.db.compactRange('\x00', '\uffff')
+      f.sealed = true
+      f.log = await this.openLog(f.id)
+      const elsewhere = await referencedBlocks(this.list().filter(o => o !== f).map(o => o.log))
+      const report: SealMigration = { folder: f.id, records: plain.records, blocks: 0, bytes: 0 }
+      for (const [k, cid] of plain.blocks) {
+        if (elsewhere.blocks.has(k)) continue
+        const size = await stat(this.blocks.pathOf(cid)).then(s => s.size, () => undefined)
+        if (size === undefined) continue
+        await this.blocks.delete(cid)
+        report.blocks++
+        report.bytes += size
+      }
+      return report
+    })
   }
 
   /** Superseded records of one folder, oldest key first. */

@@ -14,7 +14,7 @@ import { cidKey } from '../hashing/block-cid.ts'
 import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
-import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
+import { REPLICA_SEALED_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
@@ -128,7 +128,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     readBlock: async (folder, cid) => await c.folders.get(folder)?.readBlock(cid),
     openStream: async (peer, signal) => {
       const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-      return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_SEALED_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
     },
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),

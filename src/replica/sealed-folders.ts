@@ -7,7 +7,7 @@ import { decodeRecord } from '../log/record-codec.ts'
 import { openSignedRecord, signRecords, type SignedRecord } from '../log/signed-record.ts'
 import type { FileRecord } from '../model/file-record.ts'
 import { openBlock } from '../crypto/block-seal.ts'
-import { checkPayload, openPayload, partHeader, sealedPath, type SealedBlockRef } from '../crypto/record-seal.ts'
+import { checkPayload, openPayload, partHeader, sealedPath, SEALED_PATH_PREFIX, type SealedBlockRef } from '../crypto/record-seal.ts'
 import { FerryError } from '../errors.ts'
 
 /** a block to fetch as a relay stores it: its ciphertext CID and size */
@@ -105,7 +105,8 @@ export class SealedFolders {
    * checked by whoever accepts the records.
    */
   async open (folder: string, relay: string, pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Array<[Uint8Array, Uint8Array]>> {
-    const envelopes = pairs.map(([bytes]) => decodeRecord(bytes))
+    // records from before the folder was sealed (the relay drops them) are not ours to open
+    const envelopes = pairs.map(([bytes]) => decodeRecord(bytes)).filter(e => e.path.startsWith(SEALED_PATH_PREFIX))
     const first = await this.fetchAll(folder, relay, envelopes.map(e => e.blocks[0]).filter(b => b !== undefined))
     const more: StoredBlock[] = []
     const partsOf = envelopes.map(e => {
