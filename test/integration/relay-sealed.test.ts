@@ -6,6 +6,9 @@ import { ferry, status, treeOf, sameTree, waitFor, type Device } from '../helper
 import { useRelay, useRelayLabs, waitUploaded, type Relay } from '../helpers/relay-process.ts'
 import { RelayStore } from '../../relay/store/relay-store.ts'
 import { collectGarbage } from '../../relay/store/garbage-collector.ts'
+import { loadDeviceKey } from '../../src/identity/device-key.ts'
+import { blockCid } from '../../src/hashing/block-cid.ts'
+import { signRecord } from '../../src/log/signed-record.ts'
 
 /** every file under `root` (the relay's whole home, LevelDB files included) */
 async function allFiles (root: string): Promise<string[]> {
@@ -90,5 +93,43 @@ describe('the relay stores and sees only ciphertext', () => {
     await store.close()
     expect(gc.expiredRecords).toBeGreaterThan(0)
     expect(await filesContaining(r.home, needles)).toEqual([])
+  })
+
+  it('a relay holding a folder in plaintext (uploaded by an older ferry) ends holding only ciphertext once the device upgrades', async () => {
+    const { lab, relays } = env
+    const r: Relay = await relays.relay('relay')
+    const a = await lab.device('a')
+    await useRelay(a, r)
+    const tag = randomBytes(6).toString('hex')
+    const name = `old-plain-${tag}`
+    const content = `OLD-PLAINTEXT-${tag}`
+    await writeFile(join(a.folder, `${name}.txt`), content.repeat(100))
+
+    // what an older ferry's replica/2 upload left on the relay: A's signed plaintext record and block
+    await relays.stop(r)
+    const key = await loadDeviceKey(a.home)
+    const data = Buffer.from(content.repeat(100))
+    const cid = blockCid(data)
+    const before = new RelayStore({ home: r.home, self: r.id })
+    await before.open()
+    await before.join('docs', a.id)
+    await before.putBlock(cid, data)
+    await before.putRecords('docs', [await signRecord({ folder: 'docs', device: a.id, seq: 1, path: `${name}.txt`, type: 'file', size: data.byteLength, mode: 0o644, mtimeMs: Date.now(), deleted: false, modifiedBy: a.id, version: { [a.id]: 1 }, blocks: [{ cid, size: data.byteLength }] }, key)])
+    await before.close()
+    expect((await filesContaining(r.home, [name, content])).length).toBeGreaterThan(0)
+
+    // the upgraded device uploads sealed: the relay drops the plaintext and holds the folder sealed
+    await relays.start(r)
+    await lab.start(a)
+    let hits: string[] = []
+    await waitFor('the relay holds no plaintext', async () => {
+      const f = (await status(a)).folders[0]!
+      hits = await filesContaining(r.home, [name, content])
+      return f.replicaInSync === true && hits.length === 0
+    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}: ${hits.join('\n')}\n${r.log.slice(-2000)}`) })
+    expect(r.log).toContain('now sealed')
+    const verified = await ferry(['--home', r.home, 'relay', 'verify', '--json'])
+    expect(verified.code, verified.stdout).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, records: 1, missingBlocks: 0 })
   })
 })
