@@ -166,7 +166,7 @@ export class Daemon {
       self: this.self,
       key,
       events: this.nodeEvents,
-      fetcher: this.fetcher,
+      fetcher: this.fetcher, sealed: this.clients.sealed,
       membership: this.membership,
       config: () => this.config,
       isConnected: peer => this.isConnected(peer),

@@ -11,7 +11,7 @@ import { BLOCKS_PROTOCOLS, contiguous, fetchBlocks } from '../../protocols/block
 import type { PrivateKey } from '@libp2p/interface'
 import { SealedFolders } from '../replica/sealed-folders.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
+import { fetchHistory, HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
 import { REPLICA_SEALED_PROTOCOLS } from '../../protocols/replica/index.ts'
@@ -97,7 +97,9 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
       const out = new Map<string, Uint8Array>()
       await fetchBlocks(await openBlocksStream(relay), folder, wanted, { onBlock: async (cid, data) => { out.set(cidKey(cid), contiguous(data)) } })
       return out
-    }
+    },
+    fetchHistory: async (folder, relay, path) => await fetchHistory(await c.node().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }), folder, path),
+    hangUp: (relay, reason) => { c.hangUp(relay, reason) }
   })
   const subscriptions = new IndexSubscriptions({
     folders: c.folders,

@@ -7,7 +7,8 @@ import { decodeRecord } from '../log/record-codec.ts'
 import { openSignedRecord, signRecords, type SignedRecord } from '../log/signed-record.ts'
 import type { FileRecord } from '../model/file-record.ts'
 import { openBlock } from '../crypto/block-seal.ts'
-import { checkPayload, openPayload, partHeader, sealedPath, SEALED_PATH_PREFIX, type SealedBlockRef } from '../crypto/record-seal.ts'
+import { checkPayload, MisplacedSealedRecordError, openPayload, partHeader, sealedPath, SEALED_PATH_PREFIX, type SealedBlockRef } from '../crypto/record-seal.ts'
+import { SealOpenError } from '../crypto/seal-errors.ts'
 import { FerryError } from '../errors.ts'
 
 /** a block to fetch as a relay stores it: its ciphertext CID and size */
@@ -19,6 +20,10 @@ export interface SealedFoldersComponents {
   key: PrivateKey
   /** the blocks a relay stores (ciphertext), each checked against its CID; missing ones are left out */
   fetchStored: (folder: string, relay: string, wanted: readonly StoredBlock[]) => Promise<Map<string, Uint8Array>>
+  /** every record a relay keeps of a (tagged) path, signature-checked (/ferry/history/1) */
+  fetchHistory: (folder: string, relay: string, path: string) => Promise<SignedRecord[]>
+  /** a relay sent something that does not open: cut it off */
+  hangUp: (relay: string, reason: Error) => void
 }
 
 /** where a plaintext block lives on the relays: its ciphertext, and the key that sealed it */
@@ -35,6 +40,8 @@ export class SealedFolders {
   private readonly c: SealedFoldersComponents
   private readonly files: KeyringFiles
   private readonly placements = new Map<string, Map<string, Placement>>()
+  /** keyrings as last read, for opening (a key not found here is looked for in the file again) */
+  private readonly rings = new Map<string, FolderKeyring>()
 
   constructor (c: SealedFoldersComponents) {
     this.c = c
@@ -58,7 +65,12 @@ export class SealedFolders {
   }
 
   private async keyFor (folder: string, id: string): Promise<FolderKey> {
+    const cached = this.rings.get(folder)
+    const hit = cached === undefined ? undefined : keyById(cached, id)
+    if (hit !== undefined) return hit
+    // keyrings only grow: a key not held yet may have arrived since it was read
     const ring = await this.files.load(folder)
+    if (ring !== undefined) this.rings.set(folder, ring)
     const key = ring === undefined ? undefined : keyById(ring, id)
     if (key === undefined) throw new FerryError(`a record of folder ${folder} is sealed with key ${id}, which this device lacks`, 'ERR_FERRY_NO_FOLDER_KEY', 'ask a member device to share the folder again')
     return key
@@ -130,6 +142,25 @@ export class SealedFolders {
       out.push([payload.bytes, payload.signature])
     }
     return out
+  }
+
+  /**
+   * Makes sure where `wanted` blocks (of a version of `path`) live on the relays is known: when
+   * some are not (this device restarted after it received the record), the relays' records of
+   * the path are opened again. Best effort: a relay that cannot answer is left to the fetcher.
+   */
+  async learn (folder: string, relays: readonly string[], path: string, wanted: readonly CID[]): Promise<void> {
+    const known = this.placements.get(folder)
+    if (wanted.every(c => known?.has(cidKey(c)) === true)) return
+    const tagged = await this.sealedPath(folder, path)
+    for (const relay of relays) {
+      try {
+        await this.openVerified(folder, relay, await this.c.fetchHistory(folder, relay, tagged))
+      } catch (err) {
+        if (err instanceof SealOpenError || err instanceof MisplacedSealedRecordError) this.c.hangUp(relay, err)
+      }
+      if (wanted.every(c => this.placements.get(folder)?.has(cidKey(c)) === true)) return
+    }
   }
 
   /** `open` for records a relay answered a history question with: the authors' records, verified */
