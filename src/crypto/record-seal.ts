@@ -129,15 +129,16 @@ export function openPayload (key: FolderKey, partsData: readonly Uint8Array[]): 
 /**
  * The record the relay stores for a sealed one: the author's device and seq (the relay keeps
  * positions and newest-per-path by them), a tag for the path, and as blocks the payload's parts
- * followed by the distinct ciphertext blocks (sorted: their order and repeats in the file stay
- * hidden). Everything else is a constant. The author signs it; the relay verifies that signature.
+ * followed by the distinct ciphertext blocks in the order they first occur (repeats in the file
+ * stay hidden; the order is the upload order, which the relay sees anyway, and keeps an edit's
+ * envelope a small record delta of the previous one). Everything else is a constant. The author signs it; the relay verifies that signature.
  */
 export function envelopeRecord (o: { inner: FileRecord, path: string, parts: readonly SealedBlock[], blocks: readonly SealedBlockRef[] }): FileRecord {
   const distinct = new Map<string, BlockRef>()
   for (const b of o.blocks) distinct.set(cidKey(b.cid), { cid: b.cid, size: b.size })
   const refs: BlockRef[] = [
     ...o.parts.map(p => ({ cid: p.cid, size: p.data.byteLength })),
-    ...[...distinct.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([, r]) => r)
+    ...distinct.values()
   ]
   return {
     folder: o.inner.folder,
