@@ -27,6 +27,9 @@ export interface ReplicaUploaderComponents {
   self?: string
   /** the folder is sealed on the replica (it sees only ciphertext): src/replica/sealed-upload.ts */
   sealed?: SealedFolders
+  /** sealed uploads: our blocks read without pacing, and the pacing of what is sent */
+  readUnpaced?: (cid: CID, size: number) => Promise<Uint8Array | undefined>
+  pace?: (bytes: number) => Promise<void>
   /** each session that stored records or blocks on the replica is reported here */
   events?: EventSink
   log: Logger
@@ -156,7 +159,8 @@ export class ReplicaUploader {
         self: this.c.self,
         store,
         sealed: this.c.sealed,
-        readBlock: this.c.readBlock,
+        readBlock: this.c.readUnpaced ?? this.c.readBlock,
+        ...(this.c.pace === undefined ? {} : { pace: this.c.pace }),
         onAcked: bytes => { this.sentBytes += bytes },
         recordsPerStep: DEFAULT_RECORDS_PER_STEP,
         blockBytesPerStep: DEFAULT_BLOCK_BYTES_PER_STEP

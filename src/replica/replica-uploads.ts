@@ -61,7 +61,15 @@ export class ReplicaUploads {
           isConnected: () => this.c.isConnected(replica),
           hangUp: reason => this.c.hangUp(replica, reason),
           ...(this.c.events === undefined ? {} : { events: this.c.events }),
-          ...(this.c.sealed === undefined || this.c.self === undefined ? {} : { sealed: this.c.sealed, self: this.c.self }),
+          ...(this.c.sealed === undefined || this.c.self === undefined
+            ? {}
+            : {
+                sealed: this.c.sealed,
+                self: this.c.self,
+                // a sealed upload reads (and seals) more than it sends: it paces what it sends
+                readUnpaced: async (cid: CID, size: number) => await this.c.readBlock(folder, cid, size),
+                pace: async (bytes: number) => { await this.c.paceUpload?.(replica, bytes) }
+              }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)

@@ -20,6 +20,8 @@ export interface SealedUploadContext {
   sealed: SealedFolders
   /** verified bytes of one of our blocks, or undefined (file changed or gone) */
   readBlock: (cid: CID, size: number) => Promise<Uint8Array | undefined>
+  /** resolves when `bytes` more may be sent (rate limits); default: at once */
+  pace?: (bytes: number) => Promise<void>
   /** a sealed block the relay acknowledged as durable */
   onAcked: (bytes: number) => void
   recordsPerStep: number
@@ -55,7 +57,7 @@ export async function sealedSession (client: ReplicaClient, c: SealedUploadConte
       parts.push(...p)
       envelopes.push(envelopeRecord({ inner: s.record, path: sealedPath(tagKey, s.record.path), parts: p, blocks: refs }))
     }
-    if (parts.length > 0) await sendFromMemory(client, parts, c.onAcked)
+    if (parts.length > 0) await sendFromMemory(client, parts, c)
     if (envelopes.length > 0) await client.sendRecords(await c.sealed.signEnvelopes(envelopes))
     records += ready.length
     step = []
@@ -77,7 +79,7 @@ export async function sealedSession (client: ReplicaClient, c: SealedUploadConte
     const placed = await sealBlocks(client, c, key, blocks)
     if (blocks.some(b => !placed.has(cidKey(b.cid)))) complete = false
     // and every payload (sealing is deterministic: the same parts the envelopes name, unless rekeyed since)
-    else await sendFromMemory(client, own.flatMap(s => payloadOf(key, s, placed).parts), c.onAcked)
+    else await sendFromMemory(client, own.flatMap(s => payloadOf(key, s, placed).parts), c)
   }
   return { complete, records }
 }
@@ -117,7 +119,9 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
       const data = await c.readBlock(ref.plainCid, ref.plainSize)
       if (data === undefined) return undefined
       const s = sealBlock(key.key, ref.plainCid, data)
-      return s.cid.equals(b.cid) ? s.data : undefined
+      if (!s.cid.equals(b.cid)) return undefined
+      await c.pace?.(s.data.byteLength)
+      return s.data
     }, b => { place(byCipher.get(cidKey(b.cid))!); c.onAcked(b.size) })
   }
   for (let i = 0; i < unknown.length;) {
@@ -137,14 +141,22 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
     const lacking = new Set((await client.lacking(chunk.map(x => x.ref.cid))).map(cidKey))
     for (const x of chunk) if (!lacking.has(cidKey(x.ref.cid))) place(x.ref)
     const toSend = chunk.filter(x => lacking.has(cidKey(x.ref.cid))).map(x => ({ cid: x.ref.cid, size: x.ref.size }))
-    await client.sendBlocks(toSend, async b => byCipher.get(cidKey(b.cid))!.data, b => { place(byCipher.get(cidKey(b.cid))!.ref); c.onAcked(b.size) })
+    await client.sendBlocks(toSend, async b => {
+      const data = byCipher.get(cidKey(b.cid))!.data
+      await c.pace?.(data.byteLength)
+      return data
+    }, b => { place(byCipher.get(cidKey(b.cid))!.ref); c.onAcked(b.size) })
   }
   return placed
 }
 
 /** sends sealed blocks held in memory that the relay lacks */
-async function sendFromMemory (client: ReplicaClient, blocks: readonly SealedBlock[], onAcked: (bytes: number) => void): Promise<void> {
+async function sendFromMemory (client: ReplicaClient, blocks: readonly SealedBlock[], c: Pick<SealedUploadContext, 'pace' | 'onAcked'>): Promise<void> {
   const byCipher = new Map(blocks.map(b => [cidKey(b.cid), b]))
   const lacking = await client.lacking([...byCipher.values()].map(b => b.cid))
-  await client.sendBlocks(lacking.map(cid => ({ cid, size: byCipher.get(cidKey(cid))!.data.byteLength })), async b => byCipher.get(cidKey(b.cid))!.data, b => { onAcked(b.size) })
+  await client.sendBlocks(lacking.map(cid => ({ cid, size: byCipher.get(cidKey(cid))!.data.byteLength })), async b => {
+    const data = byCipher.get(cidKey(b.cid))!.data
+    await c.pace?.(data.byteLength)
+    return data
+  }, b => { c.onAcked(b.size) })
 }
