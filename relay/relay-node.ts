@@ -95,6 +95,7 @@ export class RelayNode {
     this.config = config
     this.membership = new Membership(this.self, config)
     this.store = new RelayStore({ home: opts.home, self: this.self, ...(opts.quotaBytes === undefined ? {} : { quotaBytes: opts.quotaBytes }) })
+    this.store.onSealed = m => { this.nodeEvents.emit({ type: 'relay.folder.sealed', detail: m }) }
     this.gc = new GarbageCollector({ store: this.store, retentionMs: this.retentionDays() * DAY_MS, log: logger('ferry:relay:gc') })
     this.control = new ControlServer(opts.home, {
       'GET /status': async () => await this.statusWithUsage(),

@@ -82,7 +82,10 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
       ...base,
       replicas: {
         // writers only; the folder exists on the relay once its first member list is taken
-        open: async (folder, peer) => o.isTrusted(peer) ? reportQuota(o.store.replicaFolder(folder, peer), err => { o.onQuota(peer, folder, err) }) : undefined,
+        open: async (folder, peer, options) => {
+          if (!o.isTrusted(peer)) return undefined
+          return reportQuota(await o.store.replicaFolder(folder, peer, options), err => { o.onQuota(peer, folder, err) })
+        },
         hangUp: o.hangUp
       },
       onFrame: (type, bytes) => {

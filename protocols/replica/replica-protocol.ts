@@ -10,10 +10,11 @@ import type { SegmentLookup } from '../index/segment-index.ts'
 import type { ReplicaMessageV2 } from './messages.ts'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 import {
-  DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY, DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES,
-  DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_READ_AHEAD_BLOCKS, REPLICA_PROTOCOLS
+  REPLICA_PROTOCOL_V1, REPLICA_PROTOCOL_V2, REPLICA_PROTOCOL_V3, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_CIDS_PER_QUERY,
+  DEFAULT_MAX_RECORDS_PER_BATCH, DEFAULT_MAX_UNACKED_BYTES, DEFAULT_MAX_CONCURRENT_BLOCK_WRITES,
+  DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_READ_AHEAD_BLOCKS, REPLICA_SERVED_PROTOCOLS
 } from './constants.ts'
-import { notMember } from './errors.ts'
+import { notMember, ReplicaRefusal } from './errors.ts'
 import { FerryError } from '../../src/errors.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
@@ -23,7 +24,7 @@ export type { ReplicaStreamOptions } from './replica-messages.ts'
 /** The folders a relay replicates, behind their access check. */
 export interface ReplicaFolders {
   /** the folder if `peer` may replicate it here (the relay may create it), else undefined */
-  open: (folder: string, peer: string) => Promise<ReplicaFolder | undefined>
+  open: (folder: string, peer: string, options: OpenFolderOptions) => Promise<ReplicaFolder | undefined>
   /** cuts a peer off that sent malformed messages, forged records or corrupt blocks */
   hangUp: (peer: string, reason: Error) => void
 }
@@ -71,7 +72,7 @@ export interface ReplicaFolder {
 
 export interface ReplicaServerComponents {
   /** the folder if `peer` may replicate it here (the relay may create it), else undefined */
-  openFolder: (peer: string, folder: string) => Promise<ReplicaFolder | undefined>
+  openFolder: (peer: string, folder: string, options: OpenFolderOptions) => Promise<ReplicaFolder | undefined>
   /** cuts a peer off that sent malformed messages, forged records or corrupt blocks */
   hangUp: (peer: string, reason: Error) => void
   /** every frame of the session as it passes (type, bytes on the wire including the length prefix) */
@@ -79,6 +80,11 @@ export interface ReplicaServerComponents {
   /** replica/2: after each batch with skeletons, how many of its segments were fetched */
   onDeltaBatch?: (stats: DeltaBatchStats) => void
   log: Logger
+}
+
+export interface OpenFolderOptions {
+  /** the session is replica/3: it uploads the folder sealed (may throw ReplicaRefusal) */
+  sealed: boolean
 }
 
 /**
@@ -96,7 +102,15 @@ export async function serveReplica (stream: Stream, peer: string, components: Re
   try {
     const hello = await io.receive({ signal: AbortSignal.timeout(DEFAULT_HELLO_TIMEOUT_MS) })
     if (hello.type !== 'hello') throw new InvalidMessageError(io.protocol, `expected hello, got ${hello.type}`)
-    const folder = await components.openFolder(peer, hello.folder)
+    let folder: ReplicaFolder | undefined
+    try {
+      folder = await components.openFolder(peer, hello.folder, { sealed: io.protocol === REPLICA_PROTOCOL_V3 })
+    } catch (err) {
+      if (!(err instanceof ReplicaRefusal)) throw err
+      await io.send({ type: 'err', code: err.code, message: err.message })
+      await ms.close()
+      return
+    }
     if (folder === undefined) {
       await io.send(notMember(hello.folder))
       await ms.close()
@@ -361,7 +375,7 @@ export class ReplicaProtocol extends ProtocolService implements ReplicaService {
   private readonly log: Logger
 
   constructor (components: ReplicaServiceComponents, init: ReplicaServiceInit = {}) {
-    super({ registrar: components.registrar, protocols: REPLICA_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
+    super({ registrar: components.registrar, protocols: REPLICA_SERVED_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
     this.components = components
     this.log = components.logger.forComponent(init.logName ?? 'ferry:replica:server')
   }
@@ -371,7 +385,7 @@ export class ReplicaProtocol extends ProtocolService implements ReplicaService {
   protected override async serve (stream: Stream, connection: Connection): Promise<void> {
     const { replicas, onFrame, onDeltaBatch } = this.components
     await serveReplica(stream, connection.remotePeer.toString(), {
-      openFolder: async (peer, folder) => await replicas.open(folder, peer),
+      openFolder: async (peer, folder, options) => await replicas.open(folder, peer, options),
       hangUp: (peer, reason) => { replicas.hangUp(peer, reason) },
       ...(onFrame === undefined ? {} : { onFrame }),
       ...(onDeltaBatch === undefined ? {} : { onDeltaBatch }),

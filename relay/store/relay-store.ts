@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { utimes } from 'node:fs/promises'
+import { stat, utimes } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { RecordLog, type HistoryEntry } from '../../src/store/record-log.ts'
@@ -8,7 +8,8 @@ import type { SignedRecord } from '../../src/log/signed-record.ts'
 import { AsyncLock } from '../../src/store/async-lock.ts'
 import { FerryError } from '../../src/errors.ts'
 import { BlockStore } from './block-store.ts'
-import type { ReplicaFolder } from '../../protocols/replica/index.ts'
+import { ERR_SEALED_FOLDER, ReplicaRefusal, type ReplicaFolder } from '../../protocols/replica/index.ts'
+import { referencedBlocks, type SealMigration } from './seal-migration.ts'
 import { SegmentIndexes } from '../../protocols/index/index.ts'
 import { openMemberList, type MemberRole, type SignedMemberList } from '../../src/access/member-list.ts'
 import { afterUpdate, judgeMemberList, MemberListRefusedError, ERR_NOT_MEMBER, type HeldMembers } from './member-lists.ts'
@@ -26,6 +27,8 @@ export interface RelayFolder {
   held?: HeldMembers
   /** the devices of the list (a store from before member lists: those that uploaded, who may sign the first list) */
   members: Set<string>
+  /** uploaded sealed (replica/3): the relay holds only ciphertext of it, and takes nothing else */
+  sealed: boolean
 }
 
 /** how a member list is kept in the registry */
@@ -34,6 +37,17 @@ interface RegistryEntry {
   recoveryKey?: string
   /** a store from before member lists */
   members?: string[]
+  /** uploaded sealed (replica/3) */
+  sealed?: boolean
+}
+
+function registryEntry (held: HeldMembers | undefined, members: Iterable<string>, sealed: boolean): RegistryEntry {
+  const entry: RegistryEntry = held === undefined
+    ? { members: [...members].sort() }
+    : { list: { bytes: b64(held.signed.bytes), signature: b64(held.signed.signature), signer: held.signed.signer } }
+  if (held?.recoveryKey !== undefined) entry.recoveryKey = b64(held.recoveryKey)
+  if (sealed) entry.sealed = true
+  return entry
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
@@ -65,6 +79,8 @@ export class RelayStore {
   readonly refs: BlockRefs
   /** storage per device */
   readonly quotas: Quotas
+  /** told when a folder switched to sealed (what was dropped) */
+  onSealed?: (m: SealMigration) => void
 
   constructor (opts: { home: string, self: string, quotaBytes?: number }) {
     this.home = opts.home
@@ -88,12 +104,13 @@ export class RelayStore {
     await this.blocks.open()
     for await (const [id, value] of this.registry.iterator()) {
       const entry = JSON.parse(value) as RegistryEntry
+      const sealed = entry.sealed === true
       if (entry.list === undefined) {
-        await this.openFolder(id, new Set(entry.members ?? []), undefined)
+        await this.openFolder(id, new Set(entry.members ?? []), undefined, sealed)
         continue
       }
       const signed = await openMemberList(unb64(entry.list.bytes), unb64(entry.list.signature), entry.list.signer)
-      await this.openFolder(id, new Set(Object.keys(signed.list.members)), entry.recoveryKey === undefined ? { signed } : { signed, recoveryKey: unb64(entry.recoveryKey) })
+      await this.openFolder(id, new Set(Object.keys(signed.list.members)), entry.recoveryKey === undefined ? { signed } : { signed, recoveryKey: unb64(entry.recoveryKey) }, sealed)
     }
     await this.refs.build(this.list())
     await this.quotas.open()
@@ -103,11 +120,16 @@ export class RelayStore {
     await this.db.close()
   }
 
-  private async openFolder (id: string, members: Set<string>, held: HeldMembers | undefined): Promise<RelayFolder> {
+  private async openLog (id: string): Promise<RecordLog> {
     // the relay commits nothing of its own: the store's local index stays empty
     const log = new RecordLog({ db: folderSublevel(this.db, id), folder: id, self: this.self, syncWrites: true })
     await log.open()
-    const f: RelayFolder = held === undefined ? { id, log, members } : { id, log, members, held }
+    return log
+  }
+
+  private async openFolder (id: string, members: Set<string>, held: HeldMembers | undefined, sealed = false): Promise<RelayFolder> {
+    const log = await this.openLog(id)
+    const f: RelayFolder = held === undefined ? { id, log, members, sealed } : { id, log, members, held, sealed }
     this.folders.set(id, f)
     return f
   }
@@ -162,12 +184,10 @@ export class RelayStore {
       }
       await judgeMemberList(existing?.held, incoming, sender)
       const held = afterUpdate(existing?.held, incoming)
-      const entry: RegistryEntry = { list: { bytes: b64(incoming.bytes), signature: b64(incoming.signature), signer: incoming.signer } }
-      if (held.recoveryKey !== undefined) entry.recoveryKey = b64(held.recoveryKey)
-      await this.registry.put(id, JSON.stringify(entry), { sync: true } as Record<string, unknown>)
+      await this.registry.put(id, JSON.stringify(registryEntry(held, [], existing?.sealed === true)), { sync: true } as Record<string, unknown>)
       const members = new Set(Object.keys(incoming.list.members))
       if (existing === undefined) {
-        await this.openFolder(id, members, held)
+        await this.openFolder(id, members, held, false)
       } else {
         existing.held = held
         existing.members = members
@@ -221,9 +241,11 @@ export class RelayStore {
    * device's newest per path: the uploader's previous version of a file is among them). A block
    * new to the store reserves its bytes in `device`'s quota before it is written.
    */
-  replicaFolder (folder: string, device: string): ReplicaFolder | undefined {
+  async replicaFolder (folder: string, device: string, options: { sealed: boolean } = { sealed: false }): Promise<ReplicaFolder | undefined> {
     const f = this.folders.get(folder)
     if (f === undefined || !this.isWriter(folder, device)) return undefined
+    if (options.sealed && !f.sealed) this.onSealed?.(await this.seal(f))
+    if (!options.sealed && f.sealed) throw new ReplicaRefusal(ERR_SEALED_FOLDER, `this relay holds folder ${folder} sealed (encrypted): upgrade ferry on this device`)
     return {
       positions: () => f.log.positionVector(),
       lacking: async cids => await this.lacking(folder, cids),
@@ -236,6 +258,34 @@ export class RelayStore {
       putRecords: async records => await this.putRecords(folder, records),
       segments: this.segments.of(f.log)
     }
+  }
+
+  /**
+   * Switches `f` to sealed: its records and history from plaintext uploads are dropped (the
+   * devices upload them again, sealed), and so are the blocks no other folder references, at
+   * once (not after the grace period: they are plaintext). Durable before it resolves.
+   */
+  private async seal (f: RelayFolder): Promise<SealMigration> {
+    return await this.lock.run(async () => {
+      const plain = await referencedBlocks([f.log])
+      await folderSublevel(this.db, f.id).clear()
+      await this.registry.put(f.id, JSON.stringify(registryEntry(f.held, f.members, true)), { sync: true } as Record<string, unknown>)
+      // deleted entries stay in LevelDB's files until compacted: compact, so no plaintext stays on disk
+      await this.db.compactRange('\x00', '\uffff')
+      f.sealed = true
+      f.log = await this.openLog(f.id)
+      const elsewhere = await referencedBlocks(this.list().filter(o => o !== f).map(o => o.log))
+      const report: SealMigration = { folder: f.id, records: plain.records, blocks: 0, bytes: 0 }
+      for (const [k, cid] of plain.blocks) {
+        if (elsewhere.blocks.has(k)) continue
+        const size = await stat(this.blocks.pathOf(cid)).then(s => s.size, () => undefined)
+        if (size === undefined) continue
+        await this.deleteBlock(cid)
+        report.blocks++
+        report.bytes += size
+      }
+      return report
+    })
   }
 
   /** Superseded records of one folder, oldest key first. */

@@ -50,6 +50,7 @@ export function eventLines (e: NodeEvent): string[] {
     case 'share.accepted': return [`${e.detail.device} joined ${e.detail.folder} (${e.detail.role})`]
     case 'relay.opened': return [`${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`]
     case 'relay.block.quarantined': return [`block ${e.detail.cid} is damaged on disk; quarantined, devices will upload it again`]
+    case 'relay.folder.sealed': return [`${e.detail.folder}: now sealed (encrypted); removed ${e.detail.records} plaintext record(s) and ${e.detail.blocks} plaintext block(s), ${e.detail.bytes} bytes`]
     case 'metrics.listening': return [`metrics on ${e.detail.url}`]
     case 'stun.listening': return [`STUN on ${e.detail.address}`]
     case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]

@@ -24,7 +24,8 @@ export async function folderAddCommand (home: string, path: string, id: string):
     addFolder(config, id, { path: real, fsid })
     return real
   })
-  // the folder's key (kept if it has one: added again, or keys from members); members converge on one
+  // the folder's key (kept if it has one: added again, or keys from members; members converge on
+  // one): what a relay of this folder holds is sealed with it
   await new KeyringFiles(home).ensure(id)
   await reloadDaemon(home)
   return { id, path: real }

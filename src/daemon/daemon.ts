@@ -138,7 +138,7 @@ export class Daemon {
     this.limits = daemonTrafficLimits({ config, ...(opts.limits === undefined ? {} : { overrides: opts.limits }), remoteAddrs: peer => (this.node?.getConnections(this.peerIds.of(peer)) ?? []).filter(c => c.status === 'open').map(c => c.remoteAddr) })
     this.db = opts.db ?? new ClassicLevel<string, Uint8Array>(join(opts.home, 'db'), { valueEncoding: 'view' })
     this.clients = createPeerClients({
-      home: opts.home,
+      home: opts.home, self: this.self,
       node: () => this.requireNode(),
       key,
       config: () => this.config,
@@ -169,7 +169,7 @@ export class Daemon {
       self: this.self,
       key,
       events: this.nodeEvents,
-      fetcher: this.fetcher,
+      fetcher: this.fetcher, sealed: this.clients.sealed,
       membership: this.membership,
       config: () => this.config,
       isConnected: peer => this.isConnected(peer),
@@ -352,7 +352,7 @@ export class Daemon {
 
   /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
   private async relayHistory (folder: string, path: string): Promise<RemoteHistory> {
-    return await relayHistoryOf({ folder, path, self: this.self, membership: this.membership, node: this.requireNode(), isConnected: p => this.isConnected(p), hangUp: (p, r) => { this.hangUp(p, r) }, events: this.nodeEvents })
+    return await relayHistoryOf({ folder, path, self: this.self, sealed: this.clients.sealed, membership: this.membership, node: this.requireNode(), isConnected: p => this.isConnected(p), hangUp: (p, r) => { this.hangUp(p, r) }, events: this.nodeEvents })
   }
 
   private hangUp (peer: string, reason: Error): void {

@@ -15,6 +15,7 @@ import { trackFileEvents } from '../events/file-events.ts'
 import type { Membership } from '../access/membership.ts'
 import { RetentionSweeper } from '../history/retention.ts'
 import { ReadOnlyFolders } from '../sharing/read-only.ts'
+import type { SealedFolders } from '../replica/sealed-folders.ts'
 
 /** What the running folders need of the daemon. */
 export interface FolderRuntimeComponents {
@@ -27,6 +28,8 @@ export interface FolderRuntimeComponents {
   /** where the folders' file events go (src/events/file-events.ts) */
   events: EventSink
   fetcher: BlockFetcher
+  /** where blocks live on the folders' relays (learned again for a version when unknown) */
+  sealed?: SealedFolders
   membership: Membership
   /** the current config (swapped on reload) */
   config: () => Config
@@ -86,6 +89,8 @@ export class FolderRuntime {
           // replicas (relays) hold every uploaded block, so they are always asked too
           const holders = store.holdersOf(record).filter(p => this.c.isConnected(p) && membership.mayRead(id, p))
           const peers = holders.length > 0 ? [...holders, ...membership.replicasOf(id)] : membership.membersOf(id)
+          const relays = membership.replicasOf(id).filter(p => this.c.isConnected(p))
+          if (relays.length > 0) await this.c.sealed?.learn(id, relays, record.path, wanted.map(w => w.cid))
           await coalescer.fetch(peers, wanted, onBlock, signal)
         },
         trash: new FolderTrash({ root: fc.path, store }),

@@ -6,6 +6,8 @@ import { InvalidMessageError, RemoteError, toError } from '../../protocols/wire/
 import { InvalidRecordError } from '../log/record-codec.ts'
 import { ForgedRecordError } from '../log/signed-record.ts'
 import { Backoff } from '../node/backoff.ts'
+import { SealOpenError } from '../crypto/seal-errors.ts'
+import { MisplacedSealedRecordError } from '../crypto/record-seal.ts'
 
 /** per peer, since start, on our index subscriptions to it: records received, bytes of index messages both ways */
 export interface IndexTraffic { records: number, receivedBytes: number, sentBytes: number }
@@ -26,6 +28,8 @@ export interface IndexSubscriptionsComponents {
   stopped: () => boolean
   /** `peer` refused our subscription to `folder`: we are not a member there (any more) */
   onNotMember?: (folder: string, peer: string) => void
+  /** a relay holding `folder` sealed: what opens the envelopes it sends into the authors' records */
+  sealedFrom?: (folder: string, peer: string) => ((pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>) => Promise<Array<[Uint8Array, Uint8Array]>>) | undefined
   /** `peer` sent all it holds of `folder` */
   onSynced?: (folder: string, peer: string) => void
 }
@@ -87,9 +91,11 @@ export class IndexSubscriptions {
         const stream = await this.c.dialIndex(this.c.peerIdOf(peer), [...INDEX_PROTOCOLS], AbortSignal.timeout(DIAL_TIMEOUT_MS))
         const traffic = this.traffic.get(peer) ?? { records: 0, receivedBytes: 0, sentBytes: 0 }
         this.traffic.set(peer, traffic)
+        const open = this.c.sealedFrom?.(folder, peer)
         await subscribeIndex(stream, folder, sync.store.positionVector(), {
-          onRecords: async pairs => { await sync.receiveRecords(pairs); traffic.records += pairs.length },
-          segments: this.segments.of(sync.store),
+          onRecords: async pairs => { await sync.receiveRecords(open === undefined ? pairs : await open(pairs)); traffic.records += pairs.length },
+          // a sealed relay's segments are of ciphertext block lists: none of ours match them
+          ...(open === undefined ? { segments: this.segments.of(sync.store) } : {}),
           onTraffic: (received, sent) => { traffic.receivedBytes += received; traffic.sentBytes += sent },
           onDeltaBatch: d => log('record deltas from %s: %d of %d segments fetched', peer, d.fetched, d.segments),
           onSynced: () => { sub.synced = true; failures = 0; this.c.onSynced?.(folder, peer); sync.requestSync() }
@@ -99,7 +105,7 @@ export class IndexSubscriptions {
       } catch (err) {
         sub.synced = false
         if (this.c.stopped()) return
-        if (err instanceof InvalidMessageError || err instanceof InvalidRecordError || err instanceof ForgedRecordError) {
+        if (err instanceof InvalidMessageError || err instanceof InvalidRecordError || err instanceof ForgedRecordError || err instanceof SealOpenError || err instanceof MisplacedSealedRecordError) {
           this.c.hangUp(peer, err)
           return
         }

@@ -1,4 +1,5 @@
 import { logger, type Logger } from '@libp2p/logger'
+import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Config } from '../config/config.ts'
 import type { FerryNode } from '../node/create-node.ts'
@@ -6,16 +7,18 @@ import type { FolderSync } from '../sync/folder-sync.ts'
 import { BlockFetcher } from '../sync/block-fetcher.ts'
 import { ReplicaUploads } from '../replica/replica-uploads.ts'
 import type { Membership } from '../access/membership.ts'
-import { BLOCKS_PROTOCOLS } from '../../protocols/blocks/index.ts'
-import { HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
+import { BLOCKS_PROTOCOLS, contiguous, fetchBlocks } from '../../protocols/blocks/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import { SealedFolders } from '../replica/sealed-folders.ts'
+import { cidKey } from '../hashing/block-cid.ts'
+import { fetchHistory, HISTORY_PROTOCOL_V1 } from '../../protocols/history/index.ts'
 import { askRelaysForHistory } from '../replica/relay-history.ts'
 import type { RemoteHistory } from '../history/revisions.ts'
-import { REPLICA_PROTOCOLS } from '../../protocols/replica/index.ts'
+import { REPLICA_SEALED_PROTOCOLS } from '../../protocols/replica/index.ts'
 import { IndexSubscriptions } from './index-subscriptions.ts'
 import { MEMBERS_PROTOCOLS } from '../../protocols/members/index.ts'
 import { relayMembersOf } from '../replica/relay-membership.ts'
 import { signMemberList } from '../access/member-list.ts'
-import type { PrivateKey } from '@libp2p/interface'
 import { DeviceDialer } from './device-dialer.ts'
 import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
@@ -33,9 +36,10 @@ export const DIAL_TIMEOUT_MS = 10_000
 export interface PeerClientsComponents {
   /** the device's home (its folder keyrings) */
   home: string
+  self: string
   /** the started node (throws before start) */
   node: () => FerryNode
-  /** this device's key: it signs the folders' member lists for relays */
+  /** this device's key: it signs what it seals for relays and the folders' member lists there */
   key: PrivateKey
   config: () => Config
   membership: Membership
@@ -70,6 +74,8 @@ export interface PeerClients {
   replicas: ReplicaUploads
   /** folder keyrings traded with members */
   keys: FolderKeys
+  /** what relays hold of our folders is sealed: keys, envelopes, opening */
+  sealed: SealedFolders
 }
 
 /** replica members of any of our folders: relays, which can also relay connections */
@@ -89,6 +95,22 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     log: c.log,
     ...(c.relayLimited === undefined ? {} : { relayLimited: c.relayLimited })
   })
+  const openBlocksStream = async (peer: string, signal?: AbortSignal): Promise<Stream> => {
+    const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+    return await c.node().dialProtocol(c.peerIds.of(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+  }
+  const isReplica = (folder: string, peer: string): boolean => membership.replicasOf(folder).includes(peer)
+  const sealed = new SealedFolders({
+    home: c.home,
+    key: c.key,
+    fetchStored: async (folder, relay, wanted) => {
+      const out = new Map<string, Uint8Array>()
+      await fetchBlocks(await openBlocksStream(relay), folder, wanted, { onBlock: async (cid, data) => { out.set(cidKey(cid), contiguous(data)) } })
+      return out
+    },
+    fetchHistory: async (folder, relay, path) => await fetchHistory(await c.node().dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }), folder, path),
+    hangUp: (relay, reason) => { c.hangUp(relay, reason) }
+  })
   const subscriptions = new IndexSubscriptions({
     folders: c.folders,
     foldersSharedWith: peer => membership.foldersSharedWith(peer),
@@ -99,13 +121,14 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     hangUp: (peer, reason) => { c.hangUp(peer, reason) },
     stopped: c.stopped,
     onNotMember: (folder, peer) => { c.removals.refused(folder, peer) },
-    onSynced: (folder, peer) => { c.removals.accepted(folder, peer) }
+    onSynced: (folder, peer) => { c.removals.accepted(folder, peer) },
+    sealedFrom: (folder, peer) => isReplica(folder, peer) ? async pairs => await sealed.open(folder, peer, pairs) : undefined
   })
   const fetcher = new BlockFetcher({
-    openBlocksStream: async (peer, signal) => {
-      const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-      return await c.node().dialProtocol(c.peerIds.of(peer), [...BLOCKS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
-    },
+    openBlocksStream,
+    sealedSource: (folder, peer) => isReplica(folder, peer)
+      ? { stored: cid => sealed.stored(folder, cid), open: async (cid, data) => await sealed.openStored(folder, cid, data) }
+      : undefined,
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
     paceDownload: async (peer, bytes, signal) => { await c.limits.pace('download', peer, bytes, signal) },
@@ -117,11 +140,13 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     readBlock: async (folder, cid) => await c.folders.get(folder)?.readBlock(cid),
     openStream: async (peer, signal) => {
       const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
-      return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
+      return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_SEALED_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
     },
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
     ...(c.events === undefined ? {} : { events: c.events }),
+    self: c.self,
+    sealed,
     paceUpload: async (peer, bytes) => { await c.limits.pace('upload', peer, bytes) },
     memberLists: {
       membersOf: folder => relayMembersOf(c.config().folders[folder] ?? { path: '', members: {} }, membership.self),
@@ -144,7 +169,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     events: c.events ?? { emit: () => {} },
     log: logger('ferry:keys')
   })
-  return { dialer, subscriptions, fetcher, replicas, keys }
+  return { dialer, subscriptions, fetcher, replicas, keys, sealed }
 }
 
 /** a trusted peer connected: subscribe to its folders' indexes; upload to it if it is a replica */
@@ -171,12 +196,13 @@ export function usesRelay (config: Config): boolean {
 }
 
 /** What the folder's connected relays keep of `path` (src/replica/relay-history.ts). */
-export async function relayHistoryOf (o: { folder: string, path: string, self: string, membership: Membership, node: FerryNode, isConnected: (peer: string) => boolean, hangUp: (peer: string, reason: Error) => void, events: EventSink }): Promise<RemoteHistory> {
+export async function relayHistoryOf (o: { folder: string, path: string, self: string, sealed: SealedFolders, membership: Membership, node: FerryNode, isConnected: (peer: string) => boolean, hangUp: (peer: string, reason: Error) => void, events: EventSink }): Promise<RemoteHistory> {
   return await askRelaysForHistory(o.folder, o.path, {
     relays: o.membership.replicasOf(o.folder).filter(r => o.isConnected(r)),
     openStream: async relay => await o.node.dialProtocol(peerIdFromString(relay), HISTORY_PROTOCOL_V1, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }),
     accepts: device => device === o.self || o.membership.acceptsChangesFrom(o.folder, device),
     hangUp: o.hangUp,
-    events: o.events
+    events: o.events,
+    sealed: o.sealed
   })
 }

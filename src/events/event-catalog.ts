@@ -88,6 +88,8 @@ export type RelayEvent =
   | Ev<'relay.opened', { folders: number, retentionDays: number }>
   /** a stored block failed its hash check: it was moved aside; devices upload it again */
   | Ev<'relay.block.quarantined', { cid: string }>
+  /** a folder was first uploaded sealed: what the relay held of it in plaintext is gone */
+  | Ev<'relay.folder.sealed', { folder: string, records: number, blocks: number, bytes: number }>
   | Ev<'metrics.listening', { url: string }>
   /** the relay answers STUN binding requests here (`udp <host>:<port>`) */
   | Ev<'stun.listening', { address: string }>

@@ -14,8 +14,12 @@ export const MAX_BLOCKS_PER_RECORD = 200_000
 export const MAX_VERSION_ENTRIES = 1024
 export const MAX_ID_LENGTH = 256
 export const MAX_FILE_SIZE = 16 * 1024 ** 4
-/** the chunker's largest block; the blocks protocol carries no more */
-export const MAX_BLOCK_BYTES = DEFAULT_CHUNKER_PARAMS.maxBytes
+/** the chunker's largest block: the largest plaintext block */
+export const MAX_PLAIN_BLOCK_BYTES = DEFAULT_CHUNKER_PARAMS.maxBytes
+/** bytes a sealed block adds to its padded plaintext (the AEAD tag, src/crypto/block-seal.ts) */
+export const SEALED_BLOCK_OVERHEAD_BYTES = 16
+/** the largest block anywhere (a sealed one on a relay); the blocks protocol carries no more */
+export const MAX_BLOCK_BYTES = MAX_PLAIN_BLOCK_BYTES + SEALED_BLOCK_OVERHEAD_BYTES
 
 export class InvalidRecordError extends FerryError {
   constructor (reason: string) {

@@ -51,6 +51,7 @@ export function eventRecord (e: NodeEvent): EventRecord | undefined {
     case 'share.accepted': return r('info', `${e.detail.device} joined ${e.detail.folder} (${e.detail.role})`)
     case 'relay.opened': return r('info', `relay open: ${e.detail.folders} folder(s), history kept ${e.detail.retentionDays} day(s)`)
     case 'relay.block.quarantined': return r('warn', `block ${e.detail.cid} is damaged on disk; quarantined`)
+    case 'relay.folder.sealed': return r('info', `${e.detail.folder}: now sealed; ${e.detail.records} plaintext records and ${e.detail.blocks} plaintext blocks removed`)
     case 'metrics.listening': return r('info', `metrics on ${e.detail.url}`)
     case 'transfer.snapshot': return undefined
   }

@@ -11,6 +11,8 @@ const ERR_RELAY_QUOTA = 'ERR_FERRY_RELAY_QUOTA'
 import { cidKey } from '../hashing/block-cid.ts'
 import type { EventSink } from '../events/node-events.ts'
 import type { RelayMembership, RelayQuota } from './relay-membership.ts'
+import type { SealedFolders } from './sealed-folders.ts'
+import { sealedSession } from './sealed-upload.ts'
 
 export interface ReplicaUploaderComponents {
   folder: string
@@ -24,6 +26,13 @@ export interface ReplicaUploaderComponents {
   openStream: (signal?: AbortSignal) => Promise<Stream>
   isConnected: () => boolean
   hangUp: (reason: Error) => void
+  /** this device's id: a sealed upload sends only our own records (envelopes are signed by their author) */
+  self?: string
+  /** the folder is sealed on the replica (it sees only ciphertext): src/replica/sealed-upload.ts */
+  sealed?: SealedFolders
+  /** sealed uploads: our blocks read without pacing, and the pacing of what is sent */
+  readUnpaced?: (cid: CID, size: number) => Promise<Uint8Array | undefined>
+  pace?: (bytes: number) => Promise<void>
   /** each session that stored records or blocks on the replica is reported here, and each refusal */
   events?: EventSink
   /** the folder's member list on the replica, sent before sessions (and the quota read); absent: none */
@@ -184,6 +193,23 @@ export class ReplicaUploader {
     await this.c.membership?.sync().catch((err: Error) => { this.c.log('member list of %s on %s: %s', this.c.folder, this.c.replica, err.message) })
     const client = await ReplicaClient.open(await this.c.openStream(), this.c.folder)
     const before = { records: this.sentRecords, blockBytes: this.sentBytes }
+    if (this.c.sealed !== undefined && this.c.self !== undefined) {
+      const { complete, records } = await sealedSession(client, {
+        folder: this.c.folder,
+        self: this.c.self,
+        store,
+        sealed: this.c.sealed,
+        readBlock: this.c.readUnpaced ?? this.c.readBlock,
+        ...(this.c.pace === undefined ? {} : { pace: this.c.pace }),
+        onAcked: bytes => { this.sentBytes += bytes },
+        recordsPerStep: DEFAULT_RECORDS_PER_STEP,
+        blockBytesPerStep: DEFAULT_BLOCK_BYTES_PER_STEP
+      }, audit)
+      this.sentRecords += records
+      await client.close()
+      await this.reportSession(before)
+      return complete
+    }
     let complete = true
     let step: SignedRecord[] = []
     let stepBytes = 0
@@ -209,13 +235,17 @@ export class ReplicaUploader {
       if (!(await this.sendBlocksOf(client, lists))) complete = false
     }
     await client.close()
+    await this.reportSession(before)
+    return complete
+  }
+
+  private async reportSession (before: { records: number, blockBytes: number }): Promise<void> {
     const records = this.sentRecords - before.records
     const blockBytes = this.sentBytes - before.blockBytes
     if (records > 0 || blockBytes > 0) {
       this.c.events?.emit({ type: 'replica.uploaded', detail: { folder: this.c.folder, replica: this.c.replica, records, blockBytes } })
       await this.c.membership?.sync().catch(() => {}) // the quota after what we stored
     }
-    return complete
   }
 
   /** Sends the blocks of these lists that we hold and the relay lacks; false if some were unreadable. */

@@ -5,6 +5,7 @@ import { ReplicaUploader, type ReplicaUploaderComponents } from './replica-uploa
 import type { EventSink } from '../events/node-events.ts'
 import type { MemberList, MemberRole, SignedMemberList } from '../access/member-list.ts'
 import { RelayMembership, type RelayQuota } from './relay-membership.ts'
+import type { SealedFolders } from './sealed-folders.ts'
 
 export interface ReplicaUploadsComponents {
   /** folder id -> store, for the folders this device runs */
@@ -17,6 +18,9 @@ export interface ReplicaUploadsComponents {
   hangUp: (peer: string, reason: Error) => void
   /** where each upload session that stored something is reported (`replica.uploaded`) */
   events?: EventSink
+  /** this device, and its sealed folders: relays are sent only ciphertext */
+  self?: string
+  sealed?: SealedFolders
   /** resolves when `bytes` more may go to `peer` (rate limits); default: at once */
   paceUpload?: (peer: string, bytes: number) => Promise<void>
   /** the folders' member lists on the relays; absent: none are sent */
@@ -76,6 +80,15 @@ export class ReplicaUploads {
           hangUp: reason => this.c.hangUp(replica, reason),
           ...(this.c.events === undefined ? {} : { events: this.c.events }),
           ...(lists === undefined ? {} : { membership: new RelayMembership({ folder, openStream: async signal => await lists.openStream(replica, signal), members: () => lists.membersOf(folder), sign: lists.sign, ...(lists.recoveryKey === undefined ? {} : { recoveryKey: async () => await lists.recoveryKey!(folder) }) }) }),
+          ...(this.c.sealed === undefined || this.c.self === undefined
+            ? {}
+            : {
+                sealed: this.c.sealed,
+                self: this.c.self,
+                // a sealed upload reads (and seals) more than it sends: it paces what it sends
+                readUnpaced: async (cid: CID, size: number) => await this.c.readBlock(folder, cid, size),
+                pace: async (bytes: number) => { await this.c.paceUpload?.(replica, bytes) }
+              }),
           log: logger(`ferry:replica:${folder}`)
         })
         this.uploaders.set(key, u)

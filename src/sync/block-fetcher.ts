@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { fetchBlocks, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
+import { contiguous, fetchBlocks, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
 import { cidKey } from '../hashing/block-cid.ts'
@@ -15,7 +15,17 @@ export interface BlockFetcherComponents {
   hangUp: (peer: string, reason: Error) => void
   /** resolves when `bytes` more may be read from `peer` (rate limits); default: at once */
   paceDownload?: (peer: string, bytes: number, signal?: AbortSignal) => Promise<void>
+  /** a relay holding `folder` sealed (it has only ciphertext): blocks are asked of it by their ciphertext and opened here */
+  sealedSource?: (folder: string, peer: string) => SealedBlockSource | undefined
   log: Logger
+}
+
+/** How blocks of a sealed folder are fetched from a relay. */
+export interface SealedBlockSource {
+  /** the ciphertext block the relay holds for a plaintext one; undefined: not known (not asked) */
+  stored: (plainCid: CID) => WantedBlock | undefined
+  /** opens a ciphertext block; throws (the relay is cut off) unless it yields exactly the plaintext */
+  open: (plainCid: CID, data: Uint8Array) => Promise<Uint8Array>
 }
 
 export class BlocksUnavailableError extends FerryError {
@@ -85,19 +95,39 @@ export class BlockFetcher {
         const batch = take(peer)
         if (batch.length === 0) return
         const delivered = new Set<string>()
+        const source = this.c.sealedSource?.(folder, peer)
+        /** sealed: ciphertext cid -> the plaintext block it holds */
+        const plainOf = new Map<string, WantedBlock>()
+        let asked: WantedBlock[] = batch
+        if (source !== undefined) {
+          asked = []
+          for (const w of batch) {
+            const stored = source.stored(w.cid)
+            if (stored === undefined) { refuse(w, peer); queue.push(w); continue }
+            plainOf.set(cidKey(stored.cid), w)
+            asked.push(stored)
+          }
+          if (asked.length === 0) continue
+        }
         try {
           const stream = await this.c.openBlocksStream(peer, signal)
-          const missing = await fetchBlocks(stream, folder, batch, {
+          const missing = await fetchBlocks(stream, folder, asked, {
             ...(signal === undefined ? {} : { signal }),
             ...(this.c.paceDownload === undefined ? {} : { pace: async (bytes: number) => { await this.c.paceDownload!(peer, bytes, signal) } }),
             onBlock: async (cid, data) => {
               this.receivedBytes.set(peer, (this.receivedBytes.get(peer) ?? 0) + data.byteLength)
               this.receivedBlocks.set(peer, (this.receivedBlocks.get(peer) ?? 0) + 1)
+              const plain = plainOf.get(cidKey(cid))
+              if (source !== undefined && plain !== undefined) {
+                await onBlock(plain.cid, await source.open(plain.cid, contiguous(data)))
+                delivered.add(cidKey(plain.cid))
+                return
+              }
               await onBlock(cid, data)
               delivered.add(cidKey(cid))
             }
           })
-          const lacking = new Set(missing.map(cidKey))
+          const lacking = new Set(missing.map(c => cidKey(plainOf.get(cidKey(c))?.cid ?? c)))
           for (const w of batch) {
             if (!lacking.has(cidKey(w.cid))) continue
             refuse(w, peer)
@@ -107,7 +137,7 @@ export class BlockFetcher {
           const err = toError(e)
           signal?.throwIfAborted()
           this.c.log('fetching from %s failed: %s', peer, err.message)
-          if (err instanceof InvalidMessageError) this.c.hangUp(peer, err)
+          if (err instanceof InvalidMessageError || (err instanceof FerryError && err.code === 'ERR_FERRY_SEAL_OPEN')) this.c.hangUp(peer, err)
           dead.add(peer)
           // what this peer did not deliver goes back to the others
           for (const w of batch) if (!delivered.has(cidKey(w.cid))) queue.push(w)

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { KEYRING_DIR } from '../../src/keys/keyring-file.ts'
 import { callDaemon } from '../../src/control/control-client.ts'
 import type { RelayStatus } from '../../relay/relay-status.ts'
 import { afterEach, beforeEach } from 'vitest'
@@ -74,7 +75,23 @@ export async function relayStatus (r: Relay): Promise<RelayStatus> {
 }
 
 /** `device` uses `relay` as the replica of its folder, and the relay trusts it. */
+/** per relay and folder: the keyring file of the first device that used it (the others get a copy) */
+const folderKeyrings = new WeakMap<Relay, Map<string, string>>()
+
+/**
+ * `device` replicates `folderId` to `relay`. The devices of one folder must hold its key to open
+ * what the relay keeps (sealed): the first device's keyring is copied to every later one.
+ */
 export async function useRelay (device: Device, relay: Relay, folderId = 'docs'): Promise<void> {
+  const rings = folderKeyrings.get(relay) ?? new Map<string, string>()
+  folderKeyrings.set(relay, rings)
+  const mine = join(device.home, KEYRING_DIR, `${folderId}.json`)
+  const first = rings.get(folderId)
+  if (first === undefined) rings.set(folderId, mine)
+  else if (first !== mine) {
+    await mkdir(dirname(mine), { recursive: true, mode: 0o700 })
+    await copyFile(first, mine)
+  }
   await ferryOk(['--home', device.home, 'device', 'add', relay.id, '--addr', relay.addr, '--name', relay.name])
   await ferryOk(['--home', device.home, 'share', folderId, relay.id, '--replica'])
   await ferryOk(['--home', relay.home, 'device', 'add', device.id, '--name', device.name])

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, status, waitConverged, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelay, useRelayLabs, waitUploaded } from '../helpers/relay-process.ts'
@@ -132,9 +132,16 @@ describe('relay metrics (ferry relay --metrics-listen)', () => {
     expect(up.value('ferry_relay_upload_record_bytes_total')).toBeGreaterThan(0)
     expect(up.value('ferry_relay_members_connected')).toBe(1)
     expect(up.value('ferry_relay_folder_paths', { folder: 'docs' })).toBe(rs.folders.find(f => f.id === 'docs')!.paths)
-    // per folder: the distinct blocks its records reference (2 MiB of random bytes + 5 bytes)
+    // per folder: the distinct blocks its records reference: 2 MiB of random bytes + 5 bytes and
+    // the records' payloads, sealed (padded, with tags): every block file the relay holds
     const docs = rs.folders.find(f => f.id === 'docs')!
-    expect(docs.storedBytes).toBe(2 * 1024 * 1024 + 5)
+    const blockDir = join(r.home, 'relay', 'blocks')
+    let held = 0
+    for (const shard of (await readdir(blockDir)).filter(n => /^[0-9a-f]{2}$/.test(n))) {
+      for (const name of await readdir(join(blockDir, shard))) held += (await stat(join(blockDir, shard, name))).size
+    }
+    expect(docs.storedBytes).toBeGreaterThan(2 * 1024 * 1024 + 5)
+    expect(docs.storedBytes).toBe(held)
     expect(up.value('ferry_relay_folder_stored_bytes', { folder: 'docs' })).toBe(docs.storedBytes)
     expect(up.value('ferry_relay_folder_stored_blocks', { folder: 'docs' })).toBe(docs.storedBlocks)
     await lab.stop(a)

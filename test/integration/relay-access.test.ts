@@ -31,8 +31,8 @@ describe('the relay takes data only from devices it trusts', () => {
     expect(sr.folders.map(f => f.members)).toEqual([[a.id]])
     expect(Object.keys(sr.folders[0]!.devices)).toEqual([a.id])
     expect(r.log).not.toContain(mallory.id)
-    // exactly a's one block is stored
-    expect(sr.receivedBlocks).toBe(1)
+    // exactly a's one block is stored (sealed), with its record's sealed payload
+    expect(sr.receivedBlocks).toBe(2)
   })
 
   it('a trust added while the relay runs takes effect without a restart', async () => {
@@ -48,7 +48,9 @@ describe('the relay takes data only from devices it trusts', () => {
     expect((await relayStatus(r)).folders).toEqual([])
     await ferryOk(['--home', r.home, 'device', 'add', a.id])
     await waitFor('a uploaded', async () => (await status(a)).folders[0]!.replicaInSync === true, 30_000)
+    // the file's one block and its record's payload, both sealed
     const blocks = join(r.home, 'relay', 'blocks')
-    expect((await readdir(blocks)).filter(n => /^[0-9a-f]{2}$/.test(n)).length).toBe(1)
+    const shards = (await readdir(blocks)).filter(n => /^[0-9a-f]{2}$/.test(n))
+    expect((await Promise.all(shards.map(async s => (await readdir(join(blocks, s))).length))).reduce((n, k) => n + k, 0)).toBe(2)
   })
 })

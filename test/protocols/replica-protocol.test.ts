@@ -7,7 +7,7 @@ import { streamPair } from '@libp2p/utils'
 import { logger } from '@libp2p/logger'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-import { serveReplica, ReplicaClient, type ReplicaServerComponents } from '../../protocols/replica/index.ts'
+import { serveReplica, ReplicaClient, REPLICA_PROTOCOL_V2, REPLICA_PROTOCOL_V3, type ReplicaServerComponents } from '../../protocols/replica/index.ts'
 import { RemoteError } from '../../protocols/wire/errors.ts'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { signRecord, type SignedRecord } from '../../src/log/signed-record.ts'
@@ -183,5 +183,62 @@ describe('replica protocol against a real relay store', () => {
     await relay.open()
     expect(await readdir(join(home, 'relay', 'blocks', 'tmp'))).toEqual([])
     expect(Buffer.from((await relay.blocks.get(b.cid))!).equals(b.data)).toBe(true)
+  })
+})
+
+describe('replica/3: a folder uploaded sealed', () => {
+  it('drops what the relay held of it in plaintext, then refuses plaintext (replica/2) sessions for it', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'ferry-replica-sealed-'))
+    const self = deviceIdOf(await generateKeyPair('Ed25519'))
+    let relay = new RelayStore({ home, self })
+    await relay.open()
+    const sealed: unknown[] = []
+    relay.onSealed = m => sealed.push(m)
+    const a = await device()
+    const hungUp: Error[] = []
+    const components: ReplicaServerComponents = {
+      openFolder: async (peer, folder, options) => await relay.replicaFolder(folder, peer, options),
+      hangUp: (_peer, reason) => { hungUp.push(reason) },
+      log
+    }
+    const session = async (protocol: string): Promise<{ client: ReplicaClient, served: Promise<void> }> => {
+      const [c, s] = await streamPair()
+      const served = serveReplica(s, a.id, components, { protocol })
+      return { client: await ReplicaClient.open(c, FOLDER, { protocol }), served }
+    }
+    try {
+      // an older device's plaintext upload
+      const blocks = [block(), block()]
+      const old = await session(REPLICA_PROTOCOL_V2)
+      await old.client.sendBlocks(blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async b => blocks.find(x => x.cid.equals(b.cid))!.data, () => {})
+      await old.client.sendRecords([await fileRecord(a, 1, 'plain-name.txt', blocks)])
+      await old.client.close()
+      await old.served
+      expect(await relay.blocks.has(blocks[0]!.cid)).toBe(true)
+
+      // the first sealed session: the plaintext is gone, the position starts over
+      const s3 = await session(REPLICA_PROTOCOL_V3)
+      expect(s3.client.positions).toEqual({})
+      await s3.client.close()
+      await s3.served
+      expect(sealed).toEqual([{ folder: FOLDER, records: 1, blocks: 2, bytes: blocks[0]!.data.byteLength + blocks[1]!.data.byteLength }])
+      for (const b of blocks) expect(await relay.blocks.has(b.cid)).toBe(false)
+      expect(relay.folder(FOLDER)!.log.positionVector()).toEqual({})
+
+      // plaintext is refused from now on (and after a restart), without cutting the device off
+      await relay.close()
+      relay = new RelayStore({ home, self })
+      await relay.open()
+      const [c, s] = await streamPair()
+      const served = serveReplica(s, a.id, components, { protocol: REPLICA_PROTOCOL_V2 })
+      const err = await rejection(ReplicaClient.open(c, FOLDER, { protocol: REPLICA_PROTOCOL_V2 }))
+      await served
+      expect(err).toBeInstanceOf(RemoteError)
+      expect((err as RemoteError).code).toBe('ERR_FERRY_SEALED_FOLDER')
+      expect(hungUp).toEqual([])
+    } finally {
+      await relay.close()
+      await rm(home, { recursive: true, force: true })
+    }
   })
 })
