@@ -195,6 +195,7 @@ describe('replica/3: a folder uploaded sealed', () => {
     const sealed: unknown[] = []
     relay.onSealed = m => sealed.push(m)
     const a = await device()
+    await relay.putMemberList(await signMemberList({ folder: FOLDER, version: 1, members: { [a.id]: 'write' } }, a.key, a.id), a.id)
     const hungUp: Error[] = []
     const components: ReplicaServerComponents = {
       openFolder: async (peer, folder, options) => await relay.replicaFolder(folder, peer, options),
