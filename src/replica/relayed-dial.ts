@@ -124,3 +124,9 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   }
   return true
 }
+
+/** Whether every open connection to `peer` passes through a relay (false when none is open). */
+export function reachedOnlyViaRelay (node: Libp2p, peer: string): boolean {
+  const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
+}

@@ -15,6 +15,11 @@ export interface BlockFetcherComponents {
   hangUp: (peer: string, reason: Error) => void
   /** resolves when `bytes` more may be read from `peer` (rate limits); default: at once */
   paceDownload?: (peer: string, bytes: number, signal?: AbortSignal) => Promise<void>
+  /**
+   * a peer asked only for blocks no other connected candidate can deliver (a relay: its uplink
+   * and bytes are its operator's, and a device's own path to the author is usually faster)
+   */
+  isFallback?: (peer: string) => boolean
   log: Logger
 }
 
@@ -31,8 +36,8 @@ export const DEFAULT_REQUESTS_PER_PEER = 2
 
 /**
  * Gets blocks from several peers at once: every connected candidate (those known to hold the
- * version first, then other members) pulls batches from one shared queue, so faster peers take
- * more, and a peer that fails or lacks blocks leaves them to the others without restarting the
+ * version first, then other members; fallbacks, the relays, only once none of those can serve)
+ * pulls batches from one shared queue, so faster peers take more, and a peer that fails or lacks blocks leaves them to the others without restarting the
  * file. Each received block is hash-checked (in the protocol client) before `onBlock`.
  */
 export class BlockFetcher {
@@ -117,7 +122,10 @@ export class BlockFetcher {
 
     // rounds: blocks pushed back after a worker finished get another chance with the rest
     while (queue.length > 0) {
-      const servable = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
+      const able = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
+      const preferred = able.filter(p => this.c.isFallback?.(p) !== true)
+      // fallbacks get the next round, with whatever the others lacked or failed on
+      const servable = preferred.length > 0 ? preferred : able
       if (servable.length === 0) break
       await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
     }
