@@ -55,14 +55,21 @@ export async function pathTo (from: Device, to: Device): Promise<ConnectionPath 
   return peer?.connected === true ? peer.path : undefined
 }
 
+/** how `from` reaches `to` now: path (transport) and the open connections' addresses */
+export async function routeTo (from: Device, to: Device): Promise<string> {
+  const peer = (await status(from)).peers.find(p => p.id === to.id)
+  return peer?.connected === true ? `${peer.path ?? '?'} (${peer.transport ?? '?'}) over ${peer.addrs.join(', ')}` : 'not connected'
+}
+
 /** waits until both see each other on one of `paths`; the error names what they saw, with their logs */
 export async function waitPath (a: Device, b: Device, paths: ConnectionPath[], timeoutMs: number): Promise<ConnectionPath> {
   let seen: Array<ConnectionPath | undefined> = []
   await waitFor(`${a.name} and ${b.name} on ${paths.join(' or ')}`, async () => {
     seen = [await pathTo(a, b), await pathTo(b, a)]
     return seen.every(p => p !== undefined && paths.includes(p))
-  }, timeoutMs).catch(err => {
-    throw new Error(`${(err as Error).message}; saw ${seen.join(' / ')}\n--- ${a.name}\n${a.log.slice(-2500)}\n--- ${b.name}\n${b.log.slice(-2500)}`)
+  }, timeoutMs).catch(async err => {
+    const routes = `${a.name}: ${await routeTo(a, b).catch(() => '?')}; ${b.name}: ${await routeTo(b, a).catch(() => '?')}`
+    throw new Error(`${(err as Error).message}; saw ${seen.join(' / ')}; ${routes}\n--- ${a.name}\n${a.log.slice(-6000)}\n--- ${b.name}\n${b.log.slice(-6000)}`)
   })
   return seen[0]!
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { status, waitConverged, writeRandomFile } from '../helpers/ferry-process.ts'
 import { relayStatus } from '../helpers/relay-process.ts'
 import { natLabUnavailable } from '../helpers/nat-lab.ts'
-import { MIB, firstBlockAt, pathTo, publicRelay, scenarioLine, twoDevicesInHomes, useNatBed, waitPath } from '../helpers/nat-scenario.ts'
+import { MIB, firstBlockAt, pathTo, routeTo, publicRelay, scenarioLine, twoDevicesInHomes, useNatBed, waitPath } from '../helpers/nat-scenario.ts'
 
 const unavailable = natLabUnavailable()
 if (unavailable !== undefined) console.warn(`nat-scenarios: skipped: ${unavailable}`)
@@ -38,8 +38,9 @@ describe.skipIf(unavailable !== undefined)('across the internet: two NATed homes
     const done = Date.now()
     // what the relay sent into home 2: relayed data and blocks b took from the relay's replica
     const relayToB = env.net.relayBytes(home2!).tx - relayBefore
-    const fromA = (await status(b)).receivedBytes[a.id] ?? 0
-    console.log(scenarioLine({ name: 'punched', path, firstBlockMs: firstBlock - started, bytes: PUNCHED_FILE_MIB * MIB, transferMs: done - firstBlock, relayBytes: relayToB, extra: `b got ${(fromA / MIB).toFixed(1)} MiB of blocks from a; a sent the relay ${(env.net.relayBytes(home1!).rx / MIB).toFixed(1)} MiB (its replica)` }))
+    const got = (await status(b)).receivedBytes
+    const fromA = got[a.id] ?? 0
+    console.log(scenarioLine({ name: 'punched', path, firstBlockMs: firstBlock - started, bytes: PUNCHED_FILE_MIB * MIB, transferMs: done - firstBlock, relayBytes: relayToB, extra: `b got ${(fromA / MIB).toFixed(1)} MiB of blocks from a, ${((got[r.id] ?? 0) / MIB).toFixed(1)} MiB from the relay's replica; b reaches a: ${await routeTo(b, a)}; a sent the relay ${(env.net.relayBytes(home1!).rx / MIB).toFixed(1)} MiB (its replica)` }))
     expect(relayToB).toBeLessThan(PUNCHED_FILE_MIB * MIB / 2)
     expect(await pathTo(b, a)).toBe(path)
 
@@ -66,7 +67,7 @@ describe.skipIf(unavailable !== undefined)('across the internet: two NATed homes
     const relayToC = env.net.relayBytes(home3!).tx - relayBefore
     const path = await pathTo(c, a)
     const relayed = (await relayStatus(r)).peers.find(p => p.id === a.id)?.relayedToday ?? 0
-    console.log(scenarioLine({ name: 'strict', path: path ?? 'none', firstBlockMs: firstBlock - started, bytes: RELAYED_FILE_MIB * MIB, transferMs: done - firstBlock, relayBytes: relayToC, extra: `the relay counted ${(relayed / MIB).toFixed(1)} MiB relayed for the sender` }))
+    console.log(scenarioLine({ name: 'strict', path: path ?? 'none', firstBlockMs: firstBlock - started, bytes: RELAYED_FILE_MIB * MIB, transferMs: done - firstBlock, relayBytes: relayToC, extra: `${await routeTo(c, a)}; the relay counted ${(relayed / MIB).toFixed(1)} MiB relayed for the sender` }))
     // no punch through a NAT with random ports: the relay carried it all, and stayed in its limit
     expect(path).toBe('relayed')
     expect(relayToC).toBeGreaterThan(RELAYED_FILE_MIB * MIB)

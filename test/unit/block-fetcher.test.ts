@@ -83,4 +83,29 @@ describe('BlockFetcher', () => {
     expect([...asked.relay].sort()).toEqual([...lacks].sort())
     expect(fetcher.receivedBytes.get('relay')).toBe(10 * MiB)
   })
+
+  it('asks a member that failed once again (its stream was on a connection just replaced) before the fallback', async () => {
+    const blocks = Array.from({ length: 8 }, () => { const data = new Uint8Array(randomBytes(MiB)); return { cid: blockCid(data), data } })
+    const byKey = new Map(blocks.map(b => [cidKey(b.cid), b.data]))
+    const opened = { member: 0, relay: 0 }
+    const served: Array<Promise<void>> = []
+    const fetcher = new BlockFetcher({
+      openBlocksStream: async (peer) => {
+        const who = peer as 'member' | 'relay'
+        if (++opened[who] <= 2 && who === 'member') throw new Error('stream reset: the relayed connection closed')
+        const [client, server] = await streamPair()
+        served.push(serveBlocks(server, 'me', { mayRead: () => true, readBlock: async (_folder, cid) => byKey.get(cidKey(cid)), log: logger('test:blocks') }))
+        return client
+      },
+      isConnected: () => true,
+      hangUp: () => {},
+      isFallback: peer => peer === 'relay',
+      log: logger('test:fetcher')
+    })
+    const left = await fetcher.fetchSome('f', ['relay', 'member'], blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async () => {})
+    await Promise.all(served)
+    expect(left).toEqual([])
+    expect(fetcher.receivedBytes.get('member')).toBe(8 * MiB)
+    expect(opened.relay).toBe(0)
+  })
 })
