@@ -106,7 +106,7 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
     }))
   }
   if (addrs.length === 0) return false
-  const withPeer = [...new Set(addrs.map(a => a.toString().includes('/p2p/') ? a.toString() : `${a.toString()}/p2p/${peer}`))].map(a => multiaddr(a))
+  const withPeer = [...new Set(addrs.map(a => withPeerId(a.toString(), peer)))].map(a => multiaddr(a))
   try {
     await node.dial(withPeer, { signal })
   } catch (err) {
@@ -129,4 +129,13 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
 export function reachedOnlyViaRelay (node: Libp2p, peer: string): boolean {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
   return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
+}
+
+/**
+ * `addr` ending in `/p2p/<peer>`. An address that names another peer earlier on (the relay of a
+ * WebRTC address: `…/p2p/<relay>/p2p-circuit/webrtc`) still needs the peer's id at its end: libp2p
+ * refuses a whole dial whose addresses name different peers last.
+ */
+export function withPeerId (addr: string, peer: string): string {
+  return addr.endsWith(`/p2p/${peer}`) ? addr : `${addr}/p2p/${peer}`
 }
