@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process'
  * when it can (endpoint-independent mapping: a hole punch works), unless the home is `strict`:
  * then every outgoing flow gets a random port (`masquerade fully-random`) and nothing
  * unsolicited reaches the router or the LAN: no punch can work, only the relay does.
- * `uplinkMbit` shapes the router's uplink (`tc tbf` on its wan). `portForward()` adds a static
+ * `uplinkMbit` and `downlinkMbit` shape the home's line (`tc tbf` on the router's wan, and on its LAN side). `portForward()` adds a static
  * port forward (what UPnP would ask the router for); `move()` takes a device's namespace out of
  * its home and plugs it into another one (its address goes away, a new one comes).
  */
@@ -29,8 +29,10 @@ export const RELAY_IP = `${PUBLIC_NET}.1`
 export interface HomeOptions {
   /** random NAT ports and no unsolicited inbound at all: only relayed connections work */
   strict?: boolean
-  /** the router's uplink rate (tc tbf), in Mbit/s */
+  /** the router's uplink rate (tc tbf on its wan), in Mbit/s */
   uplinkMbit?: number
+  /** the home's downlink rate (tc tbf on the router's LAN side), in Mbit/s */
+  downlinkMbit?: number
 }
 
 export interface Home {
@@ -165,8 +167,8 @@ export class NatLab {
     run('ip', ['-n', router, 'link', 'set', 'lan', 'up'])
     run('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
     run('ip', ['netns', 'exec', router, 'nft', '-f', '-'], routerRules({ strict }))
-    if (spec.uplinkMbit !== undefined) {
-      run('ip', ['netns', 'exec', router, 'tc', 'qdisc', 'add', 'dev', 'wan', 'root', 'tbf', 'rate', `${spec.uplinkMbit}mbit`, 'burst', '64kb', 'latency', '200ms'])
+    for (const [dev, mbit] of [['wan', spec.uplinkMbit], ['lan', spec.downlinkMbit]] as const) {
+      if (mbit !== undefined) run('ip', ['netns', 'exec', router, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '200ms'])
     }
     const home: Home = { index: i, netns, router, ip: `10.${i}.0.2`, publicIp, strict }
     this.homes.push(home)
