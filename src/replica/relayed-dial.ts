@@ -108,7 +108,9 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   if (addrs.length === 0) return false
   const withPeer = [...new Set(addrs.map(a => withPeerId(a.toString(), peer)))].map(a => multiaddr(a))
   try {
-    await node.dial(withPeer, { signal })
+    // libp2p hands back an open WebRTC connection (it counts as direct) for any dial of the peer
+    // unless forced: a LAN or public TCP address was never tried beside a punched path
+    await node.dial(withPeer, { signal, ...(hasWebrtc ? { force: true } : {}) })
   } catch (err) {
     log('dialing %s directly at %s failed: %s', peer, withPeer.join(','), toError(err).message)
     return false
