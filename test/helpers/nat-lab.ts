@@ -75,8 +75,12 @@ function run (cmd: string, args: string[], input?: string): string {
   }
 }
 
-/** a home router: masquerade out of wan, inbound only replies (plus `extra` rules, e.g. a forward) */
-function routerRules (opts: { strict: boolean, extra?: string }): string {
+/**
+ * a home router: masquerade out of wan, inbound only replies (plus `extra` rules, e.g. a
+ * forward); devices on its LAN reach each other (bridged traffic meets this forward chain when
+ * the host runs br_netfilter)
+ */
+function routerRules (opts: { strict: boolean, lan: string, extra?: string }): string {
   return `
 table ip nat {
   chain prerouting {
@@ -93,6 +97,7 @@ table ip filter {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     iifname "lan" oifname "wan" accept
+    ip saddr ${opts.lan} ip daddr ${opts.lan} accept
     ct status dnat accept
   }
   chain input {
@@ -166,7 +171,7 @@ export class NatLab {
     run('ip', ['-n', router, 'addr', 'add', `10.${i}.0.1/24`, 'dev', 'lan'])
     run('ip', ['-n', router, 'link', 'set', 'lan', 'up'])
     run('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
-    run('ip', ['netns', 'exec', router, 'nft', '-f', '-'], routerRules({ strict }))
+    run('ip', ['netns', 'exec', router, 'nft', '-f', '-'], routerRules({ strict, lan: `10.${i}.0.0/24` }))
     for (const [dev, mbit] of [['wan', spec.uplinkMbit], ['lan', spec.downlinkMbit]] as const) {
       if (mbit !== undefined) run('ip', ['netns', 'exec', router, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '64kb', 'latency', '200ms'])
     }
@@ -201,7 +206,7 @@ export class NatLab {
   /** A static port forward on `home`'s router: PUBLIC:port -> device:port (TCP). */
   portForward (home: Home, port: number): void {
     run('ip', ['netns', 'exec', home.router, 'nft', 'flush', 'ruleset'])
-    run('ip', ['netns', 'exec', home.router, 'nft', '-f', '-'], routerRules({ strict: home.strict, extra: `iifname "wan" tcp dport ${port} dnat to ${home.ip}:${port}` }))
+    run('ip', ['netns', 'exec', home.router, 'nft', '-f', '-'], routerRules({ strict: home.strict, lan: `10.${home.index}.0.0/24`, extra: `iifname "wan" tcp dport ${port} dnat to ${home.ip}:${port}` }))
   }
 
   /** Bytes between the relay (public namespace) and `home`'s router so far: rx = from the home, tx = to it. */
