@@ -55,9 +55,12 @@ export class DeviceDialer {
   dialAll (): void {
     for (const peer of Object.keys(this.c.devices())) {
       if (!this.c.isTrusted(peer)) continue
-      if (!this.c.isConnected(peer)) void this.dial(peer)
-      else if (onlyRelayed(this.c.node(), peer)) void this.dialDirectly(peer)
-      else void closeRelayedBesideDirect(this.c.node(), peer, this.c.log).catch(() => 0)
+      if (!this.c.isConnected(peer)) { void this.dial(peer); continue }
+      // a WebRTC connection counts as direct here (the relay carries none of its data), yet it is
+      // tried over TCP still: both checks run (a WebRTC connection that no dial of ours opened,
+      // e.g. the peer's, left the relayed one open beside it forever)
+      void closeRelayedBesideDirect(this.c.node(), peer, this.c.log).catch(() => 0)
+      if (onlyRelayed(this.c.node(), peer)) void this.dialDirectly(peer)
     }
   }
 

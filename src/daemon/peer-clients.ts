@@ -20,6 +20,7 @@ import { MEMBERS_PROTOCOLS } from '../../protocols/members/index.ts'
 import { relayMembersOf } from '../replica/relay-membership.ts'
 import { signMemberList } from '../access/member-list.ts'
 import { DeviceDialer } from './device-dialer.ts'
+import { reachedOnlyViaRelay } from '../replica/relayed-dial.ts'
 import type { PeerIds } from './peer-ids.ts'
 import type { EventSink } from '../events/node-events.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
@@ -132,6 +133,9 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     isConnected: c.isConnected,
     hangUp: (peer, reason) => c.hangUp(peer, reason),
     paceDownload: async (peer, bytes, signal) => { await c.limits.pace('download', peer, bytes, signal) },
+    // the relay carries blocks only when no member reached without it can: its replica, and
+    // members reached only through it, serve what those others lack
+    isFallback: peer => c.relays().includes(peer) || reachedOnlyViaRelay(c.node(), peer),
     log: logger('ferry:sync:fetch')
   })
   const replicas = new ReplicaUploads({

@@ -80,6 +80,11 @@ export interface NodeOptions {
   webrtc?: { relayAddrs: () => readonly string[] }
 }
 
+/** how often the connection monitor pings each connection */
+export const DEFAULT_PING_INTERVAL_MS = 5_000
+/** the shortest a ping may take before its connection is aborted (libp2p's own floor is 5 s) */
+export const DEFAULT_PING_TIMEOUT_MIN_MS = 20_000
+
 /** reservations a relay holds at once (one per trusted device online) */
 export const DEFAULT_MAX_RELAY_RESERVATIONS = 1024
 /** ferry's own DHT: never mixed with the public IPFS one (/ipfs/kad/1.0.0) */
@@ -121,7 +126,11 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 50
     },
-    connectionMonitor: { pingInterval: 5_000, abortConnectionOnPingFailure: opts.abortOnPingFailure ?? true },
+    // a ping queues behind the block data already buffered on the connection (a WebRTC stream
+    // buffers up to 2 MiB, several in flight): at libp2p's 5 s floor a busy WebRTC connection on a
+    // slow or loaded path was aborted every few seconds (the NAT scenarios). A dead one (the
+    // address went away) is still found within DEFAULT_PING_TIMEOUT_MIN_MS plus one interval.
+    connectionMonitor: { pingInterval: DEFAULT_PING_INTERVAL_MS, pingTimeout: { minTimeout: DEFAULT_PING_TIMEOUT_MIN_MS }, abortConnectionOnPingFailure: opts.abortOnPingFailure ?? true },
     ...(opts.metricsRegistry === undefined ? {} : { metrics: prometheusMetrics({ registry: opts.metricsRegistry, collectDefaultMetrics: false }) }),
     peerDiscovery: opts.mdns ? [mdns({ serviceTag: MDNS_SERVICE_TAG, interval: DEFAULT_MDNS_INTERVAL_MS })] : [],
     services: {

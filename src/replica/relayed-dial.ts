@@ -106,9 +106,11 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
     }))
   }
   if (addrs.length === 0) return false
-  const withPeer = [...new Set(addrs.map(a => a.toString().includes('/p2p/') ? a.toString() : `${a.toString()}/p2p/${peer}`))].map(a => multiaddr(a))
+  const withPeer = [...new Set(addrs.map(a => withPeerId(a.toString(), peer)))].map(a => multiaddr(a))
   try {
-    await node.dial(withPeer, { signal })
+    // libp2p hands back an open WebRTC connection (it counts as direct) for any dial of the peer
+    // unless forced: a LAN or public TCP address was never tried beside a punched path
+    await node.dial(withPeer, { signal, ...(hasWebrtc ? { force: true } : {}) })
   } catch (err) {
     log('dialing %s directly at %s failed: %s', peer, withPeer.join(','), toError(err).message)
     return false
@@ -123,4 +125,19 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
     if (isRelayedAddr(addr) || (viaTcp && addr.includes('/webrtc'))) await c.close().catch(err => { c.abort(toError(err)) })
   }
   return true
+}
+
+/** Whether every open connection to `peer` passes through a relay (false when none is open). */
+export function reachedOnlyViaRelay (node: Libp2p, peer: string): boolean {
+  const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  return open.length > 0 && open.every(c => isRelayedAddr(c.remoteAddr.toString()))
+}
+
+/**
+ * `addr` ending in `/p2p/<peer>`. An address that names another peer earlier on (the relay of a
+ * WebRTC address: `…/p2p/<relay>/p2p-circuit/webrtc`) still needs the peer's id at its end: libp2p
+ * refuses a whole dial whose addresses name different peers last.
+ */
+export function withPeerId (addr: string, peer: string): string {
+  return addr.endsWith(`/p2p/${peer}`) ? addr : `${addr}/p2p/${peer}`
 }

@@ -17,6 +17,11 @@ export interface BlockFetcherComponents {
   paceDownload?: (peer: string, bytes: number, signal?: AbortSignal) => Promise<void>
   /** a relay holding `folder` sealed (it has only ciphertext): blocks are asked of it by their ciphertext and opened here */
   sealedSource?: (folder: string, peer: string) => SealedBlockSource | undefined
+  /**
+   * a peer asked only for blocks no other connected candidate can deliver (a relay: its uplink
+   * and bytes are its operator's, and a device's own path to the author is usually faster)
+   */
+  isFallback?: (peer: string) => boolean
   log: Logger
 }
 
@@ -36,13 +41,15 @@ export class BlocksUnavailableError extends FerryError {
 
 /** block bytes asked of one peer per request (one stream each) */
 export const DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
+/** failed requests after which a peer is not asked again for the rest of one fetch */
+export const DEFAULT_MAX_PEER_FAILURES = 3
 /** requests in flight per peer: while one stream ends, the next is already flowing */
 export const DEFAULT_REQUESTS_PER_PEER = 2
 
 /**
  * Gets blocks from several peers at once: every connected candidate (those known to hold the
- * version first, then other members) pulls batches from one shared queue, so faster peers take
- * more, and a peer that fails or lacks blocks leaves them to the others without restarting the
+ * version first, then other members; fallbacks, the relays, only once none of those can serve)
+ * pulls batches from one shared queue, so faster peers take more, and a peer that fails or lacks blocks leaves them to the others without restarting the
  * file. Each received block is hash-checked (in the protocol client) before `onBlock`.
  */
 export class BlockFetcher {
@@ -61,14 +68,18 @@ export class BlockFetcher {
     const queue: WantedBlock[] = [...wanted]
     /** cid -> peers that lack it or failed on it */
     const refusedBy = new Map<string, Set<string>>()
+    /** peers that failed this round (they sit it out), and how often each failed in all */
     const dead = new Set<string>()
+    const failures = new Map<string, number>()
     const refuse = (w: WantedBlock, peer: string): void => {
       const k = cidKey(w.cid)
       const set = refusedBy.get(k) ?? new Set()
       set.add(peer)
       refusedBy.set(k, set)
     }
-    const candidates = (): string[] => peers.filter(p => !dead.has(p) && this.c.isConnected(p))
+    // a peer that failed gets another round while connected (its stream may have been on a
+    // connection that was just replaced by a better one), up to DEFAULT_MAX_PEER_FAILURES
+    const candidates = (): string[] => peers.filter(p => !dead.has(p) && (failures.get(p) ?? 0) < DEFAULT_MAX_PEER_FAILURES && this.c.isConnected(p))
     const take = (peer: string): WantedBlock[] => {
       const batch: WantedBlock[] = []
       /** blocks looked at but refused by this peer: they stay queued, in order */
@@ -139,6 +150,7 @@ export class BlockFetcher {
           this.c.log('fetching from %s failed: %s', peer, err.message)
           if (err instanceof InvalidMessageError || (err instanceof FerryError && err.code === 'ERR_FERRY_SEAL_OPEN')) this.c.hangUp(peer, err)
           dead.add(peer)
+          failures.set(peer, (failures.get(peer) ?? 0) + 1)
           // what this peer did not deliver goes back to the others
           for (const w of batch) if (!delivered.has(cidKey(w.cid))) queue.push(w)
         }
@@ -147,9 +159,13 @@ export class BlockFetcher {
 
     // rounds: blocks pushed back after a worker finished get another chance with the rest
     while (queue.length > 0) {
-      const servable = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
+      const able = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
+      const preferred = able.filter(p => this.c.isFallback?.(p) !== true)
+      // fallbacks get the next round, with whatever the others lacked or failed on
+      const servable = preferred.length > 0 ? preferred : able
       if (servable.length === 0) break
       await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
+      dead.clear()
     }
     return queue
   }

@@ -51,4 +51,61 @@ describe('BlockFetcher', () => {
     expect([...asked.partial.keys()].some(k => !lacks.has(k))).toBe(true)
     expect([...asked.full.keys()].some(k => lacks.has(k))).toBe(true)
   })
+
+  it('asks a fallback peer (a relay) only for the blocks no other peer has', async () => {
+    const blocks = Array.from({ length: 40 }, () => { const data = new Uint8Array(randomBytes(MiB)); return { cid: blockCid(data), data } })
+    const byKey = new Map(blocks.map(b => [cidKey(b.cid), b.data]))
+    // the member lacks the last ten blocks; the relay has them all
+    const lacks = new Set(blocks.slice(30).map(b => cidKey(b.cid)))
+    const asked = { member: new Set<string>(), relay: new Set<string>() }
+    const served: Array<Promise<void>> = []
+    const fetcher = new BlockFetcher({
+      openBlocksStream: async (peer) => {
+        const [client, server] = await streamPair()
+        const who = peer as 'member' | 'relay'
+        served.push(serveBlocks(server, 'me', {
+          mayRead: () => true,
+          readBlock: async (_folder, cid) => { asked[who].add(cidKey(cid)); return who === 'member' && lacks.has(cidKey(cid)) ? undefined : byKey.get(cidKey(cid)) },
+          log: logger('test:blocks')
+        }))
+        return client
+      },
+      isConnected: () => true,
+      hangUp: () => {},
+      isFallback: peer => peer === 'relay',
+      log: logger('test:fetcher')
+    })
+    const got = new Set<string>()
+    const left = await fetcher.fetchSome('f', ['relay', 'member'], blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async cid => { got.add(cidKey(cid)) })
+    await Promise.all(served)
+    expect(left).toEqual([])
+    expect(got.size).toBe(blocks.length)
+    expect([...asked.relay].sort()).toEqual([...lacks].sort())
+    expect(fetcher.receivedBytes.get('relay')).toBe(10 * MiB)
+  })
+
+  it('asks a member that failed once again (its stream was on a connection just replaced) before the fallback', async () => {
+    const blocks = Array.from({ length: 8 }, () => { const data = new Uint8Array(randomBytes(MiB)); return { cid: blockCid(data), data } })
+    const byKey = new Map(blocks.map(b => [cidKey(b.cid), b.data]))
+    const opened = { member: 0, relay: 0 }
+    const served: Array<Promise<void>> = []
+    const fetcher = new BlockFetcher({
+      openBlocksStream: async (peer) => {
+        const who = peer as 'member' | 'relay'
+        if (++opened[who] <= 2 && who === 'member') throw new Error('stream reset: the relayed connection closed')
+        const [client, server] = await streamPair()
+        served.push(serveBlocks(server, 'me', { mayRead: () => true, readBlock: async (_folder, cid) => byKey.get(cidKey(cid)), log: logger('test:blocks') }))
+        return client
+      },
+      isConnected: () => true,
+      hangUp: () => {},
+      isFallback: peer => peer === 'relay',
+      log: logger('test:fetcher')
+    })
+    const left = await fetcher.fetchSome('f', ['relay', 'member'], blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async () => {})
+    await Promise.all(served)
+    expect(left).toEqual([])
+    expect(fetcher.receivedBytes.get('member')).toBe(8 * MiB)
+    expect(opened.relay).toBe(0)
+  })
 })
