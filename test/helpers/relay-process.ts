@@ -80,15 +80,17 @@ const folderKeyrings = new WeakMap<Relay, Map<string, string>>()
 
 /**
  * `device` replicates `folderId` to `relay`. The devices of one folder must hold its key to open
- * what the relay keeps (sealed): the first device's keyring is copied to every later one.
+ * what the relay keeps (sealed); devices trade keys when they meet (/ferry/keys), but many tests'
+ * devices never meet: unless `opts.copyKeyring` is false, the first device's keyring is copied
+ * to every later one (as if they had met before).
  */
-export async function useRelay (device: Device, relay: Relay, folderId = 'docs'): Promise<void> {
+export async function useRelay (device: Device, relay: Relay, folderId = 'docs', opts: { copyKeyring?: boolean } = {}): Promise<void> {
   const rings = folderKeyrings.get(relay) ?? new Map<string, string>()
   folderKeyrings.set(relay, rings)
   const mine = join(device.home, KEYRING_DIR, `${folderId}.json`)
   const first = rings.get(folderId)
   if (first === undefined) rings.set(folderId, mine)
-  else if (first !== mine) {
+  else if (first !== mine && opts.copyKeyring !== false) {
     await mkdir(dirname(mine), { recursive: true, mode: 0o700 })
     await copyFile(first, mine)
   }
