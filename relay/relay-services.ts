@@ -1,7 +1,7 @@
 import type { ComponentLogger, Startable } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { ProtocolRegistrar } from '../protocols/wire/registrar.ts'
-import { indexService } from '../protocols/index/index.ts'
+import { indexService, INDEX_PROTOCOL_V3 } from '../protocols/index/index.ts'
 import { blocksService } from '../protocols/blocks/index.ts'
 import { historyService } from '../protocols/history/index.ts'
 import { replicaService } from '../protocols/replica/index.ts'
@@ -41,7 +41,15 @@ export function relayProtocolServices (o: RelayProtocolOptions): Startable[] {
     // /ferry/index/2 (record deltas) and /1, as a device serves them, to the folder's members
     indexService({ logName: 'ferry:relay:index' })({
       ...base,
-      folders: { get: (folder, peer) => o.isTrusted(peer) && o.store.isMember(folder, peer) ? o.store.folder(folder)?.log : undefined }
+      // a sealed folder's records (envelopes) only on index/3: a ferry from before sealing would
+      // take them for files
+      folders: {
+        get: (folder, peer, protocol) => {
+          if (!o.isTrusted(peer) || !o.store.isMember(folder, peer)) return undefined
+          const f = o.store.folder(folder)
+          return f?.sealed === true && protocol !== INDEX_PROTOCOL_V3 ? undefined : f?.log
+        }
+      }
     }),
     // /ferry/blocks/2 (compressed on request) and /1 (raw), like a device
     blocksService({ logName: 'ferry:relay:blocks' })({

@@ -28,10 +28,11 @@ export interface RecordSource {
 /** The folders the index server serves, behind their access check. */
 export interface RecordSources {
   /**
-   * the records of `folder` if `peer` may read them, else undefined; asked again before every
-   * pass of a subscription, which ends when the answer is no longer the same source
+   * the records of `folder` if `peer` may read them (on `protocol`, the subscription's index
+   * version), else undefined; asked again before every pass of a subscription, which ends when
+   * the answer is no longer the same source
    */
-  get: (folder: string, peer: string) => RecordSource | undefined | Promise<RecordSource | undefined>
+  get: (folder: string, peer: string, protocol: string) => RecordSource | undefined | Promise<RecordSource | undefined>
   /**
    * `peer` is a member of `folder` but it is not served now (paused, stopped, starting): it is
    * told so (ERR_FOLDER_UNAVAILABLE) rather than "not a member". Absent: never.
@@ -61,7 +62,7 @@ export interface IndexService extends Startable {
 
 export interface IndexServerComponents {
   /** the folder's records if `peer` is a member allowed to read it, else undefined */
-  folderStore: (peer: string, folder: string) => RecordSource | undefined | Promise<RecordSource | undefined>
+  folderStore: (peer: string, folder: string, protocol: string) => RecordSource | undefined | Promise<RecordSource | undefined>
   /** see RecordSources.unavailable */
   unavailable?: (peer: string, folder: string) => boolean
   log: Logger
@@ -113,7 +114,7 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
   try {
     const first = await io.receive({ signal: AbortSignal.timeout(DEFAULT_SUBSCRIBE_TIMEOUT_MS) })
     if (first.type !== 'sub') throw new InvalidMessageError(io.protocol, `expected sub, got ${first.type}`)
-    const store = await components.folderStore(peer, first.folder)
+    const store = await components.folderStore(peer, first.folder, io.protocol)
     if (store === undefined) {
       // same answer whether the folder exists or not: non-members learn nothing; a member is
       // told the folder is not served now, so that it does not take it for a removal
@@ -138,7 +139,7 @@ export async function serveIndex (stream: Stream, peer: string, components: Inde
         }
         changed = false
         // membership is checked again before every pass: a member removed meanwhile gets nothing more
-        if (await components.folderStore(peer, first.folder) !== store) {
+        if (await components.folderStore(peer, first.folder, io.protocol) !== store) {
           await io.send(notMember(first.folder))
           break
         }
@@ -248,7 +249,7 @@ export class IndexProtocol extends ProtocolService implements IndexService {
     const folders = this.components.folders
     const options = this.init.deltaMinEntries === undefined ? {} : { deltaMinEntries: this.init.deltaMinEntries }
     await serveIndex(stream, connection.remotePeer.toString(), {
-      folderStore: async (peer, folder) => await folders.get(folder, peer),
+      folderStore: async (peer, folder, protocol) => await folders.get(folder, peer, protocol),
       unavailable: (peer, folder) => folders.unavailable?.(folder, peer) === true,
       log: this.log
     }, options)

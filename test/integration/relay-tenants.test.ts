@@ -10,7 +10,7 @@ import { deviceIdOf, loadDeviceKey } from '../../src/identity/device-key.ts'
 import { signMemberList } from '../../src/access/member-list.ts'
 import { decodeBlockCid } from '../../src/hashing/block-cid.ts'
 import { MEMBERS_PROTOCOLS, MembersClient } from '../../protocols/members/index.ts'
-import { INDEX_PROTOCOLS, subscribeIndex } from '../../protocols/index/index.ts'
+import { INDEX_PROTOCOL_V1, INDEX_PROTOCOL_V2, INDEX_PROTOCOL_V3, INDEX_PROTOCOLS, subscribeIndex } from '../../protocols/index/index.ts'
 import { BLOCKS_PROTOCOLS, fetchBlocks } from '../../protocols/blocks/index.ts'
 import { HISTORY_PROTOCOLS, fetchHistory } from '../../protocols/history/index.ts'
 import { REPLICA_PROTOCOLS, ReplicaClient } from '../../protocols/replica/index.ts'
@@ -103,6 +103,17 @@ describe('one relay, two people: folders kept apart by signed member lists', () 
     // bob's device, a member of bob, asking alice's folder gets what the stranger gets
     const bob = await nodeAs(await loadDeviceKey(b1.home), r)
     expect(await answers(bob, r, 'alice', cids[0]!)).toEqual(await answers(stranger, r, 'alice', cids[0]!))
+    // alice's own device reads the sealed folder on index/3; on index/2 and /1 (a ferry from
+    // before sealing, which would take the envelopes for files) the relay serves nothing
+    const alice = await nodeAs(await loadDeviceKey(a1.home), r)
+    const indexOn = async (protocol: string): Promise<string> => {
+      let synced = false
+      const code = await codeOf(subscribeIndex(await open(alice, r, [protocol]), 'alice', {}, { onRecords: async () => {}, onSynced: () => { synced = true; throw new Error('synced') } }))
+      return synced ? 'synced' : code
+    }
+    expect(await indexOn(INDEX_PROTOCOL_V3)).toBe('synced')
+    expect(await indexOn(INDEX_PROTOCOL_V2)).toBe('ERR_FERRY_NOT_MEMBER')
+    expect(await indexOn(INDEX_PROTOCOL_V1)).toBe('ERR_FERRY_NOT_MEMBER')
 
     // forged member lists
     const members = new MembersClient(await open(stranger, r, MEMBERS_PROTOCOLS))
