@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, mkdir, rm, readdir, lstat, readFile, open, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
 import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
@@ -45,7 +46,42 @@ export async function writeRandomFile (path: string, mib: number): Promise<void>
   try { for (let i = 0; i < mib; i++) await fh.write(randomBytes(1024 * 1024)) } finally { await fh.close() }
 }
 
+/** the lowest port the kernel hands out by itself (listen on 0, outgoing connections' source ports) */
+function ephemeralLow (): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 1024 ? low : 32768
+  } catch {
+    return 32768
+  }
+}
+const PORT_FLOOR = 20_000
+const given = new Set<number>()
+
+/** whether `port` can be listened on at 127.0.0.1 now */
+async function bindable (port: number): Promise<boolean> {
+  return await new Promise(resolve => {
+    const srv = createServer()
+    srv.once('error', () => { resolve(false) })
+    srv.listen(port, '127.0.0.1', () => { srv.close(() => { resolve(true) }) })
+  })
+}
+
+/**
+ * A port for a daemon to listen on later: one below the kernel's ephemeral range, so that no
+ * outgoing connection or `listen(0)` of another test's process takes it in between (a port the
+ * kernel handed out, closed and handed out again was seen taken by the time the daemon started).
+ */
 export async function freePort (): Promise<number> {
+  const high = Math.min(ephemeralLow(), 65_536) - 1
+  for (let attempt = 0; attempt < 200 && high > PORT_FLOOR; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR))
+    if (given.has(port)) continue
+    if (await bindable(port)) {
+      given.add(port)
+      return port
+    }
+  }
   return await new Promise((resolve, reject) => {
     const srv = createServer()
     srv.listen(0, '127.0.0.1', () => {
