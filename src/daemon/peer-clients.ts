@@ -28,7 +28,7 @@ import type { FolderRemovals } from './folder-removals.ts'
 import { FolderKeys } from './folder-keys.ts'
 import { KEYS_PROTOCOL_V1 } from '../../protocols/keys/index.ts'
 import { SEALED_KEYRING_PROTOCOL_V1 } from '../../protocols/sealed-keyring/index.ts'
-import { folderRecoveryKey } from '../keys/recovery-identity.ts'
+import { folderRecoveryKeys } from '../keys/recovery-identity.ts'
 
 /** a stream to a peer that is not open by then is given up (the peer is asked again later) */
 export const DIAL_TIMEOUT_MS = 10_000
@@ -155,7 +155,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     memberLists: {
       membersOf: folder => relayMembersOf(c.config().folders[folder] ?? { path: '', members: {} }, membership.self),
       sign: async list => await signMemberList(list, c.key, membership.self),
-      recoveryKey: async folder => await folderRecoveryKey(c.home, folder),
+      recoveryKey: folderRecoveryKeys(c.home),
       openStream: async (peer, signal) => {
         const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
         return await c.node().dialProtocol(peerIdFromString(peer), [...MEMBERS_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })

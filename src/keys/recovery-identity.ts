@@ -31,11 +31,22 @@ export async function recoveryIdentity (key: Uint8Array): Promise<RecoveryIdenti
 }
 
 /**
- * The raw public key of the recovery identity of a folder's current key, as a device puts it in
- * the folder's member list on a relay; undefined when this device has no key for the folder.
+ * The raw public keys of the recovery identities of a home's folders' current keys, as a device
+ * puts them in its folders' member lists on relays (undefined: no key for the folder). The
+ * keyring file is read each time (a rekey changes it); the derivation is done once per key.
  */
-export async function folderRecoveryKey (home: string, folderId: string): Promise<Uint8Array | undefined> {
-  const ring = await new KeyringFiles(home).load(folderId)
-  if (ring === undefined || ring.keys.length === 0) return undefined
-  return (await recoveryIdentity(currentKey(ring).key)).privateKey.publicKey.raw
+export function folderRecoveryKeys (home: string): (folderId: string) => Promise<Uint8Array | undefined> {
+  const files = new KeyringFiles(home)
+  const derived = new Map<string, Uint8Array>()
+  return async folderId => {
+    const ring = await files.load(folderId)
+    if (ring === undefined || ring.keys.length === 0) return undefined
+    const current = currentKey(ring)
+    let raw = derived.get(current.id)
+    if (raw === undefined) {
+      raw = (await recoveryIdentity(current.key)).privateKey.publicKey.raw
+      derived.set(current.id, raw)
+    }
+    return raw
+  }
 }
