@@ -28,6 +28,12 @@ export interface IndexSubscriptionsComponents {
   stopped: () => boolean
   /** `peer` refused our subscription to `folder`: we are not a member there (any more) */
   onNotMember?: (folder: string, peer: string) => void
+  /**
+   * whether `peer` is a replica (a relay) of `folder`: its "not a member" means only that our
+   * signed member list has not reached it yet (it is sent as we connect), so it is no removal,
+   * and the subscription is retried at the pace of a failure, not of a refusal
+   */
+  isReplica?: (folder: string, peer: string) => boolean
   /** a relay holding `folder` sealed: what opens the envelopes it sends into the authors' records */
   sealedFrom?: (folder: string, peer: string) => ((pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>) => Promise<Array<[Uint8Array, Uint8Array]>>) | undefined
   /** `peer` sent all it holds of `folder` */
@@ -109,9 +115,10 @@ export class IndexSubscriptions {
           this.c.hangUp(peer, err)
           return
         }
-        if (err instanceof RemoteError && err.code === ERR_NOT_MEMBER) this.c.onNotMember?.(folder, peer)
+        const replica = this.c.isReplica?.(folder, peer) === true
+        if (err instanceof RemoteError && err.code === ERR_NOT_MEMBER && !replica) this.c.onNotMember?.(folder, peer)
         failures++
-        retryMs = (err instanceof RemoteError ? refused : resubscribe).delayFor(failures)
+        retryMs = (err instanceof RemoteError && !replica ? refused : resubscribe).delayFor(failures)
         log('subscription to %s ended: %s', peer, toError(err).message)
       }
       await new Promise(resolve => setTimeout(resolve, retryMs))

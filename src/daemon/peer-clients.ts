@@ -122,6 +122,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
     hangUp: (peer, reason) => { c.hangUp(peer, reason) },
     stopped: c.stopped,
     onNotMember: (folder, peer) => { c.removals.refused(folder, peer) },
+    isReplica,
     onSynced: (folder, peer) => { c.removals.accepted(folder, peer) },
     sealedFrom: (folder, peer) => isReplica(folder, peer) ? async pairs => await sealed.open(folder, peer, pairs) : undefined
   })

@@ -10,6 +10,7 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { dcutr } from '@libp2p/dcutr'
 import { autoNAT } from '@libp2p/autonat'
+import { ownDialBacks } from './autonat-dial-back.ts'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { recordPunches, type PunchOrigin } from './punch-origin.ts'
 import type { PeerInfo, PrivateKey } from '@libp2p/interface'
@@ -142,10 +143,10 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
       dht: trustedOnly(kadDHT({ protocol: DHT_PROTOCOL, clientMode: false, peerInfoMapper: trustedPeers }), trusted),
       // direct connections across NATs (devices only): DCUtR upgrades a relayed connection to a
       // direct one (a hole punch, timed over the relay); AutoNAT asks peers to dial us back to
-      // learn which of our addresses are reachable (only those are offered to others)
       // learn which of our addresses are reachable (only those are offered to others); the relay
-      // answers AutoNAT too, from the public side
-      autoNAT: trustedOnly(autoNAT() as (c: object) => object, trusted),
+      // answers AutoNAT too, from the public side. Its dial-backs make connections of their own
+      // (autonat-dial-back.ts): as shipped, it closed the asker's connection.
+      autoNAT: trustedOnly(ownDialBacks(autoNAT() as (c: object) => object), trusted),
       ...(opts.relayServer === true
         ? {}
         : {
