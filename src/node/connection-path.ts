@@ -26,6 +26,19 @@ export function transportOf (conn: Pick<Connection, 'remoteAddr'>): ConnectionTr
   return 'tcp'
 }
 
+/**
+ * Whether `conn` has shown that it carries data. A WebRTC connection counts once a ping crossed
+ * it (libp2p's connection monitor sets `rtt`); any other connection from the start.
+ *
+ * When both devices dial each other over WebRTC at once (DCUtR's upgrade and the daemon's direct
+ * dial race), the side that answers may end up with a connection whose data channels never
+ * open: libp2p calls it open, prefers it for new streams (it is direct), and every stream on it
+ * times out. Such a connection is no path (webrtc-watchdog.ts closes it).
+ */
+export function carriesData (conn: Pick<Connection, 'remoteAddr' | 'rtt'>): boolean {
+  return transportOf(conn) !== 'webrtc' || conn.rtt !== undefined
+}
+
 export function routeOf (conn: Connection, isPunched: (c: Connection) => boolean): ConnectionRoute {
   const transport = transportOf(conn)
   if (transport === 'circuit') return { path: 'relayed', transport }
@@ -35,7 +48,7 @@ export function routeOf (conn: Connection, isPunched: (c: Connection) => boolean
 
 /** the best route among a peer's open connections (libp2p prefers unlimited ones for new streams), or undefined */
 export function bestRoute (conns: readonly Connection[], isPunched: (c: Connection) => boolean): ConnectionRoute | undefined {
-  const routes = conns.filter(c => c.status === 'open').map(c => routeOf(c, isPunched))
+  const routes = conns.filter(c => c.status === 'open' && carriesData(c)).map(c => routeOf(c, isPunched))
   routes.sort((x, y) => PATH_PREFERENCE.indexOf(x.path) - PATH_PREFERENCE.indexOf(y.path))
   return routes[0]
 }

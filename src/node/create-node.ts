@@ -11,6 +11,7 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { dcutr } from '@libp2p/dcutr'
 import { autoNAT } from '@libp2p/autonat'
 import { ownDialBacks } from './autonat-dial-back.ts'
+import { webrtcWatchdog } from './webrtc-watchdog.ts'
 import { uPnPNAT } from '@libp2p/upnp-nat'
 import { recordPunches, type PunchOrigin } from './punch-origin.ts'
 import type { PeerInfo, PrivateKey } from '@libp2p/interface'
@@ -151,6 +152,8 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
         ? {}
         : {
             dcutr: trustedOnly(recordPunches(dcutr() as (c: object) => object), trusted),
+            // a WebRTC connection whose data channels never open goes (webrtc-watchdog.ts)
+            ...(opts.webrtc === undefined ? {} : { webrtcWatchdog: webrtcWatchdog() }),
             ...(opts.upnp === true ? { upnpNAT: uPnPNAT() } : {})
           }),
       ...(opts.relayServer === true

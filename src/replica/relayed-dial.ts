@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/logger'
 import type { Libp2p } from '@libp2p/interface'
 import { toError } from '../../protocols/wire/errors.ts'
+import { carriesData } from '../node/connection-path.ts'
 
 export const DEFAULT_RELAYED_DIAL_TIMEOUT_MS = 10_000
 
@@ -59,7 +60,8 @@ export function isRelayedAddr (addr: string): boolean {
  */
 export async function closeRelayedBesideDirect (node: Libp2p, peer: string, log: Logger): Promise<number> {
   const open = node.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
-  if (!open.some(c => !isRelayedAddr(c.remoteAddr.toString()))) return 0
+  // a WebRTC connection no ping crossed yet may never carry anything (connection-path.ts)
+  if (!open.some(c => !isRelayedAddr(c.remoteAddr.toString()) && carriesData(c))) return 0
   const relayed = open.filter(c => isRelayedAddr(c.remoteAddr.toString()))
   for (const c of relayed) {
     log('closing the relayed connection to %s: a direct one is open', peer)
@@ -94,7 +96,10 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   // WebRTC addresses count (signalled through the relay, then direct), unless a WebRTC
   // connection is open already: then only a TCP one is better
   const hasWebrtc = node.getConnections(id).some(c => c.status === 'open' && c.remoteAddr.toString().includes('/webrtc'))
-  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()) && !(hasWebrtc && a.toString().includes('/p2p-circuit')))
+  // of two devices, only the one with the lower id dials the other over WebRTC: when both did at
+  // once, the answering side could be left with a connection that never opens (connection-path.ts)
+  const dialsWebrtc = !hasWebrtc && node.peerId.toString() < peer
+  const direct = (addrs: Multiaddr[]): Multiaddr[] => addrs.filter(a => !isRelayedAddr(a.toString()) && (dialsWebrtc || !a.toString().includes('/p2p-circuit')))
   let addrs = direct([
     ...known.map(a => multiaddr(a)),
     ...await node.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
@@ -120,9 +125,12 @@ export async function dialDirect (node: Libp2p, peer: string, known: readonly st
   log('connected to %s directly (it was reached through a relay)', peer)
   // a TCP connection also replaces a WebRTC one (the dial above was over TCP when one was open)
   const viaTcp = node.getConnections(id).some(c => c.status === 'open' && !c.remoteAddr.toString().includes('/p2p-circuit') && !c.remoteAddr.toString().includes('/webrtc'))
+  // a new WebRTC connection has not shown it carries data yet: the relayed one stays until it has
+  // (the dialer's next round closes it then: closeRelayedBesideDirect)
+  if (!viaTcp) return true
   for (const c of node.getConnections(id)) {
     const addr = c.remoteAddr.toString()
-    if (isRelayedAddr(addr) || (viaTcp && addr.includes('/webrtc'))) await c.close().catch(err => { c.abort(toError(err)) })
+    if (isRelayedAddr(addr) || addr.includes('/webrtc')) await c.close().catch(err => { c.abort(toError(err)) })
   }
   return true
 }
