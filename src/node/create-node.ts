@@ -55,6 +55,12 @@ export interface NodeOptions {
    * (the relay applies its own per-member limits through `wrapRelayServer`).
    */
   relayServer?: boolean
+  /**
+   * On a relay: a stranger (admitted while `admitsStrangers` answers true) may open a circuit to
+   * `device` (a trusted device with an open join window). Strangers get the hop protocol then,
+   * for `connect` only: never a reservation; every other protocol refuses them.
+   */
+  relayStrangersTo?: (device: string) => boolean
   /** wraps the relay's circuit-relay-v2 server (its per-member limits: relay/relay-limit-guard.ts) */
   wrapRelayServer?: (server: ReturnType<typeof circuitRelayServer>) => ReturnType<typeof circuitRelayServer>
   /**
@@ -120,7 +126,10 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     connectionGater: {
       denyDialPeer: deny,
       denyInboundEncryptedConnection: denyInbound,
-      denyOutboundEncryptedConnection: deny
+      denyOutboundEncryptedConnection: deny,
+      // a relay: only trusted devices reserve; a stranger reaches only a device with an open join window
+      denyInboundRelayReservation: deny,
+      denyOutboundRelayedConnection: (src, dst) => deny(src) && opts.relayStrangersTo?.(dst.toString()) !== true
     },
     connectionManager: {
       // every peer is 127.0.0.1 in tests and many share one NAT address: the default of 5/s bites
@@ -154,7 +163,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
             ...(opts.upnp === true ? { upnpNAT: uPnPNAT() } : {})
           }),
       ...(opts.relayServer === true
-        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), trusted) }
+        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), peer => trusted(peer) || (opts.relayStrangersTo !== undefined && opts.admitsStrangers?.() === true)) }
         : {})
     }
   }) as FerryNode
