@@ -4,7 +4,7 @@ import { JOIN_WINDOW_PROTOCOL_V1 } from './constants.ts'
 const { bad, shortString } = fieldReaders(JOIN_WINDOW_PROTOCOL_V1)
 
 /**
- * /ferry/join-window/1 (docs/PROTOCOL.md §8.5): one message each way per stream, device -> relay.
+ * /ferry/join-window/1 (docs/PROTOCOL.md §8.4): one message each way per stream, device -> relay.
  *   client -> server  ['open', untilMs]      accept joiners through the relay until then (0: no more)
  *   server -> client  ['ok', untilMs]  |  ['err', code, message]
  */

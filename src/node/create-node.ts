@@ -50,9 +50,9 @@ export interface NodeOptions {
   abortOnPingFailure?: boolean
   mdns: boolean
   /**
-   * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
-   * peer that can reserve a slot is a member: their relayed connections get no libp2p data or time limit
-   * (the relay applies its own per-member limits through `wrapRelayServer`).
+   * Run a circuit-relay-v2 server (the relay). Only trusted devices may reserve a slot, so every
+   * peer that holds one is a member: their relayed connections get no libp2p data or time limit
+   * (the relay applies its own per-member limits, and a stranger's, through `wrapRelayServer`).
    */
   relayServer?: boolean
   /**
