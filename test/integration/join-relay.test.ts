@@ -12,6 +12,25 @@ import { createNode, type FerryNode } from '../../src/node/create-node.ts'
 import { JOIN_PROTOCOLS, requestJoin } from '../../protocols/join/index.ts'
 import { SEALED_KEYRING_PROTOCOLS, getSealedKeyring } from '../../protocols/sealed-keyring/index.ts'
 import { rejection } from '../helpers/async-checks.ts'
+import { HOP_PROTOCOL } from '../../relay/relay-limit-guard.ts'
+
+/** HopMessage { type: RESERVE }, length-prefixed (circuit relay v2) */
+const RESERVE = Uint8Array.from([0x02, 0x08, 0x00])
+/** HopMessage { type: STATUS, status: PERMISSION_DENIED (202) }, length-prefixed */
+const PERMISSION_DENIED = [0x05, 0x08, 0x02, 0x28, 0xca, 0x01]
+
+/** asks `relay` for a reservation by hand; resolves with the answer's first bytes */
+async function reserve (node: FerryNode, relay: string): Promise<number[]> {
+  const stream = await node.dialProtocol(peerIdFromString(relay), HOP_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+  stream.send(RESERVE)
+  const got: number[] = []
+  for await (const chunk of stream) {
+    got.push(...chunk.subarray())
+    if (got.length >= PERMISSION_DENIED.length) break
+  }
+  await stream.close().catch(() => {})
+  return got.slice(0, PERMISSION_DENIED.length)
+}
 
 const unavailable = natLabUnavailable()
 if (unavailable !== undefined) console.warn(`join-relay: skipped: ${unavailable}`)
@@ -58,8 +77,7 @@ describe.skipIf(unavailable !== undefined)('ferry join through the relay, betwee
     // b's `ferry join` runs in home 2: a's own addresses are behind a's NAT
     const inB = { command: 'ip', prefix: ['netns', 'exec', net.homes[1]!.netns, process.execPath, ...FERRY_NODE_FLAGS, join(REPO, 'src/cli/ferry.js')] }
     const joined = await ferry(['--home', b.home, 'join', code, join(dirname(b.folder), 'docs')], {}, inB)
-    expect(joined.stderr + joined.stdout, r.log.slice(-2000)).toMatch(/joined|docs/)
-    expect(joined.code).toBe(0)
+    expect(joined.code, `${joined.stderr}\n${r.log.slice(-2000)}`).toBe(0)
     // b uses the relay for the folder, and the relay's operator trusts b: from then on they meet
     // through the relay as usual
     await ferryOk(['--home', b.home, 'share', 'docs', r.id, '--replica'])
@@ -88,9 +106,12 @@ describe('a stranger reaches a device through the relay only while it has an ope
     const r = await relays.relay('relay')
     const a = await lab.device('a')
     const b = await lab.device('b', 'b-own')
+    // c: another tenant of the relay, with no invitation of its own
+    const c = await lab.device('c', 'c-own')
     await useRelay(a, r)
-    await lab.start(a)
-    await holdsReservation(a, r)
+    await useRelay(c, r, 'c-own')
+    await Promise.all([lab.start(a), lab.start(c)])
+    await Promise.all([holdsReservation(a, r), holdsReservation(c, r)])
     const circuit = multiaddr(`${r.addr}/p2p/${r.id}/p2p-circuit/p2p/${a.id}`)
     const aId = peerIdFromString(a.id)
     const rId = peerIdFromString(r.id)
@@ -110,7 +131,10 @@ describe('a stranger reaches a device through the relay only while it has an ope
     expect((refused as { code?: string }).code).toBe('ERR_FERRY_INVITE_UNKNOWN')
     // but nothing of the relay's own: a ferry protocol of it is refused, and it holds no reservation for the stranger
     await rejection(s2.dialProtocol(rId, [...SEALED_KEYRING_PROTOCOLS], { signal: AbortSignal.timeout(10_000) }).then(async s => await getSealedKeyring(s, 'docs')))
-    await rejection(s2.dial(multiaddr(`${r.addr}/p2p/${r.id}/p2p-circuit/p2p/${s1.peerId.toString()}`), { signal: AbortSignal.timeout(10_000) }))
+    expect(await reserve(s2, r.id)).toEqual(PERMISSION_DENIED)
+    // nor a circuit to another device of the relay (c has no invitation open)
+    const toC = await rejection(s2.dial(multiaddr(`${r.addr}/p2p/${r.id}/p2p-circuit/p2p/${c.id}`), { signal: AbortSignal.timeout(10_000) }))
+    expect(toC.message).toMatch(/PERMISSION_DENIED/)
 
     // the invitation is used (b joins, directly): a closes its window on the relay
     expect((await ferry(['--home', b.home, 'join', code, join(dirname(b.folder), 'docs')])).code).toBe(0)
