@@ -36,12 +36,16 @@ export async function serveJoinWindow (stream: Stream, peer: string, c: { window
   }
 }
 
-/** Client side: tells the relay until when we accept joiners; resolves with the time it keeps. */
-export async function announceJoinWindow (stream: Stream, untilMs: number): Promise<number> {
+/**
+ * Client side: tells the relay until when we accept joiners; resolves with the time it keeps.
+ * `signal` ends the wait for the answer early (it is bounded by DEFAULT_TIMEOUT_MS anyway).
+ */
+export async function announceJoinWindow (stream: Stream, untilMs: number, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const ms = messages(stream)
   try {
     await ms.write(encodeJoinWindowMessage({ type: 'open', untilMs }))
-    const m: JoinWindowMessage = decodeJoinWindowMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
+    const timeout = AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
+    const m: JoinWindowMessage = decodeJoinWindowMessage(await ms.read({ signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]) }))
     await ms.close()
     if (m.type === 'err') throw new RemoteError(JOIN_WINDOW_PROTOCOL_V1, m.code, m.message)
     if (m.type !== 'ok') throw new InvalidMessageError(JOIN_WINDOW_PROTOCOL_V1, `expected ok, got ${m.type}`)

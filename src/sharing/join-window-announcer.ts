@@ -3,8 +3,8 @@ import type { Logger } from '@libp2p/logger'
 import { announceJoinWindow, JOIN_WINDOW_PROTOCOLS } from '../../protocols/join-window/index.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 
-/** how long opening the stream to a relay may take */
-export const DEFAULT_ANNOUNCE_TIMEOUT_MS = 10_000
+/** how long telling one relay may take in all (`ferry invite` waits for it; its control call allows 10 s) */
+export const DEFAULT_ANNOUNCE_TIMEOUT_MS = 5_000
 
 export interface JoinWindowAnnouncerComponents {
   /** a stream to a connected peer on one of `protocols` */
@@ -38,7 +38,8 @@ export class JoinWindowAnnouncer {
   async announce (relay: string): Promise<void> {
     const until = this.c.openUntil()
     try {
-      const kept = await announceJoinWindow(await this.c.openStream(relay, JOIN_WINDOW_PROTOCOLS, AbortSignal.timeout(DEFAULT_ANNOUNCE_TIMEOUT_MS)), until)
+      const signal = AbortSignal.timeout(DEFAULT_ANNOUNCE_TIMEOUT_MS)
+      const kept = await announceJoinWindow(await this.c.openStream(relay, JOIN_WINDOW_PROTOCOLS, signal), until, { signal })
       this.c.log('join window on relay %s: until %d', relay, kept)
     } catch (err) {
       this.c.log('telling relay %s our join window failed: %s', relay, toError(err).message)

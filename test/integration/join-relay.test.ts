@@ -62,13 +62,12 @@ describe.skipIf(unavailable !== undefined)('ferry join through the relay, betwee
     net.cleanup()
   })
 
-  it('b joins a folder of a through the relay (the relay does not trust b yet); once the relay trusts b they sync', async () => {
+  it('b, knowing only the code, joins a folder of a through the relay (which does not trust b yet); once b uses the relay and it trusts b, they sync', async () => {
     const r = await relays.relay('relay', { netns: net.pub, ip: RELAY_IP })
     const a = await lab.device('a')
     const b = await lab.device('b', 'b-own')
+    // b knows nothing but the code it is given; the relay does not trust b
     await useRelay(a, r)
-    // b's user adds the relay; its operator has not trusted b (yet)
-    await ferryOk(['--home', b.home, 'device', 'add', r.id, '--addr', r.addr, '--name', 'relay'])
     await writeFile(join(a.folder, 'hello.txt'), 'from home 1')
     const inHome = (i: number): { netns: string, listen: string } => ({ netns: net.homes[i]!.netns, listen: '/ip4/0.0.0.0/tcp/0' })
     await Promise.all([lab.start(a, inHome(0)), lab.start(b, inHome(1))])
@@ -80,6 +79,7 @@ describe.skipIf(unavailable !== undefined)('ferry join through the relay, betwee
     expect(joined.code, `${joined.stderr}\n${r.log.slice(-2000)}`).toBe(0)
     // b uses the relay for the folder, and the relay's operator trusts b: from then on they meet
     // through the relay as usual
+    await ferryOk(['--home', b.home, 'device', 'add', r.id, '--addr', r.addr, '--name', 'relay'])
     await ferryOk(['--home', b.home, 'share', 'docs', r.id, '--replica'])
     await ferryOk(['--home', r.home, 'device', 'add', b.id, '--name', 'b'])
     b.folder = join(dirname(b.folder), 'docs')
