@@ -197,7 +197,7 @@ export class RelayNode {
       recordFrameBytes: bytes => { this.uploadRecordBytes += bytes },
       memberLists: relayMemberLists({ store: this.store, isTrusted: peer => this.membership.isTrusted(peer), events: this.nodeEvents }),
       onQuota: (peer, folder, err) => { this.nodeEvents.emit({ type: 'relay.quota', detail: { ...this.peerOf(peer), folder, usedBytes: err.usedBytes, limitBytes: err.limitBytes } }) }
-    }), joinWindowService()({ registrar: trustedOnly, logger: node.logger, windows: { open: (peer, untilMs) => this.membership.isTrusted(peer) ? this.joinWindows.open(peer, untilMs) : undefined } })]
+    }), joinWindowService()({ registrar: trustedOnly, logger: node.logger, windows: { open: (peer, untilMs) => this.openJoinWindow(peer, untilMs) } })]
       .map(service => asPart('protocol service', service))
     await startAll(this.services)
     node.addEventListener('peer:connect', e => {
@@ -238,6 +238,14 @@ export class RelayNode {
   private peerOf (peer: string): { device: string, name?: string } {
     const name = this.config.devices[peer]?.name
     return name === undefined ? { device: peer } : { device: peer, name }
+  }
+
+  /** /ferry/join-window/1: the time kept, or undefined for a device we do not trust */
+  private openJoinWindow (peer: string, untilMs: number): number | undefined {
+    if (!this.membership.isTrusted(peer)) return undefined
+    const kept = this.joinWindows.open(peer, untilMs)
+    this.nodeEvents.emit({ type: 'relay.join-window', detail: { ...this.peerOf(peer), untilMs: kept } })
+    return kept
   }
 
   private hangUp (peer: string, reason: Error): void {

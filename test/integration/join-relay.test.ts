@@ -122,6 +122,8 @@ describe('a stranger reaches a device through the relay only while it has an ope
     expect(s1.getConnections(aId)).toHaveLength(0)
 
     const code = await invite(a)
+    // `ferry invite` answers once a's relays know
+    expect(r.log).toMatch(/a \(12D3KooW\w+\) accepts joiners through this relay until \d{4}-/)
     const s2 = await stranger()
     const conn = await s2.dial(circuit, { signal: AbortSignal.timeout(10_000) })
     expect(conn.remoteAddr.toString()).toContain('/p2p-circuit')
@@ -138,6 +140,7 @@ describe('a stranger reaches a device through the relay only while it has an ope
 
     // the invitation is used (b joins, directly): a closes its window on the relay
     expect((await ferry(['--home', b.home, 'join', code, join(dirname(b.folder), 'docs')])).code).toBe(0)
+    await waitFor('a closed its window on the relay', () => r.log.includes('accepts no joiners through this relay any more'), 30_000)
     await waitFor('the relay refuses strangers again', async () => {
       const s = await stranger()
       return await s.dial(circuit, { signal: AbortSignal.timeout(10_000) }).then(() => false, () => true)
