@@ -183,9 +183,10 @@ export class RelayNode {
     })
     this.node = node
     // index, blocks, history and replica, for trusted members only: relay/relay-services.ts
-    const trustedOnly = trustedRegistrar(node, peer => this.membership.isTrusted(peer))
+    // every protocol of the relay refuses strangers (a joiner may only pass through: createNode)
+    const guarded = trustedRegistrar(node, peer => this.membership.isTrusted(peer))
     this.services = [...relayProtocolServices({
-      registrar: trustedOnly,
+      registrar: guarded,
       logger: node.logger,
       isTrusted: peer => this.membership.isTrusted(peer),
       store: this.store,
@@ -197,7 +198,7 @@ export class RelayNode {
       recordFrameBytes: bytes => { this.uploadRecordBytes += bytes },
       memberLists: relayMemberLists({ store: this.store, isTrusted: peer => this.membership.isTrusted(peer), events: this.nodeEvents }),
       onQuota: (peer, folder, err) => { this.nodeEvents.emit({ type: 'relay.quota', detail: { ...this.peerOf(peer), folder, usedBytes: err.usedBytes, limitBytes: err.limitBytes } }) }
-    }), joinWindowService()({ registrar: trustedOnly, logger: node.logger, windows: { open: (peer, untilMs) => this.openJoinWindow(peer, untilMs) } })]
+    }), joinWindowService()({ registrar: guarded, logger: node.logger, windows: { open: (peer, untilMs) => this.openJoinWindow(peer, untilMs) } })]
       .map(service => asPart('protocol service', service))
     await startAll(this.services)
     node.addEventListener('peer:connect', e => {
