@@ -1,5 +1,6 @@
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { RelayLimits } from './relay-limits.ts'
+import { limitStrangerHop } from './stranger-circuits.ts'
 
 export const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 export const STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
@@ -16,15 +17,21 @@ interface Components { registrar: { handle: (p: string | string[], h: StreamHand
  * A circuit-relay-v2 server factory whose relayed streams `limits` counts and limits: hop
  * streams (from the dialing member) are watched as the handler gets them, stop streams (to the
  * destination member) as the server opens them on the destination's connection. A member over
- * its daily limit is answered RESOURCE_LIMIT_EXCEEDED.
+ * its daily limit is answered RESOURCE_LIMIT_EXCEEDED. A hop stream of a device the relay does not
+ * trust (a joiner, let through to a device with an open join window) is charged to no member: it
+ * gets the stranger's limit (stranger-circuits.ts).
  */
-export function limitRelayed<C extends object, T> (factory: (components: C) => T, limits: RelayLimits): (components: C) => T {
+export function limitRelayed<C extends object, T> (factory: (components: C) => T, limits: RelayLimits, isTrusted: (peer: string) => boolean = () => true): (components: C) => T {
   return (components: C) => {
     const { registrar, connectionManager } = components as unknown as Components
     const handle = async (protocol: string | string[], handler: StreamHandler, options?: unknown): Promise<void> => {
       if (protocol !== HOP_PROTOCOL) { await registrar.handle(protocol, handler, options); return }
       await registrar.handle(protocol, (stream: Stream, connection: Connection) => {
         const member = connection.remotePeer.toString()
+        if (!isTrusted(member)) {
+          limitStrangerHop(stream)
+          return handler(stream, connection)
+        }
         if (!limits.allows(member)) {
           stream.send(LIMIT_EXCEEDED)
           void stream.close().catch(err => { stream.abort(err as Error) })

@@ -24,6 +24,10 @@ import { defaultStunListen } from './stun-listen.ts'
 import { RelayLimits } from './relay-limits.ts'
 import { limitRelayed } from './relay-limit-guard.ts'
 import { relayMemberLists, setQuotaRoute } from './relay-tenancy.ts'
+import { JoinWindows } from './join-windows.ts'
+import { DEFAULT_STRANGER_CONNECTION_MS } from './stranger-circuits.ts'
+import { joinWindowService } from '../protocols/join-window/index.ts'
+import { trustedRegistrar } from '../src/node/stranger-guard.ts'
 
 export interface RelayOptions {
   home: string
@@ -86,6 +90,8 @@ export class RelayNode {
   private stun?: StunServer
   private readonly relayLimits: RelayLimits
   private stunAddress?: string
+  /** devices with an open invitation: strangers may reach them through us (join-windows.ts) */
+  private readonly joinWindows = new JoinWindows()
 
   private constructor (opts: RelayOptions, key: PrivateKey, config: Config) {
     this.opts = opts
@@ -165,17 +171,22 @@ export class RelayNode {
       privateKey: this.key,
       listen: this.opts.listen ?? DEFAULT_LISTEN,
       isTrusted: id => this.membership.isTrusted(id),
+      // while a device has an open join window, strangers may connect, for a circuit to it only
+      admitsStrangers: () => this.joinWindows.anyOpen(),
+      relayStrangersTo: device => this.membership.isTrusted(device) && this.joinWindows.isOpen(device),
       mdns: false,
       relayServer: true,
-      wrapRelayServer: server => limitRelayed(server, this.relayLimits),
+      wrapRelayServer: server => limitRelayed(server, this.relayLimits, id => this.membership.isTrusted(id)),
       ...(this.opts.transports === undefined ? {} : { transports: this.opts.transports }),
       // libp2p's own metrics on GET /metrics: only with the process's (one node per process)
       ...(this.opts.processMetrics === true ? { metricsRegistry: this.metrics.registry } : {})
     })
     this.node = node
     // index, blocks, history and replica, for trusted members only: relay/relay-services.ts
-    this.services = relayProtocolServices({
-      registrar: node,
+    // every protocol of the relay refuses strangers (a joiner may only pass through: createNode)
+    const guarded = trustedRegistrar(node, peer => this.membership.isTrusted(peer))
+    this.services = [...relayProtocolServices({
+      registrar: guarded,
       logger: node.logger,
       isTrusted: peer => this.membership.isTrusted(peer),
       store: this.store,
@@ -187,10 +198,16 @@ export class RelayNode {
       recordFrameBytes: bytes => { this.uploadRecordBytes += bytes },
       memberLists: relayMemberLists({ store: this.store, isTrusted: peer => this.membership.isTrusted(peer), events: this.nodeEvents }),
       onQuota: (peer, folder, err) => { this.nodeEvents.emit({ type: 'relay.quota', detail: { ...this.peerOf(peer), folder, usedBytes: err.usedBytes, limitBytes: err.limitBytes } }) }
-    }).map(service => asPart('protocol service', service))
+    }), joinWindowService()({ registrar: guarded, logger: node.logger, windows: { open: (peer, untilMs) => this.openJoinWindow(peer, untilMs) } })]
+      .map(service => asPart('protocol service', service))
     await startAll(this.services)
-    node.addEventListener('peer:connect', e => { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(e.detail.toString()) }) })
-    node.addEventListener('peer:disconnect', e => { this.nodeEvents.emit({ type: 'peer.disconnected', detail: this.peerOf(e.detail.toString()) }) })
+    node.addEventListener('peer:connect', e => {
+      const peer = e.detail.toString()
+      if (this.membership.isTrusted(peer)) { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(peer) }); return }
+      // a joiner, admitted for one circuit to a device with an open join window
+      setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_STRANGER_CONNECTION_MS).unref()
+    })
+    node.addEventListener('peer:disconnect', e => { if (this.membership.isTrusted(e.detail.toString())) this.nodeEvents.emit({ type: 'peer.disconnected', detail: this.peerOf(e.detail.toString()) }) })
     await node.start()
     for (const ma of node.getMultiaddrs()) this.nodeEvents.emit({ type: 'node.listening', detail: { addr: ma.toString() } })
     this.nodeEvents.emit({ type: 'node.identity', detail: { kind: 'relay', id: this.self } })
@@ -224,6 +241,14 @@ export class RelayNode {
     return name === undefined ? { device: peer } : { device: peer, name }
   }
 
+  /** /ferry/join-window/1: the time kept, or undefined for a device we do not trust */
+  private openJoinWindow (peer: string, untilMs: number): number | undefined {
+    if (!this.membership.isTrusted(peer)) return undefined
+    const kept = this.joinWindows.open(peer, untilMs)
+    this.nodeEvents.emit({ type: 'relay.join-window', detail: { ...this.peerOf(peer), untilMs: kept } })
+    return kept
+  }
+
   private hangUp (peer: string, reason: Error): void {
     // by id only (not by name, as a device does)
     this.nodeEvents.emit({ type: 'peer.cut-off', detail: { device: peer, reason: reason.message } })
@@ -234,6 +259,7 @@ export class RelayNode {
     const config = await loadConfig(this.opts.home)
     this.config = config
     this.membership.update(config)
+    this.joinWindows.retain(id => this.membership.isTrusted(id))
     for (const conn of this.node?.getConnections() ?? []) {
       if (!this.membership.isTrusted(conn.remotePeer.toString())) void conn.close().catch(() => {})
     }

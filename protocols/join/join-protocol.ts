@@ -138,7 +138,8 @@ export class JoinProtocol extends ProtocolService implements JoinService {
   private readonly log: Logger
 
   constructor (components: JoinServiceComponents, init: JoinServiceInit = {}) {
-    super({ registrar: components.registrar, protocols: JOIN_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS })
+    // a joiner may reach us only through a relay: the circuit may be limited (the exchange is small)
+    super({ registrar: components.registrar, protocols: JOIN_PROTOCOLS, maxInboundStreams: init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS, runOnLimitedConnection: true })
     this.components = components
     this.log = components.logger.forComponent(init.logName ?? 'ferry:join:server')
   }

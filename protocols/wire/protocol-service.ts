@@ -6,6 +6,8 @@ export interface ProtocolServiceOptions {
   /** every protocol id (version) the service answers; one handler serves them all */
   protocols: readonly string[]
   maxInboundStreams: number
+  /** also serve streams on limited (relayed, data- or time-capped) connections; default false */
+  runOnLimitedConnection?: boolean
 }
 
 /**
@@ -17,16 +19,18 @@ export abstract class ProtocolService implements Startable {
   readonly protocols: readonly string[]
   private readonly registrar: ProtocolRegistrar
   private readonly maxInboundStreams: number
+  private readonly runOnLimitedConnection: boolean
   private started = false
 
   constructor (options: ProtocolServiceOptions) {
     this.protocols = options.protocols
     this.registrar = options.registrar
     this.maxInboundStreams = options.maxInboundStreams
+    this.runOnLimitedConnection = options.runOnLimitedConnection ?? false
   }
 
   async start (): Promise<void> {
-    await handleAll(this.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+    await handleAll(this.registrar, this.protocols, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams, ...(this.runOnLimitedConnection ? { runOnLimitedConnection: true } : {}) })
     this.started = true
   }
 

@@ -56,6 +56,9 @@ export function eventLines (e: NodeEvent): string[] {
     case 'stun.unavailable': return [`no STUN: ${e.detail.reason}`]
     case 'replica.refused': return [`${e.detail.folder}: relay ${e.detail.replica} refused the upload: ${e.detail.reason}`]
     case 'relay.members': return [`${e.detail.folder}: member list version ${e.detail.version} (${e.detail.members} members) signed by ${e.detail.signer}`]
+    case 'relay.join-window': return [e.detail.untilMs === 0
+      ? `${nameOf(e.detail)} accepts no joiners through this relay any more`
+      : `${nameOf(e.detail)} accepts joiners through this relay until ${new Date(e.detail.untilMs).toISOString()}`]
     case 'relay.quota': return [`${e.detail.folder}: ${nameOf(e.detail)} is at its storage quota (${e.detail.usedBytes} of ${e.detail.limitBytes} bytes); upload refused, nothing stored is touched`]
     case 'relay.limit': return [e.detail.relay === undefined
       ? `relay limit: ${nameOf(e.detail)} relayed ${e.detail.bytesToday ?? 0} of ${e.detail.dailyBytes ?? 0} bytes today; nothing more is relayed for it until tomorrow (UTC)`

@@ -1,4 +1,3 @@
-import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { loadConfig, validateFolderId } from '../config/config.ts'
 import { recordJoin, updateConfig } from '../config/config-changes.ts'
@@ -16,8 +15,8 @@ import { JOIN_PROTOCOLS, requestJoinWithKeys, type JoinRole } from '../../protoc
 import type { FolderKey } from '../keys/folder-keyring.ts'
 import { KeyringFiles } from '../keys/keyring-file.ts'
 import { decodePairingCode } from '../sharing/pairing-code.ts'
+import { DEFAULT_JOIN_DIAL_TIMEOUT_MS, joinRoutes, reachInviter } from './join-dial.ts'
 
-export const DEFAULT_JOIN_DIAL_TIMEOUT_MS = 15_000
 
 export interface JoinResult { folder: string, path: string, inviter: string, role: JoinRole, daemonReloaded: boolean }
 
@@ -41,7 +40,8 @@ export async function joinCommand (home: string, codeText: string, path: string,
   if (code.device === self) throw new FerryError('this code was made by this device', 'ERR_FERRY_SELF', 'run `ferry join` on the other device')
   validateFolderId(code.folder)
   await checkNewFolder(await loadConfig(home), code.folder, path, home)
-  if (code.addrs.length === 0) throw new FerryError('the code carries no address of the inviting device', 'ERR_FERRY_BAD_CODE', 'the inviter\'s daemon must run when it invites')
+  const routes = joinRoutes(code)
+  if (routes.direct.length + routes.relayed.length === 0) throw new FerryError('the code carries no address of the inviting device', 'ERR_FERRY_BAD_CODE', 'the inviter\'s daemon must run when it invites')
 
   // if our daemon runs, the inviter learns where to reach it
   let ourAddrs: string[] = []
@@ -51,22 +51,19 @@ export async function joinCommand (home: string, codeText: string, path: string,
     if (!(err instanceof NoDaemonError)) throw err
   }
 
-  // the inviter answers nothing but the join protocol (not ping) until we are a member
-  const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device, mdns: false, abortOnPingFailure: false })
+  // the inviter answers nothing but the join protocol (not ping) until we are a member; a relay
+  // on the way answers nothing but the circuit to it
+  const node = await createNode({ privateKey: key, listen: [], isTrusted: id => id === code.device || routes.relays.includes(id), mdns: false, abortOnPingFailure: false })
   let role: JoinRole
   let keys: FolderKey[] = []
   try {
     await node.start()
     const inviter = peerIdFromString(code.device)
-    const addrs = code.addrs.map(a => multiaddr(`${a}/p2p/${code.device}`))
-    try {
-      await node.dial(addrs, { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
-    } catch (err) {
-      throw new FerryError(`could not reach the inviting device at ${code.addrs.join(', ')}: ${toError(err).message}`, 'ERR_FERRY_UNREACHABLE', 'its daemon must be running and reachable')
-    }
+    await reachInviter(node, routes)
     let stream
     try {
-      stream = await node.dialProtocol(inviter, [...JOIN_PROTOCOLS], { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS) })
+      // a circuit through a relay may be limited: the join exchange is small
+      stream = await node.dialProtocol(inviter, [...JOIN_PROTOCOLS], { signal: AbortSignal.timeout(DEFAULT_JOIN_DIAL_TIMEOUT_MS), runOnLimitedConnection: true })
     } catch (err) {
       // the inviter's gater lets strangers in only around a live invitation
       throw new FerryError(`the inviting device did not let this device in (${toError(err).message}): the code was used or expired a while ago`, 'ERR_FERRY_JOIN_REFUSED', 'ask for a new code')

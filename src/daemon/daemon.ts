@@ -179,12 +179,11 @@ export class Daemon {
       ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: opts.rescanIntervalMs })
     })
     this.sharing = new SharingService({
-      home: opts.home,
-      self: this.self,
+      home: opts.home, self: this.self, events: this.nodeEvents, log: logger('ferry:join:server'),
       listenAddrs: () => this.requireNode().getMultiaddrs().map(m => m.toString()),
-      events: this.nodeEvents,
       reload: async () => { await this.reload() },
-      log: logger('ferry:join:server')
+      openStream: async (peer, protocols, signal) => await this.requireNode().dialProtocol(peerIdFromString(peer), [...protocols], { signal }),
+      connectedRelays: () => relaysOf(this.config, this.membership).filter(r => this.isConnected(r))
     })
     this.readOnly = this.runtime.readOnly
     const routes = daemonRoutes({
@@ -307,6 +306,7 @@ export class Daemon {
       }
       this.nodeEvents.emit({ type: 'peer.connected', detail: { device: peer, ...this.nameField(peer) } })
       peerReady(this.clients, peer)
+      this.sharing.peerConnected(peer)
       for (const f of this.membership.foldersSharedWith(peer)) this.folders.get(f)?.requestSync()
     })
     node.addEventListener('peer:disconnect', e => {

@@ -103,6 +103,11 @@ export type RelayEvent =
   | Ev<'relay.limit', { device: string, name?: string, bytesToday?: number, dailyBytes?: number, relay?: string }>
   /** the relay took a folder's signed member list (`signer`: a device id, or "recovery") */
   | Ev<'relay.members', { folder: string, version: number, members: number, signer: string }>
+  /**
+   * a device told the relay until when it accepts joiners (`untilMs` 0: no more): devices the
+   * relay does not trust may then open a circuit to it, and nothing else
+   */
+  | Ev<'relay.join-window', { device: string, name?: string, untilMs: number }>
   /** the relay refused a block: the uploading member's storage quota is full (nothing stored is touched) */
   | Ev<'relay.quota', { device: string, name?: string, folder: string, usedBytes: number, limitBytes: number }>
 

@@ -37,6 +37,7 @@ export function eventRecord (e: NodeEvent): EventRecord | undefined {
     case 'deletes.confirmed': return r('info', `${e.detail.folder}: ${e.detail.count} held deletes confirmed`)
     case 'replica.refused': return r('warn', `${e.detail.folder}: relay ${e.detail.replica} refused the upload: ${e.detail.reason}`)
     case 'relay.members': return r('info', `${e.detail.folder}: member list version ${e.detail.version} (${e.detail.members} members) signed by ${e.detail.signer}`)
+    case 'relay.join-window': return r('info', e.detail.untilMs === 0 ? `${e.detail.device} accepts no joiners through this relay any more` : `${e.detail.device} accepts joiners through this relay until ${new Date(e.detail.untilMs).toISOString()}`)
     case 'relay.quota': return r('warn', `${e.detail.folder}: ${e.detail.device} is at its storage quota (${e.detail.usedBytes} of ${e.detail.limitBytes} bytes); upload refused`)
     case 'replica.uploaded': return r('info', `${e.detail.folder}: uploaded ${e.detail.records} records and ${e.detail.blockBytes} block bytes to relay ${e.detail.replica}`)
     case 'peer.connected': return r('info', `peer connected: ${e.detail.device}`)

@@ -51,11 +51,17 @@ export interface NodeOptions {
   abortOnPingFailure?: boolean
   mdns: boolean
   /**
-   * Run a circuit-relay-v2 server (the relay). Only trusted devices get past the gater, so every
-   * peer that can reserve a slot is a member: their relayed connections get no libp2p data or time limit
-   * (the relay applies its own per-member limits through `wrapRelayServer`).
+   * Run a circuit-relay-v2 server (the relay). Only trusted devices may reserve a slot, so every
+   * peer that holds one is a member: their relayed connections get no libp2p data or time limit
+   * (the relay applies its own per-member limits, and a stranger's, through `wrapRelayServer`).
    */
   relayServer?: boolean
+  /**
+   * On a relay: a stranger (admitted while `admitsStrangers` answers true) may open a circuit to
+   * `device` (a trusted device with an open join window). Strangers get the hop protocol then,
+   * for `connect` only: never a reservation; every other protocol refuses them.
+   */
+  relayStrangersTo?: (device: string) => boolean
   /** wraps the relay's circuit-relay-v2 server (its per-member limits: relay/relay-limit-guard.ts) */
   wrapRelayServer?: (server: ReturnType<typeof circuitRelayServer>) => ReturnType<typeof circuitRelayServer>
   /**
@@ -121,7 +127,10 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
     connectionGater: {
       denyDialPeer: deny,
       denyInboundEncryptedConnection: denyInbound,
-      denyOutboundEncryptedConnection: deny
+      denyOutboundEncryptedConnection: deny,
+      // a relay: only trusted devices reserve; a stranger reaches only a device with an open join window
+      denyInboundRelayReservation: deny,
+      denyOutboundRelayedConnection: (src, dst) => deny(src) && opts.relayStrangersTo?.(dst.toString()) !== true
     },
     connectionManager: {
       // every peer is 127.0.0.1 in tests and many share one NAT address: the default of 5/s bites
@@ -157,7 +166,7 @@ export async function createNode (opts: NodeOptions): Promise<FerryNode> {
             ...(opts.upnp === true ? { upnpNAT: uPnPNAT() } : {})
           }),
       ...(opts.relayServer === true
-        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), trusted) }
+        ? { relay: trustedOnly((opts.wrapRelayServer ?? (s => s))(circuitRelayServer({ reservations: { maxReservations: DEFAULT_MAX_RELAY_RESERVATIONS, applyDefaultLimit: false } })), peer => trusted(peer) || (opts.relayStrangersTo !== undefined && opts.admitsStrangers?.() === true)) }
         : {})
     }
   }) as FerryNode

@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream, StreamHandler, Topology } from '@libp2p/interface'
+import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions, Topology } from '@libp2p/interface'
 import { FerryError } from '../errors.ts'
 
 /** A stream from a device we do not trust, on a protocol other than the join protocol. */
@@ -23,36 +23,42 @@ export function onlyTrusted (isTrusted: IsTrusted, handler: StreamHandler): Stre
 }
 
 interface RegistrarLike {
-  handle: (protocol: string | string[], handler: StreamHandler, options?: unknown) => Promise<void>
-  register: (protocol: string, topology: Topology) => Promise<string>
+  handle: (protocol: string | string[], handler: StreamHandler, options?: StreamHandlerOptions) => Promise<void>
+  register?: (protocol: string, topology: Topology) => Promise<string>
+}
+
+/**
+ * `registrar` with every `handle` going through `onlyTrusted` and every topology's `onConnect`
+ * told of trusted devices only (the DHT adds peers to its routing table there).
+ */
+export function trustedRegistrar<R extends RegistrarLike> (registrar: R, isTrusted: IsTrusted): R {
+  return new Proxy(registrar, {
+    get (target, prop) {
+      if (prop === 'handle') {
+        return async (protocol: string | string[], handler: StreamHandler, options?: StreamHandlerOptions) => { await target.handle(protocol, onlyTrusted(isTrusted, handler), options) }
+      }
+      if (prop === 'register') {
+        return async (protocol: string, topology: Topology) => await target.register?.(protocol, new Proxy(topology, {
+          get (t, p) {
+            if (p !== 'onConnect' || t.onConnect === undefined) return Reflect.get(t, p)
+            return (peer: PeerId, conn: Connection) => isTrusted(peer.toString()) ? t.onConnect?.(peer, conn) : undefined
+          }
+        }))
+      }
+      const v = Reflect.get(target, prop) as unknown
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+    }
+  })
 }
 
 /**
  * A libp2p service or transport factory whose stream handlers and topologies (what it learns of
- * peers that connect) see trusted devices only: its `components.registrar` is wrapped, so every
- * `handle` goes through `onlyTrusted` and a topology's `onConnect` is not told of strangers
- * (the DHT adds peers to its routing table there). The rest of `components` is passed through.
+ * peers that connect) see trusted devices only: its `components.registrar` is wrapped
+ * (`trustedRegistrar`). The rest of `components` is passed through.
  */
 export function trustedOnly<C extends object, T> (factory: (components: C) => T, isTrusted: IsTrusted): (components: C) => T {
   return (components: C) => {
-    const registrar = (components as { registrar: RegistrarLike }).registrar
-    const guarded = new Proxy(registrar, {
-      get (target, prop) {
-        if (prop === 'handle') {
-          return async (protocol: string | string[], handler: StreamHandler, options?: unknown) => { await target.handle(protocol, onlyTrusted(isTrusted, handler), options) }
-        }
-        if (prop === 'register') {
-          return async (protocol: string, topology: Topology) => await target.register(protocol, new Proxy(topology, {
-            get (t, p) {
-              if (p !== 'onConnect' || t.onConnect === undefined) return Reflect.get(t, p)
-              return (peer: PeerId, conn: Connection) => isTrusted(peer.toString()) ? t.onConnect?.(peer, conn) : undefined
-            }
-          }))
-        }
-        const v = Reflect.get(target, prop) as unknown
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
-      }
-    })
+    const guarded = trustedRegistrar((components as { registrar: RegistrarLike }).registrar, isTrusted)
     const wrapped = new Proxy(components, {
       get (target, prop) {
         return prop === 'registrar' ? guarded : Reflect.get(target, prop)

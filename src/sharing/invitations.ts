@@ -68,6 +68,11 @@ export class Invitations {
     return this.list.some(i => Math.min(i.usedAt ?? Infinity, i.expiresAt) + graceMs > now)
   }
 
+  /** when the last pending invitation expires (0: none is pending) */
+  openUntil (now = Date.now()): number {
+    return Math.max(0, ...this.pending(now).map(i => i.expiresAt))
+  }
+
   pending (now = Date.now()): Invitation[] {
     return this.list.filter(i => i.usedAt === undefined && i.expiresAt > now)
   }

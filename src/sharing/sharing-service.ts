@@ -8,6 +8,7 @@ import type { JoinRequest, JoinRole } from '../../protocols/join/index.ts'
 import { Invitations, DEFAULT_INVITATION_TTL_MS } from './invitations.ts'
 import { encodePairingCode } from './pairing-code.ts'
 import { bodyObject, optionalBoolean, optionalInteger, requiredString } from '../api/body-fields.ts'
+import { JoinWindowAnnouncer, type JoinWindowAnnouncerComponents } from './join-window-announcer.ts'
 
 export interface SharingComponents {
   home: string
@@ -19,6 +20,10 @@ export interface SharingComponents {
   /** the config changed on disk: apply it (the daemon's reload) */
   reload: () => Promise<void>
   log: Logger
+  /** a stream to a connected peer (to tell our relays our join window); default: none */
+  openStream?: JoinWindowAnnouncerComponents['openStream']
+  /** the trusted relays we are connected to now; default: none */
+  connectedRelays?: () => string[]
 }
 
 export interface InviteResult { code: string, folder: string, role: JoinRole, expiresAt: number }
@@ -35,10 +40,22 @@ const MAX_TTL_SECONDS = 30 * 24 * 3600
 export class SharingService {
   private readonly c: SharingComponents
   readonly invitations: Invitations
+  private readonly announcer: JoinWindowAnnouncer
 
   constructor (components: SharingComponents) {
     this.c = components
     this.invitations = new Invitations(components.home)
+    this.announcer = new JoinWindowAnnouncer({
+      openStream: components.openStream ?? (async () => { throw new FerryError('no node', 'ERR_FERRY_NOT_STARTED') }),
+      connectedRelays: () => components.connectedRelays?.() ?? [],
+      openUntil: () => this.invitations.openUntil(),
+      log: components.log
+    })
+  }
+
+  /** a trusted peer connected: a relay of ours hears our join window while invitations are about */
+  peerConnected (peer: string): void {
+    if (this.invitations.admitsJoins() && this.c.connectedRelays?.().includes(peer) === true) void this.announcer.announce(peer)
   }
 
   async start (): Promise<void> {
@@ -70,8 +87,10 @@ export class SharingService {
     const role: JoinRole = readOnly ? 'read-only' : 'read-write'
     const { secret, invitation } = await this.invitations.create(folder, role, ttl * 1000)
     const addrs = [...new Set(this.c.listenAddrs().map(a => a.replace(/\/p2p\/[^/]+$/, '')))]
-    const relay = relayOf(config)
+    const relay = relayOf(config, folder)
     const code = encodePairingCode({ folder, device: this.c.self, addrs, ...(relay === undefined ? {} : { relay }), secret })
+    // our relays let the joiner reach us through them until the invitation expires
+    await this.announcer.announceAll()
     this.c.events.emit({ type: 'invitation.created', detail: { folder, role, expiresAt: invitation.expiresAt } })
     return { code, folder, role, expiresAt: invitation.expiresAt }
   }
@@ -79,6 +98,8 @@ export class SharingService {
   /** A `/ferry/join/1` joiner has its answer: the new member is applied (the join service calls this). */
   async joined (): Promise<void> {
     await this.c.reload()
+    // the invitation is used: the relays close our window (if no other one is pending)
+    void this.announcer.announceAll()
   }
 
   /**
@@ -100,10 +121,15 @@ export class SharingService {
   }
 }
 
-/** The relay address, if the config names one (the relay's own settings live elsewhere). */
-function relayOf (config: Config): string | undefined {
-  const relay = (config as Config & { relay?: unknown }).relay
-  if (typeof relay === 'string') return relay
-  if (typeof relay === 'object' && relay !== null && typeof (relay as { addr?: unknown }).addr === 'string') return (relay as { addr: string }).addr
+/**
+ * A relay joiners can reach us through, as `<addr>/p2p/<relay id>`: a replica member of `folder`
+ * (else of any folder) with a configured address.
+ */
+function relayOf (config: Config, folder: string): string | undefined {
+  const replicas = (f: string): string[] => Object.entries(config.folders[f]?.members ?? {}).filter(([, role]) => role === 'replica').map(([id]) => id)
+  for (const id of new Set([...replicas(folder), ...Object.keys(config.folders).flatMap(replicas)])) {
+    const addr = config.devices[id]?.addrs[0]
+    if (addr !== undefined) return `${addr.replace(/\/p2p\/[^/]+$/, '')}/p2p/${id}`
+  }
   return undefined
 }
