@@ -5,9 +5,7 @@ export default defineConfig({
   root: resolve(import.meta.dirname, '..'),
   test: {
     include: ['test/**/*.test.ts'],
-    // the NAT scenarios that do not pass yet (a punched WebRTC path that stalls, a strict-NAT home
-    // that drops its relay connection) run only on request: `npm run test:nat-scenarios`
-    exclude: process.env.FERRY_NAT_SCENARIOS === '1' ? ['**/node_modules/**'] : ['**/node_modules/**', 'test/integration/nat-scenarios.test.ts'],
+    exclude: ['**/node_modules/**'],
     // above the sum of a test's own waits (waitConverged: up to 120 s each), so a stall fails in
     // the wait, with its logs. 150 s was hit twice in seven full runs under load (events,
     // conflicts: 7-25 s normally) with no wait failing: syncs that stall and then recover

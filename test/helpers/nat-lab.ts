@@ -17,8 +17,11 @@ import { execFileSync } from 'node:child_process'
  * Each router forwards what its LAN sends out and, inbound, only replies to that (conntrack:
  * `ct state established,related`), as a home router does. Its NAT keeps a device's source port
  * when it can (endpoint-independent mapping: a hole punch works), unless the home is `strict`:
- * then every outgoing flow gets a random port (`masquerade fully-random`) and nothing
- * unsolicited reaches the router or the LAN: no punch can work, only the relay does.
+ * then every outgoing flow gets a random port (`masquerade fully-random`): no punch can work,
+ * only the relay does. No router answers unsolicited traffic from the internet itself: it is
+ * dropped, as home routers do (had it been accepted, the first packet of the other side's punch,
+ * arriving before ours left, took our mapping's port in conntrack, and the NAT moved our flow to
+ * another port: no UDP punch ever worked).
  * `uplinkMbit` and `downlinkMbit` shape the home's line (`tc tbf` on the router's wan, and on its LAN side). `portForward()` adds a static
  * port forward (what UPnP would ask the router for); `move()` takes a device's namespace out of
  * its home and plugs it into another one (its address goes away, a new one comes).
@@ -102,7 +105,7 @@ table ip filter {
   }
   chain input {
     type filter hook input priority filter; policy accept;
-    ${opts.strict ? 'iifname "wan" ct state != { established, related } drop' : ''}
+    iifname "wan" ct state != { established, related } drop
   }
 }
 `
