@@ -2,12 +2,12 @@ import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/int
 import type { Logger } from '@libp2p/logger'
 import { openSignedRecord, type SignedRecord } from '../../src/log/signed-record.ts'
 import { validatePath } from '../../src/model/paths.ts'
-import { MessageStream } from '../wire/message-stream.ts'
-import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
+import { InvalidMessageError } from '../wire/errors.ts'
+import { answerOnce, askOnce, type ExchangeCodec } from '../wire/one-exchange.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_TIMEOUT_MS, HISTORY_PROTOCOL_V1, HISTORY_PROTOCOLS } from './constants.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
-import { decodeHistoryMessage, encodeHistoryMessage } from './messages.ts'
+import { decodeHistoryMessage, encodeHistoryMessage, type HistoryMessage } from './messages.ts'
 import { notMember } from './errors.ts'
 
 /** What the history server answers from. */
@@ -34,9 +34,7 @@ export interface HistoryService extends Startable {
   readonly protocols: readonly string[]
 }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, HISTORY_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
-}
+const codec: ExchangeCodec<HistoryMessage> = { protocol: HISTORY_PROTOCOL_V1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, encode: encodeHistoryMessage, decode: decodeHistoryMessage }
 
 export interface HistoryServerComponents {
   /** every signed record of `path` kept in `folder` (newest first), or undefined if `peer` may not read it */
@@ -46,21 +44,17 @@ export interface HistoryServerComponents {
 
 /** Answers one `get` and closes. */
 export async function serveHistory (stream: Stream, peer: string, components: HistoryServerComponents): Promise<void> {
-  const ms = messages(stream)
-  try {
-    const m = decodeHistoryMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    if (m.type !== 'get') throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `expected get, got ${m.type}`)
-    const records = await components.recordsOf(peer, m.folder, m.path)
-    if (records === undefined) {
-      await ms.write(encodeHistoryMessage(notMember(m.folder)))
-    } else {
-      await ms.write(encodeHistoryMessage({ type: 'recs', records: records.slice(0, DEFAULT_MAX_RECORDS).map(s => [s.bytes, s.signature]) }))
+  await answerOnce(stream, codec, {
+    peer,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    log: components.log,
+    what: 'history',
+    answer: async (m): Promise<HistoryMessage> => {
+      if (m.type !== 'get') throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `expected get, got ${m.type}`)
+      const records = await components.recordsOf(peer, m.folder, m.path)
+      return records === undefined ? notMember(m.folder) : { type: 'recs', records: records.slice(0, DEFAULT_MAX_RECORDS).map(s => [s.bytes, s.signature]) }
     }
-    await ms.close()
-  } catch (err) {
-    components.log('history stream from %s failed: %s', peer, toError(err).message)
-    ms.abort(err)
-  }
+  })
 }
 
 /**
@@ -69,24 +63,15 @@ export async function serveHistory (stream: Stream, peer: string, components: Hi
  * InvalidMessageError otherwise.
  */
 export async function fetchHistory (stream: Stream, folder: string, path: string, signal: AbortSignal = AbortSignal.timeout(DEFAULT_TIMEOUT_MS)): Promise<SignedRecord[]> {
-  const ms = messages(stream)
-  try {
-    await ms.write(encodeHistoryMessage({ type: 'get', folder, path: validatePath(path) }))
-    const m = decodeHistoryMessage(await ms.read({ signal }))
-    if (m.type === 'err') throw new RemoteError(HISTORY_PROTOCOL_V1, m.code, m.message)
-    if (m.type !== 'recs') throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `expected recs, got ${m.type}`)
-    const out: SignedRecord[] = []
-    for (const [bytes, signature] of m.records) {
-      const s = await openSignedRecord(bytes, signature)
-      if (s.record.folder !== folder || s.record.path !== path) throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `record of ${s.record.folder}/${s.record.path} in an answer for ${folder}/${path}`)
-      out.push(s)
-    }
-    await ms.close()
-    return out
-  } catch (err) {
-    ms.abort(err)
-    throw toError(err)
+  const m = await askOnce(stream, codec, { type: 'get', folder, path: validatePath(path) }, signal)
+  if (m.type !== 'recs') throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `expected recs, got ${m.type}`)
+  const out: SignedRecord[] = []
+  for (const [bytes, signature] of m.records) {
+    const s = await openSignedRecord(bytes, signature)
+    if (s.record.folder !== folder || s.record.path !== path) throw new InvalidMessageError(HISTORY_PROTOCOL_V1, `record of ${s.record.folder}/${s.record.path} in an answer for ${folder}/${path}`)
+    out.push(s)
   }
+  return out
 }
 
 /** The history server (/ferry/history/1) as a service: one question per stream, while started. */

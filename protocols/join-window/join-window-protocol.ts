@@ -1,7 +1,7 @@
 import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
-import { MessageStream } from '../wire/message-stream.ts'
-import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
+import { InvalidMessageError } from '../wire/errors.ts'
+import { answerOnce, askOnce, type ExchangeCodec } from '../wire/one-exchange.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, ERR_NOT_TRUSTED, JOIN_WINDOW_PROTOCOL_V1, JOIN_WINDOW_PROTOCOLS } from './constants.ts'
@@ -15,25 +15,23 @@ export interface JoinWindowBook {
 
 export interface JoinWindowServiceComponents { registrar: ProtocolRegistrar, logger: ComponentLogger, windows: JoinWindowBook }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, JOIN_WINDOW_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
-}
+const codec: ExchangeCodec<JoinWindowMessage> = { protocol: JOIN_WINDOW_PROTOCOL_V1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, encode: encodeJoinWindowMessage, decode: decodeJoinWindowMessage }
 
 /** Answers one `open` and closes. */
 export async function serveJoinWindow (stream: Stream, peer: string, c: { windows: JoinWindowBook, log: Logger }): Promise<void> {
-  const ms = messages(stream)
-  try {
-    const m = decodeJoinWindowMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    if (m.type !== 'open') throw new InvalidMessageError(JOIN_WINDOW_PROTOCOL_V1, `expected open, got ${m.type}`)
-    const kept = c.windows.open(peer, m.untilMs)
-    await ms.write(encodeJoinWindowMessage(kept === undefined
-      ? { type: 'err', code: ERR_NOT_TRUSTED, message: 'this relay does not trust this device' }
-      : { type: 'ok', untilMs: kept }))
-    await ms.close()
-  } catch (err) {
-    c.log('join window stream from %s failed: %s', peer, toError(err).message)
-    ms.abort(err)
-  }
+  await answerOnce(stream, codec, {
+    peer,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    log: c.log,
+    what: 'join window',
+    answer: async (m): Promise<JoinWindowMessage> => {
+      if (m.type !== 'open') throw new InvalidMessageError(JOIN_WINDOW_PROTOCOL_V1, `expected open, got ${m.type}`)
+      const kept = c.windows.open(peer, m.untilMs)
+      return kept === undefined
+        ? { type: 'err', code: ERR_NOT_TRUSTED, message: 'this relay does not trust this device' }
+        : { type: 'ok', untilMs: kept }
+    }
+  })
 }
 
 /**
@@ -41,19 +39,10 @@ export async function serveJoinWindow (stream: Stream, peer: string, c: { window
  * `signal` ends the wait for the answer early (it is bounded by DEFAULT_TIMEOUT_MS anyway).
  */
 export async function announceJoinWindow (stream: Stream, untilMs: number, opts: { signal?: AbortSignal } = {}): Promise<number> {
-  const ms = messages(stream)
-  try {
-    await ms.write(encodeJoinWindowMessage({ type: 'open', untilMs }))
-    const timeout = AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
-    const m: JoinWindowMessage = decodeJoinWindowMessage(await ms.read({ signal: opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]) }))
-    await ms.close()
-    if (m.type === 'err') throw new RemoteError(JOIN_WINDOW_PROTOCOL_V1, m.code, m.message)
-    if (m.type !== 'ok') throw new InvalidMessageError(JOIN_WINDOW_PROTOCOL_V1, `expected ok, got ${m.type}`)
-    return m.untilMs
-  } catch (err) {
-    ms.abort(err)
-    throw toError(err)
-  }
+  const timeout = AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
+  const m = await askOnce(stream, codec, { type: 'open', untilMs }, opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]))
+  if (m.type !== 'ok') throw new InvalidMessageError(JOIN_WINDOW_PROTOCOL_V1, `expected ok, got ${m.type}`)
+  return m.untilMs
 }
 
 /** The relay's side as a service. */

@@ -1,12 +1,12 @@
 import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { FolderKey } from '../../src/keys/folder-keyring.ts'
-import { MessageStream } from '../wire/message-stream.ts'
-import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
+import { InvalidMessageError } from '../wire/errors.ts'
+import { answerOnce, askOnce, type ExchangeCodec } from '../wire/one-exchange.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, KEYS_PROTOCOL_V1, KEYS_PROTOCOLS } from './constants.ts'
-import { decodeKeysMessage, encodeKeysMessage } from './messages.ts'
+import { decodeKeysMessage, encodeKeysMessage, type KeysMessage } from './messages.ts'
 import { notMember } from './errors.ts'
 
 /** Where the keys server keeps keyrings. */
@@ -33,23 +33,21 @@ export interface KeysService extends Startable {
   readonly protocols: readonly string[]
 }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, KEYS_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
-}
+const codec: ExchangeCodec<KeysMessage> = { protocol: KEYS_PROTOCOL_V1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, encode: encodeKeysMessage, decode: decodeKeysMessage }
 
 /** Answers one exchange and closes. */
 export async function serveKeys (stream: Stream, peer: string, components: { keys: KeyExchangeHandler, log: Logger }): Promise<void> {
-  const ms = messages(stream)
-  try {
-    const m = decodeKeysMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    if (m.type !== 'keys') throw new InvalidMessageError(KEYS_PROTOCOL_V1, `expected keys, got ${m.type}`)
-    const ours = await components.keys.exchange(peer, m.folder, m.keys)
-    await ms.write(encodeKeysMessage(ours === undefined ? notMember(m.folder) : { type: 'keys', folder: m.folder, keys: ours }))
-    await ms.close()
-  } catch (err) {
-    components.log('keys stream from %s failed: %s', peer, toError(err).message)
-    ms.abort(err)
-  }
+  await answerOnce(stream, codec, {
+    peer,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    log: components.log,
+    what: 'keys',
+    answer: async (m): Promise<KeysMessage> => {
+      if (m.type !== 'keys') throw new InvalidMessageError(KEYS_PROTOCOL_V1, `expected keys, got ${m.type}`)
+      const ours = await components.keys.exchange(peer, m.folder, m.keys)
+      return ours === undefined ? notMember(m.folder) : { type: 'keys', folder: m.folder, keys: ours }
+    }
+  })
 }
 
 /**
@@ -57,18 +55,9 @@ export async function serveKeys (stream: Stream, peer: string, components: { key
  * against its id). RemoteError (code ERR_FERRY_NOT_MEMBER) when the peer refuses.
  */
 export async function exchangeKeys (stream: Stream, folder: string, keys: readonly FolderKey[], signal: AbortSignal = AbortSignal.timeout(DEFAULT_TIMEOUT_MS)): Promise<FolderKey[]> {
-  const ms = messages(stream)
-  try {
-    await ms.write(encodeKeysMessage({ type: 'keys', folder, keys: [...keys] }))
-    const m = decodeKeysMessage(await ms.read({ signal }))
-    if (m.type === 'err') throw new RemoteError(KEYS_PROTOCOL_V1, m.code, m.message)
-    if (m.folder !== folder) throw new InvalidMessageError(KEYS_PROTOCOL_V1, `keys of ${m.folder} in an answer for ${folder}`)
-    await ms.close()
-    return m.keys
-  } catch (err) {
-    ms.abort(err)
-    throw toError(err)
-  }
+  const m = await askOnce(stream, codec, { type: 'keys', folder, keys: [...keys] }, signal)
+  if (m.folder !== folder) throw new InvalidMessageError(KEYS_PROTOCOL_V1, `keys of ${m.folder} in an answer for ${folder}`)
+  return m.keys
 }
 
 /** The keys server (/ferry/keys/1.0.0) as a service: one exchange per stream, while started. */

@@ -1,7 +1,7 @@
 import type { ComponentLogger, Connection, Startable, Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
-import { MessageStream } from '../wire/message-stream.ts'
-import { InvalidMessageError, RemoteError, toError } from '../wire/errors.ts'
+import { InvalidMessageError } from '../wire/errors.ts'
+import { answerOnce, askOnce, type ExchangeCodec } from '../wire/one-exchange.ts'
 import type { ProtocolRegistrar } from '../wire/registrar.ts'
 import { ProtocolService } from '../wire/protocol-service.ts'
 import { DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TIMEOUT_MS, SEALED_KEYRING_PROTOCOL_V1, SEALED_KEYRING_PROTOCOLS } from './constants.ts'
@@ -20,41 +20,27 @@ export interface SealedKeyringStore {
 
 export interface SealedKeyringServiceComponents { registrar: ProtocolRegistrar, logger: ComponentLogger, store: SealedKeyringStore }
 
-function messages (stream: Stream): MessageStream {
-  return new MessageStream(stream, SEALED_KEYRING_PROTOCOL_V1, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES })
-}
+const codec: ExchangeCodec<SealedKeyringMessage> = { protocol: SEALED_KEYRING_PROTOCOL_V1, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, encode: encodeSealedKeyringMessage, decode: decodeSealedKeyringMessage }
 
 const notMember = (folder: string): SealedKeyringMessage => ({ type: 'err', code: ERR_NOT_MEMBER, message: `not a member of folder ${folder}` })
 
 /** Answers one `put` or `get` and closes. */
 export async function serveSealedKeyring (stream: Stream, peer: string, c: { store: SealedKeyringStore, log: Logger }): Promise<void> {
-  const ms = messages(stream)
-  try {
-    const m = decodeSealedKeyringMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    let answer: SealedKeyringMessage
-    if (m.type === 'put') answer = await c.store.put(peer, m.folder, m.blob) ? { type: 'ok' } : notMember(m.folder)
-    else if (m.type === 'get') answer = (blob => blob === undefined ? notMember(m.folder) : { type: 'blob' as const, blob })(await c.store.get(peer, m.folder))
-    else throw new InvalidMessageError(SEALED_KEYRING_PROTOCOL_V1, `expected put or get, got ${m.type}`)
-    await ms.write(encodeSealedKeyringMessage(answer))
-    await ms.close()
-  } catch (err) {
-    c.log('sealed keyring stream from %s failed: %s', peer, toError(err).message)
-    ms.abort(err)
-  }
+  await answerOnce(stream, codec, {
+    peer,
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    log: c.log,
+    what: 'sealed keyring',
+    answer: async (m): Promise<SealedKeyringMessage> => {
+      if (m.type === 'put') return await c.store.put(peer, m.folder, m.blob) ? { type: 'ok' } : notMember(m.folder)
+      if (m.type === 'get') return (blob => blob === undefined ? notMember(m.folder) : { type: 'blob' as const, blob })(await c.store.get(peer, m.folder))
+      throw new InvalidMessageError(SEALED_KEYRING_PROTOCOL_V1, `expected put or get, got ${m.type}`)
+    }
+  })
 }
 
 async function ask (stream: Stream, question: SealedKeyringMessage): Promise<SealedKeyringMessage> {
-  const ms = messages(stream)
-  try {
-    await ms.write(encodeSealedKeyringMessage(question))
-    const m = decodeSealedKeyringMessage(await ms.read({ signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) }))
-    await ms.close()
-    if (m.type === 'err') throw new RemoteError(SEALED_KEYRING_PROTOCOL_V1, m.code, m.message)
-    return m
-  } catch (err) {
-    ms.abort(err)
-    throw toError(err)
-  }
+  return await askOnce(stream, codec, question, AbortSignal.timeout(DEFAULT_TIMEOUT_MS))
 }
 
 /** stores the folder's sealed keyring on the relay */
