@@ -33,9 +33,15 @@ export class BlockRefs {
     await this.db.put(BUILT_KEY, '', { sync: true } as Record<string, unknown>)
   }
 
-  async add (folder: string, cids: readonly CID[]): Promise<void> {
+  /**
+   * `sync`: on disk before it resolves. The refs of the blocks a folder's records name are
+   * written so (before the records): a relay that crashed must still serve every block of a
+   * record it keeps (recovery from the relay alone reads nothing else). A block's own ref, added
+   * as it arrives, need not be: its record, which follows, adds it again.
+   */
+  async add (folder: string, cids: readonly CID[], opts: { sync?: boolean } = {}): Promise<void> {
     if (cids.length === 0) return
-    await this.db.batch(cids.map(c => ({ type: 'put' as const, key: `${cidKey(c)} ${folder}`, value: '' })))
+    await this.db.batch(cids.map(c => ({ type: 'put' as const, key: `${cidKey(c)} ${folder}`, value: '' })), { sync: opts.sync === true } as Record<string, unknown>)
   }
 
   async has (folder: string, cid: CID): Promise<boolean> {

@@ -230,7 +230,7 @@ export class RelayStore {
   async putRecords (folder: string, records: readonly SignedRecord[]): Promise<number> {
     const f = this.folders.get(folder)
     if (f === undefined) throw new FerryError(`no folder ${folder} on this relay`, 'ERR_FERRY_FOLDER_NOT_FOUND')
-    await this.refs.add(folder, records.flatMap(s => s.record.blocks.map(b => b.cid)))
+    await this.refs.add(folder, records.flatMap(s => s.record.blocks.map(b => b.cid)), { sync: true })
     return await f.log.acceptRemote(records)
   }
 
