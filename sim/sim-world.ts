@@ -187,7 +187,12 @@ export class SimWorld {
       const p = parts.slice(0, k).join('/')
       const kind = await this.kindOf(i, p)
       if (kind === 'file') return false
-      if (kind === undefined) await mkdir(join(this.node(i).folder, p))
+      if (kind !== undefined) continue
+      // the daemon may make the same directory meanwhile (a peer's file below it): `mkdir -p`
+      try { await mkdir(join(this.node(i).folder, p)) } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        if (await this.kindOf(i, p) === 'file') return false
+      }
     }
     return true
   }

@@ -39,6 +39,8 @@ export interface ApplierComponents {
   claimRenameSource?: (record: FileRecord) => { path: string, base: number } | undefined
   /** the losing local version of `path` was just kept as `conflictPath` */
   onConflictCopy?: (path: string, conflictPath: string, local: FileRecord) => void
+  /** a file changed on disk while the applier acted on it: the scanner should look again */
+  onLocalChange?: () => void
   /** downloads are checked against the disk's free space (free-space.ts) */
   space?: FreeSpace
 }

@@ -1,7 +1,8 @@
 import { lstat, rename } from 'node:fs/promises'
 import type { FileRecord } from '../model/file-record.ts'
 import { dirModeOf } from '../model/file-mode.ts'
-import { metaOf } from '../model/file-meta.ts'
+import { metaOf, sameMeta } from '../model/file-meta.ts'
+import type { LocalMeta } from '../store/local-meta.ts'
 import type { LocalChange } from '../store/local-index.ts'
 import { assertBase, LocalChangeError, type ApplierComponents } from './applier-components.ts'
 import { diskMatchesOwn, statOrUndefined, statOwnPath } from './disk-state.ts'
@@ -23,12 +24,28 @@ export async function keepConflictCopy (path: string, conflictPath: string, loca
     const to = safeJoin(c.root, conflictPath, { leaf: 'any' })
     if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
     if (await statOwnPath(c.root, path) === undefined) return base // nothing left to keep
-    await rename(from, to)
-    const meta = metaOf(await lstat(to, { bigint: true }))
+    const meta = await moveAside(path, from, to, c)
     await c.store.commitLocal([{ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta }])
     c.onConflictCopy?.(path, conflictPath, local)
     return base
   })
+}
+
+/**
+ * Renames our file at `path` (checked against our record by the caller) to `to`. Returns the
+ * stat its blocks were hashed from, which the copy's record keeps: a rename changes neither inode,
+ * size nor mtime. The user may write to the file between the check and the rename (a write that
+ * opened it before); its stat after the rename then differs from that one, so the scanner reads
+ * the copy again and records the write as a new version of it. Keeping the stat taken after the
+ * rename would vouch for the old blocks over the new content: the write would never sync, and
+ * the blocks served from the copy would not match their hashes.
+ */
+async function moveAside (path: string, from: string, to: string, c: ApplierComponents): Promise<LocalMeta | null> {
+  const checked = c.store.meta(path) ?? null
+  await rename(from, to)
+  const after = metaOf(await lstat(to, { bigint: true }))
+  if (checked === null || !sameMeta(checked, after)) c.onLocalChange?.()
+  return checked
 }
 
 /**
@@ -46,8 +63,7 @@ export async function dirOverFile (path: string, local: FileRecord, conflictPath
       if (conflictPath !== undefined) {
         const to = safeJoin(c.root, conflictPath, { leaf: 'any' })
         if (await statOrUndefined(to) !== undefined) throw new LocalChangeError(conflictPath)
-        await rename(safeJoin(c.root, path), to)
-        const meta = metaOf(await lstat(to, { bigint: true }))
+        const meta = await moveAside(path, safeJoin(c.root, path), to, c)
         changes.push({ path: conflictPath, type: 'file', size: local.size, mode: local.mode, mtimeMs: local.mtimeMs, deleted: false, blocks: local.blocks, meta })
       } else {
         await removeToTrash(c, path)

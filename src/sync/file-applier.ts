@@ -1,7 +1,7 @@
 import { chmod, lstat, rmdir, unlink, utimes } from 'node:fs/promises'
 import type { FileRecord } from '../model/file-record.ts'
 import { fileModeOf } from '../model/file-mode.ts'
-import { metaOf } from '../model/file-meta.ts'
+import { metaOf, sameMeta } from '../model/file-meta.ts'
 import type { LocalMeta } from '../store/local-meta.ts'
 import type { Action } from './planner.ts'
 import { adoptChange, assertBase, LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
@@ -89,10 +89,16 @@ async function adopt (record: FileRecord, c: ApplierComponents, base: number): P
       // (diskMatchesOwn found our file there, not a link: these calls act on the file itself)
       const abs = safeJoin(c.root, record.path)
       // the adopted version's bits too: a version that changed only them arrives as an adopt
-      const st = await lstat(abs)
-      if ((st.mode & 0o777) !== fileMode(record)) await chmod(abs, fileMode(record))
+      const st = await lstat(abs, { bigint: true })
+      if (Number(st.mode & 0o777n) !== fileMode(record)) await chmod(abs, fileMode(record))
       await utimes(abs, record.mtimeMs / 1000, record.mtimeMs / 1000)
-      meta = metaOf(await lstat(abs, { bigint: true }))
+      const after = metaOf(await lstat(abs, { bigint: true }))
+      // A write that landed between the check and utimes would be vouched for as the adopted
+      // version: when the file's size or inode moved, no stat is kept, so the scanner reads it.
+      // (A write of the same size within those few microseconds is not seen.)
+      const moved = after.ino !== Number(st.ino) || after.size !== Number(st.size) || !sameMeta(c.store.meta(record.path), metaOf(st))
+      if (moved) c.onLocalChange?.()
+      meta = moved ? null : after
     }
     await c.store.commitLocal([adoptChange(record, meta)])
   })

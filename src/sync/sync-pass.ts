@@ -104,6 +104,7 @@ export async function runSyncPass (c: SyncPassComponents, actions: readonly Acti
   const applier: ApplierComponents = {
     ...c.applier,
     claimRenameSource: record => renameSources.claim(record),
+    onLocalChange: () => { c.requestScan() },
     // reported when the copy is made: installing the winner may still fail and be retried
     onConflictCopy: (path, conflictPath, local) => {
       const a = actions.find(x => x.path === path)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { lstat, readFile, readdir, writeFile } from 'node:fs/promises'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
@@ -13,7 +14,7 @@ import { FolderTrash } from '../../src/history/folder-trash.ts'
 import { listTrash } from '../../src/history/trash.ts'
 import type { WantedBlock } from '../../protocols/blocks/index.ts'
 import { fileRecordOf } from '../helpers/synthetic-records.ts'
-import { put, randomBytes, root, scan, store, useScannerFixture } from '../helpers/scanner-fixture.ts'
+import { blocksOf, cids, put, randomBytes, root, scan, store, useScannerFixture } from '../helpers/scanner-fixture.ts'
 
 // The applier on real files: a temp folder, a real store, the real trash, a fake peer.
 useScannerFixture()
@@ -122,6 +123,42 @@ describe('applyAction', () => {
     expect(store.own('x')?.type).toBe('dir')
     expect(store.own('x.sync-conflict-1')?.type).toBe('file')
     expect(copies).toEqual(['x -> x.sync-conflict-1'])
+  })
+
+  it('a write landing while the losing version is moved aside is kept: the scanner reads the copy again', async () => {
+    const old = randomBytes(4 * 1024, 15)
+    await put('w.txt', old)
+    await scan()
+    const local = store.own('w.txt')!
+    const c = await applier([])
+    // the user's program opened the file before the move and writes into it while it moves: the
+    // write lands just after the applier checked the disk (its second look at our record's stat)
+    let looks = 0
+    c.store = new Proxy(store, {
+      get (target, prop, receiver) {
+        if (prop !== 'meta') return Reflect.get(target, prop, receiver)
+        return (path: string) => {
+          if (path === 'w.txt' && ++looks === 2) writeFileSync(join(root, 'w.txt'), 'written while it moved, another size')
+          return target.meta(path)
+        }
+      }
+    })
+    let rescans = 0
+    c.onLocalChange = () => { rescans++ }
+    const conflictPath = 'w.sync-conflict-1.txt'
+    const winner = randomBytes(1000, 16)
+    c.fetchBlocks = async (_r, wanted, onBlock) => { for (const w of wanted) await onBlock(w.cid, winner) }
+    await applyAction({ kind: 'conflict', path: 'w.txt', record: peerVersion('w.txt', [ref(winner)], 1), conflictPath, local }, c, base('w.txt'))
+
+    expect(looks).toBeGreaterThanOrEqual(2)
+    expect(rescans).toBe(1)
+    expect(await readFile(join(root, conflictPath), 'utf8')).toBe('written while it moved, another size')
+    // the copy's record still names the blocks it was made from, but not the stat of what is there
+    // now: the next scan reads it and records the write as a new version of the copy
+    expect(store.own(conflictPath)?.blocks).toEqual(local.blocks)
+    await scan()
+    expect(cids(store.own(conflictPath))).toEqual(await blocksOf(join(root, conflictPath)))
+    expect(store.own(conflictPath)?.size).toBe('written while it moved, another size'.length)
   })
 
   it('a block no one has: the action fails, the target keeps its old content, nothing half-written at its name', async () => {
