@@ -87,11 +87,14 @@ export class FolderRuntime {
         fetchBlocks: async (record, wanted, onBlock, signal) => {
           // peers known to hold this version; if none is connected, any member may have the blocks;
           // replicas (relays) hold every uploaded block, so they are always asked too
-          const holders = store.holdersOf(record).filter(p => this.c.isConnected(p) && membership.mayRead(id, p))
-          const peers = holders.length > 0 ? [...holders, ...membership.replicasOf(id)] : membership.membersOf(id)
+          // (looked up again while the file is fetched: a holder that connects later joins in)
+          const peersNow = (): string[] => {
+            const holders = store.holdersOf(record).filter(p => this.c.isConnected(p) && membership.mayRead(id, p))
+            return holders.length > 0 ? [...holders, ...membership.replicasOf(id)] : membership.membersOf(id)
+          }
           const relays = membership.replicasOf(id).filter(p => this.c.isConnected(p))
           if (relays.length > 0) await this.c.sealed?.learn(id, relays, record.path, wanted.map(w => w.cid))
-          await coalescer.fetch(peers, wanted, onBlock, signal)
+          await coalescer.fetch(peersNow(), wanted, onBlock, signal, peersNow)
         },
         trash: new FolderTrash({ root: fc.path, store }),
         onEvent: e => this.c.onEvent(e),

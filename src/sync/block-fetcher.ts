@@ -45,6 +45,11 @@ export const DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
 export const DEFAULT_MAX_PEER_FAILURES = 3
 /** requests in flight per peer: while one stream ends, the next is already flowing */
 export const DEFAULT_REQUESTS_PER_PEER = 2
+/** how often a running fetch looks for candidates that became able (connected, or their index arrived) */
+export const DEFAULT_JOIN_CHECK_MS = 500
+
+/** the peers to ask: fixed, or looked up again as the fetch goes (a holder that connects joins) */
+export type PeerSource = readonly string[] | (() => readonly string[])
 
 /**
  * Gets blocks from several peers at once: every connected candidate (those known to hold the
@@ -64,7 +69,7 @@ export class BlockFetcher {
   }
 
   /** Fetches `wanted`; resolves with the blocks no peer could deliver. */
-  async fetchSome (folder: string, peers: readonly string[], wanted: readonly WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
+  async fetchSome (folder: string, peers: PeerSource, wanted: readonly WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal): Promise<WantedBlock[]> {
     const queue: WantedBlock[] = [...wanted]
     /** cid -> peers that lack it or failed on it */
     const refusedBy = new Map<string, Set<string>>()
@@ -79,7 +84,7 @@ export class BlockFetcher {
     }
     // a peer that failed gets another round while connected (its stream may have been on a
     // connection that was just replaced by a better one), up to DEFAULT_MAX_PEER_FAILURES
-    const candidates = (): string[] => peers.filter(p => !dead.has(p) && (failures.get(p) ?? 0) < DEFAULT_MAX_PEER_FAILURES && this.c.isConnected(p))
+    const candidates = (): string[] => (typeof peers === 'function' ? peers() : peers).filter(p => !dead.has(p) && (failures.get(p) ?? 0) < DEFAULT_MAX_PEER_FAILURES && this.c.isConnected(p))
     const take = (peer: string): WantedBlock[] => {
       const batch: WantedBlock[] = []
       /** blocks looked at but refused by this peer: they stay queued, in order */
@@ -157,16 +162,39 @@ export class BlockFetcher {
       }
     }
 
-    // rounds: blocks pushed back after a worker finished get another chance with the rest
-    while (queue.length > 0) {
+    const servable = (): string[] => {
       const able = candidates().filter(p => queue.some(w => refusedBy.get(cidKey(w.cid))?.has(p) !== true))
       const preferred = able.filter(p => this.c.isFallback?.(p) !== true)
       // fallbacks get the next round, with whatever the others lacked or failed on
-      const servable = preferred.length > 0 ? preferred : able
-      if (servable.length === 0) break
-      await Promise.all(servable.flatMap(p => Array.from({ length: DEFAULT_REQUESTS_PER_PEER }, async () => await worker(p))))
+      return preferred.length > 0 ? preferred : able
+    }
+    // rounds: blocks pushed back after a worker finished get another chance with the rest
+    while (queue.length > 0) {
+      const inRound = new Set<string>()
+      const work: Array<Promise<void>> = []
+      const join = (): void => {
+        for (const p of servable()) {
+          if (inRound.has(p)) continue
+          inRound.add(p)
+          for (let k = 0; k < DEFAULT_REQUESTS_PER_PEER; k++) work.push(worker(p))
+        }
+      }
+      join()
+      if (work.length === 0) break
+      // a candidate that becomes able while the round runs (it connects, or its index arrives
+      // and says it holds the version) joins it: a big file is not left to the first peer alone
+      for (;;) {
+        const finished = await Promise.race([Promise.all(work).then(() => true), delay(DEFAULT_JOIN_CHECK_MS)])
+        if (finished) break
+        if (queue.length > 0) join()
+      }
       dead.clear()
     }
     return queue
   }
+}
+
+/** resolves false after `ms` (an unref'd timer: it keeps nothing alive) */
+async function delay (ms: number): Promise<false> {
+  return await new Promise(resolve => { setTimeout(() => { resolve(false) }, ms).unref() })
 }

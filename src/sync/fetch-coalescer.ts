@@ -1,10 +1,10 @@
 import type { CID } from 'multiformats/cid'
 import type { BlockBytes, WantedBlock } from '../../protocols/blocks/index.ts'
-import { BlocksUnavailableError } from './block-fetcher.ts'
+import { BlocksUnavailableError, type PeerSource } from './block-fetcher.ts'
 import { cidKey } from '../hashing/block-cid.ts'
 
 /** Fetches blocks from `peers`; resolves with those no peer could deliver. */
-export type FetchSome = (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<WantedBlock[]>
+export type FetchSome = (peers: PeerSource, wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal) => Promise<WantedBlock[]>
 
 export const DEFAULT_COALESCE_WINDOW_MS = 2
 /** a request this big goes out alone: it fills streams by itself */
@@ -17,7 +17,7 @@ interface Item {
   done: PromiseWithResolvers<void>
 }
 
-interface Group { peers: readonly string[], items: Item[], bytes: number, timer?: NodeJS.Timeout, signal?: AbortSignal }
+interface Group { peers: PeerSource, items: Item[], bytes: number, timer?: NodeJS.Timeout, signal?: AbortSignal }
 
 /**
  * Many small files fetched at once would each cost a stream and a round trip. Requests for the
@@ -34,17 +34,22 @@ export class FetchCoalescer {
     this.fetchSome = fetchSome
   }
 
-  async fetch (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  /**
+   * Fetches `wanted` from `peers`: the peers to ask now, and, when given, `more` looks them up again as
+   * the fetch goes (requests merged into one want-list use the first one's lookup: they were
+   * made for the same peers).
+   */
+  async fetch (peers: readonly string[], wanted: WantedBlock[], onBlock: (cid: CID, data: BlockBytes) => Promise<void>, signal?: AbortSignal, more?: () => readonly string[]): Promise<void> {
     const bytes = wanted.reduce((n, w) => n + w.size, 0)
     if (bytes >= DEFAULT_COALESCE_MAX_BYTES) {
-      const lacking = await this.fetchSome(peers, wanted, onBlock, signal)
+      const lacking = await this.fetchSome(more ?? peers, wanted, onBlock, signal)
       if (lacking.length > 0) throw new BlocksUnavailableError(this.folder, lacking.length)
       return
     }
     const key = [...peers].sort().join(',')
     let group = this.groups.get(key)
     if (group === undefined) {
-      group = { peers, items: [], bytes: 0, ...(signal === undefined ? {} : { signal }) }
+      group = { peers: more ?? peers, items: [], bytes: 0, ...(signal === undefined ? {} : { signal }) }
       const g = group
       group.timer = setTimeout(() => { void this.flush(key, g) }, DEFAULT_COALESCE_WINDOW_MS)
       this.groups.set(key, group)

@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { join } from 'node:path'
-import { Lab, writeRandomFile, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { readFile, writeFile } from 'node:fs/promises'
+import { Lab, ferryOk, writeRandomFile, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = 96
@@ -38,6 +39,11 @@ describe('a file held by several peers', () => {
   it('when one source goes away mid-transfer, the other finishes the file without starting over', async () => {
     lab = new Lab()
     const { a, b, c } = await threeDevices(lab)
+    // c downloads at most 24 MiB/s (loopback counts too), so the file takes a few seconds: b is
+    // still sending when it goes, however late its connection or its index reached c
+    const config = join(c.home, 'config.json')
+    await writeFile(config, JSON.stringify({ ...JSON.parse(await readFile(config, 'utf8')), limits: { exemptLan: false } }, null, 2))
+    await ferryOk(['--home', c.home, 'limits', 'set', '--download', '24MiB'])
     await lab.start(c)
     await waitFor('c is receiving from both', async () => {
       const got = (await status(c)).receivedBytes

@@ -108,4 +108,41 @@ describe('BlockFetcher', () => {
     expect(fetcher.receivedBytes.get('member')).toBe(8 * MiB)
     expect(opened.relay).toBe(0)
   })
+  it('a peer that becomes a candidate while a fetch runs joins it (a holder that connects late is not left out)', async () => {
+    // more than the first peer's two requests take at once (2 x 32 MiB): the rest waits in the queue
+    const blocks = Array.from({ length: 100 }, () => { const data = new Uint8Array(randomBytes(MiB)); return { cid: blockCid(data), data } })
+    const byKey = new Map(blocks.map(b => [cidKey(b.cid), b.data]))
+    const servedBy = { first: 0, late: 0 }
+    const served: Array<Promise<void>> = []
+    const fetcher = new BlockFetcher({
+      openBlocksStream: async (peer) => {
+        const [client, server] = await streamPair()
+        const who = peer as 'first' | 'late'
+        served.push(serveBlocks(server, 'me', {
+          mayRead: () => true,
+          readBlock: async (_folder, cid) => {
+            // the first peer is slow: the fetch is still running when the other one shows up
+            if (who === 'first') await new Promise(resolve => setTimeout(resolve, 20))
+            servedBy[who]++
+            return byKey.get(cidKey(cid))
+          },
+          log: logger('test:blocks')
+        }))
+        return client
+      },
+      isConnected: () => true,
+      hangUp: () => {},
+      log: logger('test:fetcher')
+    })
+    // the late peer is a candidate once the first one has served a few blocks
+    const peers = (): string[] => servedBy.first >= 5 ? ['first', 'late'] : ['first']
+    const got = new Map<string, number>()
+    const left = await fetcher.fetchSome('f', peers, blocks.map(b => ({ cid: b.cid, size: b.data.byteLength })), async cid => { got.set(cidKey(cid), (got.get(cidKey(cid)) ?? 0) + 1) })
+    await Promise.all(served)
+    expect(left).toEqual([])
+    expect(got.size).toBe(blocks.length)
+    expect([...got.values()].every(n => n === 1)).toBe(true)
+    expect(servedBy.late).toBeGreaterThan(0)
+    expect(servedBy.first + servedBy.late).toBe(blocks.length)
+  })
 })
