@@ -1,6 +1,7 @@
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import type { RelayLimits } from './relay-limits.ts'
 import { limitStrangerHop } from './stranger-circuits.ts'
+import { proxyWith, withComponents } from '../src/node/proxy-with.ts'
 
 export const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 export const STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
@@ -41,34 +42,16 @@ export function limitRelayed<C extends object, T> (factory: (components: C) => T
         return handler(stream, connection)
       }, options)
     }
-    const watchedConnection = (conn: Connection): Connection => new Proxy(conn, {
-      get (target, prop) {
-        if (prop !== 'newStream') return Reflect.get(target, prop)
-        return async (protocols: string | string[], opts?: Parameters<Connection['newStream']>[1]) => {
-          const stream = await target.newStream(protocols, opts)
-          if (stream.protocol === STOP_PROTOCOL) limits.watch(stream, target.remotePeer.toString())
-          return stream
-        }
+    const watchedConnection = (conn: Connection): Connection => proxyWith(conn, {
+      newStream: async (protocols: string | string[], opts?: Parameters<Connection['newStream']>[1]) => {
+        const stream = await conn.newStream(protocols, opts)
+        if (stream.protocol === STOP_PROTOCOL) limits.watch(stream, conn.remotePeer.toString())
+        return stream
       }
     })
-    const wrapped = new Proxy(components, {
-      get (target, prop) {
-        if (prop === 'registrar') return proxyWith(registrar, { handle })
-        if (prop === 'connectionManager') return proxyWith(connectionManager, { getConnections: (peer?: PeerId) => connectionManager.getConnections(peer).map(watchedConnection) })
-        return Reflect.get(target, prop)
-      }
-    })
-    return factory(wrapped)
+    return factory(withComponents(components, {
+      registrar: proxyWith(registrar, { handle }),
+      connectionManager: proxyWith(connectionManager, { getConnections: (peer?: PeerId) => connectionManager.getConnections(peer).map(watchedConnection) })
+    }))
   }
-}
-
-/** `target` with some methods replaced; the others bound to it */
-function proxyWith<O extends object> (target: O, replaced: Record<string, unknown>): O {
-  return new Proxy(target, {
-    get (t, prop) {
-      if (typeof prop === 'string' && prop in replaced) return replaced[prop]
-      const v = Reflect.get(t, prop) as unknown
-      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(t) : v
-    }
-  })
 }

@@ -1,4 +1,5 @@
 import { isMultiaddr } from '@multiformats/multiaddr'
+import { proxyWith, withComponents } from './proxy-with.ts'
 
 interface ConnectionLike { close: (options?: unknown) => Promise<void> }
 interface OpenOptions { force?: boolean, onProgress?: (event: { type: string }) => void, [key: string]: unknown }
@@ -34,24 +35,8 @@ export function ownDialBacks<C extends object, T> (factory: (components: C) => T
           options.onProgress?.(event)
         }
       })
-      if (ours) return conn
-      return new Proxy(conn, {
-        get (t, prop) {
-          if (prop === 'close') return async () => {}
-          const v = Reflect.get(t, prop) as unknown
-          return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(t) : v
-        }
-      })
+      return ours ? conn : proxyWith(conn, { close: async () => {} })
     }
-    const guarded = new Proxy(manager, {
-      get (t, prop) {
-        if (prop === 'openConnection') return openConnection
-        const v = Reflect.get(t, prop) as unknown
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(t) : v
-      }
-    })
-    return factory(new Proxy(components, {
-      get (t, prop) { return prop === 'connectionManager' ? guarded : Reflect.get(t, prop) }
-    }))
+    return factory(withComponents(components, { connectionManager: proxyWith(manager, { openConnection }) }))
   }
 }

@@ -1,4 +1,5 @@
 import type { Connection } from '@libp2p/interface'
+import { proxyWith, withComponents } from './proxy-with.ts'
 
 /**
  * @libp2p/dcutr dials a hole punch (both peers dial each other's observed addresses at once,
@@ -28,24 +29,13 @@ export function recordPunches<C extends object, T extends object> (factory: (com
   return (components: C) => {
     const punched = new WeakSet<Connection>()
     const manager = (components as { connectionManager: ConnectionManagerLike }).connectionManager
-    const tracked = new Proxy(manager, {
-      get (target, prop) {
-        if (prop === 'openConnection') {
-          return async (peer: unknown, options?: { priority?: number }) => {
-            const conn = await target.openConnection(peer, options)
-            if (options?.priority === DCUTR_PUNCH_DIAL_PRIORITY) punched.add(conn)
-            return conn
-          }
-        }
-        const v = Reflect.get(target, prop) as unknown
-        return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+    const tracked = proxyWith(manager, {
+      openConnection: async (peer: unknown, options?: { priority?: number }) => {
+        const conn = await manager.openConnection(peer, options)
+        if (options?.priority === DCUTR_PUNCH_DIAL_PRIORITY) punched.add(conn)
+        return conn
       }
     })
-    const wrapped = new Proxy(components, {
-      get (target, prop) {
-        return prop === 'connectionManager' ? tracked : Reflect.get(target, prop)
-      }
-    })
-    return Object.assign(factory(wrapped), { isPunched: (c: Connection) => punched.has(c) })
+    return Object.assign(factory(withComponents(components, { connectionManager: tracked })), { isPunched: (c: Connection) => punched.has(c) })
   }
 }

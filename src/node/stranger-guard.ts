@@ -1,6 +1,7 @@
 import type { Connection, PeerId, Stream, StreamHandler, StreamHandlerOptions, Topology } from '@libp2p/interface'
 import { FerryError } from '../errors.ts'
 
+import { proxyWith, withComponents } from './proxy-with.ts'
 /** A stream from a device we do not trust, on a protocol other than the join protocol. */
 export class StrangerStreamError extends FerryError {
   constructor (protocol: string) {
@@ -32,21 +33,12 @@ interface RegistrarLike {
  * told of trusted devices only (the DHT adds peers to its routing table there).
  */
 export function trustedRegistrar<R extends RegistrarLike> (registrar: R, isTrusted: IsTrusted): R {
-  return new Proxy(registrar, {
-    get (target, prop) {
-      if (prop === 'handle') {
-        return async (protocol: string | string[], handler: StreamHandler, options?: StreamHandlerOptions) => { await target.handle(protocol, onlyTrusted(isTrusted, handler), options) }
-      }
-      if (prop === 'register') {
-        return async (protocol: string, topology: Topology) => await target.register?.(protocol, new Proxy(topology, {
-          get (t, p) {
-            if (p !== 'onConnect' || t.onConnect === undefined) return Reflect.get(t, p)
-            return (peer: PeerId, conn: Connection) => isTrusted(peer.toString()) ? t.onConnect?.(peer, conn) : undefined
-          }
-        }))
-      }
-      const v = Reflect.get(target, prop) as unknown
-      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v
+  return proxyWith(registrar, {
+    handle: async (protocol: string | string[], handler: StreamHandler, options?: StreamHandlerOptions) => { await registrar.handle(protocol, onlyTrusted(isTrusted, handler), options) },
+    register: async (protocol: string, topology: Topology) => {
+      const onConnect = topology.onConnect
+      const guarded = onConnect === undefined ? topology : proxyWith(topology, { onConnect: (peer: PeerId, conn: Connection) => isTrusted(peer.toString()) ? onConnect.call(topology, peer, conn) : undefined })
+      return await registrar.register?.(protocol, guarded)
     }
   })
 }
@@ -59,11 +51,6 @@ export function trustedRegistrar<R extends RegistrarLike> (registrar: R, isTrust
 export function trustedOnly<C extends object, T> (factory: (components: C) => T, isTrusted: IsTrusted): (components: C) => T {
   return (components: C) => {
     const guarded = trustedRegistrar((components as { registrar: RegistrarLike }).registrar, isTrusted)
-    const wrapped = new Proxy(components, {
-      get (target, prop) {
-        return prop === 'registrar' ? guarded : Reflect.get(target, prop)
-      }
-    })
-    return factory(wrapped)
+    return factory(withComponents(components, { registrar: guarded }))
   }
 }
