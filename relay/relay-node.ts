@@ -27,7 +27,7 @@ import { relayMemberLists, setQuotaRoute } from './relay-tenancy.ts'
 import { JoinWindows } from './join-windows.ts'
 import { DEFAULT_STRANGER_CONNECTION_MS } from './stranger-circuits.ts'
 import { joinWindowService } from '../protocols/join-window/index.ts'
-import { trustedRegistrar } from '../src/node/stranger-guard.ts'
+import { hangUpStrangerAfter, trustedRegistrar } from '../src/node/stranger-guard.ts'
 
 export interface RelayOptions {
   home: string
@@ -205,7 +205,7 @@ export class RelayNode {
       const peer = e.detail.toString()
       if (this.membership.isTrusted(peer)) { this.nodeEvents.emit({ type: 'peer.connected', detail: this.peerOf(peer) }); return }
       // a joiner, admitted for one circuit to a device with an open join window
-      setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_STRANGER_CONNECTION_MS).unref()
+      hangUpStrangerAfter(e.detail, DEFAULT_STRANGER_CONNECTION_MS, p => this.membership.isTrusted(p), p => this.node?.hangUp(p))
     })
     node.addEventListener('peer:disconnect', e => { if (this.membership.isTrusted(e.detail.toString())) this.nodeEvents.emit({ type: 'peer.disconnected', detail: this.peerOf(e.detail.toString()) }) })
     await node.start()

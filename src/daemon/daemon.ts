@@ -10,6 +10,7 @@ import type { TransferStatus } from '../sync/transfer-progress.ts'
 import type { BlockFetcher } from '../sync/block-fetcher.ts'
 import { createNode, DEFAULT_LISTEN, type FerryNode, type NodeOptions } from '../node/create-node.ts'
 import { listenThroughRelays } from '../node/relay-listen.ts'
+import { hangUpStrangerAfter } from '../node/stranger-guard.ts'
 import { toError } from '../../protocols/wire/errors.ts'
 import type { IndexSubscriptions } from './index-subscriptions.ts'
 import { afterReload, createPeerClients, peerReady, relayHistoryOf, relaysOf, usesRelay, type PeerClients } from './peer-clients.ts'
@@ -301,7 +302,7 @@ export class Daemon {
       this.presence.connected(peer)
       if (!this.membership.isTrusted(peer)) {
         // admitted for a join: it gets that long to finish
-        setTimeout(() => { if (!this.membership.isTrusted(peer)) void this.node?.hangUp(e.detail).catch(() => {}) }, DEFAULT_JOIN_WINDOW_MS).unref()
+        hangUpStrangerAfter(e.detail, DEFAULT_JOIN_WINDOW_MS, p => this.membership.isTrusted(p), p => this.node?.hangUp(p))
         return
       }
       this.nodeEvents.emit({ type: 'peer.connected', detail: { device: peer, ...this.nameField(peer) } })

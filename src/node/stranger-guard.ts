@@ -54,3 +54,11 @@ export function trustedOnly<C extends object, T> (factory: (components: C) => T,
     return factory(withComponents(components, { registrar: guarded }))
   }
 }
+
+/**
+ * A stranger let in for a join (a relay's circuit to an inviter, or the inviter's own join
+ * protocol) gets `ms` to finish: then, unless it became trusted meanwhile, it is hung up on.
+ */
+export function hangUpStrangerAfter (peer: PeerId, ms: number, isTrusted: IsTrusted, hangUp: (peer: PeerId) => Promise<void> | undefined): void {
+  setTimeout(() => { if (!isTrusted(peer.toString())) void hangUp(peer)?.catch(() => {}) }, ms).unref()
+}
