@@ -67,12 +67,17 @@ export class BlockStore {
 
   /**
    * Stores `data` under `cid` durably; resolves only after fsync, with whether it was written
-   * (false: already held). Throws if the hash differs.
+   * (false: already held). Throws if the hash differs. `beforePlace` runs once the bytes are
+   * verified (and, when new, durable under a temp name), before the block shows under its name:
+   * what must be true of every block the store holds (its folder's reference) is written there.
    */
-  async put (cid: CID, data: Uint8Array): Promise<boolean> {
+  async put (cid: CID, data: Uint8Array, beforePlace?: () => Promise<void>): Promise<boolean> {
     if (!blockMatches(cid, data)) throw new BlockHashMismatchError(cid)
     const final = this.pathOf(cid)
-    if (await this.has(cid)) return false
+    if (await this.has(cid)) {
+      await beforePlace?.()
+      return false
+    }
     const dir = join(this.root, this.shard(cid))
     if (!this.shards.has(dir)) {
       await mkdir(dir, { recursive: true })
@@ -90,6 +95,12 @@ export class BlockStore {
       throw err
     }
     await fh.close()
+    try {
+      await beforePlace?.()
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
     await rename(tmp, final)
     await this.dirSync.sync(dir)
     return true

@@ -214,9 +214,11 @@ export class RelayStore {
 
   /** Stores a block `device` uploaded into `folder`; charged to `device` when it is new to the store. */
   async putBlock (folder: string, device: string, cid: CID, data: Uint8Array): Promise<void> {
-    const fresh = await this.blocks.put(cid, data)
+    // the folder's reference goes first: a kill between the two leaves a reference to a block not
+    // there (reported lacking, so sent again), never a block the folder's devices are told is
+    // lacking (sent again after every restart: as much as was being written when it died)
+    const fresh = await this.blocks.put(cid, data, async () => { await this.refs.add(folder, [cid]) })
     if (fresh) await this.quotas.charge(device, cid, data.byteLength)
-    await this.refs.add(folder, [cid])
     this.receivedBlockBytes += data.byteLength
     this.receivedBlocks++
   }

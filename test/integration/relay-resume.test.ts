@@ -53,14 +53,14 @@ describe('uploads to the relay resume', () => {
     const after = (await relayStatus(r)).receivedBlockBytes
     const stored = await storedBytes(r.home)
     expectSealedSize(stored)
-    // without resume the whole (sealed, so padded) file would be sent again; a block whose
-    // folder reference was not yet durable at the kill is sent again (a device proves it holds a
-    // block by sending it): the last write window's worth
-    expect(after).toBeLessThanOrEqual(stored - kept + 2 * SLACK_BYTES)
+    // without resume the whole (sealed, so padded) file would be sent again. A block the relay
+    // holds is never sent again: its folder reference is written before it shows under its name
+    // (measured: 0 bytes more than it lacked; before, up to 4.3 MiB, the blocks being written)
+    expect(after).toBeLessThanOrEqual(stored - kept + SLACK_BYTES)
     const verify = await ferry(['--home', r.home, 'relay', 'verify', '--json'])
     expect(verify.code).toBe(0)
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, damagedBlocks: [], damagedRecords: [], missingBlocks: 0, records: 1 })
-    console.log(`relay resume: ${SIZE_MIB} MiB in ${elapsedS.toFixed(1)} s including the kill; ${(kept / MIB).toFixed(1)} MiB kept, ${(after / MIB).toFixed(1)} MiB sent after restart`)
+    console.log(`relay resume: ${SIZE_MIB} MiB in ${elapsedS.toFixed(1)} s including the kill; ${(kept / MIB).toFixed(1)} MiB kept, ${(after / MIB).toFixed(1)} MiB sent after restart, ${((after - (stored - kept)) / MIB).toFixed(2)} MiB more than the relay lacked`)
   })
   it('after the device is SIGKILLed mid-upload, its restart sends only the blocks the relay lacks', async () => {
     const { lab, relays } = env
