@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, webcrypto } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import { blockCid, blockMatches } from '../hashing/block-cid.ts'
 import { MAX_PLAIN_BLOCK_BYTES } from '../log/record-codec.ts'
@@ -47,6 +47,33 @@ export function sealBlock (folderKey: Uint8Array, plainCid: CID, plaintext: Uint
   const padded = zeroPadded(plaintext, sealedPlainLength(plaintext.byteLength))
   const data = Buffer.concat([cipher.update(padded), cipher.final(), cipher.getAuthTag()])
   return { cid: blockCid(data), data }
+}
+
+/**
+ * sealBlock with the cipher run on the thread pool (WebCrypto's AES-GCM: the same bytes, since
+ * its output is the ciphertext followed by the tag, which is this layout). The event loop only
+ * pads and hashes, and one buffer is made instead of three: an upload seals every byte it sends.
+ */
+export async function sealBlockOffThread (folderKey: Uint8Array, plainCid: CID, plaintext: Uint8Array): Promise<SealedBlock> {
+  const key = await webcrypto.subtle.importKey('raw', blockKey(folderKey, plainCid), 'AES-GCM', false, ['encrypt'])
+  const padded = zeroPadded(plaintext, sealedPlainLength(plaintext.byteLength))
+  const data = new Uint8Array(await webcrypto.subtle.encrypt({ name: 'AES-GCM', iv: FIXED_NONCE, tagLength: SEAL_TAG_BYTES * 8 }, key, padded))
+  return { cid: blockCid(data), data }
+}
+
+/** openBlock with the cipher run on the thread pool (see sealBlockOffThread); throws SealOpenError */
+export async function openBlockOffThread (folderKey: Uint8Array, plainCid: CID, plainBytes: number, sealed: Uint8Array): Promise<Uint8Array> {
+  if (sealed.byteLength < SEAL_TAG_BYTES + plainBytes) throw new SealOpenError(`block ${plainCid.toString()}`)
+  const key = await webcrypto.subtle.importKey('raw', blockKey(folderKey, plainCid), 'AES-GCM', false, ['decrypt'])
+  let padded: ArrayBuffer
+  try {
+    padded = await webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: FIXED_NONCE, tagLength: SEAL_TAG_BYTES * 8 }, key, sealed)
+  } catch {
+    throw new SealOpenError(`block ${plainCid.toString()}`)
+  }
+  const plain = new Uint8Array(padded, 0, plainBytes)
+  if (!blockMatches(plainCid, plain)) throw new SealOpenError(`block ${plainCid.toString()}`)
+  return plain
 }
 
 /** Opens a sealed block and checks the plaintext against `plainCid`; throws SealOpenError. */

@@ -6,7 +6,7 @@ import { cidKey } from '../hashing/block-cid.ts'
 import { decodeRecord } from '../log/record-codec.ts'
 import { openSignedRecord, signRecords, type SignedRecord } from '../log/signed-record.ts'
 import type { FileRecord } from '../model/file-record.ts'
-import { openBlock } from '../crypto/block-seal.ts'
+import { openBlockOffThread } from '../crypto/block-seal.ts'
 import { checkPayload, MisplacedSealedRecordError, openPayload, partHeader, sealedPath, SEALED_PATH_PREFIX, type SealedBlockRef } from '../crypto/record-seal.ts'
 import { SealOpenError } from '../crypto/seal-errors.ts'
 import { FerryError } from '../errors.ts'
@@ -107,7 +107,7 @@ export class SealedFolders {
   async openStored (folder: string, plainCid: CID, data: Uint8Array): Promise<Uint8Array> {
     const p = this.placements.get(folder)?.get(cidKey(plainCid))
     if (p === undefined) throw new FerryError(`no sealed copy of block ${plainCid.toString()} is known`, 'ERR_FERRY_SEAL_OPEN')
-    return openBlock((await this.keyFor(folder, p.keyId)).key, plainCid, p.ref.plainSize, data)
+    return await openBlockOffThread((await this.keyFor(folder, p.keyId)).key, plainCid, p.ref.plainSize, data)
   }
 
   /**

@@ -6,12 +6,14 @@ import type { SignedRecord } from '../log/signed-record.ts'
 import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import type { FolderKey } from '../keys/folder-keyring.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { sealBlock, type SealedBlock } from '../crypto/block-seal.ts'
+import { sealBlock, sealBlockOffThread, type SealedBlock } from '../crypto/block-seal.ts'
 import { envelopeRecord, sealPayload, sealedPath, type SealedBlockRef } from '../crypto/record-seal.ts'
 import type { SealedFolders } from './sealed-folders.ts'
 
 /** plaintext bytes sealed in memory before the relay is asked which of them it lacks */
 export const DEFAULT_SEAL_CHUNK_BYTES = 16 * 1024 * 1024
+/** blocks read and sealed at once (the thread pool's size) */
+export const DEFAULT_SEALS_AT_ONCE = 4
 
 export interface SealedUploadContext {
   folder: string
@@ -124,17 +126,31 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
       return s.data
     }, b => { place(byCipher.get(cidKey(b.cid))!); c.onAcked(b.size) })
   }
-  for (let i = 0; i < unknown.length;) {
-    const chunk: Array<{ ref: SealedBlockRef, data: Uint8Array }> = []
-    let bytes = 0
-    for (; i < unknown.length && bytes < DEFAULT_SEAL_CHUNK_BYTES; i++) {
-      const b = unknown[i]!
-      bytes += b.size
-      const data = await c.readBlock(b.cid, b.size)
-      if (data === undefined) continue
-      const s = sealBlock(key.key, b.cid, data)
-      chunk.push({ ref: { plainCid: b.cid, plainSize: b.size, cid: s.cid, size: s.data.byteLength }, data: s.data })
+  /** reads and seals the chunk of `unknown` that starts at `from` (the cipher on the thread pool) */
+  const sealChunk = async (from: number): Promise<{ chunk: SealedChunk, next: number }> => {
+    let end = from
+    for (let bytes = 0; end < unknown.length && bytes < DEFAULT_SEAL_CHUNK_BYTES; end++) bytes += unknown[end]!.size
+    const sealed: Array<SealedChunk[number] | undefined> = []
+    let at = from
+    // a few blocks at a time: each holds its plaintext and a padded copy until it is sealed
+    const worker = async (): Promise<void> => {
+      for (let i = at++; i < end; i = at++) {
+        const b = unknown[i]!
+        const data = await c.readBlock(b.cid, b.size)
+        if (data === undefined) continue
+        const s = await sealBlockOffThread(key.key, b.cid, data)
+        sealed[i - from] = { ref: { plainCid: b.cid, plainSize: b.size, cid: s.cid, size: s.data.byteLength }, data: s.data }
+      }
     }
+    await Promise.all(Array.from({ length: DEFAULT_SEALS_AT_ONCE }, worker))
+    return { chunk: sealed.filter(x => x !== undefined), next: end }
+  }
+  // the next chunk is read and sealed while this one is asked about and sent (two in memory)
+  let sealing = unknown.length > 0 ? sealChunk(0) : undefined
+  while (sealing !== undefined) {
+    const { chunk, next } = await sealing
+    sealing = next < unknown.length ? sealChunk(next) : undefined
+    sealing?.catch(() => {}) // observed when awaited; a failed send below leaves it
     if (chunk.length === 0) continue
     c.sealed.remember(c.folder, key.id, chunk.map(x => x.ref))
     const byCipher = new Map(chunk.map(x => [cidKey(x.ref.cid), x]))
@@ -149,6 +165,9 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
   }
   return placed
 }
+
+/** blocks read and sealed together, with where each one is stored */
+type SealedChunk = Array<{ ref: SealedBlockRef, data: Uint8Array }>
 
 /** sends sealed blocks held in memory that the relay lacks */
 async function sendFromMemory (client: ReplicaClient, blocks: readonly SealedBlock[], c: Pick<SealedUploadContext, 'pace' | 'onAcked'>): Promise<void> {

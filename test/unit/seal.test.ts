@@ -5,7 +5,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
 import { MAX_BLOCK_BYTES, MAX_PLAIN_BLOCK_BYTES } from '../../src/log/record-codec.ts'
 import { newFolderKey } from '../../src/keys/folder-keyring.ts'
-import { openBlock, sealBlock, MIN_SEALED_BLOCK_BYTES } from '../../src/crypto/block-seal.ts'
+import { openBlock, openBlockOffThread, sealBlock, sealBlockOffThread, MIN_SEALED_BLOCK_BYTES } from '../../src/crypto/block-seal.ts'
 import { padmeLength } from '../../src/crypto/padding.ts'
 import { checkPayload, envelopeRecord, openPayload, partHeader, sealPayload, sealedPath } from '../../src/crypto/record-seal.ts'
 import { signRecord, openSignedRecord } from '../../src/log/signed-record.ts'
@@ -40,6 +40,25 @@ describe('block sealing', () => {
     expect(() => openBlock(newFolderKey().key, cid, plain.byteLength, s.data)).toThrow(/does not open/)
     const other = blockCid(bytes(5000))
     expect(() => openBlock(k, other, plain.byteLength, s.data)).toThrow(/does not open/)
+  })
+
+  it('off the event loop: the same sealed bytes, opened either way, and tampering still detected', async () => {
+    const k = newFolderKey().key
+    for (const n of [1, 5000, 300_000, MAX_PLAIN_BLOCK_BYTES]) {
+      const plain = bytes(n)
+      const cid = blockCid(plain)
+      const sync = sealBlock(k, cid, plain)
+      const off = await sealBlockOffThread(k, cid, plain)
+      expect(off.cid.equals(sync.cid)).toBe(true)
+      expect(Buffer.from(off.data).equals(Buffer.from(sync.data))).toBe(true)
+      expect(Buffer.from(await openBlockOffThread(k, cid, n, sync.data)).equals(plain)).toBe(true)
+      expect(Buffer.from(openBlock(k, cid, n, off.data)).equals(plain)).toBe(true)
+      const bad = new Uint8Array(off.data)
+      bad[0] = bad[0]! ^ 1
+      await expect(openBlockOffThread(k, cid, n, bad)).rejects.toThrow(/does not open/)
+      await expect(openBlockOffThread(newFolderKey().key, cid, n, off.data)).rejects.toThrow(/does not open/)
+      await expect(openBlockOffThread(k, cid, n, off.data.subarray(0, 10))).rejects.toThrow(/does not open/)
+    }
   })
 
   it('pads to Padmé lengths, never below the minimum, never over the largest block', () => {
