@@ -24,7 +24,7 @@ async function askDaemonOr<T> (home: string, path: string, offline: () => Promis
 export async function conflictsCommand (home: string): Promise<ConflictCopy[]> {
   return await askDaemonOr(home, '/conflicts', async () => await withOfflineStores(home, async (folders, config) => {
     const labels = (device: string): string => conflictLabel(device, config.devices[device]?.name)
-    return [...folders.values()].flatMap(f => listConflicts(f.store, labels))
+    return (await Promise.all([...folders.values()].map(async f => await listConflicts(f.store, labels)))).flat()
   }))
 }
 

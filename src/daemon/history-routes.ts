@@ -39,7 +39,7 @@ export function historyRoutes (c: HistoryRoutesComponents): Record<string, Route
     remoteHistory: async (path: string) => await c.remoteHistory(sync.folder, path)
   })
   return {
-    'GET /conflicts': async (): Promise<ConflictCopy[]> => [...c.folders().values()].flatMap(sync => listConflicts(sync.store, deviceLabels(c.config))),
+    'GET /conflicts': async (): Promise<ConflictCopy[]> => (await Promise.all([...c.folders().values()].map(async sync => await listConflicts(sync.store, deviceLabels(c.config))))).flat(),
     'GET /revisions': async ({ query }): Promise<Revision[]> => {
       const path = query.get('path')
       if (path === null) throw badRequest('path missing')
