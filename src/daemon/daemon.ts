@@ -300,11 +300,8 @@ export class Daemon {
       const peer = e.detail.toString()
       this.dialer.connected(peer)
       this.presence.connected(peer)
-      if (!this.membership.isTrusted(peer)) {
-        // admitted for a join: it gets that long to finish
-        hangUpStrangerAfter(e.detail, DEFAULT_JOIN_WINDOW_MS, p => this.membership.isTrusted(p), p => this.node?.hangUp(p))
-        return
-      }
+      // a stranger, admitted for a join: it gets that long to finish
+      if (!this.membership.isTrusted(peer)) { hangUpStrangerAfter(e.detail, DEFAULT_JOIN_WINDOW_MS, p => this.membership.isTrusted(p), p => this.node?.hangUp(p)); return }
       this.nodeEvents.emit({ type: 'peer.connected', detail: { device: peer, ...this.nameField(peer) } })
       peerReady(this.clients, peer)
       this.sharing.peerConnected(peer)

@@ -1,13 +1,14 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect, afterEach } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FERRY_NODE_FLAGS } from '../../src/cli/node-flags.ts'
-import { Lab, REPO, ferry, ferryOk, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
-import { RelayLab, useRelay, useRelayLabs, type Relay } from '../helpers/relay-process.ts'
-import { NatLab, RELAY_IP, natLabUnavailable } from '../helpers/nat-lab.ts'
+import { REPO, ferry, ferryOk, status, waitConverged, waitFor, type Device } from '../helpers/ferry-process.ts'
+import { useRelay, useRelayLabs, type Relay } from '../helpers/relay-process.ts'
+import { natLabUnavailable } from '../helpers/nat-lab.ts'
+import { publicRelay, useNatBed } from '../helpers/nat-scenario.ts'
 import { createNode, type FerryNode } from '../../src/node/create-node.ts'
 import { JOIN_PROTOCOLS, requestJoin } from '../../protocols/join/index.ts'
 import { SEALED_KEYRING_PROTOCOLS, getSealedKeyring } from '../../protocols/sealed-keyring/index.ts'
@@ -45,25 +46,11 @@ async function holdsReservation (d: Device, r: Relay): Promise<void> {
 
 /** Two devices, each behind its own home router's NAT; they know only the relay's public address. */
 describe.skipIf(unavailable !== undefined)('ferry join through the relay, between two homes', () => {
-  let net: NatLab
-  let lab: Lab
-  let relays: RelayLab
-  beforeEach(async () => {
-    net = new NatLab()
-    lab = new Lab()
-    relays = new RelayLab()
-    await net.setup(2)
-    await lab.setup()
-    await relays.setup()
-  })
-  afterEach(async () => {
-    await lab.cleanup()
-    await relays.cleanup()
-    net.cleanup()
-  })
+  const env = useNatBed([{}, {}])
 
   it('b, knowing only the code, joins a folder of a through the relay (which does not trust b yet); once b uses the relay and it trusts b, they sync', async () => {
-    const r = await relays.relay('relay', { netns: net.pub, ip: RELAY_IP })
+    const { net, lab } = env
+    const r = await publicRelay(env)
     const a = await lab.device('a')
     const b = await lab.device('b', 'b-own')
     // b knows nothing but the code it is given; the relay does not trust b
