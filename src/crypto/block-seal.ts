@@ -38,6 +38,9 @@ export function sealedPlainLength (plainBytes: number): number {
 }
 
 /**
+ * (The uploads and downloads use sealBlockOffThread and openBlockOffThread; these two, on the
+ * event loop, are the reference the tests hold those against.)
+ *
  * Convergent sealing: the same plaintext under the same folder key always gives the same
  * ciphertext (so the relay dedups and a re-upload is a no-op); another folder key gives another.
  * Layout: AES-256-GCM(block key, fixed nonce, plaintext zero-padded to Padmé length) || tag.

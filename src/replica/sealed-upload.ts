@@ -6,7 +6,7 @@ import type { SignedRecord } from '../log/signed-record.ts'
 import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import type { FolderKey } from '../keys/folder-keyring.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { sealBlock, sealBlockOffThread, type SealedBlock } from '../crypto/block-seal.ts'
+import { sealBlockOffThread, type SealedBlock } from '../crypto/block-seal.ts'
 import { envelopeRecord, sealPayload, sealedPath, type SealedBlockRef } from '../crypto/record-seal.ts'
 import type { SealedFolders } from './sealed-folders.ts'
 
@@ -120,7 +120,7 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
       const ref = byCipher.get(cidKey(b.cid))!
       const data = await c.readBlock(ref.plainCid, ref.plainSize)
       if (data === undefined) return undefined
-      const s = sealBlock(key.key, ref.plainCid, data)
+      const s = await sealBlockOffThread(key.key, ref.plainCid, data)
       if (!s.cid.equals(b.cid)) return undefined
       await c.pace?.(s.data.byteLength)
       return s.data
