@@ -58,8 +58,17 @@ export function sealBlock (folderKey: Uint8Array, plainCid: CID, plaintext: Uint
  * pads and hashes, and one buffer is made instead of three: an upload seals every byte it sends.
  */
 export async function sealBlockOffThread (folderKey: Uint8Array, plainCid: CID, plaintext: Uint8Array): Promise<SealedBlock> {
+  return await sealPaddedOffThread(folderKey, plainCid, zeroPadded(plaintext, sealedPlainLength(plaintext.byteLength)))
+}
+
+/**
+ * sealBlockOffThread of a block already zero-padded to its sealedPlainLength: an upload reads
+ * each block into a buffer it reuses, pads it there, and seals it from there (no new buffer but
+ * the ciphertext: a block's plaintext and padded copy were garbage the next moment, and the
+ * garbage collector ran a full collection for every ~60 MiB of them).
+ */
+export async function sealPaddedOffThread (folderKey: Uint8Array, plainCid: CID, padded: Uint8Array): Promise<SealedBlock> {
   const key = await webcrypto.subtle.importKey('raw', blockKey(folderKey, plainCid), 'AES-GCM', false, ['encrypt'])
-  const padded = zeroPadded(plaintext, sealedPlainLength(plaintext.byteLength))
   const data = new Uint8Array(await webcrypto.subtle.encrypt({ name: 'AES-GCM', iv: FIXED_NONCE, tagLength: SEAL_TAG_BYTES * 8 }, key, padded))
   return { cid: blockCid(data), data }
 }

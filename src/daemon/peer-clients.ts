@@ -142,7 +142,7 @@ export function createPeerClients (c: PeerClientsComponents): PeerClients {
   const replicas = new ReplicaUploads({
     stores: () => new Map([...c.folders].map(([id, sync]) => [id, sync.store])),
     replicasOf: folder => membership.replicasOf(folder),
-    readBlock: async (folder, cid) => await c.folders.get(folder)?.readBlock(cid),
+    readBlock: async (folder, cid, _size, into) => await c.folders.get(folder)?.readBlock(cid, into),
     openStream: async (peer, signal) => {
       const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
       return await c.node().dialProtocol(peerIdFromString(peer), [...REPLICA_SEALED_PROTOCOLS], { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })

@@ -31,7 +31,7 @@ export interface ReplicaUploaderComponents {
   /** the folder is sealed on the replica (it sees only ciphertext): src/replica/sealed-upload.ts */
   sealed?: SealedFolders
   /** sealed uploads: our blocks read without pacing, and the pacing of what is sent */
-  readUnpaced?: (cid: CID, size: number) => Promise<Uint8Array | undefined>
+  readUnpaced?: (cid: CID, size: number, into?: Uint8Array) => Promise<Uint8Array | undefined>
   pace?: (bytes: number) => Promise<void>
   /** each session that stored records or blocks on the replica is reported here, and each refusal */
   events?: EventSink

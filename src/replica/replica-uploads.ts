@@ -12,7 +12,8 @@ export interface ReplicaUploadsComponents {
   stores: () => ReadonlyMap<string, ReplicaUploaderComponents['store']>
   /** replica members (relays) of a folder */
   replicasOf: (folder: string) => string[]
-  readBlock: (folder: string, cid: CID, size: number) => Promise<Uint8Array | undefined>
+  /** `into`: a buffer the block may be read into (LocalBlockSource.read) */
+  readBlock: (folder: string, cid: CID, size: number, into?: Uint8Array) => Promise<Uint8Array | undefined>
   openStream: (peer: string, signal?: AbortSignal) => Promise<Stream>
   isConnected: (peer: string) => boolean
   hangUp: (peer: string, reason: Error) => void
@@ -86,7 +87,7 @@ export class ReplicaUploads {
                 sealed: this.c.sealed,
                 self: this.c.self,
                 // a sealed upload reads (and seals) more than it sends: it paces what it sends
-                readUnpaced: async (cid: CID, size: number) => await this.c.readBlock(folder, cid, size),
+                readUnpaced: async (cid: CID, size: number, into?: Uint8Array) => await this.c.readBlock(folder, cid, size, into),
                 pace: async (bytes: number) => { await this.c.paceUpload?.(replica, bytes) }
               }),
           log: logger(`ferry:replica:${folder}`)

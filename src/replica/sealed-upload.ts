@@ -6,7 +6,7 @@ import type { SignedRecord } from '../log/signed-record.ts'
 import type { BlockRef, FileRecord } from '../model/file-record.ts'
 import type { FolderKey } from '../keys/folder-keyring.ts'
 import { cidKey } from '../hashing/block-cid.ts'
-import { sealBlockOffThread, type SealedBlock } from '../crypto/block-seal.ts'
+import { sealBlockOffThread, sealedPlainLength, sealPaddedOffThread, type SealedBlock } from '../crypto/block-seal.ts'
 import { envelopeRecord, sealPayload, sealedPath, type SealedBlockRef } from '../crypto/record-seal.ts'
 import type { SealedFolders } from './sealed-folders.ts'
 
@@ -20,8 +20,8 @@ export interface SealedUploadContext {
   self: string
   store: RecordReader & Pick<LocalIndex, 'blockLocations'>
   sealed: SealedFolders
-  /** verified bytes of one of our blocks, or undefined (file changed or gone) */
-  readBlock: (cid: CID, size: number) => Promise<Uint8Array | undefined>
+  /** verified bytes of one of our blocks, or undefined (file changed or gone); `into`: a buffer it may be read into */
+  readBlock: (cid: CID, size: number, into?: Uint8Array) => Promise<Uint8Array | undefined>
   /** resolves when `bytes` more may be sent (rate limits); default: at once */
   pace?: (bytes: number) => Promise<void>
   /** a sealed block the relay acknowledged as durable */
@@ -132,13 +132,15 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
     for (let bytes = 0; end < unknown.length && bytes < DEFAULT_SEAL_CHUNK_BYTES; end++) bytes += unknown[end]!.size
     const sealed: Array<SealedChunk[number] | undefined> = []
     let at = from
-    // a few blocks at a time: each holds its plaintext and a padded copy until it is sealed
+    // a few blocks at a time, each worker reading and padding into a buffer of its own
     const worker = async (): Promise<void> => {
+      const scratch = new PaddingBuffer()
       for (let i = at++; i < end; i = at++) {
         const b = unknown[i]!
-        const data = await c.readBlock(b.cid, b.size)
+        const padded = scratch.forBlock(b.size)
+        const data = await c.readBlock(b.cid, b.size, padded)
         if (data === undefined) continue
-        const s = await sealBlockOffThread(key.key, b.cid, data)
+        const s = scratch.holds(data) ? await sealPaddedOffThread(key.key, b.cid, scratch.padded(b.size, padded)) : await sealBlockOffThread(key.key, b.cid, data)
         sealed[i - from] = { ref: { plainCid: b.cid, plainSize: b.size, cid: s.cid, size: s.data.byteLength }, data: s.data }
       }
     }
@@ -164,6 +166,32 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
     }, b => { place(byCipher.get(cidKey(b.cid))!.ref); c.onAcked(b.size) })
   }
   return placed
+}
+
+/**
+ * One seal worker's buffer, reused block after block: a block is read into its start and zero
+ * padded there to its sealed length (sealPaddedOffThread). Grows to the largest block seen.
+ */
+class PaddingBuffer {
+  private buf = new Uint8Array(0)
+
+  /** the buffer to read a block of `size` bytes into: its padded length */
+  forBlock (size: number): Uint8Array {
+    const length = sealedPlainLength(size)
+    if (this.buf.byteLength < length) this.buf = new Uint8Array(length)
+    return this.buf.subarray(0, length)
+  }
+
+  /** whether `data` was read into this buffer (a reader may hand back a buffer of its own) */
+  holds (data: Uint8Array): boolean {
+    return data.buffer === this.buf.buffer && data.byteOffset === this.buf.byteOffset
+  }
+
+  /** `padded` (from forBlock) with the bytes after the block's `size` zeroed */
+  padded (size: number, padded: Uint8Array): Uint8Array {
+    padded.fill(0, size)
+    return padded
+  }
 }
 
 /** blocks read and sealed together, with where each one is stored */

@@ -17,6 +17,10 @@ const IDLE_CLOSE_MS = 5_000
  */
 const SYNC_READ_MAX_FILE_BYTES = 64 * 1024
 
+/** the first `size` bytes of `into` when it has them, else a new buffer */
+const bufferFor = (size: number, into: Uint8Array | undefined): Uint8Array =>
+  into !== undefined && into.byteLength >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
+
 interface OpenFile {
   fh: FileHandle
   users: number
@@ -47,20 +51,24 @@ export class LocalBlockSource {
     this.timer.unref()
   }
 
-  /** The bytes of `cid`, or undefined when no local file holds it any more. */
-  async read (cid: CID): Promise<Uint8Array | undefined> {
+  /**
+   * The bytes of `cid`, or undefined when no local file holds it any more. `into`: read into its
+   * start when it is big enough (a caller that reuses one buffer for block after block), else into
+   * a new buffer.
+   */
+  async read (cid: CID, into?: Uint8Array): Promise<Uint8Array | undefined> {
     for (const loc of this.store.blockLocations(cid)) {
-      const data = await this.readAt(loc.path, loc.offset, loc.size, cid).catch(() => undefined)
+      const data = await this.readAt(loc.path, loc.offset, loc.size, cid, into).catch(() => undefined)
       if (data !== undefined) return data
     }
     return undefined
   }
 
-  private async readAt (path: string, offset: number, size: number, cid: CID): Promise<Uint8Array | undefined> {
-    if (!this.files.has(path) && (this.store.meta(path)?.size ?? Infinity) <= SYNC_READ_MAX_FILE_BYTES) return this.readSmallAt(path, offset, size, cid)
+  private async readAt (path: string, offset: number, size: number, cid: CID, into?: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!this.files.has(path) && (this.store.meta(path)?.size ?? Infinity) <= SYNC_READ_MAX_FILE_BYTES) return this.readSmallAt(path, offset, size, cid, into)
     const f = await this.acquire(path)
     try {
-      const buf = Buffer.allocUnsafe(size)
+      const buf = bufferFor(size, into)
       const { bytesRead } = await f.fh.read(buf, 0, size, offset)
       if (bytesRead !== size) return undefined
       const after = await f.fh.stat({ bigint: true })
@@ -77,10 +85,10 @@ export class LocalBlockSource {
   }
 
   /** readAt for a small file, with blocking calls (see SYNC_READ_MAX_FILE_BYTES) */
-  private readSmallAt (path: string, offset: number, size: number, cid: CID): Uint8Array | undefined {
+  private readSmallAt (path: string, offset: number, size: number, cid: CID, into?: Uint8Array): Uint8Array | undefined {
     const fd = openSync(safeJoin(this.root, path), O_RDONLY_NOFOLLOW) // never through a link (safe-path.ts)
     try {
-      const buf = Buffer.allocUnsafe(size)
+      const buf = bufferFor(size, into)
       if (readSync(fd, buf, 0, size, offset) !== size) return undefined
       if (sameMeta(this.store.meta(path), fstatSync(fd, { bigint: true }))) return buf
       return blockMatches(cid, buf) ? buf : undefined

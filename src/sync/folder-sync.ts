@@ -167,9 +167,9 @@ export class FolderSync {
     return await this.executor.outsideLoop(job)
   }
 
-  /** the bytes of one of our blocks, for a peer; undefined when no local file holds it */
-  async readBlock (cid: CID): Promise<Uint8Array | undefined> {
-    return await this.blockSource.read(cid)
+  /** the bytes of one of our blocks, for a peer; undefined when no local file holds it (`into`: LocalBlockSource.read) */
+  async readBlock (cid: CID, into?: Uint8Array): Promise<Uint8Array | undefined> {
+    return await this.blockSource.read(cid, into)
   }
 
   /**

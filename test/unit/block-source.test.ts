@@ -31,6 +31,34 @@ describe('LocalBlockSource (blocks served to peers)', () => {
     }
   })
 
+  it('reads into a buffer it is given (one buffer for block after block, a small file too), or a new one when it is too small', async () => {
+    const content = randomBytes(3 << 20, 11)
+    await put('big.bin', content)
+    await put('small.txt', randomBytes(1000, 12))
+    await scan()
+    const source = new LocalBlockSource(root, store)
+    try {
+      const blocks = blocksOfBig()
+      const into = new Uint8Array(Math.max(...blocks.map(b => b.size)) + 10)
+      for (const [i, b] of store.own('big.bin')!.blocks.entries()) {
+        const data = await source.read(b.cid, into)
+        expect(data?.buffer).toBe(into.buffer)
+        expect(data?.byteOffset).toBe(0)
+        expect(Buffer.from(data!).equals(Buffer.from(content.subarray(blocks[i]!.offset, blocks[i]!.offset + b.size)))).toBe(true)
+      }
+      const small = store.own('small.txt')!.blocks[0]!
+      const data = await source.read(small.cid, into)
+      expect(data?.buffer).toBe(into.buffer)
+      expect(blockCid(data!).equals(small.cid)).toBe(true)
+      const tooSmall = new Uint8Array(10)
+      const own = await source.read(store.own('big.bin')!.blocks[0]!.cid, tooSmall)
+      expect(own?.buffer).not.toBe(tooSmall.buffer)
+      expect(blockCid(own!).equals(store.own('big.bin')!.blocks[0]!.cid)).toBe(true)
+    } finally {
+      await source.close()
+    }
+  })
+
   it('after an unscanned in-place edit, a changed block is refused and intact blocks are still served', async () => {
     const content = randomBytes(3 << 20, 8)
     await put('big.bin', content)

@@ -5,7 +5,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { blockCid, blockMatches } from '../../src/hashing/block-cid.ts'
 import { MAX_BLOCK_BYTES, MAX_PLAIN_BLOCK_BYTES } from '../../src/log/record-codec.ts'
 import { newFolderKey } from '../../src/keys/folder-keyring.ts'
-import { openBlock, openBlockOffThread, sealBlock, sealBlockOffThread, MIN_SEALED_BLOCK_BYTES } from '../../src/crypto/block-seal.ts'
+import { openBlock, openBlockOffThread, sealBlock, sealBlockOffThread, sealedPlainLength, sealPaddedOffThread, MIN_SEALED_BLOCK_BYTES } from '../../src/crypto/block-seal.ts'
 import { padmeLength } from '../../src/crypto/padding.ts'
 import { checkPayload, envelopeRecord, openPayload, partHeader, sealPayload, sealedPath } from '../../src/crypto/record-seal.ts'
 import { signRecord, openSignedRecord } from '../../src/log/signed-record.ts'
@@ -58,6 +58,24 @@ describe('block sealing', () => {
       await expect(openBlockOffThread(k, cid, n, bad)).rejects.toThrow(/does not open/)
       await expect(openBlockOffThread(newFolderKey().key, cid, n, off.data)).rejects.toThrow(/does not open/)
       await expect(openBlockOffThread(k, cid, n, off.data.subarray(0, 10))).rejects.toThrow(/does not open/)
+    }
+  })
+
+  it('sealed from a buffer reused block after block (padded in place over the last block\'s bytes): the same bytes', async () => {
+    const k = newFolderKey().key
+    const scratch = new Uint8Array(sealedPlainLength(MAX_PLAIN_BLOCK_BYTES)).fill(0xff)
+    // largest first: each later block lands on what the one before left behind
+    for (const n of [MAX_PLAIN_BLOCK_BYTES, 300_000, 5000, 1]) {
+      const plain = bytes(n)
+      const cid = blockCid(plain)
+      const padded = scratch.subarray(0, sealedPlainLength(n))
+      padded.set(plain)
+      padded.fill(0, n)
+      const off = await sealPaddedOffThread(k, cid, padded)
+      const sync = sealBlock(k, cid, plain)
+      expect(off.cid.equals(sync.cid)).toBe(true)
+      expect(Buffer.from(off.data).equals(Buffer.from(sync.data))).toBe(true)
+      expect(Buffer.from(openBlock(k, cid, n, off.data)).equals(plain)).toBe(true)
     }
   })
 
