@@ -20,6 +20,26 @@ export function contiguous (data: BlockBytes): Uint8Array {
   return data instanceof Uint8Array ? data : data.subarray()
 }
 
+/**
+ * One buffer reused for block after block that must be whole for a moment (a sealed block is
+ * opened from one buffer): `contiguous` with the copy made into this buffer, which grows to the
+ * largest block. What `whole` returns is valid until its next call.
+ */
+export class ScratchBuffer {
+  private buf = new Uint8Array(0)
+
+  whole (data: BlockBytes): Uint8Array {
+    if (data instanceof Uint8Array) return data
+    if (this.buf.byteLength < data.byteLength) this.buf = new Uint8Array(data.byteLength)
+    let at = 0
+    for (const piece of data) {
+      this.buf.set(piece, at)
+      at += piece.byteLength
+    }
+    return this.buf.subarray(0, at)
+  }
+}
+
 /** True when `data` hashes to `cid`, with the hash `cid` names (sha2-256 or blake3), piece by piece. */
 export function blockBytesMatch (cid: CID, data: BlockBytes): boolean {
   return blockMatches(cid, data instanceof Uint8Array ? data : blockParts(data))

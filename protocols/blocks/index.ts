@@ -7,7 +7,7 @@ export { serveBlocks, fetchBlocks, BlocksProtocol, type BlocksServerComponents, 
 export { CorruptBlockError, InvalidCompressedBlockError } from './errors.ts'
 export { BlockCompressor, availableCodecs, type Codec } from './compression.ts'
 export { decodeBlocksMessage, encodeBlocksMessage, type BlocksMessage } from './messages.ts'
-export { blockBytesMatch, blockParts, contiguous, writeBlockBytes, type BlockBytes } from './block-bytes.ts'
+export { blockBytesMatch, blockParts, contiguous, ScratchBuffer, writeBlockBytes, type BlockBytes } from './block-bytes.ts'
 export type { ProtocolRegistrar } from '../wire/registrar.ts'
 export type { BlockReader, BlocksServiceComponents, BlocksServiceInit, BlocksService } from './blocks-protocol.ts'
 

@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
-import { contiguous, fetchBlocks, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
+import { fetchBlocks, ScratchBuffer, type BlockBytes, type WantedBlock } from '../../protocols/blocks/index.ts'
 import { InvalidMessageError, toError } from '../../protocols/wire/errors.ts'
 import { FerryError } from '../errors.ts'
 import { cidKey } from '../hashing/block-cid.ts'
@@ -125,6 +125,9 @@ export class BlockFetcher {
           }
           if (asked.length === 0) continue
         }
+        // a sealed block arrives in pieces and is opened from one buffer: this stream's, reused
+        // (fetchBlocks hands over one block at a time; a copy per block was garbage at once)
+        const scratch = new ScratchBuffer()
         try {
           const stream = await this.c.openBlocksStream(peer, signal)
           const missing = await fetchBlocks(stream, folder, asked, {
@@ -135,7 +138,7 @@ export class BlockFetcher {
               this.receivedBlocks.set(peer, (this.receivedBlocks.get(peer) ?? 0) + 1)
               const plain = plainOf.get(cidKey(cid))
               if (source !== undefined && plain !== undefined) {
-                await onBlock(plain.cid, await source.open(plain.cid, contiguous(data)))
+                await onBlock(plain.cid, await source.open(plain.cid, scratch.whole(data)))
                 delivered.add(cidKey(plain.cid))
                 return
               }

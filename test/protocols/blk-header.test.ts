@@ -4,7 +4,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { blockCid } from '../../src/hashing/block-cid.ts'
 import { STRICT_CBOR } from '../../src/log/record-codec.ts'
 import { decodeBlkFrame, decodeBlocksMessage, encodeBlkHeader, encodeBlocksMessage } from '../../protocols/blocks/messages.ts'
-import { blockBytesMatch } from '../../protocols/blocks/block-bytes.ts'
+import { blockBytesMatch, ScratchBuffer } from '../../protocols/blocks/block-bytes.ts'
 import { InvalidMessageError } from '../../protocols/wire/errors.ts'
 
 describe('encodeBlkHeader', () => {
@@ -83,5 +83,28 @@ describe('decodeBlkFrame', () => {
       expect(() => decodeBlkFrame(inPieces(bytes, 100)), what).toThrow(InvalidMessageError)
       expect(() => decodeBlocksMessage(decode(bytes, STRICT_CBOR) as [string]), what).toThrow()
     }
+  })
+})
+
+describe('ScratchBuffer', () => {
+  it('joins a block\'s pieces into one buffer it reuses, growing to the largest; a whole block passes as it is', () => {
+    const scratch = new ScratchBuffer()
+    const pieces = (n: number, fill: number): Uint8ArrayList => {
+      const list = new Uint8ArrayList()
+      for (let at = 0; at < n; at += 1000) list.append(new Uint8Array(Math.min(1000, n - at)).fill((fill + at / 1000) & 0xff))
+      return list
+    }
+    const big = pieces(5500, 1)
+    const first = scratch.whole(big)
+    expect(Buffer.from(first).equals(Buffer.from(big.subarray()))).toBe(true)
+    const small = pieces(2500, 9)
+    const second = scratch.whole(small)
+    expect(second.buffer).toBe(first.buffer)
+    expect(second.byteLength).toBe(2500)
+    expect(Buffer.from(second).equals(Buffer.from(small.subarray()))).toBe(true)
+    const bigger = pieces(7000, 3)
+    expect(Buffer.from(scratch.whole(bigger)).equals(Buffer.from(bigger.subarray()))).toBe(true)
+    const one = new Uint8Array([1, 2, 3])
+    expect(scratch.whole(one)).toBe(one)
   })
 })
