@@ -13,7 +13,7 @@ import type { FetchBlocks } from './applier-components.ts'
 import type { TransferProgress } from './transfer-progress.ts'
 import type { Reservation } from './free-space.ts'
 import { makeTempDir } from './temp-area.ts'
-import { LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
+import { BlockBuffers, LocalFiles, readLocalBlock, WriteBehind } from './local-blocks.ts'
 import { O_NOFOLLOW, parentOf, safeJoin, safeMkdirParent } from '../disk/safe-path.ts'
 import { statOrUndefined } from './disk-state.ts'
 
@@ -123,13 +123,18 @@ export async function assembleFile (c: AssemblerComponents, o: AssembleOptions):
     const offsets = blockOffsets(record)
     // a new temp file needs no size: the blocks tile the file, the last write sets its length
     if (resumed) await fh.truncate(record.size)
-    const writeBlock = async (cid: CID, data: BlockBytes): Promise<void> => {
-      for (const at of offsets.get(cidKey(cid))?.at ?? []) {
-        await writes.write(data, at)
+    /** `written`: once every copy of it is written (the buffer may be reused) */
+    const writeBlock = async (cid: CID, data: BlockBytes, written?: () => void): Promise<void> => {
+      const at = offsets.get(cidKey(cid))?.at ?? []
+      let left = at.length
+      if (left === 0) written?.()
+      for (const offset of at) {
+        await writes.write(data, offset, written === undefined ? undefined : () => { if (--left === 0) written() })
         o.space?.wrote(data.byteLength)
         c.progress?.add(record.path, data.byteLength)
       }
     }
+    const buffers = new BlockBuffers()
     const wanted: WantedBlock[] = []
     for (const { cid, size, at } of offsets.values()) {
       signal?.throwIfAborted()
@@ -148,11 +153,13 @@ export async function assembleFile (c: AssemblerComponents, o: AssembleOptions):
         await writeBlock(cid, first)
         continue
       }
-      const data = await readLocalBlock(c, cid, size, files)
+      const buf = buffers.take(size)
+      const data = await readLocalBlock(c, cid, size, files, buf)
       if (data !== undefined) {
         o.onBlock?.('local', size)
-        await writeBlock(cid, data)
+        await writeBlock(cid, data, data.buffer === buf.buffer ? () => { buffers.give(buf) } : undefined)
       } else {
+        buffers.give(buf)
         wanted.push({ cid, size })
       }
     }

@@ -42,13 +42,15 @@ export class WriteBehind {
     this.fh = fh
   }
 
-  async write (data: BlockBytes, at: number): Promise<void> {
+  /** `written`: called once the write is done (or failed), when `data` may be reused */
+  async write (data: BlockBytes, at: number, written?: () => void): Promise<void> {
     while (this.pendingBytes + data.byteLength > MAX_PENDING_WRITE_BYTES && this.pending.size > 0) await Promise.race(this.pending)
     this.throwIfFailed()
     this.pendingBytes += data.byteLength
     const p: Promise<void> = writeBlockBytes(this.fh, data, at).then(() => { this.wrote(data.byteLength) }, err => { this.failure ??= err }).finally(() => {
       this.pending.delete(p)
       this.pendingBytes -= data.byteLength
+      written?.()
     })
     this.pending.add(p)
   }
@@ -99,15 +101,41 @@ export class LocalFiles {
   }
 }
 
-/** Reads `cid` from wherever our own files hold it, verifying the bytes (files change). */
-export async function readLocalBlock (c: { root: string, store: Pick<FolderStore, 'blockLocations'> }, cid: CID, size: number, files?: LocalFiles): Promise<Uint8Array | undefined> {
+/**
+ * Buffers for blocks copied from local files, handed back once written: a file rebuilt from its
+ * old version (a byte inserted at its start) copies every block, and a new buffer per block was
+ * external memory V8 answered with a full collection every ~60 MiB. The writes in flight bound
+ * how many are out at once (MAX_PENDING_WRITE_BYTES); a few are kept for reuse.
+ */
+export class BlockBuffers {
+  private readonly free: Uint8Array[] = []
+
+  /** a buffer of at least `size` bytes */
+  take (size: number): Uint8Array {
+    const i = this.free.findIndex(b => b.byteLength >= size)
+    if (i >= 0) return this.free.splice(i, 1)[0]!
+    // a power of two: blocks vary in size, and the next one fits a buffer of the same class
+    return new Uint8Array(2 ** Math.ceil(Math.log2(Math.max(size, 1))))
+  }
+
+  give (buf: Uint8Array): void {
+    if (this.free.length < KEPT_BLOCK_BUFFERS) this.free.push(buf)
+  }
+}
+const KEPT_BLOCK_BUFFERS = 8
+
+/**
+ * Reads `cid` from wherever our own files hold it, verifying the bytes (files change). `into`:
+ * read into its start when it is big enough.
+ */
+export async function readLocalBlock (c: { root: string, store: Pick<FolderStore, 'blockLocations'> }, cid: CID, size: number, files?: LocalFiles, into?: Uint8Array): Promise<Uint8Array | undefined> {
   const own = files ?? new LocalFiles(c.root)
   try {
     for (const loc of c.store.blockLocations(cid)) {
       if (loc.size !== size) continue
       try {
         const fh = await own.handle(loc.path)
-        const buf = Buffer.allocUnsafe(size)
+        const buf = into !== undefined && into.byteLength >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
         const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
         if (bytesRead === size && blockMatches(cid, buf)) return buf
       } catch {

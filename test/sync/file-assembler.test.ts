@@ -73,6 +73,26 @@ describe('assembleFile', () => {
     expect(meta).toEqual({ ino: Number(st.ino), size: expected.byteLength, mtimeNs: st.mtimeNs.toString(), mode: 0o640 })
   })
 
+  it('rebuilds a big file from its local blocks in another order, some twice (each copy\'s buffer is reused only once its writes are done)', async () => {
+    const local = randomBytes(24 * 1024 * 1024, 5)
+    await put('src.bin', local)
+    await scan()
+    const own = store.own('src.bin')!.blocks
+    expect(own.length).toBeGreaterThan(40)
+    // reversed, with the first block again at the end: every block copied, one of them twice
+    const blocks = [...own].reverse().concat([own[0]!])
+    const starts: number[] = []
+    own.reduce((at, b) => { starts.push(at); return at + b.size }, 0)
+    const expected = concat(...blocks.map(b => { const i = own.indexOf(b); return local.subarray(starts[i]!, starts[i]! + b.size) }))
+    const record = recordOf('rebuilt.bin', blocks)
+    await prepareTempArea(root)
+    const tmp = tempPathFor(root, record)
+    const asked: string[] = []
+    await assembleFile({ root, store, fetchBlocks: peer([], asked) }, { record, tmp })
+    expect(asked).toEqual([])
+    expect(Buffer.from(await readFile(tmp)).equals(Buffer.from(expected))).toBe(true)
+  })
+
   it('does not use a local copy whose bytes no longer match the block id: the block is fetched', async () => {
     const local = randomBytes(300 * 1024, 5)
     await put('src.bin', local)
