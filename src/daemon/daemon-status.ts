@@ -15,7 +15,7 @@ import type { DaemonStatus, PeerStatus } from './status-types.ts'
 import type { PeerPresence } from './peer-presence.ts'
 import type { UploadTracker } from './upload-tracker.ts'
 import type { FolderRemovals } from './folder-removals.ts'
-import { folderHoldings, peerCompletion, type FolderHoldings } from './peer-completion.ts'
+import { folderHoldings, peerCompletion, type FolderHoldings, type HoldingsCache } from './peer-completion.ts'
 
 /** What `GET /status` reads. */
 export interface DaemonStatusSources {
@@ -35,6 +35,8 @@ export interface DaemonStatusSources {
   presence: PeerPresence
   uploads: UploadTracker
   removals: FolderRemovals
+  /** holdings kept between requests (peer-completion.ts); without it each request counts them */
+  holdings?: HoldingsCache
 }
 
 export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
@@ -42,9 +44,10 @@ export function daemonStatus (s: DaemonStatusSources): DaemonStatus {
   const isPunched = (c: Connection): boolean => node.services.dcutr?.isPunched(c) ?? false
   const now = Date.now()
   // computed once per folder, on demand, for every peer
+  s.holdings?.keep(s.folders)
   const holdings = new Map<string, FolderHoldings | undefined>()
   const holdingsOf = (folder: string): FolderHoldings | undefined => {
-    if (!holdings.has(folder)) { const sync = s.folders.get(folder); holdings.set(folder, sync === undefined ? undefined : folderHoldings(sync.store)) }
+    if (!holdings.has(folder)) { const sync = s.folders.get(folder); holdings.set(folder, sync === undefined ? undefined : s.holdings?.of(folder, sync.store, now) ?? folderHoldings(sync.store)) }
     return holdings.get(folder)
   }
   const peers: PeerStatus[] = Object.entries(s.config.devices).map(([id, d]) => {

@@ -45,6 +45,7 @@ import { limitSettings } from '../config/limits-config.ts'
 import type { TrafficLimits } from '../node/traffic-limits.ts'
 import { daemonTrafficLimits } from './daemon-limits.ts'
 import { PeerPresence } from './peer-presence.ts'
+import { HoldingsCache } from './peer-completion.ts'
 import { UploadTracker } from './upload-tracker.ts'
 import { FolderRemovals } from './folder-removals.ts'
 import { deviceLabels, withDeviceNames } from './device-labels.ts'
@@ -116,6 +117,7 @@ export class Daemon {
   private readonly parts: Startable[]
   /** last seen per peer, blocks served per file, folders members removed us from (`ferry status`) */
   private readonly presence = new PeerPresence()
+  private readonly holdings = new HoldingsCache()
   private readonly uploads = new UploadTracker()
   private readonly removals = new FolderRemovals((folder, by) => { this.nodeEvents.emit({ type: 'folder.unshared', detail: { folder, by, ...this.nameField(by) } }) })
   private dialTimer?: NodeJS.Timeout
@@ -387,7 +389,7 @@ export class Daemon {
   }
 
   status (): DaemonStatus {
-    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, limits: this.limits, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)), presence: this.presence, uploads: this.uploads, removals: this.removals })
+    return daemonStatus({ self: this.self, node: this.requireNode(), config: this.config, folders: this.folders, membership: this.membership, subscriptions: this.subscriptions, replicas: this.replicas, readOnly: this.readOnly, fetcher: this.fetcher, limits: this.limits, isConnected: peer => this.isConnected(peer), relayLimited: peer => (l => l?.day === utcDay() ? l.relay : undefined)(this.relayLimited.get(peer)), presence: this.presence, uploads: this.uploads, removals: this.removals, holdings: this.holdings })
   }
 
   async stop (): Promise<void> {

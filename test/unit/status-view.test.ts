@@ -6,7 +6,7 @@ import { plan, type Action } from '../../src/sync/planner.ts'
 import { formatTable } from '../../src/cli/table.ts'
 import { UploadTracker } from '../../src/daemon/upload-tracker.ts'
 import { PeerPresence } from '../../src/daemon/peer-presence.ts'
-import { folderHoldings, peerCompletion } from '../../src/daemon/peer-completion.ts'
+import { folderHoldings, HoldingsCache, peerCompletion } from '../../src/daemon/peer-completion.ts'
 import { FolderRemovals } from '../../src/daemon/folder-removals.ts'
 import { folderState, relativeTime } from '../../src/cli/format-status.ts'
 import type { DaemonStatus } from '../../src/daemon/status-types.ts'
@@ -96,6 +96,26 @@ describe('status view parts', () => {
     expect(peerCompletion([src], 'other')).toBe(0)
     expect(peerCompletion([folderHoldings({ ownRecords: () => new Map(), holdersOf: () => [] })], B)).toBe(100)
     expect(peerCompletion([], B)).toBeUndefined()
+  })
+
+  it('HoldingsCache counts a folder again only once its count is a second old, and forgets folders gone', () => {
+    let counts = 0
+    let holds = false
+    const own = new Map([['a', rec(A, 1, 'a', { version: { [A]: 1 }, size: 300 })]])
+    const source = { ownRecords: () => { counts++; return own }, holdersOf: () => holds ? [B] : [] }
+    const cache = new HoldingsCache(1_000)
+    expect(peerCompletion([cache.of('f', source, 10_000)], B)).toBe(0)
+    holds = true
+    expect(peerCompletion([cache.of('f', source, 10_999)], B)).toBe(0)
+    expect(counts).toBe(1)
+    expect(peerCompletion([cache.of('f', source, 11_000)], B)).toBe(100)
+    expect(counts).toBe(2)
+    // a clock that went back counts again
+    cache.of('f', source, 5_000)
+    expect(counts).toBe(3)
+    cache.keep(new Set(['other']))
+    cache.of('f', source, 5_001)
+    expect(counts).toBe(4)
   })
 
   it('FolderRemovals reports a removal once and forgets it when the member accepts us again', () => {
