@@ -8,7 +8,7 @@ import type { Stream } from '@libp2p/interface'
 import { serveBlocks, fetchBlocks, CorruptBlockError, InvalidCompressedBlockError, type BlocksServerComponents } from '../../protocols/blocks/blocks-protocol.ts'
 import { encodeBlocksMessage, decodeBlocksMessage, type BlocksMessage } from '../../protocols/blocks/messages.ts'
 import { BLOCKS_PROTOCOL_V2, BLOCKS_PROTOCOL_V1, DEFAULT_MAX_BLOCK_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from '../../protocols/blocks/constants.ts'
-import { BlockCompressor, availableCodecs, compressWith, decompressBlock, pickCodec, sampleShrinks, type Codec } from '../../protocols/blocks/compression.ts'
+import { BlockCompressor, availableCodecs, compressWith, decompressBlock, looksRandom, pickCodec, sampleShrinks, type Codec } from '../../protocols/blocks/compression.ts'
 import { MessageStream } from '../../protocols/wire/message-stream.ts'
 import { InvalidMessageError } from '../../protocols/wire/errors.ts'
 import { blockCid, DEFAULT_BLOCK_HASH, type BlockHash } from '../../src/hashing/block-cid.ts'
@@ -136,6 +136,30 @@ describe('block compression on /ferry/blocks/2', () => {
     expect(sampleShrinks(csvText(256 * KiB))).toBe(true)
     expect(sampleShrinks(new Uint8Array(randomBytes(256 * KiB)))).toBe(false)
     expect(sampleShrinks(new Uint8Array(1000))).toBe(true) // shorter than the sample
+  })
+
+  it('takes samples with the byte spread of random data as incompressible without compressing them; anything else is tried', () => {
+    for (const n of [2 * KiB, 4 * KiB, 8 * KiB]) {
+      for (let i = 0; i < 200; i++) expect(looksRandom(new Uint8Array(randomBytes(n)))).toBe(true)
+    }
+    // most short random samples too (the rest are tried with zstd, which finds them incompressible)
+    let short = 0
+    for (let i = 0; i < 200; i++) if (looksRandom(new Uint8Array(randomBytes(KiB)))) short++
+    expect(short).toBeGreaterThan(180)
+    expect(looksRandom(new Uint8Array(randomBytes(1000)))).toBe(false) // too short to tell
+    expect(looksRandom(csvText(8 * KiB))).toBe(false)
+    expect(looksRandom(new Uint8Array(8 * KiB))).toBe(false)
+    // random bytes in a narrower alphabet (hex, base64) compress, and are tried
+    expect(looksRandom(new TextEncoder().encode(randomBytes(4 * KiB).toString('hex')))).toBe(false)
+    expect(looksRandom(new TextEncoder().encode(randomBytes(6 * KiB).toString('base64')))).toBe(false)
+    expect(sampleShrinks(new TextEncoder().encode(randomBytes(8 * KiB).toString('hex')))).toBe(true)
+    // the price: random bytes that repeat within the sample look random and go raw
+    const twice = new Uint8Array(8 * KiB)
+    const half = randomBytes(4 * KiB)
+    twice.set(half, 0)
+    twice.set(half, 4 * KiB)
+    expect(looksRandom(twice)).toBe(true)
+    expect(sampleShrinks(twice)).toBe(false)
   })
 
   it.each<[string, string[], string]>([
