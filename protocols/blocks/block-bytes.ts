@@ -21,22 +21,29 @@ export function contiguous (data: BlockBytes): Uint8Array {
 }
 
 /**
- * One buffer reused for block after block that must be whole for a moment (a sealed block is
- * opened from one buffer): `contiguous` with the copy made into this buffer, which grows to the
- * largest block. What `whole` returns is valid until its next call.
+ * One buffer reused for block after block, growing to the largest: what it hands out is valid
+ * until its next call. (A buffer per block was external memory V8 answered with a full
+ * collection every ~60 MiB.)
  */
 export class ScratchBuffer {
   private buf = new Uint8Array(0)
 
+  /** its first `length` bytes (contents left from before) */
+  sized (length: number): Uint8Array {
+    if (this.buf.byteLength < length) this.buf = new Uint8Array(length)
+    return this.buf.subarray(0, length)
+  }
+
+  /** `contiguous` with the copy made into this buffer (a sealed block is opened from one buffer) */
   whole (data: BlockBytes): Uint8Array {
     if (data instanceof Uint8Array) return data
-    if (this.buf.byteLength < data.byteLength) this.buf = new Uint8Array(data.byteLength)
+    const out = this.sized(data.byteLength)
     let at = 0
     for (const piece of data) {
-      this.buf.set(piece, at)
+      out.set(piece, at)
       at += piece.byteLength
     }
-    return this.buf.subarray(0, at)
+    return out
   }
 }
 

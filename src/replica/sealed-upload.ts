@@ -9,6 +9,7 @@ import { cidKey } from '../hashing/block-cid.ts'
 import { sealBlockOffThread, sealedPlainLength, sealPaddedOffThread, type SealedBlock } from '../crypto/block-seal.ts'
 import { envelopeRecord, sealPayload, sealedPath, type SealedBlockRef } from '../crypto/record-seal.ts'
 import type { SealedFolders } from './sealed-folders.ts'
+import { ScratchBuffer } from '../../protocols/blocks/index.ts'
 
 /** plaintext bytes sealed in memory before the relay is asked which of them it lacks */
 export const DEFAULT_SEAL_CHUNK_BYTES = 16 * 1024 * 1024
@@ -132,15 +133,13 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
     for (let bytes = 0; end < unknown.length && bytes < DEFAULT_SEAL_CHUNK_BYTES; end++) bytes += unknown[end]!.size
     const sealed: Array<SealedChunk[number] | undefined> = []
     let at = from
-    // a few blocks at a time, each worker reading and padding into a buffer of its own
+    // a few blocks at a time, each worker with a buffer of its own (readAndSeal)
     const worker = async (): Promise<void> => {
-      const scratch = new PaddingBuffer()
+      const scratch = new ScratchBuffer()
       for (let i = at++; i < end; i = at++) {
         const b = unknown[i]!
-        const padded = scratch.forBlock(b.size)
-        const data = await c.readBlock(b.cid, b.size, padded)
-        if (data === undefined) continue
-        const s = scratch.holds(data) ? await sealPaddedOffThread(key.key, b.cid, scratch.padded(b.size, padded)) : await sealBlockOffThread(key.key, b.cid, data)
+        const s = await readAndSeal(key.key, b, c.readBlock, scratch)
+        if (s === undefined) continue
         sealed[i - from] = { ref: { plainCid: b.cid, plainSize: b.size, cid: s.cid, size: s.data.byteLength }, data: s.data }
       }
     }
@@ -169,29 +168,15 @@ async function sealBlocks (client: ReplicaClient, c: SealedUploadContext, key: F
 }
 
 /**
- * One seal worker's buffer, reused block after block: a block is read into its start and zero
- * padded there to its sealed length (sealPaddedOffThread). Grows to the largest block seen.
+ * Reads block `b` into `scratch` and pads it there, then seals it: sealBlock's bytes, with no
+ * buffer made but the ciphertext. A reader that hands back a buffer of its own has it padded as
+ * a copy. Undefined when the block cannot be read.
  */
-class PaddingBuffer {
-  private buf = new Uint8Array(0)
-
-  /** the buffer to read a block of `size` bytes into: its padded length */
-  forBlock (size: number): Uint8Array {
-    const length = sealedPlainLength(size)
-    if (this.buf.byteLength < length) this.buf = new Uint8Array(length)
-    return this.buf.subarray(0, length)
-  }
-
-  /** whether `data` was read into this buffer (a reader may hand back a buffer of its own) */
-  holds (data: Uint8Array): boolean {
-    return data.buffer === this.buf.buffer && data.byteOffset === this.buf.byteOffset
-  }
-
-  /** `padded` (from forBlock) with the bytes after the block's `size` zeroed */
-  padded (size: number, padded: Uint8Array): Uint8Array {
-    padded.fill(0, size)
-    return padded
-  }
+export async function readAndSeal (folderKey: Uint8Array, b: BlockRef, read: SealedUploadContext['readBlock'], scratch: ScratchBuffer): Promise<SealedBlock | undefined> {
+  const padded = scratch.sized(sealedPlainLength(b.size))
+  const data = await read(b.cid, b.size, padded)
+  if (data === undefined) return undefined
+  return data.buffer === padded.buffer ? await sealPaddedOffThread(folderKey, b.cid, padded.fill(0, b.size)) : await sealBlockOffThread(folderKey, b.cid, data)
 }
 
 /** blocks read and sealed together, with where each one is stored */

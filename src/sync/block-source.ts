@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { O_RDONLY_NOFOLLOW, safeJoin } from '../disk/safe-path.ts'
 import type { CID } from 'multiformats/cid'
 import { blockMatches } from '../hashing/block-cid.ts'
+import { bufferFor } from './local-blocks.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import type { LocalMeta } from '../store/local-meta.ts'
 
@@ -16,10 +17,6 @@ const IDLE_CLOSE_MS = 5_000
  * serving 10,000 small files was mostly that.
  */
 const SYNC_READ_MAX_FILE_BYTES = 64 * 1024
-
-/** the first `size` bytes of `into` when it has them, else a new buffer */
-const bufferFor = (size: number, into: Uint8Array | undefined): Uint8Array =>
-  into !== undefined && into.byteLength >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
 
 interface OpenFile {
   fh: FileHandle

@@ -124,6 +124,10 @@ export class BlockBuffers {
 }
 const KEPT_BLOCK_BUFFERS = 8
 
+/** the first `size` bytes of `into` when it has them, else a new buffer (a block read into a reused buffer) */
+export const bufferFor = (size: number, into: Uint8Array | undefined): Uint8Array =>
+  into !== undefined && into.byteLength >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
+
 /**
  * Reads `cid` from wherever our own files hold it, verifying the bytes (files change). `into`:
  * read into its start when it is big enough.
@@ -135,7 +139,7 @@ export async function readLocalBlock (c: { root: string, store: Pick<FolderStore
       if (loc.size !== size) continue
       try {
         const fh = await own.handle(loc.path)
-        const buf = into !== undefined && into.byteLength >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size)
+        const buf = bufferFor(size, into)
         const { bytesRead } = await fh.read(buf, 0, size, loc.offset)
         if (bytesRead === size && blockMatches(cid, buf)) return buf
       } catch {

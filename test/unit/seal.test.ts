@@ -7,6 +7,9 @@ import { MAX_BLOCK_BYTES, MAX_PLAIN_BLOCK_BYTES } from '../../src/log/record-cod
 import { newFolderKey } from '../../src/keys/folder-keyring.ts'
 import { openBlock, openBlockOffThread, sealBlock, sealBlockOffThread, sealedPlainLength, sealPaddedOffThread, MIN_SEALED_BLOCK_BYTES } from '../../src/crypto/block-seal.ts'
 import { padmeLength } from '../../src/crypto/padding.ts'
+import type { CID } from 'multiformats/cid'
+import { readAndSeal } from '../../src/replica/sealed-upload.ts'
+import { ScratchBuffer } from '../../protocols/blocks/block-bytes.ts'
 import { checkPayload, envelopeRecord, openPayload, partHeader, sealPayload, sealedPath } from '../../src/crypto/record-seal.ts'
 import { signRecord, openSignedRecord } from '../../src/log/signed-record.ts'
 import type { FileRecord } from '../../src/model/file-record.ts'
@@ -77,6 +80,25 @@ describe('block sealing', () => {
       expect(Buffer.from(off.data).equals(Buffer.from(sync.data))).toBe(true)
       expect(Buffer.from(openBlock(k, cid, n, off.data)).equals(plain)).toBe(true)
     }
+  })
+
+  it('an upload\'s read-and-seal through one reused buffer gives sealBlock\'s bytes, largest block first (padding zeroed over the last block\'s bytes), and from a reader\'s own buffer too', async () => {
+    const k = newFolderKey().key
+    const scratch = new ScratchBuffer()
+    const plains = [MAX_PLAIN_BLOCK_BYTES, 300_000, 5000, 1].map(n => bytes(n))
+    const byCid = new Map(plains.map(p => [blockCid(p).toString(), p]))
+    const intoGiven = async (cid: CID, size: number, into?: Uint8Array): Promise<Uint8Array> => { const out = into!.subarray(0, size); out.set(byCid.get(cid.toString())!); return out }
+    const ownBuffer = async (cid: CID): Promise<Uint8Array> => byCid.get(cid.toString())!
+    for (const read of [intoGiven, ownBuffer]) {
+      for (const plain of plains) {
+        const cid = blockCid(plain)
+        const s = await readAndSeal(k, { cid, size: plain.byteLength }, read, scratch)
+        const sync = sealBlock(k, cid, plain)
+        expect(s?.cid.equals(sync.cid)).toBe(true)
+        expect(Buffer.from(s!.data).equals(Buffer.from(sync.data))).toBe(true)
+      }
+    }
+    expect(await readAndSeal(k, { cid: blockCid(bytes(7)), size: 7 }, async () => undefined, scratch)).toBeUndefined()
   })
 
   it('pads to Padmé lengths, never below the minimum, never over the largest block', () => {
