@@ -38,6 +38,8 @@ export class Quotas {
   private readonly used = new Map<string, number>()
   private readonly limits = new Map<string, number>()
   private readonly reserved = new Map<string, number>()
+  /** charges not yet written (see `charge`) */
+  private readonly charges: Array<{ device: string, cid: CID, bytes: number, charged: PromiseWithResolvers<void> }> = []
   /** the limit of a device without its own; undefined: unlimited */
   defaultLimitBytes: number | undefined
 
@@ -92,15 +94,43 @@ export class Quotas {
     else this.reserved.delete(device)
   }
 
-  /** `device` stored `cid` (`bytes`): charged to it unless the block already has an owner. */
+  /**
+   * `device` stored `cid` (`bytes`): charged to it unless the block already has an owner. Durable
+   * before it resolves. Charges that arrive while one is being written are written together, in
+   * one synced batch (a group commit): the blocks of one upload arrive many at once, and a synced
+   * write each, one after another under the lock, cost the relay an fsync per block.
+   */
   async charge (device: string, cid: CID, bytes: number): Promise<void> {
-    await this.lock.run(async () => {
-      const key = `owner ${cidKey(cid)}`
-      if (await this.db.get(key) !== undefined) return
-      const used = (this.used.get(device) ?? 0) + bytes
-      await this.db.batch([{ type: 'put', key, value: `${bytes} ${device}` }, { type: 'put', key: `used ${device}`, value: String(used) }], SYNC)
-      this.used.set(device, used)
-    })
+    const charged = Promise.withResolvers<void>()
+    this.charges.push({ device, cid, bytes, charged })
+    void this.lock.run(async () => { await this.writeCharges() })
+    await charged.promise
+  }
+
+  /** writes every charge waiting (none: an earlier run took them), and settles each */
+  private async writeCharges (): Promise<void> {
+    const group = this.charges.splice(0)
+    if (group.length === 0) return
+    try {
+      const keys = group.map(c => `owner ${cidKey(c.cid)}`)
+      const owners = await this.db.getMany(keys)
+      const ops: Array<{ type: 'put', key: string, value: string }> = []
+      const used = new Map<string, number>()
+      const owned = new Set<string>()
+      group.forEach((c, i) => {
+        const key = keys[i]!
+        if (owners[i] !== undefined || owned.has(key)) return // the first uploader pays
+        owned.add(key)
+        used.set(c.device, (used.get(c.device) ?? this.used.get(c.device) ?? 0) + c.bytes)
+        ops.push({ type: 'put', key, value: `${c.bytes} ${c.device}` })
+      })
+      for (const [device, bytes] of used) ops.push({ type: 'put', key: `used ${device}`, value: String(bytes) })
+      if (ops.length > 0) await this.db.batch(ops, SYNC)
+      for (const [device, bytes] of used) this.used.set(device, bytes)
+      for (const c of group) c.charged.resolve()
+    } catch (err) {
+      for (const c of group) c.charged.reject(err)
+    }
   }
 
   /** `cid` was deleted: its owner gets its bytes back. */
