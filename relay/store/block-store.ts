@@ -70,11 +70,13 @@ export class BlockStore {
    * (false: already held). Throws if the hash differs. `beforePlace` runs once the bytes are
    * verified (and, when new, durable under a temp name), before the block shows under its name:
    * what must be true of every block the store holds (its folder's reference) is written there.
+   * `missing`: the caller found the block missing just before, so it is not looked for again
+   * (if another upload stored it meanwhile, it is written again: the same bytes, renamed over).
    */
-  async put (cid: CID, data: Uint8Array, beforePlace?: () => Promise<void>): Promise<boolean> {
+  async put (cid: CID, data: Uint8Array, beforePlace?: () => Promise<void>, missing = false): Promise<boolean> {
     if (!blockMatches(cid, data)) throw new BlockHashMismatchError(cid)
     const final = this.pathOf(cid)
-    if (await this.has(cid)) {
+    if (!missing && await this.has(cid)) {
       await beforePlace?.()
       return false
     }

@@ -14,6 +14,7 @@ import { SegmentIndexes } from '../../protocols/index/index.ts'
 import { openMemberList, type MemberRole, type SignedMemberList } from '../../src/access/member-list.ts'
 import { afterUpdate, judgeMemberList, MemberListRefusedError, ERR_NOT_MEMBER, type HeldMembers } from './member-lists.ts'
 import { BlockRefs } from './block-refs.ts'
+import { cidKey } from '../../src/hashing/block-cid.ts'
 import { Quotas } from './quotas.ts'
 
 /** Where a relay keeps its data inside --home. */
@@ -212,12 +213,15 @@ export class RelayStore {
     return out
   }
 
-  /** Stores a block `device` uploaded into `folder`; charged to `device` when it is new to the store. */
-  async putBlock (folder: string, device: string, cid: CID, data: Uint8Array): Promise<void> {
+  /**
+   * Stores a block `device` uploaded into `folder`; charged to `device` when it is new to the
+   * store. `missing`: the store was just seen without it (see BlockStore.put).
+   */
+  async putBlock (folder: string, device: string, cid: CID, data: Uint8Array, missing = false): Promise<void> {
     // the folder's reference goes first: a kill between the two leaves a reference to a block not
     // there (reported lacking, so sent again), never a block the folder's devices are told is
     // lacking (sent again after every restart: as much as was being written when it died)
-    const fresh = await this.blocks.put(cid, data, async () => { await this.refs.add(folder, [cid]) })
+    const fresh = await this.blocks.put(cid, data, async () => { await this.refs.add(folder, [cid]) }, missing)
     if (fresh) await this.quotas.charge(device, cid, data.byteLength)
     this.receivedBlockBytes += data.byteLength
     this.receivedBlocks++
@@ -248,15 +252,18 @@ export class RelayStore {
     if (f === undefined || !this.isWriter(folder, device)) return undefined
     if (options.sealed && !f.sealed) this.onSealed?.(await this.seal(f))
     if (!options.sealed && f.sealed) throw new ReplicaRefusal(ERR_SEALED_FOLDER, `this relay holds folder ${folder} sealed (encrypted): upgrade ferry on this device`)
+    // blocks this session was just told are missing: their write does not look for them again
+    const missing = new Set<string>()
     return {
       positions: () => f.log.positionVector(),
       lacking: async cids => await this.lacking(folder, cids),
       admitBlock: async (cid, bytes) => {
         if (await this.blocks.has(cid)) return undefined
         this.quotas.reserve(device, bytes)
+        missing.add(cidKey(cid))
         return () => { this.quotas.release(device, bytes) }
       },
-      putBlock: async (cid, data) => { await this.putBlock(folder, device, cid, data) },
+      putBlock: async (cid, data) => { await this.putBlock(folder, device, cid, data, missing.delete(cidKey(cid))) },
       putRecords: async records => await this.putRecords(folder, records),
       segments: this.segments.of(f.log)
     }
