@@ -17,19 +17,20 @@ export const DEFAULT_GC_FIRST_RUN_MS = 60 * 1000
 export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000
 
 export interface GcOptions { retentionMs: number, graceMs?: number, nowMs?: number }
-export interface GcReport { expiredRecords: number, deletedBlocks: number, freedBytes: number, keptBlocks: number }
+/** `freedBytes`: of the blocks deleted; `compactedPacks`, `reclaimedBytes`: packs rewritten without their dead blocks, and the disk space that gave back */
+export interface GcReport { expiredRecords: number, deletedBlocks: number, freedBytes: number, keptBlocks: number, compactedPacks: number, reclaimedBytes: number }
 
 /**
  * One collection: drops history entries superseded more than `retentionMs` ago, then deletes
  * blocks referenced by no current record and no remaining history entry (and older than the
- * grace period). Reads and unlinks go through the event loop in small steps, so uploads and
+ * grace period), then compacts the packs those deletions left mostly dead. Reads and unlinks go through the event loop in small steps, so uploads and
  * downloads keep running meanwhile.
  */
 export async function collectGarbage (store: RelayStore, opts: GcOptions): Promise<GcReport> {
   const now = opts.nowMs ?? Date.now()
   const graceMs = opts.graceMs ?? DEFAULT_GC_GRACE_MS
   const referenced = new Set<string>()
-  const report: GcReport = { expiredRecords: 0, deletedBlocks: 0, freedBytes: 0, keptBlocks: 0 }
+  const report: GcReport = { expiredRecords: 0, deletedBlocks: 0, freedBytes: 0, keptBlocks: 0, compactedPacks: 0, reclaimedBytes: 0 }
   const reference = (record: FileRecord): void => {
     for (const b of record.blocks) referenced.add(cidKey(b.cid))
   }
@@ -47,6 +48,9 @@ export async function collectGarbage (store: RelayStore, opts: GcOptions): Promi
     report.deletedBlocks++
     report.freedBytes += b.size
   }
+  const compacted = await store.blocks.compact()
+  report.compactedPacks = compacted.packs
+  report.reclaimedBytes = compacted.freedBytes
   return report
 }
 
@@ -81,7 +85,7 @@ export class GarbageCollector {
   async runOnce (): Promise<void> {
     try {
       const r = await collectGarbage(this.store, { retentionMs: this.retentionMs })
-      this.log('gc: %d history records expired, %d blocks deleted (%d bytes), %d kept', r.expiredRecords, r.deletedBlocks, r.freedBytes, r.keptBlocks)
+      this.log('gc: %d history records expired, %d blocks deleted (%d bytes), %d kept, %d packs compacted (%d bytes reclaimed)', r.expiredRecords, r.deletedBlocks, r.freedBytes, r.keptBlocks, r.compactedPacks, r.reclaimedBytes)
     } catch (err) {
       this.log.error('gc failed: %s', (err as Error).message)
     }

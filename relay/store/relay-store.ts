@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { stat, utimes } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { RecordLog, type HistoryEntry } from '../../src/store/record-log.ts'
@@ -83,13 +83,14 @@ export class RelayStore {
   /** told when a folder switched to sealed (what was dropped) */
   onSealed?: (m: SealMigration) => void
 
-  constructor (opts: { home: string, self: string, quotaBytes?: number }) {
+  /** `packBytes`: the size at which a pack of blocks is closed (tests: small, to see several) */
+  constructor (opts: { home: string, self: string, quotaBytes?: number, packBytes?: number }) {
     this.home = opts.home
     this.self = opts.self
     this.db = new ClassicLevel<string, Uint8Array>(join(opts.home, RELAY_DIR, 'db'), { valueEncoding: 'view' })
     this.registry = this.db.sublevel<string, string>('folders', { valueEncoding: 'utf8' })
     this.sealedKeyrings = this.db.sublevel<string, Uint8Array>('sealed-keyrings', { valueEncoding: 'view' })
-    this.blocks = new BlockStore(join(opts.home, RELAY_DIR, 'blocks'))
+    this.blocks = new BlockStore(join(opts.home, RELAY_DIR, 'blocks'), this.db.sublevel<string, string>('packed', { valueEncoding: 'utf8' }), opts.packBytes === undefined ? {} : { packBytes: opts.packBytes })
     this.refs = new BlockRefs(this.db)
     this.quotas = new Quotas(this.db, opts.quotaBytes)
   }
@@ -118,6 +119,7 @@ export class RelayStore {
   }
 
   async close (): Promise<void> {
+    await this.blocks.close()
     await this.db.close()
   }
 
@@ -203,25 +205,26 @@ export class RelayStore {
    */
   async lacking (folder: string, cids: readonly CID[]): Promise<CID[]> {
     const out: CID[] = []
-    const now = new Date()
+    const now = Date.now()
     for (const cid of cids) {
       // a block another folder holds is "lacking" here: the device proves it has the bytes by
       // sending them (members of one folder cannot probe another's blocks)
-      if (!(await this.refs.has(folder, cid))) { out.push(cid); continue }
-      try { await utimes(this.blocks.pathOf(cid), now, now) } catch { out.push(cid) }
+      if (!(await this.refs.has(folder, cid)) || !(await this.blocks.touch(cid, now))) out.push(cid)
     }
     return out
   }
 
   /**
    * Stores a block `device` uploaded into `folder`; charged to `device` when it is new to the
-   * store. `missing`: the store was just seen without it (see BlockStore.put).
+   * store. `missing`: the store was just seen without it (see BlockStore.put). The blocks of a
+   * sealed folder go into packs; a plaintext one gets a file, which a deletion removes at once.
    */
   async putBlock (folder: string, device: string, cid: CID, data: Uint8Array, missing = false): Promise<void> {
     // the folder's reference goes first: a kill between the two leaves a reference to a block not
     // there (reported lacking, so sent again), never a block the folder's devices are told is
     // lacking (sent again after every restart: as much as was being written when it died)
-    const fresh = await this.blocks.put(cid, data, async () => { await this.refs.add(folder, [cid]) }, missing)
+    const packed = this.folders.get(folder)?.sealed === true
+    const fresh = await this.blocks.put(cid, data, { beforePlace: async () => { await this.refs.add(folder, [cid]) }, missing, packed })
     if (fresh) await this.quotas.charge(device, cid, data.byteLength)
     this.receivedBlockBytes += data.byteLength
     this.receivedBlocks++

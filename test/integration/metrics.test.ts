@@ -1,9 +1,10 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Lab, ferry, status, waitConverged, waitFor, writeRandomFile, type Device } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelay, useRelayLabs, waitUploaded } from '../helpers/relay-process.ts'
 import { scrape, type Scrape } from '../helpers/prometheus-text.ts'
+import { storedRelayBlocks } from '../helpers/relay-blocks.ts'
 
 interface ApiInfo { port: number, token: string }
 
@@ -133,13 +134,9 @@ describe('relay metrics (ferry relay --metrics-listen)', () => {
     expect(up.value('ferry_relay_members_connected')).toBe(1)
     expect(up.value('ferry_relay_folder_paths', { folder: 'docs' })).toBe(rs.folders.find(f => f.id === 'docs')!.paths)
     // per folder: the distinct blocks its records reference: 2 MiB of random bytes + 5 bytes and
-    // the records' payloads, sealed (padded, with tags): every block file the relay holds
+    // the records' payloads, sealed (padded, with tags): every block the relay holds
     const docs = rs.folders.find(f => f.id === 'docs')!
-    const blockDir = join(r.home, 'relay', 'blocks')
-    let held = 0
-    for (const shard of (await readdir(blockDir)).filter(n => /^[0-9a-f]{2}$/.test(n))) {
-      for (const name of await readdir(join(blockDir, shard))) held += (await stat(join(blockDir, shard, name))).size
-    }
+    const held = (await storedRelayBlocks(r.home)).reduce((n, b) => n + b.size, 0)
     expect(docs.storedBytes).toBeGreaterThan(2 * 1024 * 1024 + 5)
     expect(docs.storedBytes).toBe(held)
     expect(up.value('ferry_relay_folder_stored_bytes', { folder: 'docs' })).toBe(docs.storedBytes)

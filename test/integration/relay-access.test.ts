@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest'
-import { readdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ferryOk, status, waitFor } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelay, useRelayLabs } from '../helpers/relay-process.ts'
+import { storedRelayBlocks } from '../helpers/relay-blocks.ts'
 
 const settle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -49,8 +50,6 @@ describe('the relay takes data only from devices it trusts', () => {
     await ferryOk(['--home', r.home, 'device', 'add', a.id])
     await waitFor('a uploaded', async () => (await status(a)).folders[0]!.replicaInSync === true, 30_000)
     // the file's one block and its record's payload, both sealed
-    const blocks = join(r.home, 'relay', 'blocks')
-    const shards = (await readdir(blocks)).filter(n => /^[0-9a-f]{2}$/.test(n))
-    expect((await Promise.all(shards.map(async s => (await readdir(join(blocks, s))).length))).reduce((n, k) => n + k, 0)).toBe(2)
+    expect((await storedRelayBlocks(r.home)).length).toBe(2)
   })
 })

@@ -1,5 +1,4 @@
 import { describe, it, expect } from 'vitest'
-import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelay, useRelayLabs } from '../helpers/relay-process.ts'
@@ -9,7 +8,6 @@ const SIZE_MIB = 128
 /** blocks acknowledged by the relay just before the kill may be counted on one side only */
 const SLACK_BYTES = 2 * MIB
 
-/** Bytes of the block files the relay holds (temp files excluded). */
 /**
  * The relay holds the file sealed: every block padded (Padmé: at most ~12 % more) plus its AEAD
  * tag, and the record's payload; never less than the file, and never a second copy of it.
@@ -19,14 +17,10 @@ function expectSealedSize (stored: number): void {
   expect(stored).toBeLessThan(SIZE_MIB * MIB * 1.13)
 }
 
+/** Bytes of the blocks the relay holds (what it acknowledged: not blocks being written when it died) */
 async function storedBytes (home: string): Promise<number> {
-  const root = join(home, 'relay', 'blocks')
-  let total = 0
-  for (const shard of await readdir(root)) {
-    if (!/^[0-9a-f]{2}$/.test(shard)) continue
-    for (const name of await readdir(join(root, shard))) total += (await stat(join(root, shard, name))).size
-  }
-  return total
+  const v = await ferry(['--home', home, 'relay', 'verify', '--json'])
+  return (JSON.parse(v.stdout) as { blockBytes: number }).blockBytes
 }
 
 describe('uploads to the relay resume', () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { basename, join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
@@ -16,6 +16,7 @@ import { HISTORY_PROTOCOLS, fetchHistory } from '../../protocols/history/index.t
 import { REPLICA_PROTOCOLS, ReplicaClient } from '../../protocols/replica/index.ts'
 import { ferry, ferryOk, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
 import { relayStatus, useRelay, useRelayLabs, waitUploaded, type Relay } from '../helpers/relay-process.ts'
+import { storedRelayBlocks } from '../helpers/relay-blocks.ts'
 
 /** the error code a call fails with ('' if it does not fail) */
 async function codeOf (p: Promise<unknown>): Promise<string> {
@@ -69,10 +70,9 @@ describe('one relay, two people: folders kept apart by signed member lists', () 
     expect(Object.fromEntries(sr.folders.map(f => [f.id, [...f.members].sort()]))).toEqual({ alice: [a1.id, a2.id].sort(), bob: [b1.id, b2.id].sort() })
 
     // what the relay holds is sealed: which block is whose, each member asking in its own folder
-    const shards = (await readdir(join(r.home, 'relay', 'blocks'))).filter(n => /^[0-9a-f]{2}$/.test(n))
-    const stored = (await Promise.all(shards.map(async s => (await readdir(join(r.home, 'relay', 'blocks', s))).map(n => join(r.home, 'relay', 'blocks', s, n))))).flat()
-    const all = await Promise.all(stored.map(async path => ({ cid: decodeBlockCid(CID.parse(basename(path)).bytes), size: (await readFile(path)).byteLength })))
-    for (const path of stored) expect((await readFile(path)).includes('private')).toBe(false)
+    const stored = await storedRelayBlocks(r.home)
+    const all = stored.map(b => ({ cid: decodeBlockCid(CID.parse(b.cid).bytes), size: b.size }))
+    for (const path of new Set(stored.map(b => b.path))) expect((await readFile(path)).includes('private')).toBe(false)
     const servedTo = async (key: Parameters<typeof nodeAs>[0], folder: string): Promise<{ got: string[], missing: string[] }> => {
       const node = await nodeAs(key, r)
       const got: string[] = []

@@ -1,22 +1,14 @@
 import { describe, it, expect } from 'vitest'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ferry, status, waitFor, writeRandomFile } from '../helpers/ferry-process.ts'
 import { useRelay, useRelayLabs } from '../helpers/relay-process.ts'
-
-async function blockFiles (home: string): Promise<string[]> {
-  const root = join(home, 'relay', 'blocks')
-  const out: string[] = []
-  for (const shard of (await readdir(root)).filter(n => /^[0-9a-f]{2}$/.test(n))) {
-    for (const name of await readdir(join(root, shard))) out.push(join(root, shard, name))
-  }
-  return out.sort()
-}
+import { storedRelayBlocks } from '../helpers/relay-blocks.ts'
 
 describe('relay verify', () => {
   const env = useRelayLabs()
 
-  it('finds a corrupted block file, and a device that still has the block uploads it again', async () => {
+  it('finds a corrupted block, and a device that still has the block uploads it again', async () => {
     const { lab, relays } = env
     const r = await relays.relay('relay')
     const a = await lab.device('a')
@@ -26,23 +18,23 @@ describe('relay verify', () => {
     await lab.start(a)
     // in sync with the relay once both files are scanned (not merely before the first scan)
     await waitFor('a uploaded', async () => { const f = (await status(a)).folders[0]!; return f.localFiles >= 2 && f.replicaInSync === true }, 60_000)
-    const files = await blockFiles(r.home)
-    expect(files.length).toBeGreaterThan(2)
+    const stored = await storedRelayBlocks(r.home)
+    expect(stored.length).toBeGreaterThan(2)
     const ok = await ferry(['--home', r.home, 'relay', 'verify'])
     expect(ok.code).toBe(0)
 
     // flip one byte in the middle of a stored block
-    const victim = files[1]!
-    const bytes = await readFile(victim)
-    bytes[bytes.length >> 1]! ^= 0xff
-    await writeFile(victim, bytes)
+    const victim = stored[1]!
+    const bytes = await readFile(victim.path)
+    bytes[victim.offset + (victim.size >> 1)]! ^= 0xff
+    await writeFile(victim.path, bytes)
     const sentBefore = (await status(a)).folders[0]!.replicaSentBytes!
 
     const bad = await ferry(['--home', r.home, 'relay', 'verify', '--json'])
     expect(bad.code).not.toBe(0)
     const report = JSON.parse(bad.stdout) as { ok: boolean, damagedBlocks: string[] }
     expect(report.ok).toBe(false)
-    expect(report.damagedBlocks).toEqual([victim.split('/').at(-1)])
+    expect(report.damagedBlocks).toEqual([victim.cid])
 
     // the block was quarantined; the device re-uploads it: it is back and the store verifies again
     let last = ''
@@ -51,8 +43,8 @@ describe('relay verify', () => {
       last = v.stdout
       return v.code === 0 && (JSON.parse(v.stdout) as { missingBlocks: number }).missingBlocks === 0
     }, 60_000).catch(err => { throw new Error(`${(err as Error).message}: ${last}\n${a.log.slice(-2000)}\n${r.log.slice(-2000)}`) })
-    expect(await blockFiles(r.home)).toEqual(files)
+    expect((await storedRelayBlocks(r.home)).map(b => b.cid)).toEqual(stored.map(b => b.cid))
     const sentAfter = (await status(a)).folders[0]!.replicaSentBytes!
-    expect(sentAfter - sentBefore).toBe(bytes.length)
+    expect(sentAfter - sentBefore).toBe(victim.size)
   })
 })
