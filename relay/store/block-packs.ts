@@ -47,13 +47,15 @@ export class BlockPacks {
   private readonly index: Index
   private readonly packBytes: number
   private last = 0
-  /** the pack being written */
+  /** the pack being written (or made) */
   private current = 0
   private compacting = false
   private writable?: Promise<Pack>
   private readonly readers = new Map<number, Reader>()
   private placed: Placed[] = []
   private packsToSync = new Set<Pack>()
+  /** writes appended to each pack whose entries are not yet written (or given up) */
+  private readonly pending = new Map<number, number>()
   private readonly commit = new GroupCommit(async () => { await this.flush() })
   /** moves, deletes and touches of index entries that exist, one at a time */
   private readonly moves = new AsyncLock()
@@ -98,11 +100,19 @@ export class BlockPacks {
   async put (cid: CID, data: Uint8Array, beforePlace?: () => Promise<void>): Promise<void> {
     await beforePlace?.()
     const at = await this.write(cid, data)
-    this.placed.push({ key: cidKey(cid), value: entryValue(at.pack.n, at.offset, data.byteLength, Date.now()) })
-    await this.commit.join()
+    try {
+      this.placed.push({ key: cidKey(cid), value: entryValue(at.pack.n, at.offset, data.byteLength, Date.now()) })
+      await this.commit.join()
+    } finally {
+      this.settle(at.pack.n)
+    }
   }
 
-  /** appends a block to the pack being written; the pack is synced by the next flush */
+  /**
+   * Appends a block to the pack being written; the pack is synced by the next flush. The pack
+   * counts the write as pending until the caller `settle`s it: a compaction leaves a pack with
+   * pending writes alone (entries for it are still to come).
+   */
   private async write (cid: CID, data: Uint8Array): Promise<{ pack: Pack, offset: number }> {
     const cidBytes = cid.bytes
     const header = new Uint8Array(HEADER_BYTES + cidBytes.byteLength)
@@ -113,10 +123,21 @@ export class BlockPacks {
     header.set(cidBytes, HEADER_BYTES)
     const length = header.byteLength + data.byteLength
     const { pack, at } = await this.place(length)
-    const { bytesWritten } = await pack.fh.writev([header, data], at)
-    if (bytesWritten !== length) throw new Error(`short write to ${this.pathOf(pack.n)}`)
+    try {
+      const { bytesWritten } = await pack.fh.writev([header, data], at)
+      if (bytesWritten !== length) throw new Error(`short write to ${this.pathOf(pack.n)}`)
+    } catch (err) {
+      this.settle(pack.n)
+      throw err
+    }
     this.packsToSync.add(pack)
     return { pack, offset: at + header.byteLength }
+  }
+
+  private settle (n: number): void {
+    const left = (this.pending.get(n) ?? 1) - 1
+    if (left > 0) this.pending.set(n, left)
+    else this.pending.delete(n)
   }
 
   /** syncs every pack appended to and writes every entry waiting, in one synced batch */
@@ -134,10 +155,17 @@ export class BlockPacks {
     while (true) {
       const p = this.writable ?? this.newPack()
       this.writable = p
-      const pack = await p
+      let pack: Pack
+      try {
+        pack = await p
+      } catch (err) {
+        if (this.writable === p) this.writable = undefined // the next put tries a new pack
+        throw err
+      }
       if (pack.end === 0 || pack.end + bytes <= this.packBytes) {
         const at = pack.end
         pack.end += bytes
+        this.pending.set(pack.n, (this.pending.get(pack.n) ?? 0) + 1) // in the same step as the room
         return { pack, at }
       }
       if (this.writable === p) this.writable = this.newPack()
@@ -146,16 +174,13 @@ export class BlockPacks {
 
   private async newPack (): Promise<Pack> {
     const n = ++this.last
-    const made = (async () => {
-      const fh = await open(this.pathOf(n), 'wx+', 0o600)
-      await fsyncDir(this.root) // its name is durable before any entry points into it
-      this.current = n
-      // read through the same handle; it stays open for reads after the next pack takes over
-      this.readers.set(n, { fh: Promise.resolve(fh), users: 0, closing: false })
-      return { n, fh, end: 0 }
-    })()
-    made.catch(() => { if (this.writable === made) this.writable = undefined })
-    return await made
+    // current from the start: a compaction must not take the new, empty pack for a dead one
+    this.current = n
+    const fh = await open(this.pathOf(n), 'wx+', 0o600)
+    await fsyncDir(this.root) // its name is durable before any entry points into it
+    // read through the same handle; it stays open for reads after the next pack takes over
+    this.readers.set(n, { fh: Promise.resolve(fh), users: 0, closing: false })
+    return { n, fh, end: 0 }
   }
 
   /** The bytes at `b`, unchecked; undefined when its pack is gone (moved by a compaction). */
@@ -271,7 +296,15 @@ export class BlockPacks {
   }
 
   private async compactClosedPacks (onDamage: (b: PackedBlock, bytes: Uint8Array) => Promise<void>): Promise<{ packs: number, freedBytes: number }> {
-    const current = this.current
+    // the candidates first: a closed pack without pending writes gets no new entries (puts and
+    // moves append to the current pack), so what the index says of it below can only shrink
+    const candidates: number[] = []
+    for (const name of await readdir(this.root)) {
+      const m = /^(\d+)\.pack$/.exec(name)
+      if (m === null) continue
+      const n = Number(m[1])
+      if (n !== this.current && !this.pending.has(n)) candidates.push(n)
+    }
     const live = new Map<number, PackedBlock[]>()
     for await (const b of this.list()) {
       const list = live.get(b.pack)
@@ -279,11 +312,7 @@ export class BlockPacks {
       else list.push(b)
     }
     const report = { packs: 0, freedBytes: 0 }
-    for (const name of await readdir(this.root)) {
-      const m = /^(\d+)\.pack$/.exec(name)
-      if (m === null) continue
-      const n = Number(m[1])
-      if (n === current) continue
+    for (const n of candidates) {
       const size = (await stat(this.pathOf(n)).catch(() => undefined))?.size
       if (size === undefined) continue
       const blocks = live.get(n) ?? []
@@ -312,12 +341,16 @@ export class BlockPacks {
   /** `b`'s bytes appended again, and its entry pointed there unless it was deleted or moved meanwhile */
   private async move (b: PackedBlock, bytes: Uint8Array): Promise<void> {
     const at = await this.write(b.cid, bytes)
-    await this.commit.join() // the copy is durable
-    await this.moves.run(async () => {
-      const now = await this.locate(b.cid)
-      if (now === undefined || now.pack !== b.pack || now.offset !== b.offset) return
-      await this.index.put(cidKey(b.cid), entryValue(at.pack.n, at.offset, b.size, b.touchedMs), SYNC)
-    })
+    try {
+      await this.commit.join() // the copy is durable
+      await this.moves.run(async () => {
+        const now = await this.locate(b.cid)
+        if (now === undefined || now.pack !== b.pack || now.offset !== b.offset) return
+        await this.index.put(cidKey(b.cid), entryValue(at.pack.n, at.offset, b.size, b.touchedMs), SYNC)
+      })
+    } finally {
+      this.settle(at.pack.n)
+    }
   }
 }
 

@@ -165,6 +165,42 @@ describe('packed relay blocks', () => {
     for (const b of healthy) expect(Buffer.from((await store.get(b.cid))!).equals(Buffer.from(b.data))).toBe(true)
   })
 
+  it('compactions while blocks arrive (packs filling up and changing) never lose an acknowledged block', async () => {
+    const all = blocks(160)
+    const done: Block[] = []
+    let uploading = true
+    const compactions = (async () => {
+      let runs = 0
+      while (uploading || runs < 2) {
+        await store.compact()
+        runs++
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      return runs
+    })()
+    let next = 0
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < all.length) {
+        const b = all[next++]!
+        await store.put(b.cid, b.data, { packed: true })
+        done.push(b)
+        // some die young: dead bytes for the compactions to find
+        if (next % 3 === 0) await store.delete(done.shift()!.cid)
+      }
+    }))
+    uploading = false
+    expect(await compactions).toBeGreaterThan(2)
+    const check = async (): Promise<void> => {
+      for (const b of done) {
+        const got = await store.get(b.cid)
+        expect(got === undefined ? `lost ${b.cid.toString()}` : Buffer.from(got).equals(Buffer.from(b.data))).toBe(true)
+      }
+    }
+    await check()
+    await reopen()
+    await check()
+  })
+
   it('touching a packed block refreshes its time; a plaintext block still gets a file of its own', async () => {
     const [packed, plain] = blocks(2)
     await store.put(packed!.cid, packed!.data, { packed: true })
