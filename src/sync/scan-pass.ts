@@ -59,8 +59,12 @@ export async function runScanPass (c: ScanPassComponents, request: { full: boole
         return done.length
       }
     })
-    // every delete waits for the guard's settle time and mass-delete protection
-    c.addTombstones(tombstones)
+    // every delete waits for the guard's settle time and mass-delete protection; one the applier
+    // overtook is none of ours (it removed or moved the file and recorded that under the disk
+    // lock while this scan looked): only those still made from our current record go there
+    if (tombstones.length > 0) {
+      await c.diskLock.run(async () => { c.addTombstones(tombstones.filter(t => (c.store.own(t.path)?.seq ?? 0) === t.base)) })
+    }
     c.errors.scanned(result.problems, result.looked)
     if (result.unstable.length > 0) c.retryLater(result.unstable)
     c.log('%s: %s scan: %d files, %d changed, %d unstable', c.folder, full ? 'full' : `partial (${paths.size} paths)`, result.files, result.changed, result.unstable.length)
