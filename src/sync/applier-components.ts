@@ -1,6 +1,7 @@
 import type { Logger } from '@libp2p/logger'
 import type { CID } from 'multiformats/cid'
 import type { FileRecord } from '../model/file-record.ts'
+import { compareVersions } from '../model/version-vector.ts'
 import type { FolderStore } from '../store/folder-store.ts'
 import type { LocalChange } from '../store/local-index.ts'
 import type { LocalMeta } from '../store/local-meta.ts'
@@ -19,6 +20,9 @@ export interface Installer {
   install: (item: { record: FileRecord, tmp: string, base: number, meta: LocalMeta }) => Promise<void>
 }
 
+/** the old name of a renamed file: our record of it (`base`) and the peer's delete of it */
+export interface RenameSource { path: string, base: number, deleted: FileRecord }
+
 export interface ApplierComponents {
   root: string
   store: FolderStore
@@ -34,9 +38,10 @@ export interface ApplierComponents {
   installs: Installer
   /**
    * A file of ours with exactly this content that the current plan deletes (with the seq of our
-   * record it was planned against), claimed once: a rename moves it instead of copying it.
+   * record it was planned against, and the delete's record), claimed once: a rename moves it
+   * instead of copying it.
    */
-  claimRenameSource?: (record: FileRecord) => { path: string, base: number } | undefined
+  claimRenameSource?: (record: FileRecord) => RenameSource | undefined
   /** the losing local version of `path` was just kept as `conflictPath` */
   onConflictCopy?: (path: string, conflictPath: string, local: FileRecord) => void
   /** a file changed on disk while the applier acted on it: the scanner should look again */
@@ -72,6 +77,12 @@ export class StalePlanError extends FerryError {
 /** Under the disk lock: the record the plan was made against must still be ours. */
 export function assertBase (c: Pick<ApplierComponents, 'store'>, path: string, base: number): void {
   if ((c.store.own(path)?.seq ?? 0) !== base) throw new StalePlanError(path)
+}
+
+/** our record of the path is already the peer's delete `record` (the move of a rename recorded it) */
+export function deleteRecorded (c: Pick<ApplierComponents, 'store'>, record: FileRecord): boolean {
+  const own = c.store.own(record.path)
+  return own?.deleted === true && record.deleted && compareVersions(own.version, record.version) === 'equal'
 }
 
 /** our record adopts `record` (a peer's version), with the stat of what is on disk for it */

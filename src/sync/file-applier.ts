@@ -4,7 +4,7 @@ import { fileModeOf } from '../model/file-mode.ts'
 import { metaOf, sameMeta } from '../model/file-meta.ts'
 import type { LocalMeta } from '../store/local-meta.ts'
 import type { Action } from './planner.ts'
-import { adoptChange, assertBase, LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
+import { adoptChange, assertBase, deleteRecorded, LocalChangeError, StalePlanError, type ApplierComponents } from './applier-components.ts'
 import { assembleFile, assembleSmallFile, SMALL_FILE_BYTES } from './file-assembler.ts'
 import { tempPathFor } from './temp-area.ts'
 import { diskMatchesOwn, statOrUndefined, statOwnPath } from './disk-state.ts'
@@ -106,6 +106,8 @@ async function adopt (record: FileRecord, c: ApplierComponents, base: number): P
 
 async function remove (record: FileRecord, c: ApplierComponents, base: number): Promise<void> {
   await c.diskLock.run(async () => {
+    // the source of a rename: its move recorded this delete (temp-reuse.ts)
+    if (deleteRecorded(c, record)) return
     assertBase(c, record.path, base)
     const abs = safeJoin(c.root, record.path, { leaf: 'any' })
     if (!(await diskMatchesOwn(c, record.path))) throw new LocalChangeError(record.path)

@@ -1,6 +1,7 @@
 import { contentKey, type FileRecord } from '../model/file-record.ts'
 import { IGNORE_FILE } from '../ignore/ignore-rules.ts'
 import type { Action } from './planner.ts'
+import type { RenameSource } from './applier-components.ts'
 
 // What one sync pass does, decided from the plan and our records alone (no disk, no timers):
 // which actions run now, in which phases, and which deletes are the sources of renames.
@@ -55,21 +56,21 @@ export function phasesOf (actions: readonly Action[]): Action[][] {
 /**
  * Files this pass deletes, by content: a fetch of the same content is a rename, and moves the
  * deleted file instead of copying it (each claimed once, with the seq of our record it was
- * planned against).
+ * planned against and the peer's delete, which the move records: temp-reuse.ts).
  */
 export class RenameSources {
-  private readonly byContent = new Map<string, Array<{ path: string, base: number }>>()
+  private readonly byContent = new Map<string, RenameSource[]>()
 
   constructor (actions: readonly Action[], own: (path: string) => FileRecord | undefined) {
     for (const a of actions) {
       const r = own(a.path)
-      if (a.kind !== 'delete' || r === undefined || r.deleted || r.type !== 'file' || r.size === 0) continue
+      if (a.kind !== 'delete' || !a.record.deleted || r === undefined || r.deleted || r.type !== 'file' || r.size === 0) continue
       const key = contentKey(r)
-      this.byContent.set(key, [...(this.byContent.get(key) ?? []), { path: a.path, base: r.seq }])
+      this.byContent.set(key, [...(this.byContent.get(key) ?? []), { path: a.path, base: r.seq, deleted: a.record }])
     }
   }
 
-  claim (record: FileRecord): { path: string, base: number } | undefined {
+  claim (record: FileRecord): RenameSource | undefined {
     return this.byContent.get(contentKey(record))?.shift()
   }
 }

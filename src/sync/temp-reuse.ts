@@ -4,7 +4,7 @@ import type { FileRecord } from '../model/file-record.ts'
 import { cidKey } from '../hashing/block-cid.ts'
 import { metaOf, sameMeta } from '../model/file-meta.ts'
 import { diskMatchesOwn, statOrUndefined } from './disk-state.ts'
-import type { ApplierComponents } from './applier-components.ts'
+import { adoptChange, type ApplierComponents } from './applier-components.ts'
 import { safeJoin, safeMkdirParent } from '../disk/safe-path.ts'
 
 // A download's temp file can start as one of our own files instead of empty: the source of a
@@ -17,8 +17,15 @@ import { safeJoin, safeMkdirParent } from '../disk/safe-path.ts'
  * file still had the inode, size and mtime we scanned (checked before the rename, under the disk
  * lock, and again on the temp file after it), it holds our record's blocks, on the same evidence
  * the scanner trusts, and they are not read and hashed again (for a renamed 1 GiB file that was
- * ~1 s). Blocks not known so are verified like any resumed temp file's; its own delete then
- * finds nothing left to remove.
+ * ~1 s). Blocks not known so are verified like any resumed temp file's.
+ *
+ * The move is the source's delete, and is recorded with it, in the same step under the disk lock
+ * (our record adopts the peer's delete; the delete action then finds it done). Otherwise a scan
+ * finds the old name gone under a live record of ours until the pass's delete: a local delete,
+ * which the delete guard holds for its settle time (the folder stays busy), and which a pass
+ * stopped before its delete would send to peers as a delete of ours. A scan that looks between
+ * the move and the record drops its tombstone under the disk lock (scan-pass.ts). Should the
+ * record fail, the content stays in the temp file, the new name's download progress.
  */
 export async function adoptRenameSource (record: FileRecord, tmp: string, c: Pick<ApplierComponents, 'root' | 'store' | 'diskLock' | 'claimRenameSource'>): Promise<Set<number> | undefined> {
   const source = c.claimRenameSource?.(record)
@@ -36,6 +43,7 @@ export async function adoptRenameSource (record: FileRecord, tmp: string, c: Pic
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       return undefined
     }
+    await c.store.commitLocal([adoptChange(source.deleted, null)])
     const st = await statOrUndefined(tmp)
     if (own === undefined || own.deleted || own.type !== 'file' || st === undefined || !sameMeta(meta, metaOf(st))) return new Set<number>()
     return sameOffsets(own, record)

@@ -51,8 +51,9 @@ describe('RenameSources', () => {
       ['old', rec('old', 'content', { device: SELF, seq: 7 })],
       ['empty', rec('empty', 'e', { device: SELF, seq: 3, size: 0, blocks: [] })]
     ])
-    const sources = new RenameSources([del('old'), del('empty'), fetch('new', 'content')], p => own.get(p))
-    expect(sources.claim(rec('new', 'content'))).toEqual({ path: 'old', base: 7 })
+    const deleteOld = del('old') as Extract<Action, { kind: 'delete' }>
+    const sources = new RenameSources([deleteOld, del('empty'), fetch('new', 'content')], p => own.get(p))
+    expect(sources.claim(rec('new', 'content'))).toEqual({ path: 'old', base: 7, deleted: deleteOld.record })
     expect(sources.claim(rec('new2', 'content'))).toBeUndefined()
     expect(sources.claim(rec('other', 'e', { size: 0, blocks: [] }))).toBeUndefined()
   })

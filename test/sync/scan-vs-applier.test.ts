@@ -52,6 +52,64 @@ async function scanPass (diskLock: AsyncLock, paths: string[], ignore = new Igno
 }
 
 describe('a scan while the applier changes the disk', () => {
+  it('the source of a rename, moved into the new name\'s temp file, is not handed to the delete guard', async () => {
+    const content = randomBytes(200 * 1024, 11)
+    await put('old.bin', content)
+    await put('mine.txt', randomBytes(4 * 1024, 13))
+    await scan()
+    const blocks = store.own('old.bin')!.blocks
+    await prepareTempArea(root)
+    const diskLock = new AsyncLock()
+    const base = { root, store, diskLock, fetchBlocks: async () => { throw new Error('a rename fetches nothing') }, log: logger('test:applier'), trash: new FolderTrash({ root, store }) }
+    const queue = new InstallQueue(base)
+    // the watcher reports the old name gone, and its scan runs, while the new name is assembled;
+    // meanwhile the user deletes a file of their own
+    const seen: string[][] = []
+    const installs: ApplierComponents['installs'] = {
+      install: async item => {
+        await rm(join(root, 'mine.txt'))
+        seen.push(await scanPass(diskLock, ['old.bin', 'new.bin', 'mine.txt']))
+        await queue.install(item)
+      }
+    }
+    const deleted = peerVersion('old.bin', [], 2, { deleted: true, size: 0 })
+    const actions: Action[] = sortActions([
+      { kind: 'delete', path: 'old.bin', record: deleted },
+      { kind: 'fetch', path: 'new.bin', record: peerVersion('new.bin', blocks, 3) }
+    ])
+    const backoff = new RetryBackoff(1000, 60_000)
+    const applied: string[] = []
+    try {
+      const result = await runSyncPass({
+        folder: 'test',
+        store,
+        log: logger('test:pass'),
+        applier: { ...base, installs },
+        errors: new PathErrors(),
+        backoff,
+        markDirty: () => {},
+        requestScan: () => {},
+        onEvent: e => { if (e.type === 'file.applied') applied.push(`${e.detail.action} ${e.detail.path}`) },
+        signal: new AbortController().signal
+      }, actions)
+      expect(result).toEqual({ failed: false, stale: false })
+    } finally {
+      backoff.stop()
+    }
+    // the scan found the old name gone, and no delete of ours in it; the user's delete it passes on
+    expect(seen).toEqual([['mine.txt']])
+    expect(applied.sort()).toEqual(['delete old.bin', 'fetch new.bin'])
+    expect(new Uint8Array(await readFile(join(root, 'new.bin')))).toEqual(content)
+    await expect(lstat(join(root, 'old.bin'))).rejects.toMatchObject({ code: 'ENOENT' })
+    // our record of the old name adopts the peer's delete (no version of our own)
+    expect(store.own('old.bin')).toMatchObject({ deleted: true, modifiedBy: PEER, version: deleted.version })
+    expect(store.own('new.bin')).toMatchObject({ deleted: false, modifiedBy: PEER })
+    // and later scans see what the user does to the new name
+    expect(await scanPass(diskLock, ['old.bin', 'new.bin'])).toEqual([])
+    await rm(join(root, 'new.bin'))
+    expect(await scanPass(diskLock, ['old.bin', 'new.bin'])).toEqual(['new.bin'])
+  })
+
   it('a delete the applier records while the scan looks is not handed to the delete guard', async () => {
     await put('gone.txt', randomBytes(4 * 1024, 12))
     await scan()
