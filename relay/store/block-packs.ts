@@ -282,8 +282,10 @@ export class BlockPacks {
   /**
    * Rewrites the live blocks of every closed pack that is mostly dead (or small) into the pack
    * being written, then removes the pack. A block read whole that no longer matches its cid is
-   * handed to `onDamage` (to keep its bytes aside) and taken out of the index. A pack that cannot be read is left
-   * as it is (the error is thrown). Returns the packs removed and the bytes that freed.
+   * handed to `onDamage` (to keep its bytes aside) and taken out of the index. A pack that
+   * cannot be read is left as it is (the error is thrown). Returns the packs removed and the
+   * bytes that freed. The index is read once for the live bytes of every pack, and once more
+   * for the blocks of each pack rewritten.
    */
   async compact (onDamage: (b: PackedBlock, bytes: Uint8Array) => Promise<void>): Promise<{ packs: number, freedBytes: number }> {
     if (this.compacting) throw new Error('a compaction is running')
@@ -305,18 +307,15 @@ export class BlockPacks {
       const n = Number(m[1])
       if (n !== this.current && !this.pending.has(n)) candidates.push(n)
     }
-    const live = new Map<number, PackedBlock[]>()
-    for await (const b of this.list()) {
-      const list = live.get(b.pack)
-      if (list === undefined) live.set(b.pack, [b])
-      else list.push(b)
-    }
+    // live bytes per pack (one number each: the index of a big store does not fit in memory)
+    const liveBytes = new Map<number, number>()
+    for await (const b of this.list()) liveBytes.set(b.pack, (liveBytes.get(b.pack) ?? 0) + b.size)
     const report = { packs: 0, freedBytes: 0 }
     for (const n of candidates) {
       const size = (await stat(this.pathOf(n)).catch(() => undefined))?.size
-      if (size === undefined) continue
-      const blocks = live.get(n) ?? []
-      if (blocks.reduce((sum, b) => sum + b.size, 0) >= this.packBytes * COMPACT_LIVE_SHARE) continue
+      if (size === undefined || (liveBytes.get(n) ?? 0) >= this.packBytes * COMPACT_LIVE_SHARE) continue
+      const blocks: PackedBlock[] = []
+      for await (const b of this.list()) if (b.pack === n) blocks.push(b)
       let moved = 0
       for (const b of blocks) {
         const bytes = await this.readAt(b)
