@@ -196,7 +196,7 @@ export class BlockPacks {
       return undefined
     } finally {
       r.users--
-      if (r.closing && r.users === 0) void r.fh.then(async fh => { await fh.close() }).catch(() => {})
+      if (r.closing && r.users === 0) closeReader(r)
     }
   }
 
@@ -223,7 +223,7 @@ export class BlockPacks {
     if (r === undefined) return
     this.readers.delete(n)
     r.closing = true
-    if (r.users === 0) void r.fh.then(async fh => { await fh.close() }).catch(() => {})
+    if (r.users === 0) closeReader(r)
   }
 
   /** the verified bytes of `cid` if packed; `damaged` when they do not match */
@@ -351,6 +351,10 @@ export class BlockPacks {
       this.settle(at.pack.n)
     }
   }
+}
+
+function closeReader (r: Reader): void {
+  void r.fh.then(async fh => { await fh.close() }).catch(() => {})
 }
 
 function entryValue (pack: number, offset: number, size: number, touchedMs: number): string {

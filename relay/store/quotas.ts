@@ -3,6 +3,7 @@ import type { CID } from 'multiformats/cid'
 import { cidKey } from '../../src/hashing/block-cid.ts'
 import { FerryError } from '../../src/errors.ts'
 import { AsyncLock } from '../../src/store/async-lock.ts'
+import { GroupCommit } from './group-commit.ts'
 
 export const ERR_RELAY_QUOTA = 'ERR_FERRY_RELAY_QUOTA'
 
@@ -39,7 +40,8 @@ export class Quotas {
   private readonly limits = new Map<string, number>()
   private readonly reserved = new Map<string, number>()
   /** charges not yet written (see `charge`) */
-  private readonly charges: Array<{ device: string, cid: CID, bytes: number, charged: PromiseWithResolvers<void> }> = []
+  private readonly charges: Array<{ device: string, cid: CID, bytes: number }> = []
+  private readonly commit = new GroupCommit(async () => { await this.writeCharges() })
   /** the limit of a device without its own; undefined: unlimited */
   defaultLimitBytes: number | undefined
 
@@ -101,17 +103,15 @@ export class Quotas {
    * write each, one after another under the lock, cost the relay an fsync per block.
    */
   async charge (device: string, cid: CID, bytes: number): Promise<void> {
-    const charged = Promise.withResolvers<void>()
-    this.charges.push({ device, cid, bytes, charged })
-    void this.lock.run(async () => { await this.writeCharges() })
-    await charged.promise
+    this.charges.push({ device, cid, bytes })
+    await this.commit.join()
   }
 
-  /** writes every charge waiting (none: an earlier run took them), and settles each */
+  /** writes every charge waiting, in one synced batch (under the lock `released` takes too) */
   private async writeCharges (): Promise<void> {
     const group = this.charges.splice(0)
     if (group.length === 0) return
-    try {
+    await this.lock.run(async () => {
       const keys = group.map(c => `owner ${cidKey(c.cid)}`)
       const owners = await this.db.getMany(keys)
       const ops: Array<{ type: 'put', key: string, value: string }> = []
@@ -127,10 +127,7 @@ export class Quotas {
       for (const [device, bytes] of used) ops.push({ type: 'put', key: `used ${device}`, value: String(bytes) })
       if (ops.length > 0) await this.db.batch(ops, SYNC)
       for (const [device, bytes] of used) this.used.set(device, bytes)
-      for (const c of group) c.charged.resolve()
-    } catch (err) {
-      for (const c of group) c.charged.reject(err)
-    }
+    })
   }
 
   /** `cid` was deleted: its owner gets its bytes back. */
